@@ -1,0 +1,1 @@
+"""The ``quaymaster`` command line: one module per subcommand."""

@@ -1,0 +1,1 @@
+"""Numba kernels. Every kernel is compiled through :func:`quaymaster.kernels.jit.kernel`."""

@@ -1,0 +1,86 @@
+"""The canonical Arrow schemas of the cluster state (spec: placement.md section 1).
+
+This module owns the column names, types and defaults; ``coerce.py`` turns
+whatever a user hands in into tables of exactly these schemas.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+ATTRIBUTE_PREFIX = "attribute:"
+
+#: Instance status values and the small integer codes the kernels use.
+INSTANCE_STATUSES = ("ACTIVE", "DRAINING", "INACTIVE", "REGISTERING", "DEREGISTERING",
+                     "REGISTRATION_FAILED")
+STATUS_CODE = {name: code for code, name in enumerate(INSTANCE_STATUSES)}
+ACTIVE, DRAINING, INACTIVE = STATUS_CODE["ACTIVE"], STATUS_CODE["DRAINING"], STATUS_CODE["INACTIVE"]
+
+#: Ports the ECS agent reserves on every instance unless told otherwise.
+DEFAULT_RESERVED_PORTS = (22, 2375, 2376, 51678, 51679)
+DEFAULT_AGENT_VERSION = "1.0.0"
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+PORT_LIST = pa.list_(pa.int32())
+
+#: Built-in attributes ECS sets on every container instance.
+BUILTIN_ATTRIBUTES = (
+    "ecs.availability-zone", "ecs.instance-type", "ecs.os-type", "ecs.os-family",
+    "ecs.cpu-architecture", "ecs.ami-id", "ecs.vpc-id", "ecs.subnet-id",
+)
+
+# name, type, required. Attribute columns (string) come after these.
+INSTANCE_FIELDS = (
+    ("ec2_instance_id", pa.string(), True),
+    ("container_instance_arn", pa.string(), False),
+    ("status", pa.string(), False),
+    ("agent_connected", pa.bool_(), False),
+    ("agent_version", pa.string(), False),
+    ("registered_at", TIMESTAMP, False),
+    ("cpu_registered", pa.int64(), True),
+    ("memory_registered", pa.int64(), True),
+    ("gpu_registered", pa.int64(), False),
+    ("eni_limit", pa.int64(), False),
+    ("cpu_remaining", pa.int64(), False),
+    ("memory_remaining", pa.int64(), False),
+    ("gpu_remaining", pa.int64(), False),
+    ("reserved_ports", PORT_LIST, False),
+    ("reserved_ports_udp", PORT_LIST, False),
+    ("capacity_provider", pa.string(), False),
+)
+
+# The tasks table. `eni` is quaymaster's addition (ENIs the task holds, 1 for
+# awsvpc); absent means 0, which is what the spec's table implies.
+TASK_FIELDS = (
+    ("task_arn", pa.string(), True),
+    ("ec2_instance_id", pa.string(), False),
+    ("group", pa.string(), True),
+    ("cpu", pa.int64(), False),
+    ("memory", pa.int64(), False),
+    ("gpu", pa.int64(), False),
+    ("host_ports", PORT_LIST, False),
+    ("host_ports_udp", PORT_LIST, False),
+    ("last_status", pa.string(), False),
+    ("daemon", pa.bool_(), False),
+    ("eni", pa.int64(), False),
+)
+
+TASK_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING",
+                 "STOPPING", "DEPROVISIONING")
+DEFAULT_TASK_STATUS = "RUNNING"
+
+
+def instance_schema(attribute_names=()) -> pa.Schema:
+    """The instance schema with one string column per attribute name (without prefix)."""
+    fields = [pa.field(name, typ, nullable=not required) for name, typ, required in INSTANCE_FIELDS]
+    fields += [pa.field(ATTRIBUTE_PREFIX + name, pa.string()) for name in attribute_names]
+    return pa.schema(fields)
+
+
+def task_schema() -> pa.Schema:
+    return pa.schema([pa.field(name, typ, nullable=not required)
+                      for name, typ, required in TASK_FIELDS])
+
+
+def instance_arn(region: str, account: str, cluster: str, ec2_instance_id: str) -> str:
+    return f"arn:aws:ecs:{region}:{account}:container-instance/{cluster}/{ec2_instance_id}"

@@ -1,0 +1,55 @@
+"""The cffi boundary: ``ffi``, ``lib`` and the one place C statuses become exceptions.
+
+Everything that crosses into C goes through this package. Callers check their
+arguments first; the C core bounds-checks again and answers with a status,
+which :func:`check` turns into a :class:`~quaymaster.errors.NativeError`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quaymaster._native import ffi, lib  # built by build.py at install time
+from quaymaster.errors import NativeError
+
+_STATUS_TEXT = {
+    lib.QM_EINVAL: "an argument is out of range or inconsistent",
+    lib.QM_ENULL: "a required pointer is NULL",
+    lib.QM_EBOUNDS: "an index points outside its array",
+    lib.QM_ECAPACITY: "a caller-provided buffer is too small",
+}
+
+
+def check(status: int, function: str) -> None:
+    """Raise NativeError unless ``status`` is QM_OK."""
+    if status != lib.QM_OK:
+        reason = _STATUS_TEXT.get(status, "unknown status")
+        raise NativeError(f"native core: {function} failed with status {status} ({reason})")
+
+
+def version() -> str:
+    """The native core's version, read from the compiled library itself."""
+    return ffi.string(lib.qm_version()).decode()
+
+
+_CTYPES = {
+    np.dtype(np.int64): "int64_t *",
+    np.dtype(np.int32): "int32_t *",
+    np.dtype(np.uint64): "uint64_t *",
+    np.dtype(np.uint8): "uint8_t *",
+    np.dtype(np.int8): "int8_t *",
+    np.dtype(np.bool_): "uint8_t *",
+}
+
+
+def ptr(array: np.ndarray):
+    """A typed C pointer to a C-contiguous numpy array (no copy).
+
+    The caller keeps ``array`` alive for as long as C uses the pointer.
+    """
+    if not array.flags.c_contiguous:
+        raise NativeError("native core: array handed to C is not contiguous")
+    return ffi.cast(_CTYPES[array.dtype], ffi.from_buffer(array, require_writable=False))
+
+
+__all__ = ["ffi", "lib", "check", "version", "ptr"]
