@@ -7,6 +7,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+from quaymaster.cluster import Cluster  # noqa: E402
 from quaymaster.errors import (  # noqa: E402
     CQLError,
     InvalidInputError,
@@ -18,6 +19,7 @@ from quaymaster.errors import (  # noqa: E402
 
 __all__ = [
     "__version__",
+    "Cluster",
     "CQLError",
     "InvalidInputError",
     "InvalidParameterError",

@@ -1,0 +1,276 @@
+"""Turn whatever a user hands in into tables of the canonical schemas.
+
+Accepted: ``pa.Table``, ``pa.RecordBatch``, a ``RecordBatchReader``, anything
+exposing ``__arrow_c_stream__`` (polars, pandas via pyarrow, duckdb, ...), a
+mapping of column name to values, or a Parquet path. Columns are cast only
+where the type differs and the cast is lossless; anything that breaks the
+schema raises :class:`SchemaError` naming the column and the first bad row,
+before anything is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from quaymaster.errors import SchemaError
+from quaymaster.model.schema import (
+    ATTRIBUTE_PREFIX,
+    DEFAULT_AGENT_VERSION,
+    DEFAULT_RESERVED_PORTS,
+    DEFAULT_TASK_STATUS,
+    INSTANCE_FIELDS,
+    INSTANCE_STATUSES,
+    TASK_FIELDS,
+    TASK_STATUSES,
+    TIMESTAMP,
+    instance_arn,
+    instance_schema,
+    task_schema,
+)
+
+MAX_RESERVED_PORTS = 100  # placement.md section 5 Decision: checked at registration
+
+# ECS's rules for attribute names and values (PutAttributes).
+ATTRIBUTE_NAME_RE = re.compile(r"[A-Za-z0-9_\-/\\.]{1,128}")
+ATTRIBUTE_VALUE_RE = re.compile(r"[A-Za-z0-9_\-.@/\\: ]{1,128}")
+
+
+def read_table(source, what: str = "table") -> pa.Table:
+    """Any supported input as one ``pa.Table`` (no schema checks yet)."""
+    if isinstance(source, pa.Table):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return pq.read_table(source)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise SchemaError(f"cannot read {what} from {str(source)!r}: {exc}", value=str(source)) from exc
+    if isinstance(source, pa.RecordBatch):
+        return pa.Table.from_batches([source])
+    if isinstance(source, pa.RecordBatchReader):
+        return source.read_all()
+    if hasattr(source, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(source).read_all()
+    if isinstance(source, dict):
+        return pa.table(source)
+    raise SchemaError(f"cannot read {what} from an object of type {type(source).__name__}",
+                      value=type(source).__name__)
+
+
+def _first_row(mask) -> int:
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedArray:
+    column = table.column(name)
+    if column.type == target:
+        return column
+    source = column.type
+    if pa.types.is_dictionary(source):
+        column, source = column.cast(source.value_type), source.value_type
+    if target == TIMESTAMP and pa.types.is_timestamp(source):
+        # Naive timestamps are taken as UTC, as the spec's registered_at is.
+        return column.cast(pa.timestamp(source.unit, tz="UTC")).cast(TIMESTAMP)
+    compatible = (
+        (pa.types.is_integer(target) and pa.types.is_integer(source))
+        or (pa.types.is_string(target) and (pa.types.is_large_string(source) or pa.types.is_string_view(source)))
+        or (pa.types.is_list(target) and (pa.types.is_list(source) or pa.types.is_large_list(source))
+            and pa.types.is_integer(source.value_type))
+        or (pa.types.is_boolean(target) and pa.types.is_boolean(source))
+        or pa.types.is_null(source)
+    )
+    if compatible:
+        try:
+            return column.cast(target)  # safe cast: overflow raises
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+    row = _first_row(valid) if valid.any() else 0
+    raise SchemaError(f"expected type {target}, found {column.type}", column=name, row=row,
+                      value=column[row].as_py() if len(column) else None)
+
+
+def _check_required(column: pa.ChunkedArray, name: str) -> None:
+    if column.null_count:
+        row = _first_row(pc.is_null(column).to_numpy(zero_copy_only=False))
+        raise SchemaError("a required value is missing (null)", column=name, row=row)
+
+
+def _check_non_negative(column: pa.ChunkedArray, name: str) -> None:
+    negative = pc.fill_null(pc.less(column, 0), False).to_numpy(zero_copy_only=False)
+    if negative.any():
+        row = _first_row(negative)
+        raise SchemaError(f"must be >= 0, found {column[row].as_py()}", column=name, row=row,
+                          value=column[row].as_py())
+
+
+def _check_unique(column: pa.ChunkedArray, name: str) -> None:
+    seen: set = set()
+    for row, value in enumerate(column.to_pylist()):
+        if value in seen:
+            raise SchemaError(f"duplicate value {value!r}", column=name, row=row, value=value)
+        seen.add(value)
+
+
+def _check_in(column: pa.ChunkedArray, name: str, allowed) -> None:
+    for row, value in enumerate(column.to_pylist()):
+        if value is not None and value not in allowed:
+            raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}", column=name,
+                              row=row, value=value)
+
+
+def _check_ports(tcp: list, udp: list) -> None:
+    for row, (t, u) in enumerate(zip(tcp, udp)):
+        for name, ports in (("reserved_ports", t), ("reserved_ports_udp", u)):
+            for port in ports or ():
+                if port is None or not 0 < port <= 65535:
+                    raise SchemaError(f"port {port!r} is outside 1..65535", column=name, row=row, value=port)
+        if len(t or ()) + len(u or ()) > MAX_RESERVED_PORTS:
+            raise SchemaError(f"{len(t or ()) + len(u or ())} reserved ports; at most "
+                              f"{MAX_RESERVED_PORTS} may be given per instance",
+                              column="reserved_ports", row=row)
+
+
+def check_attribute_name(name: str, *, column: str | None = None, row: int | None = None) -> None:
+    if not ATTRIBUTE_NAME_RE.fullmatch(name):
+        raise SchemaError(f"invalid attribute name {name!r}: 1..128 letters, digits, '-', '_', "
+                          "'/', '\\' or '.'", column=column or name, row=row, value=name)
+
+
+def check_attribute_value(value: str, *, column: str, row: int | None = None) -> None:
+    if not ATTRIBUTE_VALUE_RE.fullmatch(value) or value != value.strip(" "):
+        raise SchemaError(f"invalid attribute value {value!r}: 1..128 letters, digits, '-', '_', "
+                          "'.', '@', '/', '\\', ':' or inner spaces", column=column, row=row, value=value)
+
+
+def _fill(column: pa.ChunkedArray | None, n: int, default, typ) -> pa.ChunkedArray:
+    if column is None:
+        return pa.chunked_array([pa.array([default] * n, typ)], typ)
+    if default is None:
+        return column
+    return pc.fill_null(column, pa.scalar(default, typ))
+
+
+def coerce_instances(source, *, cluster: str = "default", region: str = "us-east-1",
+                     account: str = "000000000000", registered_at=None) -> pa.Table:
+    """The instance table of placement.md section 1, defaults filled in.
+
+    ``*_remaining`` columns stay null where not given: the cluster derives them
+    from the live tasks. ``registered_at`` (a timestamp) fills missing times.
+    """
+    table = read_table(source, "instances")
+    known = {name for name, _, _ in INSTANCE_FIELDS}
+    for name in table.column_names:
+        if name not in known and not name.startswith(ATTRIBUTE_PREFIX):
+            raise SchemaError("unknown column (instance columns are those of placement.md "
+                              "section 1, attributes are 'attribute:<name>')", column=name)
+    if len(set(table.column_names)) != len(table.column_names):
+        raise SchemaError("a column name appears twice", column=table.column_names[0])
+    n = table.num_rows
+    columns: dict[str, pa.ChunkedArray] = {}
+    for name, typ, required in INSTANCE_FIELDS:
+        if name not in table.column_names:
+            if required:
+                raise SchemaError("required column is missing", column=name)
+            columns[name] = None
+            continue
+        columns[name] = _cast_column(table, name, typ)
+        if required:
+            _check_required(columns[name], name)
+    _check_unique(columns["ec2_instance_id"], "ec2_instance_id")
+    for name in ("cpu_registered", "memory_registered", "gpu_registered", "eni_limit",
+                 "cpu_remaining", "memory_remaining", "gpu_remaining"):
+        if columns[name] is not None:
+            _check_non_negative(columns[name], name)
+    if columns["status"] is not None:
+        _check_in(columns["status"], "status", INSTANCE_STATUSES)
+
+    ids = columns["ec2_instance_id"].to_pylist()
+    arns = columns["container_instance_arn"].to_pylist() if columns["container_instance_arn"] else [None] * n
+    columns["container_instance_arn"] = pa.chunked_array([pa.array(
+        [a if a is not None else instance_arn(region, account, cluster, i) for a, i in zip(arns, ids)],
+        pa.string())])
+    columns["status"] = _fill(columns["status"], n, "ACTIVE", pa.string())
+    columns["agent_connected"] = _fill(columns["agent_connected"], n, True, pa.bool_())
+    columns["agent_version"] = _fill(columns["agent_version"], n, DEFAULT_AGENT_VERSION, pa.string())
+    columns["gpu_registered"] = _fill(columns["gpu_registered"], n, 0, pa.int64())
+    when = registered_at if registered_at is not None else datetime.now(timezone.utc)
+    columns["registered_at"] = _fill(columns["registered_at"], n, when, TIMESTAMP)
+    tcp = columns["reserved_ports"].to_pylist() if columns["reserved_ports"] else [None] * n
+    udp = columns["reserved_ports_udp"].to_pylist() if columns["reserved_ports_udp"] else [None] * n
+    tcp = [list(DEFAULT_RESERVED_PORTS) if p is None else sorted(set(p)) for p in tcp]
+    udp = [[] if p is None else sorted(set(p)) for p in udp]
+    _check_ports(tcp, udp)
+    columns["reserved_ports"] = pa.chunked_array([pa.array(tcp, pa.list_(pa.int32()))])
+    columns["reserved_ports_udp"] = pa.chunked_array([pa.array(udp, pa.list_(pa.int32()))])
+    for name in ("eni_limit", "cpu_remaining", "memory_remaining", "gpu_remaining", "capacity_provider"):
+        if columns[name] is None:
+            typ = pa.string() if name == "capacity_provider" else pa.int64()
+            columns[name] = pa.chunked_array([pa.nulls(n, typ)])
+
+    attribute_names = sorted(name[len(ATTRIBUTE_PREFIX):] for name in table.column_names
+                             if name.startswith(ATTRIBUTE_PREFIX))
+    for attr in attribute_names:
+        column_name = ATTRIBUTE_PREFIX + attr
+        check_attribute_name(attr, column=column_name)
+        columns[column_name] = _cast_column(table, column_name, pa.string())
+        for row, value in enumerate(columns[column_name].to_pylist()):
+            if value is not None:
+                check_attribute_value(value, column=column_name, row=row)
+    schema = instance_schema(attribute_names)
+    return pa.Table.from_arrays([columns[f.name].combine_chunks() if isinstance(columns[f.name], pa.ChunkedArray)
+                                 else columns[f.name] for f in schema], schema=schema)
+
+
+def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
+    """The live-task table of placement.md section 1, defaults filled in.
+
+    ``instance_ids`` maps each known ec2_instance_id to its position; a task on
+    an unknown instance is refused.
+    """
+    table = read_table(source, "tasks")
+    known = {name for name, _, _ in TASK_FIELDS}
+    for name in table.column_names:
+        if name not in known:
+            raise SchemaError("unknown column (task columns are those of placement.md section 1)",
+                              column=name)
+    n = table.num_rows
+    columns: dict[str, pa.ChunkedArray | None] = {}
+    for name, typ, required in TASK_FIELDS:
+        if name not in table.column_names:
+            if required:
+                raise SchemaError("required column is missing", column=name)
+            columns[name] = None
+            continue
+        columns[name] = _cast_column(table, name, typ)
+        if required:
+            _check_required(columns[name], name)
+    _check_unique(columns["task_arn"], "task_arn")
+    for name in ("cpu", "memory", "gpu", "eni"):
+        columns[name] = _fill(columns[name], n, 0, pa.int64())
+        _check_non_negative(columns[name], name)
+    if columns["ec2_instance_id"] is not None:
+        for row, value in enumerate(columns["ec2_instance_id"].to_pylist()):
+            if value is not None and value not in instance_ids:
+                raise SchemaError(f"task on unknown instance {value!r}", column="ec2_instance_id",
+                                  row=row, value=value)
+    else:
+        columns["ec2_instance_id"] = pa.chunked_array([pa.nulls(n, pa.string())])
+    columns["last_status"] = _fill(columns["last_status"], n, DEFAULT_TASK_STATUS, pa.string())
+    _check_in(columns["last_status"], "last_status", TASK_STATUSES)
+    columns["daemon"] = _fill(columns["daemon"], n, False, pa.bool_())
+    for name in ("host_ports", "host_ports_udp"):
+        ports = columns[name].to_pylist() if columns[name] is not None else [None] * n
+        for row, values in enumerate(ports):
+            for port in values or ():
+                if port is None or not 0 < port <= 65535:
+                    raise SchemaError(f"port {port!r} is outside 1..65535", column=name, row=row, value=port)
+        columns[name] = pa.chunked_array([pa.array([p or [] for p in ports], pa.list_(pa.int32()))])
+    schema = task_schema()
+    return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)

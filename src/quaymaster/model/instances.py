@@ -1,0 +1,139 @@
+"""The container instances of a cluster, as mutable numpy columns.
+
+Position ``p`` (the row of the instance table) indexes every array here; it is
+fixed at registration and is what ties and random draws are keyed on. The
+placement core mutates ``*_remaining``, ``eni_used`` and ``running_tasks`` in
+place; :meth:`InstanceState.to_table` presents the state as the Arrow table of
+placement.md section 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from quaymaster.model.attributes import AttributeColumn
+from quaymaster.model.schema import (
+    ATTRIBUTE_PREFIX,
+    INSTANCE_STATUSES,
+    STATUS_CODE,
+    instance_schema,
+)
+
+NO_ENI_LIMIT = -1
+
+# Numeric columns: name in the table -> attribute of InstanceState.
+_INT_COLUMNS = ("cpu_registered", "memory_registered", "gpu_registered", "eni_limit",
+                "cpu_remaining", "memory_remaining", "gpu_remaining")
+
+
+class InstanceState:
+    """Columns of the instance table, plus counters derived from the live tasks."""
+
+    def __init__(self, table: pa.Table):
+        """From a table already coerced to the canonical schema (model.coerce)."""
+        n = table.num_rows
+        self.ids: list[str] = table.column("ec2_instance_id").to_pylist()
+        self.position: dict[str, int] = {i: p for p, i in enumerate(self.ids)}
+        self.arns: list[str] = table.column("container_instance_arn").to_pylist()
+        self.status = np.array([STATUS_CODE[s] for s in table.column("status").to_pylist()],
+                               dtype=np.int8)
+        self.agent_connected = _np(table, "agent_connected", np.bool_)
+        self.agent_version: list[str] = table.column("agent_version").to_pylist()
+        self.registered_at = table.column("registered_at").cast(pa.int64()).to_numpy().astype(np.int64)
+        for name in _INT_COLUMNS:
+            setattr(self, name, _np(table, name, np.int64))
+        self.reserved_tcp: list[tuple[int, ...]] = [tuple(v) for v in table.column("reserved_ports").to_pylist()]
+        self.reserved_udp: list[tuple[int, ...]] = [tuple(v) for v in table.column("reserved_ports_udp").to_pylist()]
+        self.capacity_provider: list[str | None] = table.column("capacity_provider").to_pylist()
+        self.attributes: dict[str, AttributeColumn] = {
+            name[len(ATTRIBUTE_PREFIX):]: AttributeColumn.from_strings(table.column(name).to_pylist())
+            for name in table.column_names if name.startswith(ATTRIBUTE_PREFIX)
+        }
+        # Counters kept up to date by the cluster as tasks come and go.
+        self.running_tasks = np.zeros(n, dtype=np.int64)
+        self.eni_used = np.zeros(n, dtype=np.int64)
+        self.group_counts: dict[str, np.ndarray] = {}
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def status_name(self, position: int) -> str:
+        return INSTANCE_STATUSES[int(self.status[position])]
+
+    def group_count(self, group: str) -> np.ndarray:
+        """Live tasks of ``group`` per instance (created as zeros if new)."""
+        counts = self.group_counts.get(group)
+        if counts is None:
+            counts = self.group_counts[group] = np.zeros(self.n, dtype=np.int64)
+        return counts
+
+    def attribute(self, name: str) -> AttributeColumn:
+        """The column of attribute ``name`` (created all-missing if no instance has it)."""
+        column = self.attributes.get(name)
+        if column is None:
+            column = AttributeColumn.missing(self.n)
+        return column
+
+    def append(self, table: pa.Table) -> None:
+        """Append instances from a coerced table; new positions follow the old ones."""
+        other = InstanceState(table)
+        offset = self.n
+        self.ids += other.ids
+        self.position.update({i: p + offset for i, p in other.position.items()})
+        self.arns += other.arns
+        self.agent_version += other.agent_version
+        self.reserved_tcp += other.reserved_tcp
+        self.reserved_udp += other.reserved_udp
+        self.capacity_provider += other.capacity_provider
+        for name in ("status", "agent_connected", "registered_at", *_INT_COLUMNS,
+                     "running_tasks", "eni_used"):
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+        for group, counts in self.group_counts.items():
+            self.group_counts[group] = np.concatenate([counts, np.zeros(other.n, dtype=np.int64)])
+        for name in set(self.attributes) | set(other.attributes):
+            mine = self.attributes.get(name) or AttributeColumn.missing(offset)
+            mine.extend(other.attribute(name).strings())
+            self.attributes[name] = mine
+
+    def to_table(self) -> pa.Table:
+        """The instance table of placement.md section 1 (attributes sorted by name)."""
+        names = sorted(n for n, col in self.attributes.items() if not col.is_empty())
+        columns = {
+            "ec2_instance_id": self.ids,
+            "container_instance_arn": self.arns,
+            "status": [INSTANCE_STATUSES[c] for c in self.status.tolist()],
+            "agent_connected": self.agent_connected,
+            "agent_version": self.agent_version,
+            "registered_at": pa.array(self.registered_at, pa.int64()),
+            **{name: getattr(self, name) for name in _INT_COLUMNS},
+            "reserved_ports": [list(v) for v in self.reserved_tcp],
+            "reserved_ports_udp": [list(v) for v in self.reserved_udp],
+            "capacity_provider": self.capacity_provider,
+        }
+        schema = instance_schema(names)
+        arrays = []
+        for field in schema:
+            if field.name.startswith(ATTRIBUTE_PREFIX):
+                values = self.attributes[field.name[len(ATTRIBUTE_PREFIX):]].strings()
+            else:
+                values = columns[field.name]
+            if field.name == "eni_limit":
+                limits = np.asarray(values)
+                arrays.append(pa.array(limits, pa.int64(), mask=limits == NO_ENI_LIMIT))
+            elif field.name == "registered_at":
+                arrays.append(values.cast(field.type))
+            else:
+                arrays.append(pa.array(values, field.type))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _np(table: pa.Table, name: str, dtype) -> np.ndarray:
+    column = table.column(name)
+    if dtype is np.int64 and column.null_count:  # only eni_limit may hold nulls here
+        column = column.fill_null(NO_ENI_LIMIT)
+    return np.ascontiguousarray(column.to_numpy(zero_copy_only=False), dtype=dtype)
