@@ -1,0 +1,1 @@
+"""Naive reference implementations the engine is checked against."""
