@@ -1,0 +1,87 @@
+"""``quaymaster demo``: a guided tour, as a list of small steps.
+
+Each step is a function ``step(context) -> None`` that reads and adds to a
+shared :class:`DemoContext` (the fleet, files written, text printed). Later
+steps (placement, services) are appended to ``STEPS``; ``run_demo`` runs a
+list of steps in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import pyarrow as pa
+
+from quaymaster.fleet import generate_fleet, summarize_fleet
+from quaymaster.fleet.output import write_fleet
+
+DEMO_INSTANCES = 1_000
+DEMO_AZS = 3
+DEFAULT_OUT_DIR = "quaymaster-demo"
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: where to write, the seed, the stream to print to, results."""
+
+    out_dir: Path
+    seed: int = 0
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    fleet: pa.Table | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.stream)
+
+
+Step = Callable[[DemoContext], None]
+
+
+def fleet_step(context: DemoContext) -> None:
+    """Generate a 1,000-instance fleet over 3 zones, write it, print its summary."""
+    context.fleet = generate_fleet(DEMO_INSTANCES, azs=DEMO_AZS, seed=context.seed)
+    path = write_fleet(context.fleet, context.out_dir / "fleet.parquet")
+    context.files["fleet"] = path
+    context.say(f"== Fleet: {DEMO_INSTANCES:,} instances over {DEMO_AZS} zones (seed {context.seed})")
+    context.say(f"Wrote {path}\n")
+    context.say(summarize_fleet(context.fleet))
+
+
+#: The demo, in order. Append (title, step) pairs to extend it.
+STEPS: list[tuple[str, Step]] = [
+    ("fleet", fleet_step),
+]
+
+
+def run_demo(out_dir: str | Path = DEFAULT_OUT_DIR, *, seed: int = 0,
+             steps: Sequence[tuple[str, Step]] | None = None,
+             stream: TextIO | None = None) -> DemoContext:
+    """Run ``steps`` (default: ``STEPS``) in order and return the shared context."""
+    context = DemoContext(out_dir=Path(out_dir), seed=seed, stream=stream or sys.stdout)
+    for index, (_, step) in enumerate(STEPS if steps is None else steps):
+        if index:
+            context.say()
+        step(context)
+    return context
+
+
+def run(args: argparse.Namespace) -> int:
+    run_demo(args.out_dir, seed=args.seed)
+    return 0
+
+
+def register(subparsers, help_text: str) -> None:
+    parser = subparsers.add_parser(
+        "demo", help=help_text,
+        description=("Generate a 1,000-instance fleet over 3 availability zones, write it to "
+                     f"./{DEFAULT_OUT_DIR}/fleet.parquet and summarise it. Steps: "
+                     + ", ".join(title for title, _ in STEPS) + "."))
+    parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, metavar="DIR",
+                        help=f"folder for the demo's files (default: ./{DEFAULT_OUT_DIR})")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default: 0)")
+    parser.set_defaults(handler=run)
