@@ -37,6 +37,114 @@ const char *qm_version(void);
 /* splitmix64 of placement.md section 6, exposed for tests and other cores. */
 uint64_t qm_splitmix64(uint64_t x);
 
+/* ---- Placement (spec: placement.md sections 4 to 6) -------------------- */
+
+/* Stages, in the order candidates go through them. A candidate that fails a
+ * stage stops there; QM_STAGE_FEASIBLE means it passed all nine. */
+enum {
+    QM_STAGE_NOT_ACTIVE = 0,
+    QM_STAGE_AGENT = 1,
+    QM_STAGE_ATTRIBUTE = 2,
+    QM_STAGE_CPU = 3,
+    QM_STAGE_MEMORY = 4,
+    QM_STAGE_GPU = 5,
+    QM_STAGE_ENI = 6,
+    QM_STAGE_PORTS = 7,
+    QM_STAGE_MEMBER_OF = 8,
+    QM_STAGE_DISTINCT_INSTANCE = 9,
+    QM_STAGE_FEASIBLE = 10,
+    QM_N_STAGES = 11
+};
+
+/* Strategy kinds. */
+enum {
+    QM_BINPACK_CPU = 1,
+    QM_BINPACK_MEMORY = 2,
+    QM_SPREAD_INSTANCE = 3,    /* spread(instanceId) and spread(host) */
+    QM_SPREAD_ATTRIBUTE = 4,   /* spread(attribute:<name>) */
+    QM_RANDOM = 5
+};
+
+/* The instances as the request sees them; arrays of length n, by position.
+ * Mutable arrays are updated in place as tasks are placed. */
+typedef struct {
+    int64_t n;
+    /* Stages that cannot change during a request, decided by the caller:
+     * QM_STAGE_NOT_ACTIVE, QM_STAGE_AGENT or QM_STAGE_ATTRIBUTE when the
+     * instance stops there, QM_STAGE_CPU when it goes on to the resources. */
+    const uint8_t *prefilter;
+    int64_t *cpu_remaining;
+    int64_t *memory_remaining;
+    int64_t *gpu_remaining;
+    const int64_t *eni_limit;     /* < 0: no limit */
+    int64_t *eni_used;            /* awsvpc tasks on the instance */
+    const uint8_t *member_ok;     /* all memberOf expressions true (1) or not (0) */
+    int64_t *group_count;         /* live tasks of the request's group */
+    int64_t *running_tasks;       /* live tasks of any group */
+    const uint64_t *tie_key;      /* k(p) of section 6 */
+} qm_instances;
+
+/* One strategy of the chain. bucket/bucket_count are used by
+ * QM_SPREAD_ATTRIBUTE only: bucket[p] in [0, n_buckets) is the instance's
+ * attribute value (instances lacking it share one bucket), bucket_count[b]
+ * the live tasks of the group on all instances of bucket b. */
+typedef struct {
+    int32_t kind;
+    const int32_t *bucket;
+    int64_t *bucket_count;
+    int64_t n_buckets;
+} qm_strategy;
+
+/* What each task of the request needs. */
+typedef struct {
+    int64_t cpu;
+    int64_t memory;
+    int64_t gpu;
+    int64_t eni;                  /* 0 or 1 */
+    const int32_t *static_tcp;    /* host ports, distinct, 1..65535 */
+    int64_t n_static_tcp;
+    const int32_t *static_udp;
+    int64_t n_static_udp;
+    int64_t dynamic_tcp;          /* dynamic mappings per protocol */
+    int64_t dynamic_udp;
+    int32_t distinct_instance;    /* 1 if the distinctInstance constraint applies */
+    uint64_t seed_state;          /* s = splitmix64(seed) */
+    int64_t first_task;           /* task index t of the first task of this call */
+} qm_request;
+
+/* Host ports in use. base: sorted keys (position << 17 | protocol << 16 |
+ * port, protocol 0 tcp, 1 udp), read only. added: an open-addressing set of
+ * key + 1 (0 = empty slot) for the ports taken during the request; its
+ * capacity is a power of two, at least twice the ports the call can add. */
+typedef struct {
+    const int64_t *base;
+    int64_t n_base;
+    int64_t *added;
+    int64_t added_capacity;
+    int64_t n_added;
+} qm_ports;
+
+/* The outcome of qm_place. Arrays are the caller's, sized for `count` tasks. */
+typedef struct {
+    int64_t placed;               /* tasks placed by this call */
+    int64_t *position;            /* [count] instance of each placed task */
+    int32_t *ports_tcp;           /* [count * (n_static_tcp + dynamic_tcp)] static then dynamic */
+    int32_t *ports_udp;           /* [count * (n_static_udp + dynamic_udp)] */
+    int32_t failed;               /* 1 if task first_task + placed could not be placed */
+    int32_t fail_stage;           /* latest stage reached, QM_STAGE_NOT_ACTIVE if no candidate */
+    int64_t fail_position;        /* closest matching instance, -1 if none */
+    int64_t fail_counts[11];      /* instances stopped at each stage, for the failed task */
+    int64_t removed[11];          /* candidates removed by each stage, summed over tasks */
+} qm_result;
+
+/* Place up to `count` tasks one after another (section 3). Stops at the first
+ * task that cannot be placed (result->failed = 1), or after one placement when
+ * `one_at_a_time` is set (the caller re-evaluates state-dependent memberOf
+ * expressions between tasks). */
+int qm_place(const qm_instances *instances, const qm_strategy *strategies,
+             int32_t n_strategies, const qm_request *request, qm_ports *ports,
+             int64_t count, int32_t one_at_a_time, qm_result *result);
+
 /* CDEF END */
 
 #endif /* QUAYMASTER_H */

@@ -163,6 +163,11 @@ class ClusterCore:
     def _ports_changed(self) -> None:
         self._port_keys = None
 
+    def _merge_port_keys(self, keys: np.ndarray) -> None:
+        """Add newly taken ports to the cached keys (cheaper than a rebuild)."""
+        if self._port_keys is not None:
+            self._port_keys = np.union1d(self._port_keys, keys)
+
 
 def port_key(position, protocol: int, port) -> np.ndarray:
     return ((np.asarray(position, dtype=np.int64) << POSITION_SHIFT)

@@ -1,7 +1,185 @@
-"""RunTask, StartTask and StopTask on a cluster."""
+"""RunTask, StartTask and StopTask on a cluster (the PlacementAPI mixin of Cluster)."""
 
 from __future__ import annotations
+
+import numpy as np
+
+from quaymaster.errors import InvalidParameterError, NotFoundError
+from quaymaster.model.schema import ACTIVE, INSTANCE_STATUSES
+from quaymaster.placement import engine, prepare, reasons
+from quaymaster.placement.request import build_request
+from quaymaster.placement.result import PlacementResult
+from quaymaster.placement.strategy import DEFAULT_SERVICE
+
+MAX_START_TASK_INSTANCES = 10
+
+
+def resolve_task_definition(task_definition, registry=None):
+    """(requirements, TaskDefinition or None) for anything naming a task definition.
+
+    Accepts a TaskDefinition, TaskRequirements, a RegisterTaskDefinition dict or
+    JSON text, a path to a JSON file, or a ``family[:revision]``/ARN registered
+    in ``registry``.
+    """
+    from quaymaster.taskdef import TaskDefinition, TaskRequirements, parse_task_definition
+
+    if isinstance(task_definition, TaskRequirements):
+        return task_definition, None
+    if isinstance(task_definition, TaskDefinition):
+        return task_definition.requirements(), task_definition
+    if isinstance(task_definition, str) and registry is not None and not task_definition.lstrip().startswith("{"):
+        try:
+            td = registry.describe(task_definition)
+            return td.requirements(), td
+        except NotFoundError:
+            pass  # maybe a path
+    td = parse_task_definition(task_definition)
+    return td.requirements(), td
 
 
 class PlacementAPI:
     """Mixin of :class:`quaymaster.Cluster`: the operations that place and stop tasks."""
+
+    @property
+    def task_definitions(self):
+        """This cluster's registry of task definitions (families and revisions)."""
+        registry = self.__dict__.get("_task_definitions")
+        if registry is None:
+            from quaymaster.taskdef import TaskDefinitionRegistry
+
+            registry = self.__dict__["_task_definitions"] = TaskDefinitionRegistry(self.region, self.account)
+        return registry
+
+    def run_task(self, task_definition, *, count: int = 1, group: str | None = None,
+                 placement_constraints=None, placement_strategy=None, seed: int = 0,
+                 launch_type: str = "EC2", service: bool = False) -> PlacementResult:
+        """ECS RunTask: place ``count`` tasks one after another (placement.md sections 3 to 6).
+
+        ``placement_constraints`` and ``placement_strategy`` take ECS's request
+        shapes. With no strategy, RunTask uses ``random``; ``service=True``
+        uses the service default spread(zone) then spread(instanceId).
+        Invalid input raises a typed error and changes nothing; tasks that do
+        not fit are reported as failures while the placed ones are kept.
+        """
+        requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))
+        kwargs = {"default_strategy": DEFAULT_SERVICE} if service else {}
+        request = build_request(requirements, count=count, group=group,
+                                placement_constraints=placement_constraints,
+                                placement_strategy=placement_strategy, seed=seed,
+                                launch_type=launch_type, family=getattr(td, "family", None),
+                                task_definition=td, **kwargs)
+        if request.launch_type == "FARGATE":
+            raise InvalidParameterError("FARGATE tasks are not placed on container instances; "
+                                        "use launch type EC2 or EXTERNAL", field="launchType",
+                                        value="FARGATE")
+        outcome = engine.place(self, request)
+        return PlacementResult(self, request, outcome)
+
+    def start_task(self, task_definition, container_instances, *, group: str | None = None,
+                   seed: int = 0) -> PlacementResult:
+        """ECS StartTask: one task on each named instance, no strategies.
+
+        Each instance is tried on its own, in order: an unknown one fails with
+        ``MISSING``, one that is not ACTIVE with its status (``INACTIVE``,
+        ``DRAINING``, ...), one that lacks room with the stage's reason.
+        """
+        if not isinstance(container_instances, (list, tuple)) or not container_instances:
+            raise InvalidParameterError("containerInstances must be a non-empty list",
+                                        field="containerInstances", value=container_instances)
+        if len(container_instances) > MAX_START_TASK_INSTANCES:
+            raise InvalidParameterError(f"containerInstances has {len(container_instances)} entries; at "
+                                        f"most {MAX_START_TASK_INSTANCES} are allowed",
+                                        field="containerInstances", value=len(container_instances))
+        requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))
+        request = build_request(requirements, count=1, group=group, seed=seed,
+                                family=getattr(td, "family", None), task_definition=td)
+        static = prepare.prefilter(self.state, requirements.required_attributes)
+        placed, failures, outcomes = [], [], []
+        for index, ref in enumerate(container_instances):
+            position = self._instance_position(ref)
+            if position is None:
+                failures.append({"task_index": index, "reason": reasons.MISSING, "arn": str(ref),
+                                 "detail": None})
+                continue
+            if self.state.status[position] != ACTIVE:
+                failures.append({"task_index": index, "arn": self.state.arns[position], "detail": None,
+                                 "reason": INSTANCE_STATUSES[int(self.state.status[position])]})
+                continue
+            only = np.full(self.state.n, reasons.NOT_ACTIVE, dtype=np.uint8)
+            only[position] = static[position]
+            outcome = engine.place(self, request, prefilter=only)
+            if outcome.failed:
+                failures.append({"task_index": index, "arn": self.state.arns[position],
+                                 "reason": reasons.failure_reason(outcome.fail_stage),
+                                 "detail": reasons.failure_detail(1, _own_counts(outcome))})
+            else:
+                placed.append(index)
+                outcomes.append(outcome)
+        merged = _merge_outcomes(outcomes, placed)
+        return PlacementResult(self, request, merged, instance_failures=failures)
+
+    def stop_task(self, task: str, reason: str = "") -> dict:
+        """ECS StopTask: the task stops at once; its resources, ENI and ports are freed."""
+        arn = task if task.startswith("arn:") else self.tasks.arn_prefix + task
+        found = self.tasks.locate(arn)
+        if found is None:
+            raise NotFoundError(f"The referenced task was not found: {task!r}", field="task", value=task)
+        chunk, row = found
+        chunk.alive[row] = False
+        self.tasks.forget(arn)
+        position = int(chunk.instance_pos[row])
+        if position >= 0:
+            for name in ("cpu", "memory", "gpu"):
+                getattr(self.state, f"{name}_remaining")[position] += int(getattr(chunk, name)[row])
+        self._count_tasks(chunk, np.array([row]), -1)
+        if chunk.tcp_offsets[row + 1] > chunk.tcp_offsets[row] or chunk.udp_offsets[row + 1] > chunk.udp_offsets[row]:
+            self._ports_changed()
+        return {"taskArn": arn, "clusterArn": self.arn, "lastStatus": "STOPPED",
+                "desiredStatus": "STOPPED", "stopCode": "UserInitiated", "stoppedReason": reason,
+                "group": self.tasks.groups[int(chunk.group_code[row])],
+                "containerInstanceArn": self.state.arns[position] if position >= 0 else None}
+
+    def choose_tasks_to_stop(self, group: str, count: int, placement_strategy=None,
+                             seed: int = 0) -> list[str]:
+        """The ``count`` tasks of ``group`` a service scale-in stops, in order (section 7).
+
+        Only chooses: call :meth:`stop_task` on the ARNs to stop them.
+        """
+        from quaymaster.placement.scalein import choose_tasks_to_stop
+
+        return choose_tasks_to_stop(self, group, count, placement_strategy, seed)
+
+    def _instance_position(self, ref) -> int | None:
+        """Position of an instance named by ec2 id or container-instance ARN, else None."""
+        if not isinstance(ref, str):
+            return None
+        position = self.state.position.get(ref)
+        if position is None and "/" in ref:
+            position = self.state.position.get(ref.rsplit("/", 1)[1])
+            if position is not None and self.state.arns[position] != ref:
+                position = None
+        return position
+
+
+def _own_counts(outcome) -> np.ndarray:
+    """Stage counts of a one-instance StartTask attempt, without the masked-out others."""
+    counts = outcome.fail_counts.copy()
+    counts[reasons.NOT_ACTIVE] = 0
+    return counts
+
+
+def _merge_outcomes(outcomes, indexes):
+    if not outcomes:
+        empty = engine.Outcome(np.empty(0, np.int64), np.empty((0, 0), np.int32),
+                               np.empty((0, 0), np.int32), False, 0, -1,
+                               np.zeros(reasons.N_STAGES, np.int64), np.zeros(reasons.N_STAGES, np.int64))
+        return empty
+    first = outcomes[0]
+    merged = engine.Outcome(
+        np.concatenate([o.positions for o in outcomes]),
+        np.concatenate([o.ports_tcp for o in outcomes]),
+        np.concatenate([o.ports_udp for o in outcomes]),
+        False, 0, -1, np.zeros(reasons.N_STAGES, np.int64),
+        sum(o.removed for o in outcomes), first.first_sequence,
+        np.asarray(indexes, dtype=np.int64))
+    return merged

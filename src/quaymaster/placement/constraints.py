@@ -1,0 +1,61 @@
+"""Placement constraints: ``memberOf`` (a CQL expression) and ``distinctInstance``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quaymaster import cql
+from quaymaster.errors import InvalidParameterError
+
+MAX_CONSTRAINTS = 10  # task definition's and request's together (limits.md)
+TYPES = ("memberOf", "distinctInstance")
+
+
+@dataclass(frozen=True)
+class Constraints:
+    member_of: tuple  # compiled cql.Query objects
+    distinct_instance: bool
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether a memberOf reads state that placing a task changes."""
+        return any(q.dynamic for q in self.member_of)
+
+
+def parse_constraints(request_constraints, task_definition_expressions=()) -> Constraints:
+    """Validate ECS ``placementConstraints`` and join them to the task definition's memberOf."""
+    entries = request_constraints or []
+    if not isinstance(entries, (list, tuple)):
+        raise InvalidParameterError("placementConstraints must be a list, found "
+                                    f"{type(entries).__name__}", field="placementConstraints",
+                                    value=entries)
+    total = len(entries) + len(task_definition_expressions)
+    if total > MAX_CONSTRAINTS:
+        raise InvalidParameterError(f"{total} placement constraints (task definition and request); "
+                                    f"at most {MAX_CONSTRAINTS} are allowed",
+                                    field="placementConstraints", value=total)
+    expressions = list(task_definition_expressions)
+    distinct = False
+    for k, entry in enumerate(entries):
+        path = f"placementConstraints[{k}]"
+        if not isinstance(entry, dict):
+            raise InvalidParameterError(f"{path} must be an object", field=path, value=entry)
+        unknown = set(entry) - {"type", "expression"}
+        if unknown:
+            raise InvalidParameterError(f"{path}: unknown key {sorted(unknown)[0]!r}", field=path,
+                                        value=sorted(unknown)[0])
+        kind, expression = entry.get("type"), entry.get("expression")
+        if kind not in TYPES:
+            raise InvalidParameterError(f"{path}.type: {kind!r} is not one of {', '.join(TYPES)}",
+                                        field=f"{path}.type", value=kind)
+        if kind == "distinctInstance":
+            if expression:
+                raise InvalidParameterError(f"{path}.expression: distinctInstance takes no expression",
+                                            field=f"{path}.expression", value=expression)
+            distinct = True
+        else:
+            if not isinstance(expression, str) or not expression.strip():
+                raise InvalidParameterError(f"{path}.expression: memberOf needs an expression",
+                                            field=f"{path}.expression", value=expression)
+            expressions.append(expression)
+    return Constraints(tuple(cql.compile(e) for e in expressions), distinct)

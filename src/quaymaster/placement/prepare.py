@@ -1,0 +1,71 @@
+"""Arrays the C core needs for one request, computed once per request.
+
+Stages that cannot change while a request is placed (status, agent,
+required attributes) are folded into one ``prefilter`` code per instance;
+memberOf masks come from the compiled CQL; tie keys are cached per seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quaymaster.keys import tie_keys
+from quaymaster.model.schema import ACTIVE
+from quaymaster.placement import reasons
+
+_TIE_CACHE_SIZE = 8
+
+
+def prefilter(state, required_attributes) -> np.ndarray:
+    """Per instance: the static stage it stops at, or CPU when it goes on to the resources."""
+    code = np.full(state.n, reasons.CPU, dtype=np.uint8)
+    has_attributes = np.ones(state.n, dtype=np.bool_)
+    for name, value in required_attributes:
+        column = state.attributes.get(name)
+        if column is None:
+            has_attributes[:] = False
+            break
+        wanted = column.lookup(value) if value is not None else None
+        if value is None:
+            has_attributes &= column.codes >= 0
+        elif wanted < 0:  # no instance has this value
+            has_attributes[:] = False
+        else:
+            has_attributes &= column.codes == wanted
+    code[~has_attributes] = reasons.ATTRIBUTE
+    code[~state.agent_connected] = reasons.AGENT
+    code[state.status != ACTIVE] = reasons.NOT_ACTIVE
+    return code
+
+
+def member_mask(state, constraints) -> np.ndarray:
+    """1 where every memberOf expression holds, as the C core wants it (uint8)."""
+    ok = np.ones(state.n, dtype=np.bool_)
+    for query in constraints.member_of:
+        ok &= query.mask(state)
+    return ok.view(np.uint8)
+
+
+def cached_tie_keys(cluster, seed: int) -> np.ndarray:
+    """k(p) for every position, kept per cluster for the last few seeds."""
+    cache = cluster.__dict__.setdefault("_tie_keys", {})
+    keys = cache.get(seed)
+    if keys is None or len(keys) != cluster.state.n:
+        if len(cache) >= _TIE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        keys = cache[seed] = tie_keys(seed, cluster.state.n)
+    return keys
+
+
+def spread_buckets(state, attribute: str, group_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket per instance (its attribute value; lacking it is one more bucket) and the
+    group's live tasks per bucket, over every instance of the cluster."""
+    column = state.attribute(attribute)
+    missing_bucket = len(column.values)
+    bucket = np.where(column.codes < 0, missing_bucket, column.codes).astype(np.int32)
+    counts = np.bincount(bucket, weights=group_count, minlength=missing_bucket + 1)
+    return bucket, counts.astype(np.int64)
+
+
+def next_power_of_two(x: int) -> int:
+    return 1 << max(4, (int(x) - 1).bit_length())

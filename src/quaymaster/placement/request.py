@@ -1,0 +1,75 @@
+"""A validated placement request (placement.md section 3).
+
+Everything a request can get wrong is checked here, before any state is
+touched: a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quaymaster.errors import InvalidParameterError
+from quaymaster.placement.constraints import Constraints, parse_constraints
+from quaymaster.placement.strategy import DEFAULT_RUN_TASK, Strategy, parse_strategies
+
+UINT64_MAX = (1 << 64) - 1
+MAX_GROUP_LENGTH = 255
+LAUNCH_TYPES = ("EC2", "EXTERNAL", "FARGATE")
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    requirements: object          # quaymaster.taskdef.TaskRequirements (duck-typed)
+    count: int
+    group: str
+    constraints: Constraints
+    strategies: tuple[Strategy, ...]
+    seed: int
+    launch_type: str
+    task_definition: object = None  # the TaskDefinition, when the request named one
+
+    @property
+    def ports_per_task(self) -> int:
+        r = self.requirements
+        return len(r.static_tcp) + len(r.static_udp) + r.dynamic_tcp + r.dynamic_udp
+
+
+def _check_count(count) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InvalidParameterError(f"count must be an integer >= 1, found {count!r}", field="count",
+                                    value=count)
+    return count
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= UINT64_MAX:
+        raise InvalidParameterError(f"seed must be an unsigned 64-bit integer, found {seed!r}",
+                                    field="seed", value=seed)
+    return seed
+
+
+def _check_group(group) -> str:
+    if not isinstance(group, str) or not group or len(group) > MAX_GROUP_LENGTH:
+        raise InvalidParameterError(f"group must be a string of 1..{MAX_GROUP_LENGTH} characters, "
+                                    f"found {group!r}", field="group", value=group)
+    return group
+
+
+def build_request(requirements, *, count=1, group=None, placement_constraints=None,
+                  placement_strategy=None, seed=0, launch_type="EC2", family=None,
+                  task_definition=None, default_strategy=DEFAULT_RUN_TASK) -> PlacementRequest:
+    """Validate every part of a request; raise InvalidParameterError naming the bad field."""
+    if launch_type not in LAUNCH_TYPES:
+        raise InvalidParameterError(f"launchType: {launch_type!r} is not one of {', '.join(LAUNCH_TYPES)}",
+                                    field="launchType", value=launch_type)
+    if group is None:
+        group = f"family:{family}" if family else "family:default"
+    strategies = parse_strategies(placement_strategy, default=default_strategy)
+    constraints = parse_constraints(placement_constraints, tuple(requirements.member_of))
+    if launch_type == "FARGATE" and (placement_strategy or placement_constraints):
+        raise InvalidParameterError("placement strategies and constraints are not supported with "
+                                    "the FARGATE launch type", field="launchType", value=launch_type)
+    return PlacementRequest(requirements=requirements, count=_check_count(count),
+                            group=_check_group(group), constraints=constraints,
+                            strategies=strategies, seed=_check_seed(seed),
+                            launch_type=launch_type, task_definition=task_definition)

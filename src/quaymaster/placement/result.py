@@ -1,0 +1,137 @@
+"""What a placement returns (placement.md section 8).
+
+Placements are kept as arrays and presented as an Arrow table; Python objects
+per task are made only when asked for (``to_ecs()``, ``failures``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from quaymaster.model.tasks import task_id
+from quaymaster.placement import reasons
+
+
+class PlacementResult:
+    """The outcome of one RunTask/StartTask request."""
+
+    def __init__(self, cluster, request, outcome, *, instance_failures=()):
+        self._cluster = cluster
+        self.request = request
+        self.outcome = outcome
+        # StartTask reports each named instance on its own: [{task_index, reason, arn, detail}]
+        self._instance_failures = list(instance_failures)
+        self.failure = self._failure()
+
+    # -- counts -------------------------------------------------------------
+
+    @property
+    def placed_count(self) -> int:
+        return len(self.outcome.positions)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.failures)
+
+    def _failure(self) -> dict | None:
+        """The one failure every unplaced task shares (the spec's Decision)."""
+        o = self.outcome
+        if not o.failed:
+            return None
+        state = self._cluster.state
+        return {
+            "reason": reasons.failure_reason(o.fail_stage),
+            "arn": state.arns[o.fail_position] if o.fail_position >= 0 else None,
+            "detail": reasons.failure_detail(state.n, o.fail_counts),
+        }
+
+    # -- tables -------------------------------------------------------------
+
+    def task_arns(self) -> list[str]:
+        o = self.outcome
+        ids = task_id(np.arange(o.first_sequence, o.first_sequence + self.placed_count, dtype=np.uint64))
+        return [self._cluster.tasks.arn_prefix + i for i in ids]
+
+    @property
+    def task_indexes(self) -> np.ndarray:
+        """The task index of each placed task (0..placed-1 for RunTask)."""
+        if self.outcome.task_indexes is not None:
+            return self.outcome.task_indexes
+        return np.arange(self.placed_count, dtype=np.int64)
+
+    @property
+    def placements(self) -> pa.Table:
+        """One row per placed task, by task index."""
+        o = self.outcome
+        state = self._cluster.state
+        ids = np.array(state.ids, dtype=object)
+        arns = np.array(state.arns, dtype=object)
+        return pa.table({
+            "task_index": pa.array(self.task_indexes, pa.int64()),
+            "position": pa.array(o.positions, pa.int64()),
+            "ec2_instance_id": pa.array(ids[o.positions], pa.string()),
+            "container_instance_arn": pa.array(arns[o.positions], pa.string()),
+            "task_arn": pa.array(self.task_arns(), pa.string()),
+            "host_ports": _port_lists(o.ports_tcp),
+            "host_ports_udp": _port_lists(o.ports_udp),
+        })
+
+    @property
+    def failures(self) -> list[dict]:
+        """One ``{task_index, reason, arn, detail}`` per task not placed."""
+        rows = list(self._instance_failures)
+        if self.failure is not None:
+            first = self.placed_count + len(self._instance_failures)
+            rows += [{"task_index": t, **self.failure} for t in range(first, self.request.count)]
+        return rows
+
+    def failures_table(self) -> pa.Table:
+        rows = self.failures
+        return pa.table({key: pa.array([r[key] for r in rows], typ) for key, typ in (
+            ("task_index", pa.int64()), ("reason", pa.string()), ("arn", pa.string()),
+            ("detail", pa.string()))})
+
+    # -- ECS's shape and the explanation ------------------------------------
+
+    def to_ecs(self) -> dict:
+        """``{"tasks": [...], "failures": [...]}`` as RunTask answers."""
+        request = self.request
+        req = request.requirements
+        td = request.task_definition
+        placements = self.placements.to_pylist()
+        tasks = [{
+            "taskArn": p["task_arn"],
+            "clusterArn": self._cluster.arn,
+            "taskDefinitionArn": getattr(td, "arn", None),
+            "containerInstanceArn": p["container_instance_arn"],
+            "group": request.group,
+            "launchType": request.launch_type,
+            "lastStatus": "PENDING",
+            "desiredStatus": "RUNNING",
+            "cpu": str(req.cpu),
+            "memory": str(req.memory),
+            "networkBindings": [{"hostPort": port, "protocol": proto}
+                                for proto, key in (("tcp", "host_ports"), ("udp", "host_ports_udp"))
+                                for port in p[key]],
+        } for p in placements]
+        failures = [{k: v for k, v in (("arn", f["arn"]), ("reason", f["reason"]),
+                                       ("detail", f["detail"])) if v is not None}
+                    for f in self.failures]
+        return {"tasks": tasks, "failures": failures}
+
+    def explain(self) -> dict[str, int]:
+        """For each stage, how many candidates it removed, summed over the request's tasks."""
+        removed = self.outcome.removed
+        return {reasons.STAGE_NAME[stage]: int(removed[stage])
+                for stage in range(reasons.NOT_ACTIVE, reasons.FEASIBLE)}
+
+    def __repr__(self) -> str:
+        return (f"PlacementResult(placed={self.placed_count}, failed={self.failed_count}"
+                + (f", reason={self.failure['reason']!r}" if self.failure else "") + ")")
+
+
+def _port_lists(ports: np.ndarray) -> pa.Array:
+    rows, width = ports.shape
+    offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * width)
+    return pa.ListArray.from_arrays(offsets, pa.array(ports.reshape(-1), pa.int32()))

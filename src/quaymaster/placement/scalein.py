@@ -1,0 +1,91 @@
+"""Choosing the tasks to stop when a service scales in (placement.md section 7).
+
+The service's strategies are applied to its live tasks, in order:
+binpack(field) keeps the tasks on the instance that will have the most of the
+field left once the task stops, spread(field) the tasks whose value of the
+field has the most live tasks of the service, random one task by j(t, n) over
+the survivors ordered by their row q of the tasks table; the smallest k(q)
+breaks ties. Daemon tasks go last. Tasks are chosen one at a time, each choice
+seeing the earlier ones stopped. The kernel is kernels/scalein.py.
+
+Tasks with no instance (Fargate) sit in a bucket of their own for every
+strategy, with nothing remaining on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quaymaster.errors import InvalidParameterError
+from quaymaster.keys import seed_state, tie_keys
+from quaymaster.kernels.scalein import BINPACK, RANDOM, SPREAD, choose_victims
+from quaymaster.placement.request import _check_seed
+from quaymaster.placement.strategy import DEFAULT_SERVICE, parse_strategies
+
+
+def _live_rows(cluster):
+    """Per live task, in task-table order: (chunk, row within chunk)."""
+    for chunk in cluster.tasks.chunks:
+        for row in np.flatnonzero(chunk.alive).tolist():
+            yield chunk, row
+
+
+def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=None,
+                         seed: int = 0) -> list[str]:
+    """ARNs of the ``count`` tasks of ``group`` to stop, in the order they are chosen."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise InvalidParameterError(f"count must be an integer >= 0, found {count!r}", field="count",
+                                    value=count)
+    seed = _check_seed(seed)
+    strategies = parse_strategies(placement_strategy, default=DEFAULT_SERVICE)
+    state = cluster.state
+    code = cluster.tasks._group_index.get(group)
+    candidates, q = [], 0
+    for chunk, row in _live_rows(cluster):
+        if chunk.group_code[row] == code:
+            candidates.append((q, chunk, row))
+        q += 1
+    m, n = len(candidates), state.n
+    if m == 0 or count == 0:
+        return []
+    position = np.array([c.instance_pos[r] for _, c, r in candidates], dtype=np.int64)
+    position[position < 0] = n  # Fargate: a bucket of its own
+    rows = np.array([q for q, _, _ in candidates], dtype=np.int64)
+    ranked = []
+    for s in strategies:
+        ranked.append(s)
+        if s.type == "random":
+            break
+    kinds = np.array([{"binpack": BINPACK, "spread": SPREAD, "random": RANDOM}[s.type] for s in ranked],
+                     dtype=np.int64)
+    bucket = np.zeros((len(ranked), m), dtype=np.int64)
+    binpack_value = np.zeros((len(ranked), m), dtype=np.int64)
+    binpack_base = np.zeros((len(ranked), n + 1), dtype=np.int64)
+    bucket_counts, offset = [], 0
+    for k, s in enumerate(ranked):
+        if s.type == "binpack":
+            bucket[k] = position
+            binpack_value[k] = [getattr(c, s.field)[r] for _, c, r in candidates]
+            binpack_base[k, :n] = getattr(state, f"{s.field}_remaining")
+        elif s.type == "spread":
+            if s.attribute is None:
+                values = position
+            else:
+                codes = np.append(state.attribute(s.attribute).codes, -1)  # Fargate -> missing slot
+                values = np.where(codes[position] < 0, -1, codes[position])
+                values = np.where(position == n, -2, values)
+            _, local = np.unique(values, return_inverse=True)
+            bucket[k] = local + offset
+            bucket_counts.append(np.bincount(local))
+            offset += len(bucket_counts[-1])
+    bucket_count = np.concatenate(bucket_counts) if bucket_counts else np.zeros(1, np.int64)
+    daemon = np.array([c.daemon[r] for _, c, r in candidates], dtype=np.bool_)
+    tie = tie_keys(seed, int(rows.max()) + 1)[rows]
+    chosen = np.empty(min(count, m), dtype=np.int64)
+    done = choose_victims(kinds, bucket, bucket_count.astype(np.int64), binpack_value, binpack_base,
+                          daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
+    arns = []
+    for index in chosen[:done].tolist():
+        _, chunk, row = candidates[index]
+        arns.append(cluster.tasks.chunk_arns(chunk)[row])
+    return arns
