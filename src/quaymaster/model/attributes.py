@@ -8,9 +8,52 @@ broadcast, instead of once per instance.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 MISSING = -1
+
+#: The value stored for an attribute that is present without a value (ECS allows
+#: PutAttributes without ``value``, and the agent's capability attributes such as
+#: ``ecs.capability.external`` have none). ECS values are 1..128 characters, so an
+#: empty string can never collide with a real value.
+NO_VALUE = ""
+
+# ECS's rules (API reference, ``Attribute``).
+_NAME_RE = re.compile(r"[A-Za-z0-9_\-/\\.]{1,128}")
+_VALUE_RE = re.compile(r"[A-Za-z0-9_\-.@/\\: ]{1,128}")
+
+#: Attributes set by ECS or its agent, which do not count against the limit of
+#: custom attributes per instance.
+BUILTIN_PREFIXES = ("ecs.", "com.amazonaws.ecs.")
+
+
+def attribute_name_problem(name) -> str | None:
+    """Why ``name`` is not a valid ECS attribute name, or None if it is."""
+    if not isinstance(name, str):
+        return f"attribute name must be a string, found {type(name).__name__}"
+    if not _NAME_RE.fullmatch(name):
+        return (f"invalid attribute name {name!r}: 1..128 letters, digits, '-', '_', '/', "
+                "'\\' or '.'")
+    return None
+
+
+def attribute_value_problem(value) -> str | None:
+    """Why ``value`` is not a valid ECS attribute value, or None (also for NO_VALUE)."""
+    if value == NO_VALUE:
+        return None
+    if not isinstance(value, str):
+        return f"attribute value must be a string, found {type(value).__name__}"
+    if not _VALUE_RE.fullmatch(value) or value != value.strip(" "):
+        return (f"invalid attribute value {value!r}: 1..128 letters, digits, '-', '_', '.', "
+                "'@', '/', '\\', ':' or spaces, not at the start or end")
+    return None
+
+
+def is_custom(name: str) -> bool:
+    """True for a user's attribute, False for one ECS or its agent sets (``ecs.*``)."""
+    return not name.startswith(BUILTIN_PREFIXES)
 
 
 class AttributeColumn:

@@ -2,16 +2,20 @@
 
 Accepted: ``pa.Table``, ``pa.RecordBatch``, a ``RecordBatchReader``, anything
 exposing ``__arrow_c_stream__`` (polars, pandas via pyarrow, duckdb, ...), a
-mapping of column name to values, or a Parquet path. Columns are cast only
-where the type differs and the cast is lossless; anything that breaks the
-schema raises :class:`SchemaError` naming the column and the first bad row,
-before anything is loaded.
+mapping of column name to values, a list of row mappings, or a Parquet path.
+Columns are cast only where the type differs and the cast is lossless (floats
+holding whole numbers become integers; timestamps are kept to the microsecond);
+anything that breaks the schema raises :class:`SchemaError` naming the column
+and the first bad row, before anything is loaded.
+
+An attribute value of ``""`` means the instance has the attribute without a
+value (``attributes.NO_VALUE``); ``null`` means it lacks the attribute.
 """
 
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import numpy as np
@@ -20,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quaymaster.errors import SchemaError
+from quaymaster.model.attributes import attribute_name_problem, attribute_value_problem
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
     DEFAULT_AGENT_VERSION,
@@ -37,9 +42,6 @@ from quaymaster.model.schema import (
 
 MAX_RESERVED_PORTS = 100  # placement.md section 5 Decision: checked at registration
 
-# ECS's rules for attribute names and values (PutAttributes).
-ATTRIBUTE_NAME_RE = re.compile(r"[A-Za-z0-9_\-/\\.]{1,128}")
-ATTRIBUTE_VALUE_RE = re.compile(r"[A-Za-z0-9_\-.@/\\: ]{1,128}")
 
 
 def read_table(source, what: str = "table") -> pa.Table:
@@ -57,10 +59,19 @@ def read_table(source, what: str = "table") -> pa.Table:
         return source.read_all()
     if hasattr(source, "__arrow_c_stream__"):
         return pa.RecordBatchReader.from_stream(source).read_all()
-    if isinstance(source, dict):
-        return pa.table(source)
+    if isinstance(source, Mapping):
+        return _table_or_refuse(pa.table, dict(source), what)
+    if isinstance(source, (list, tuple)) and all(isinstance(row, Mapping) for row in source):
+        return _table_or_refuse(pa.Table.from_pylist, [dict(row) for row in source], what)
     raise SchemaError(f"cannot read {what} from an object of type {type(source).__name__}",
                       value=type(source).__name__)
+
+
+def _table_or_refuse(build, data, what: str) -> pa.Table:
+    try:
+        return build(data)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+        raise SchemaError(f"cannot build the {what} table: {exc}") from exc
 
 
 def _first_row(mask) -> int:
@@ -72,13 +83,17 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
     if column.type == target:
         return column
     source = column.type
-    if pa.types.is_dictionary(source):
+    if pa.types.is_dictionary(source):  # pandas categoricals, Parquet dictionary pages
         column, source = column.cast(source.value_type), source.value_type
+        if source == target:
+            return column
     if target == TIMESTAMP and pa.types.is_timestamp(source):
-        # Naive timestamps are taken as UTC, as the spec's registered_at is.
-        return column.cast(pa.timestamp(source.unit, tz="UTC")).cast(TIMESTAMP)
+        # Naive timestamps are taken as UTC, as the spec's registered_at is; finer
+        # than a microsecond (pandas' nanoseconds) is truncated, not refused.
+        utc = column.cast(pa.timestamp(source.unit, tz="UTC"))
+        return utc.cast(TIMESTAMP, safe=False) if source.unit == "ns" else utc.cast(TIMESTAMP)
     compatible = (
-        (pa.types.is_integer(target) and pa.types.is_integer(source))
+        (pa.types.is_integer(target) and (pa.types.is_integer(source) or pa.types.is_floating(source)))
         or (pa.types.is_string(target) and (pa.types.is_large_string(source) or pa.types.is_string_view(source)))
         or (pa.types.is_list(target) and (pa.types.is_list(source) or pa.types.is_large_list(source))
             and pa.types.is_integer(source.value_type))
@@ -87,13 +102,28 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
     )
     if compatible:
         try:
-            return column.cast(target)  # safe cast: overflow raises
+            return column.cast(target)  # safe cast: overflow and truncation raise
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
+            row = _first_uncastable_row(column, target)
+            raise SchemaError(f"value {column[row].as_py()!r} does not fit type {target}",
+                              column=name, row=row, value=column[row].as_py()) from None
+    # Every non-null value has the wrong type: the first of them is the bad row.
     valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
     row = _first_row(valid) if valid.any() else 0
     raise SchemaError(f"expected type {target}, found {column.type}", column=name, row=row,
                       value=column[row].as_py() if len(column) else None)
+
+
+def _first_uncastable_row(column: pa.ChunkedArray, target: pa.DataType) -> int:
+    """The first row whose value alone does not cast safely (only on the error path)."""
+    for row, value in enumerate(column.to_pylist()):
+        try:
+            # Rebuilt from the Python value: a sliced list array would still carry
+            # (and cast) every child value of the column.
+            pa.array([value], column.type).cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return row
+    return 0
 
 
 def _check_required(column: pa.ChunkedArray, name: str) -> None:
@@ -118,10 +148,16 @@ def _check_unique(column: pa.ChunkedArray, name: str) -> None:
         seen.add(value)
 
 
-def _check_in(column: pa.ChunkedArray, name: str, allowed) -> None:
+def _check_not_empty(column: pa.ChunkedArray, name: str) -> None:
+    empty = pc.fill_null(pc.equal(pc.utf8_length(column), 0), False).to_numpy(zero_copy_only=False)
+    if empty.any():
+        raise SchemaError("must not be an empty string", column=name, row=_first_row(empty), value="")
+
+
+def _check_in(column: pa.ChunkedArray, name: str, allowed, note: str = "") -> None:
     for row, value in enumerate(column.to_pylist()):
         if value is not None and value not in allowed:
-            raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}", column=name,
+            raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}{note}", column=name,
                               row=row, value=value)
 
 
@@ -138,15 +174,23 @@ def _check_ports(tcp: list, udp: list) -> None:
 
 
 def check_attribute_name(name: str, *, column: str | None = None, row: int | None = None) -> None:
-    if not ATTRIBUTE_NAME_RE.fullmatch(name):
-        raise SchemaError(f"invalid attribute name {name!r}: 1..128 letters, digits, '-', '_', "
-                          "'/', '\\' or '.'", column=column or name, row=row, value=name)
+    problem = attribute_name_problem(name)
+    if problem:
+        raise SchemaError(problem, column=column or name, row=row, value=name)
 
 
 def check_attribute_value(value: str, *, column: str, row: int | None = None) -> None:
-    if not ATTRIBUTE_VALUE_RE.fullmatch(value) or value != value.strip(" "):
-        raise SchemaError(f"invalid attribute value {value!r}: 1..128 letters, digits, '-', '_', "
-                          "'.', '@', '/', '\\', ':' or inner spaces", column=column, row=row, value=value)
+    problem = attribute_value_problem(value)
+    if problem:
+        raise SchemaError(problem, column=column, row=row, value=value)
+
+
+def _check_distinct_names(table: pa.Table) -> None:
+    seen: set[str] = set()
+    for name in table.column_names:
+        if name in seen:
+            raise SchemaError("the column appears twice", column=name)
+        seen.add(name)
 
 
 def _fill(column: pa.ChunkedArray | None, n: int, default, typ) -> pa.ChunkedArray:
@@ -170,8 +214,7 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
         if name not in known and not name.startswith(ATTRIBUTE_PREFIX):
             raise SchemaError("unknown column (instance columns are those of placement.md "
                               "section 1, attributes are 'attribute:<name>')", column=name)
-    if len(set(table.column_names)) != len(table.column_names):
-        raise SchemaError("a column name appears twice", column=table.column_names[0])
+    _check_distinct_names(table)
     n = table.num_rows
     columns: dict[str, pa.ChunkedArray] = {}
     for name, typ, required in INSTANCE_FIELDS:
@@ -184,6 +227,7 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
         if required:
             _check_required(columns[name], name)
     _check_unique(columns["ec2_instance_id"], "ec2_instance_id")
+    _check_not_empty(columns["ec2_instance_id"], "ec2_instance_id")
     for name in ("cpu_registered", "memory_registered", "gpu_registered", "eni_limit",
                  "cpu_remaining", "memory_remaining", "gpu_remaining"):
         if columns[name] is not None:
@@ -192,18 +236,21 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
         _check_in(columns["status"], "status", INSTANCE_STATUSES)
 
     ids = columns["ec2_instance_id"].to_pylist()
-    arns = columns["container_instance_arn"].to_pylist() if columns["container_instance_arn"] else [None] * n
+    given_arns = columns["container_instance_arn"]
+    arns = given_arns.to_pylist() if given_arns is not None else [None] * n
     columns["container_instance_arn"] = pa.chunked_array([pa.array(
         [a if a is not None else instance_arn(region, account, cluster, i) for a, i in zip(arns, ids)],
         pa.string())])
+    _check_unique(columns["container_instance_arn"], "container_instance_arn")
+    _check_not_empty(columns["container_instance_arn"], "container_instance_arn")
     columns["status"] = _fill(columns["status"], n, "ACTIVE", pa.string())
     columns["agent_connected"] = _fill(columns["agent_connected"], n, True, pa.bool_())
     columns["agent_version"] = _fill(columns["agent_version"], n, DEFAULT_AGENT_VERSION, pa.string())
     columns["gpu_registered"] = _fill(columns["gpu_registered"], n, 0, pa.int64())
     when = registered_at if registered_at is not None else datetime.now(timezone.utc)
     columns["registered_at"] = _fill(columns["registered_at"], n, when, TIMESTAMP)
-    tcp = columns["reserved_ports"].to_pylist() if columns["reserved_ports"] else [None] * n
-    udp = columns["reserved_ports_udp"].to_pylist() if columns["reserved_ports_udp"] else [None] * n
+    tcp = columns["reserved_ports"].to_pylist() if columns["reserved_ports"] is not None else [None] * n
+    udp = columns["reserved_ports_udp"].to_pylist() if columns["reserved_ports_udp"] is not None else [None] * n
     tcp = [list(DEFAULT_RESERVED_PORTS) if p is None else sorted(set(p)) for p in tcp]
     udp = [[] if p is None else sorted(set(p)) for p in udp]
     _check_ports(tcp, udp)
@@ -240,6 +287,7 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
         if name not in known:
             raise SchemaError("unknown column (task columns are those of placement.md section 1)",
                               column=name)
+    _check_distinct_names(table)
     n = table.num_rows
     columns: dict[str, pa.ChunkedArray | None] = {}
     for name, typ, required in TASK_FIELDS:
@@ -252,6 +300,7 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
         if required:
             _check_required(columns[name], name)
     _check_unique(columns["task_arn"], "task_arn")
+    _check_not_empty(columns["task_arn"], "task_arn")
     for name in ("cpu", "memory", "gpu", "eni"):
         columns[name] = _fill(columns[name], n, 0, pa.int64())
         _check_non_negative(columns[name], name)
@@ -263,7 +312,8 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
     else:
         columns["ec2_instance_id"] = pa.chunked_array([pa.nulls(n, pa.string())])
     columns["last_status"] = _fill(columns["last_status"], n, DEFAULT_TASK_STATUS, pa.string())
-    _check_in(columns["last_status"], "last_status", TASK_STATUSES)
+    _check_in(columns["last_status"], "last_status", TASK_STATUSES,
+              " (stopped tasks are not live and do not belong in the table)")
     columns["daemon"] = _fill(columns["daemon"], n, False, pa.bool_())
     for name in ("host_ports", "host_ports_udp"):
         ports = columns[name].to_pylist() if columns[name] is not None else [None] * n

@@ -95,7 +95,7 @@ class InstanceState:
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
         for group, counts in self.group_counts.items():
             self.group_counts[group] = np.concatenate([counts, np.zeros(other.n, dtype=np.int64)])
-        for name in set(self.attributes) | set(other.attributes):
+        for name in sorted(set(self.attributes) | set(other.attributes)):  # sorted: deterministic
             mine = self.attributes.get(name) or AttributeColumn.missing(offset)
             mine.extend(other.attribute(name).strings())
             self.attributes[name] = mine
