@@ -57,7 +57,7 @@ def load_document(source: object) -> dict:
     if isinstance(source, (bytes, bytearray)):
         return _unwrap(_parse_json_text(bytes(source).decode("utf-8", errors="replace")))
     if isinstance(source, str):
-        if source.lstrip().startswith("{"):
+        if source.lstrip()[:1] in ("{", "["):  # JSON text; anything else is a path
             return _unwrap(_parse_json_text(source))
         return _unwrap(_read_json_file(Path(source)))
     if isinstance(source, Mapping):
