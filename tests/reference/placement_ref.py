@@ -29,8 +29,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
-
 import pyarrow as pa
 
 from quaymaster.errors import ClientError, InvalidParameterError
@@ -91,14 +89,6 @@ DEFAULT_SERVICE_STRATEGY = (
     {"type": "spread", "field": "attribute:ecs.availability-zone"},
     {"type": "spread", "field": "instanceId"},
 )
-
-TASK_SCHEMA = pa.schema([
-    ("task_arn", pa.string()), ("ec2_instance_id", pa.string()), ("group", pa.string()),
-    ("cpu", pa.int64()), ("memory", pa.int64()), ("gpu", pa.int64()),
-    ("host_ports", pa.list_(pa.int32())), ("host_ports_udp", pa.list_(pa.int32())),
-    ("last_status", pa.string()), ("daemon", pa.bool_()), ("eni", pa.int64()),
-])
-
 
 @dataclass
 class InstanceState:
@@ -305,34 +295,26 @@ def stage_reached(inst: InstanceState, req: dict, member_of) -> int:
 
 
 class MemberOfRows:
-    """CQL rows of the live state, one instance at a time (cql_ref's interface).
+    """CQL rows of the live state for cql_ref's ``evaluate(expression, row)``.
 
-    A row is rebuilt from a one-instance slice of the table and the live tasks
-    on that instance, so ``runningTasksCount`` and ``task:group`` see the tasks
-    placed earlier in the same request; a placement invalidates its instance.
+    The static part of a row (id, attributes, agent, registration time) comes
+    from ``cql_ref.rows_from_tables`` once; ``runningTasksCount`` and
+    ``groups`` (``task:group``) are read from the live state at each
+    evaluation, so they see the tasks placed earlier in the same request.
     """
 
-    def __init__(self, instances: pa.Table, live: list[dict]):
+    def __init__(self, instances: pa.Table):
         from reference import cql_ref  # the other helper's CQL reference
-        self._cql = cql_ref
-        self._instances = instances
-        self._live = live
-        self._rows: dict[int, Any] = {}
+        self._evaluate = cql_ref.evaluate
+        self._static = cql_ref.rows_from_tables(instances, None)
 
-    def row(self, inst: InstanceState):
-        if inst.position not in self._rows:
-            on_it = [t for t in self._live if t["ec2_instance_id"] == inst.ec2_instance_id]
-            tasks = pa.Table.from_pylist(on_it, schema=TASK_SCHEMA)
-            one = self._instances.slice(inst.position, 1)
-            self._rows[inst.position] = self._cql.rows_from_tables(one, tasks)[0]
-        return self._rows[inst.position]
-
-    def invalidate(self, position: int) -> None:
-        self._rows.pop(position, None)
+    def row(self, inst: InstanceState) -> dict:
+        return {**self._static[inst.position], "runningTasksCount": inst.running_tasks,
+                "groups": {group for group, count in inst.group_counts.items() if count > 0}}
 
     def all_hold(self, expressions, inst: InstanceState) -> bool:
         row = self.row(inst)
-        return all(self._cql.evaluate(expression, row) for expression in expressions)
+        return all(self._evaluate(expression, row) for expression in expressions)
 
 
 # ---------------------------------------------------------------- strategies
@@ -449,7 +431,7 @@ def place_reference(instances: pa.Table, tasks: pa.Table | None, request: dict,
     if instances.num_rows == 0:
         raise ClientError(NO_INSTANCES_MESSAGE, field="instances", value=0)
     states, live = load_state(instances, tasks)
-    rows = MemberOfRows(instances, live) if req["member_of"] else None
+    rows = MemberOfRows(instances) if req["member_of"] else None
     _check_member_of(req, rows, states)
     member_of = (lambda inst: rows.all_hold(req["member_of"], inst)) if rows else None
     candidates = [inst for inst in states if inst.status == "ACTIVE"]
@@ -470,8 +452,6 @@ def place_reference(instances: pa.Table, tasks: pa.Table | None, request: dict,
         task = _new_task(req, inst, ports, live, t)
         _apply(inst, task)
         live.append(task)
-        if rows is not None:
-            rows.invalidate(inst.position)
         placements.append({"task_index": t, "position": inst.position,
                            "ec2_instance_id": inst.ec2_instance_id,
                            "host_ports": ports[0], "host_ports_udp": ports[1]})
