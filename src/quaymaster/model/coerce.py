@@ -60,18 +60,47 @@ def read_table(source, what: str = "table") -> pa.Table:
     if hasattr(source, "__arrow_c_stream__"):
         return pa.RecordBatchReader.from_stream(source).read_all()
     if isinstance(source, Mapping):
-        return _table_or_refuse(pa.table, dict(source), what)
+        return _table_from_columns(dict(source))
     if isinstance(source, (list, tuple)) and all(isinstance(row, Mapping) for row in source):
-        return _table_or_refuse(pa.Table.from_pylist, [dict(row) for row in source], what)
+        names = list(dict.fromkeys(name for row in source for name in row))
+        return _table_from_columns({name: [row.get(name) for row in source] for name in names})
     raise SchemaError(f"cannot read {what} from an object of type {type(source).__name__}",
                       value=type(source).__name__)
 
 
-def _table_or_refuse(build, data, what: str) -> pa.Table:
+_BUILD_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
+def _table_from_columns(columns: dict) -> pa.Table:
+    """A table from column name -> values (Arrow arrays or Python sequences)."""
+    arrays = {}
+    for name, values in columns.items():
+        if isinstance(values, (pa.Array, pa.ChunkedArray)):
+            arrays[name] = values
+            continue
+        try:
+            arrays[name] = pa.array(values)
+        except _BUILD_ERRORS as exc:
+            row = _first_unbuildable_row(list(values))
+            raise SchemaError(f"cannot make an Arrow column of these values: {exc}", column=name, row=row,
+                              value=list(values)[row]) from None
     try:
-        return build(data)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
-        raise SchemaError(f"cannot build the {what} table: {exc}") from exc
+        return pa.table(arrays)
+    except _BUILD_ERRORS as exc:  # columns of different lengths
+        raise SchemaError(f"cannot build a table: {exc}") from None
+
+
+def _first_unbuildable_row(values: list) -> int:
+    """The shortest failing prefix ends at the first bad row (failure only grows with the prefix)."""
+    good, bad = 0, len(values)  # values[:good] builds, values[:bad] does not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        try:
+            pa.array(values[:middle])
+            good = middle
+        except _BUILD_ERRORS:
+            bad = middle
+    return bad - 1
 
 
 def _first_row(mask) -> int:
