@@ -1,105 +1,21 @@
 /*
- * The per-task placement loop of placement.md sections 3 to 6.
+ * qm_place: one request, task after task (placement.md section 3).
  *
- * For each task: every instance goes through the filter stages (cheap checks
- * first, in the spec's order, stopping at the first failure); the feasible
- * ones are ranked by the strategy chain, lexicographically, and the smallest
- * tie key wins. A `random` strategy ends the chain: the survivors of the
- * strategies before it are ordered by position and the draw j(t, n) picks one.
- * The winner's resources, ports and counters are updated before the next task
- * is placed, so each task sees what the earlier ones changed.
+ * Each task's instance is found by the fastest path that gives exactly what
+ * the full scan (scan.c) would:
+ *  - sticky: when the chain starts with binpack on a resource the task uses,
+ *    the instance that took the last task is now strictly the tightest, so it
+ *    takes the next one too while it stays feasible;
+ *  - the cell index (index.c) for chains without random;
+ *  - the full scan otherwise, for the first task (whose stage counts explain
+ *    the request), and whenever no feasible instance is left (to report why).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ports.h"
+#include "placement.h"
 
-#define QM_MAX_STRATEGIES 16
-
-/* The first stage instance i fails for this task, or QM_STAGE_FEASIBLE. */
-static int stage_of(const qm_instances *in, const qm_request *rq, const qm_ports *ports,
-                    int has_ports, int64_t i)
-{
-    int pre = in->prefilter[i];
-    if (pre != QM_STAGE_CPU)
-        return pre;
-    if (in->cpu_remaining[i] < rq->cpu)
-        return QM_STAGE_CPU;
-    if (in->memory_remaining[i] < rq->memory)
-        return QM_STAGE_MEMORY;
-    if (in->gpu_remaining[i] < rq->gpu)
-        return QM_STAGE_GPU;
-    if (rq->eni > 0 && in->eni_limit[i] >= 0 && in->eni_used[i] + rq->eni > in->eni_limit[i])
-        return QM_STAGE_ENI;
-    if (has_ports
-        && !(qm_fit_ports(ports, i, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, NULL)
-             && qm_fit_ports(ports, i, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, NULL)))
-        return QM_STAGE_PORTS;
-    if (!in->member_ok[i])
-        return QM_STAGE_MEMBER_OF;
-    if (rq->distinct_instance && in->group_count[i] > 0)
-        return QM_STAGE_DISTINCT_INSTANCE;
-    return QM_STAGE_FEASIBLE;
-}
-
-/* The value strategy s ranks instance i by; smaller is better. */
-static int64_t strategy_value(const qm_strategy *s, const qm_instances *in, int64_t i)
-{
-    switch (s->kind) {
-    case QM_BINPACK_CPU:
-        return in->cpu_remaining[i];
-    case QM_BINPACK_MEMORY:
-        return in->memory_remaining[i];
-    case QM_SPREAD_INSTANCE:
-        return in->group_count[i];
-    default: /* QM_SPREAD_ATTRIBUTE */
-        return s->bucket_count[s->bucket[i]];
-    }
-}
-
-/* -1, 0, 1 as the key of instance i compares with `best` over the ranked strategies. */
-static int compare_keys(const qm_strategy *strategies, int32_t ranked, const qm_instances *in,
-                        int64_t i, const int64_t *best, int64_t *values)
-{
-    int order = 0;
-    for (int32_t k = 0; k < ranked; k++) {
-        values[k] = strategy_value(&strategies[k], in, i);
-        if (order == 0 && values[k] != best[k])
-            order = values[k] < best[k] ? -1 : 1;
-    }
-    return order;
-}
-
-static uint64_t random_index(uint64_t seed_state, int64_t t, int64_t n)
-{
-    uint64_t r = qm_splitmix64(seed_state + (uint64_t)t + 1);
-    return (uint64_t)(((unsigned __int128)r * (uint64_t)n) >> 64);
-}
-
-static void take(const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
-                 const qm_request *rq, qm_ports *ports, int64_t w, int32_t *tcp, int32_t *udp)
-{
-    in->cpu_remaining[w] -= rq->cpu;
-    in->memory_remaining[w] -= rq->memory;
-    in->gpu_remaining[w] -= rq->gpu;
-    in->eni_used[w] += rq->eni;
-    in->group_count[w] += 1;
-    in->running_tasks[w] += 1;
-    for (int32_t k = 0; k < n_strategies; k++)
-        if (strategies[k].kind == QM_SPREAD_ATTRIBUTE)
-            strategies[k].bucket_count[strategies[k].bucket[w]] += 1;
-    int64_t n_tcp = rq->n_static_tcp + rq->dynamic_tcp, n_udp = rq->n_static_udp + rq->dynamic_udp;
-    if (n_tcp + n_udp == 0)
-        return;
-    qm_fit_ports(ports, w, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, tcp);
-    qm_fit_ports(ports, w, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, udp);
-    for (int64_t k = 0; k < n_tcp; k++)
-        qm_port_take(ports, w, QM_TCP, tcp[k]);
-    for (int64_t k = 0; k < n_udp; k++)
-        qm_port_take(ports, w, QM_UDP, udp[k]);
-}
-
-/* Record why task t failed: the latest stage reached, the closest match, the counts. */
+/* Record why a task failed: the latest stage reached, the closest match, the counts. */
 static void record_failure(const qm_instances *in, const uint8_t *stage, const int64_t *counts,
                            qm_result *out)
 {
@@ -116,48 +32,6 @@ static void record_failure(const qm_instances *in, const uint8_t *stage, const i
     out->fail_stage = latest;
     out->fail_position = closest;
     memcpy(out->fail_counts, counts, sizeof(out->fail_counts));
-}
-
-/* Choose the instance for task t, or -1. stage[] receives every instance's stage. */
-static int64_t choose(const qm_instances *in, const qm_strategy *strategies, int32_t ranked,
-                      int has_random, const qm_request *rq, const qm_ports *ports, int has_ports,
-                      int64_t t, uint8_t *stage, int64_t *counts)
-{
-    int64_t best[QM_MAX_STRATEGIES], values[QM_MAX_STRATEGIES];
-    int64_t winner = -1, survivors = 0;
-    for (int64_t i = 0; i < in->n; i++) {
-        int st = stage_of(in, rq, ports, has_ports, i);
-        stage[i] = (uint8_t)st;
-        counts[st]++;
-        if (st != QM_STAGE_FEASIBLE)
-            continue;
-        int order = winner < 0 ? -1 : compare_keys(strategies, ranked, in, i, best, values);
-        if (winner < 0)
-            for (int32_t k = 0; k < ranked; k++)
-                values[k] = strategy_value(&strategies[k], in, i);
-        if (order < 0) {
-            memcpy(best, values, sizeof(int64_t) * (size_t)ranked);
-            winner = i;
-            survivors = 1;
-        } else if (order == 0) {
-            survivors++;
-            if (in->tie_key[i] < in->tie_key[winner])
-                winner = i;
-        }
-    }
-    if (winner < 0 || !has_random)
-        return winner;
-    /* random: the j-th survivor by position. */
-    uint64_t j = random_index(rq->seed_state, t, survivors);
-    for (int64_t i = 0; i < in->n; i++) {
-        if (stage[i] != QM_STAGE_FEASIBLE
-            || compare_keys(strategies, ranked, in, i, best, values) != 0)
-            continue;
-        if (j == 0)
-            return i;
-        j--;
-    }
-    return -1; /* unreachable: survivors were counted above */
 }
 
 static int check_arguments(const qm_instances *in, const qm_strategy *strategies,
@@ -215,6 +89,16 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
     return QM_OK;
 }
 
+
+/* Whether the chain's first strategy makes the last winner strictly best again. */
+static int chain_is_sticky(const qm_ctx *c)
+{
+    if (c->ranked == 0)
+        return 0;
+    int kind = c->strategies[0].kind;
+    return (kind == QM_BINPACK_CPU && c->rq->cpu > 0) || (kind == QM_BINPACK_MEMORY && c->rq->memory > 0);
+}
+
 int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
              const qm_request *rq, qm_ports *ports, int64_t count, int32_t one_at_a_time,
              qm_result *out)
@@ -230,34 +114,49 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     if (count == 0)
         return QM_OK;
 
-    int32_t ranked = 0;
-    while (ranked < n_strategies && strategies[ranked].kind != QM_RANDOM)
-        ranked++;
-    int has_random = ranked < n_strategies;
-    int64_t n_tcp = rq->n_static_tcp + rq->dynamic_tcp, n_udp = rq->n_static_udp + rq->dynamic_udp;
-    int has_ports = n_tcp + n_udp > 0;
+    qm_ctx c = {.in = in, .strategies = strategies, .rq = rq, .ports = ports};
+    while (c.ranked < n_strategies && strategies[c.ranked].kind != QM_RANDOM)
+        c.ranked++;
+    c.has_random = c.ranked < n_strategies;
+    c.n_tcp = rq->n_static_tcp + rq->dynamic_tcp;
+    c.n_udp = rq->n_static_udp + rq->dynamic_udp;
+    c.has_ports = c.n_tcp + c.n_udp > 0;
     uint8_t *stage = malloc(in->n > 0 ? (size_t)in->n : 1);
     if (!stage)
         return QM_ECAPACITY;
+    int sticky = (rq->fast_paths & QM_PATH_STICKY) && chain_is_sticky(&c);
+    qm_index *index = NULL;
+    int64_t last = -1;
 
     for (int64_t done = 0; done < count; done++) {
-        int64_t counts[QM_N_STAGES] = {0};
-        int64_t t = rq->first_task + done;
-        int64_t w = choose(in, strategies, ranked, has_random, rq, ports, has_ports, t, stage, counts);
-        for (int k = 0; k < QM_STAGE_FEASIBLE; k++)
-            out->removed[k] += counts[k];
+        int64_t t = rq->first_task + done, w = -1;
+        if (sticky && last >= 0 && qm_stage_of(&c, last) == QM_STAGE_FEASIBLE)
+            w = last;
+        else if (index)
+            w = qm_index_choose(index, &c);
         if (w < 0) {
-            record_failure(in, stage, counts, out);
-            break;
+            int64_t counts[QM_N_STAGES] = {0};
+            w = qm_scan_choose(&c, t, stage, counts);
+            if (t == 0)
+                memcpy(out->removed, counts, sizeof(int64_t) * QM_STAGE_FEASIBLE);
+            if (w < 0) {
+                record_failure(in, stage, counts, out);
+                break;
+            }
+            if (!index && (rq->fast_paths & QM_PATH_INDEX) && !one_at_a_time && done + 1 < count)
+                index = qm_index_build(&c, stage);
         }
         out->position[done] = w;
-        take(in, strategies, ranked, rq, ports, w,
-             has_ports ? out->ports_tcp + done * n_tcp : NULL,
-             has_ports ? out->ports_udp + done * n_udp : NULL);
+        qm_take(&c, w, c.has_ports ? out->ports_tcp + done * c.n_tcp : NULL,
+                c.has_ports ? out->ports_udp + done * c.n_udp : NULL);
+        if (index)
+            qm_index_placed(index, &c, w);
+        last = w;
         out->placed = done + 1;
         if (one_at_a_time)
             break;
     }
+    qm_index_free(index);
     free(stage);
     return QM_OK;
 }

@@ -65,6 +65,13 @@ enum {
     QM_RANDOM = 5
 };
 
+/* Fast paths (they give exactly the full scan's placements; tests turn them off). */
+enum {
+    QM_PATH_STICKY = 1,   /* binpack-first chains: the last winner while it fits */
+    QM_PATH_INDEX = 2,    /* chains without random: per-cell heaps */
+    QM_PATH_ALL = 3
+};
+
 /* The instances as the request sees them; arrays of length n, by position.
  * Mutable arrays are updated in place as tasks are placed. */
 typedef struct {
@@ -110,6 +117,7 @@ typedef struct {
     int32_t distinct_instance;    /* 1 if the distinctInstance constraint applies */
     uint64_t seed_state;          /* s = splitmix64(seed) */
     int64_t first_task;           /* task index t of the first task of this call */
+    int32_t fast_paths;           /* QM_PATH_* bits the call may use; 0 = scan every task */
 } qm_request;
 
 /* Host ports in use. base: sorted keys (position << 17 | protocol << 16 |

@@ -52,7 +52,8 @@ class PlacementAPI:
 
     def run_task(self, task_definition, *, count: int = 1, group: str | None = None,
                  placement_constraints=None, placement_strategy=None, seed: int = 0,
-                 launch_type: str = "EC2", service: bool = False) -> PlacementResult:
+                 launch_type: str = "EC2", service: bool = False,
+                 fast_paths: bool = True) -> PlacementResult:
         """ECS RunTask: place ``count`` tasks one after another (placement.md sections 3 to 6).
 
         ``placement_constraints`` and ``placement_strategy`` take ECS's request
@@ -60,6 +61,8 @@ class PlacementAPI:
         uses the service default spread(zone) then spread(instanceId).
         Invalid input raises a typed error and changes nothing; tasks that do
         not fit are reported as failures while the placed ones are kept.
+        ``fast_paths=False`` scans every instance for every task (same result,
+        slower: for tests and baselines).
         """
         requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))
         kwargs = {"default_strategy": DEFAULT_SERVICE} if service else {}
@@ -72,7 +75,7 @@ class PlacementAPI:
             raise InvalidParameterError("FARGATE tasks are not placed on container instances; "
                                         "use launch type EC2 or EXTERNAL", field="launchType",
                                         value="FARGATE")
-        outcome = engine.place(self, request)
+        outcome = engine.place(self, request, fast_paths=fast_paths)
         return PlacementResult(self, request, outcome)
 
     def start_task(self, task_definition, container_instances, *, group: str | None = None,

@@ -57,7 +57,7 @@ def _strategy_structs(state, strategies, group_count, keep_alive: list):
     return structs
 
 
-def _request_struct(requirements, distinct: bool, seed: int, keep_alive: list):
+def _request_struct(requirements, distinct: bool, seed: int, keep_alive: list, fast_paths: bool = True):
     static_tcp = np.asarray(requirements.static_tcp, dtype=np.int32)
     static_udp = np.asarray(requirements.static_udp, dtype=np.int32)
     keep_alive += [static_tcp, static_udp]
@@ -69,6 +69,7 @@ def _request_struct(requirements, distinct: bool, seed: int, keep_alive: list):
     rq.dynamic_tcp, rq.dynamic_udp = requirements.dynamic_tcp, requirements.dynamic_udp
     rq.distinct_instance = int(distinct)
     rq.seed_state = seed_state(seed)
+    rq.fast_paths = lib.QM_PATH_ALL if fast_paths else 0
     return rq
 
 
@@ -88,8 +89,12 @@ def _instances_struct(state, prefilter, member_ok, group_count, tie):
     return view
 
 
-def run_core(cluster, request: PlacementRequest, prefilter: np.ndarray) -> Outcome:
-    """Place the request's tasks with the C core; state is mutated in place."""
+def run_core(cluster, request: PlacementRequest, prefilter: np.ndarray, fast_paths: bool = True) -> Outcome:
+    """Place the request's tasks with the C core; state is mutated in place.
+
+    ``fast_paths=False`` makes the core scan every instance for every task: the
+    plain per-task loop the fast paths are tested against.
+    """
     state, req = cluster.state, request.requirements
     count = request.count
     group_count = state.group_count(request.group)
@@ -98,7 +103,7 @@ def run_core(cluster, request: PlacementRequest, prefilter: np.ndarray) -> Outco
     view = _instances_struct(state, prefilter, member_ok, group_count,
                              prepare.cached_tie_keys(cluster, request.seed))
     strategies = _strategy_structs(state, request.strategies, group_count, keep_alive)
-    rq = _request_struct(req, request.constraints.distinct_instance, request.seed, keep_alive)
+    rq = _request_struct(req, request.constraints.distinct_instance, request.seed, keep_alive, fast_paths)
 
     n_tcp = len(req.static_tcp) + req.dynamic_tcp
     n_udp = len(req.static_udp) + req.dynamic_udp
@@ -141,17 +146,26 @@ def commit(cluster, request: PlacementRequest, outcome: Outcome) -> None:
     req = request.requirements
     tcp_width, udp_width = outcome.ports_tcp.shape[1], outcome.ports_udp.shape[1]
     outcome.first_sequence = cluster.tasks.reserve_sequence(placed)
-    full = lambda value, dtype: np.full(placed, value, dtype=dtype)  # noqa: E731
+
+    def same(value, dtype, length=placed):
+        # Every task of a request holds the same: a read-only stride-0 view, not a copy.
+        return np.broadcast_to(np.asarray(value, dtype=dtype), (length,))
+
+    def offsets(width):
+        if width == 0:
+            return same(0, np.int64, placed + 1)
+        return np.arange(placed + 1, dtype=np.int64) * width
+
     cluster.tasks.add(TaskChunk(
-        instance_pos=outcome.positions.copy(),
-        group_code=full(cluster.tasks.group_code(request.group), np.int32),
-        cpu=full(req.cpu, np.int64), memory=full(req.memory, np.int64),
-        gpu=full(req.gpu, np.int64), eni=full(req.eni, np.int64),
-        daemon=full(False, np.bool_), status=full(PLACED_STATUS, np.int8),
-        tcp_offsets=np.arange(placed + 1, dtype=np.int64) * tcp_width,
-        tcp_ports=outcome.ports_tcp.reshape(-1).copy(),
-        udp_offsets=np.arange(placed + 1, dtype=np.int64) * udp_width,
-        udp_ports=outcome.ports_udp.reshape(-1).copy(),
+        instance_pos=outcome.positions,
+        group_code=same(cluster.tasks.group_code(request.group), np.int32),
+        cpu=same(req.cpu, np.int64), memory=same(req.memory, np.int64),
+        gpu=same(req.gpu, np.int64), eni=same(req.eni, np.int64),
+        daemon=same(False, np.bool_), status=same(PLACED_STATUS, np.int8),
+        tcp_offsets=offsets(tcp_width),
+        tcp_ports=outcome.ports_tcp.reshape(-1),
+        udp_offsets=offsets(udp_width),
+        udp_ports=outcome.ports_udp.reshape(-1),
         seq_start=outcome.first_sequence,
     ))
     if tcp_width + udp_width:
@@ -161,12 +175,13 @@ def commit(cluster, request: PlacementRequest, outcome: Outcome) -> None:
         cluster._merge_port_keys(new_keys)
 
 
-def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = None) -> Outcome:
+def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = None,
+          fast_paths: bool = True) -> Outcome:
     """Run a validated EC2/EXTERNAL request against the cluster and commit what was placed."""
     if cluster.state.n == 0:
         raise InvalidParameterError(reasons.NO_CONTAINER_INSTANCES, field="cluster", value=cluster.name)
     if prefilter is None:
         prefilter = prepare.prefilter(cluster.state, request.requirements.required_attributes)
-    outcome = run_core(cluster, request, prefilter)
+    outcome = run_core(cluster, request, prefilter, fast_paths)
     commit(cluster, request, outcome)
     return outcome

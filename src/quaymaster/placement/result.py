@@ -121,7 +121,11 @@ class PlacementResult:
         return {"tasks": tasks, "failures": failures}
 
     def explain(self) -> dict[str, int]:
-        """For each stage, how many candidates it removed, summed over the request's tasks."""
+        """For each stage, how many instances it removed for the request's first task.
+
+        The first task sees the cluster as the request found it; a failed task's
+        own counts are in its failure ``detail``.
+        """
         removed = self.outcome.removed
         return {reasons.STAGE_NAME[stage]: int(removed[stage])
                 for stage in range(reasons.NOT_ACTIVE, reasons.FEASIBLE)}

@@ -1,0 +1,240 @@
+/*
+ * The cell index: exact placement without scanning every instance per task,
+ * for strategy chains without `random`.
+ *
+ * Instances sharing their value of every spread(attribute) strategy form a
+ * cell. Inside a cell those strategies rank everyone equally, so the cell's
+ * order is that of the per-instance strategies (binpack, spread(instanceId))
+ * and the tie key: a binary heap per cell keeps its best instance on top. The
+ * best instance overall is the best of the cells' tops under the full key.
+ *
+ * Why it is exact: within one request an instance's feasibility only goes
+ * from feasible to not (resources shrink, ports and group members are only
+ * added), so an infeasible top can be dropped for good; and a placement only
+ * changes the per-instance values of the instance it lands on, which is
+ * re-sifted in its heap. Spread(attribute) counts live outside the heaps and
+ * are read when the cells' tops are compared.
+ */
+#include <stdlib.h>
+
+#include "placement.h"
+
+#define QM_MAX_CELL_TABLE (1 << 22)
+
+struct qm_index {
+    int64_t n_cells;
+    int only_improves; /* a placement can only move its instance up its heap */
+    uint8_t *top_ok;   /* the cell's top is known feasible */
+    int32_t *heap;     /* instances; cell c holds heap[start[c] .. start[c] + size[c]) */
+    int64_t *start;
+    int64_t *size;
+    int32_t *slot;     /* where each instance sits in heap, -1 when not indexed */
+    int32_t *cell_of;
+};
+
+/* Whether instance a ranks before b inside a cell (spread(attribute) values are equal there). */
+static int before(const qm_ctx *c, int64_t a, int64_t b)
+{
+    for (int32_t k = 0; k < c->ranked; k++) {
+        const qm_strategy *s = &c->strategies[k];
+        if (s->kind == QM_SPREAD_ATTRIBUTE)
+            continue;
+        int64_t va = qm_strategy_value(s, c->in, a), vb = qm_strategy_value(s, c->in, b);
+        if (va != vb)
+            return va < vb;
+    }
+    return c->in->tie_key[a] < c->in->tie_key[b];
+}
+
+static void put(qm_index *x, int64_t at, int32_t instance)
+{
+    x->heap[at] = instance;
+    x->slot[instance] = (int32_t)at;
+}
+
+static void sift_up(qm_index *x, const qm_ctx *c, int64_t base, int64_t k)
+{
+    int32_t item = x->heap[base + k];
+    while (k > 0) {
+        int64_t parent = (k - 1) / 2;
+        if (!before(c, item, x->heap[base + parent]))
+            break;
+        put(x, base + k, x->heap[base + parent]);
+        k = parent;
+    }
+    put(x, base + k, item);
+}
+
+static void sift_down(qm_index *x, const qm_ctx *c, int64_t base, int64_t size, int64_t k)
+{
+    int32_t item = x->heap[base + k];
+    for (;;) {
+        int64_t child = 2 * k + 1;
+        if (child >= size)
+            break;
+        if (child + 1 < size && before(c, x->heap[base + child + 1], x->heap[base + child]))
+            child++;
+        if (!before(c, x->heap[base + child], item))
+            break;
+        put(x, base + k, x->heap[base + child]);
+        k = child;
+    }
+    put(x, base + k, item);
+}
+
+static void pop_top(qm_index *x, const qm_ctx *c, int64_t cell)
+{
+    int64_t base = x->start[cell], last = --x->size[cell];
+    x->slot[x->heap[base]] = -1;
+    if (last > 0) {
+        put(x, base, x->heap[base + last]);
+        sift_down(x, c, base, last, 0);
+    }
+}
+
+void qm_index_free(qm_index *x)
+{
+    if (!x)
+        return;
+    free(x->heap);
+    free(x->start);
+    free(x->size);
+    free(x->slot);
+    free(x->cell_of);
+    free(x->top_ok);
+    free(x);
+}
+
+/* Whether taking a task can only improve an instance's place in its cell: the
+ * first per-instance strategy is a binpack on a resource the task uses, so
+ * its value strictly falls and decides the order. */
+static int only_improves(const qm_ctx *c)
+{
+    for (int32_t k = 0; k < c->ranked; k++) {
+        int kind = c->strategies[k].kind;
+        if (kind == QM_SPREAD_ATTRIBUTE)
+            continue;
+        return (kind == QM_BINPACK_CPU && c->rq->cpu > 0)
+               || (kind == QM_BINPACK_MEMORY && c->rq->memory > 0);
+    }
+    return 0;
+}
+
+/* Dense cell ids from the instances' spread(attribute) buckets; -1 if too many combinations. */
+static int64_t assign_cells(const qm_ctx *c, const uint8_t *stage, int32_t *cell_of)
+{
+    int64_t n = c->in->n, table_size = 1;
+    for (int32_t k = 0; k < c->ranked; k++)
+        if (c->strategies[k].kind == QM_SPREAD_ATTRIBUTE) {
+            table_size *= c->strategies[k].n_buckets;
+            if (table_size > QM_MAX_CELL_TABLE)
+                return -1;
+        }
+    int32_t *dense = malloc(sizeof(int32_t) * (size_t)table_size);
+    if (!dense)
+        return -1;
+    for (int64_t v = 0; v < table_size; v++)
+        dense[v] = -1;
+    int64_t n_cells = 0;
+    for (int64_t i = 0; i < n; i++) {
+        cell_of[i] = -1;
+        if (stage[i] != QM_STAGE_FEASIBLE)
+            continue;
+        int64_t key = 0;
+        for (int32_t k = 0; k < c->ranked; k++)
+            if (c->strategies[k].kind == QM_SPREAD_ATTRIBUTE)
+                key = key * c->strategies[k].n_buckets + c->strategies[k].bucket[i];
+        if (dense[key] < 0)
+            dense[key] = (int32_t)n_cells++;
+        cell_of[i] = dense[key];
+    }
+    free(dense);
+    return n_cells;
+}
+
+qm_index *qm_index_build(const qm_ctx *c, const uint8_t *stage)
+{
+    int64_t n = c->in->n;
+    if (c->has_random || c->ranked == 0 || n > INT32_MAX)
+        return NULL;
+    qm_index *x = calloc(1, sizeof(qm_index));
+    if (!x)
+        return NULL;
+    x->slot = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    x->cell_of = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    x->heap = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if (!x->slot || !x->cell_of || !x->heap)
+        goto fail;
+    x->n_cells = assign_cells(c, stage, x->cell_of);
+    if (x->n_cells < 0)
+        goto fail;
+    x->start = calloc((size_t)x->n_cells + 1, sizeof(int64_t));
+    x->size = calloc((size_t)x->n_cells + 1, sizeof(int64_t));
+    x->top_ok = calloc((size_t)x->n_cells + 1, 1);
+    if (!x->start || !x->size || !x->top_ok)
+        goto fail;
+    x->only_improves = only_improves(c);
+    for (int64_t i = 0; i < n; i++)
+        if (x->cell_of[i] >= 0)
+            x->start[x->cell_of[i] + 1]++;
+    for (int64_t cell = 0; cell < x->n_cells; cell++)
+        x->start[cell + 1] += x->start[cell];
+    for (int64_t i = 0; i < n; i++) {
+        x->slot[i] = -1;
+        int32_t cell = x->cell_of[i];
+        if (cell >= 0)
+            put(x, x->start[cell] + x->size[cell]++, (int32_t)i);
+    }
+    for (int64_t cell = 0; cell < x->n_cells; cell++)
+        for (int64_t k = x->size[cell] / 2 - 1; k >= 0; k--)
+            sift_down(x, c, x->start[cell], x->size[cell], k);
+    return x;
+fail:
+    qm_index_free(x);
+    return NULL;
+}
+
+/* -1, 0, 1 as the full chain key of a compares with b's. */
+static int compare_full(const qm_ctx *c, int64_t a, int64_t b)
+{
+    for (int32_t k = 0; k < c->ranked; k++) {
+        int64_t va = qm_strategy_value(&c->strategies[k], c->in, a);
+        int64_t vb = qm_strategy_value(&c->strategies[k], c->in, b);
+        if (va != vb)
+            return va < vb ? -1 : 1;
+    }
+    if (c->in->tie_key[a] == c->in->tie_key[b])
+        return 0;
+    return c->in->tie_key[a] < c->in->tie_key[b] ? -1 : 1;
+}
+
+int64_t qm_index_choose(qm_index *x, const qm_ctx *c)
+{
+    int64_t winner = -1;
+    for (int64_t cell = 0; cell < x->n_cells; cell++) {
+        if (!x->top_ok[cell]) {
+            while (x->size[cell] > 0 && qm_stage_of(c, x->heap[x->start[cell]]) != QM_STAGE_FEASIBLE)
+                pop_top(x, c, cell);
+            x->top_ok[cell] = 1;
+        }
+        if (x->size[cell] == 0)
+            continue;
+        int64_t top = x->heap[x->start[cell]];
+        if (winner < 0 || compare_full(c, top, winner) < 0)
+            winner = top;
+    }
+    return winner;
+}
+
+void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w)
+{
+    int32_t at = x->slot[w];
+    if (at < 0)
+        return;
+    int32_t cell = x->cell_of[w];
+    int64_t base = x->start[cell];
+    x->top_ok[cell] = 0; /* w's feasibility changed; other instances' did not */
+    sift_up(x, c, base, at - base);
+    if (!x->only_improves)
+        sift_down(x, c, base, x->size[cell], x->slot[w] - base);
+}

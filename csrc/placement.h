@@ -1,0 +1,80 @@
+/* Internal: what the placement paths share (stages, strategy values, taking a
+ * task). Kept inline: these run once per instance per task on the scan path. */
+#ifndef QM_PLACEMENT_H
+#define QM_PLACEMENT_H
+
+#include "ports.h"
+
+#define QM_MAX_STRATEGIES 16
+
+/* The request-wide view the paths work on. */
+typedef struct {
+    const qm_instances *in;
+    const qm_strategy *strategies;
+    int32_t ranked;          /* strategies before the first random */
+    int has_random;
+    const qm_request *rq;
+    qm_ports *ports;
+    int has_ports;
+    int64_t n_tcp, n_udp;    /* host ports per task */
+} qm_ctx;
+
+/* The first stage instance i fails for this task, or QM_STAGE_FEASIBLE. */
+static inline int qm_stage_of(const qm_ctx *c, int64_t i)
+{
+    const qm_instances *in = c->in;
+    const qm_request *rq = c->rq;
+    int pre = in->prefilter[i];
+    if (pre != QM_STAGE_CPU)
+        return pre;
+    if (in->cpu_remaining[i] < rq->cpu)
+        return QM_STAGE_CPU;
+    if (in->memory_remaining[i] < rq->memory)
+        return QM_STAGE_MEMORY;
+    if (in->gpu_remaining[i] < rq->gpu)
+        return QM_STAGE_GPU;
+    if (rq->eni > 0 && in->eni_limit[i] >= 0 && in->eni_used[i] + rq->eni > in->eni_limit[i])
+        return QM_STAGE_ENI;
+    if (c->has_ports
+        && !(qm_fit_ports(c->ports, i, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, NULL)
+             && qm_fit_ports(c->ports, i, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, NULL)))
+        return QM_STAGE_PORTS;
+    if (!in->member_ok[i])
+        return QM_STAGE_MEMBER_OF;
+    if (rq->distinct_instance && in->group_count[i] > 0)
+        return QM_STAGE_DISTINCT_INSTANCE;
+    return QM_STAGE_FEASIBLE;
+}
+
+/* The value strategy s ranks instance i by; smaller is better. */
+static inline int64_t qm_strategy_value(const qm_strategy *s, const qm_instances *in, int64_t i)
+{
+    switch (s->kind) {
+    case QM_BINPACK_CPU:
+        return in->cpu_remaining[i];
+    case QM_BINPACK_MEMORY:
+        return in->memory_remaining[i];
+    case QM_SPREAD_INSTANCE:
+        return in->group_count[i];
+    default: /* QM_SPREAD_ATTRIBUTE */
+        return s->bucket_count[s->bucket[i]];
+    }
+}
+
+/* Full scan (scan.c): the instance task t goes to, or -1; fills stage[] and counts[]. */
+int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *counts);
+
+/* Give instance w one task: resources, ENI, counters, spread buckets, ports
+ * (written to tcp/udp when the task has any). */
+void qm_take(const qm_ctx *c, int64_t w, int32_t *tcp, int32_t *udp);
+
+/* The cell index (index.c) over the instances whose stage[] is FEASIBLE, for
+ * chains without random. NULL when the chain or fleet does not suit it (or
+ * memory is short): the caller then scans. */
+typedef struct qm_index qm_index;
+qm_index *qm_index_build(const qm_ctx *c, const uint8_t *stage);
+int64_t qm_index_choose(qm_index *x, const qm_ctx *c);
+void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w);
+void qm_index_free(qm_index *x);
+
+#endif

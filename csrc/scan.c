@@ -1,0 +1,96 @@
+/*
+ * The per-task scan of placement.md sections 4 to 6, the path every request
+ * can take: every instance goes through the filter stages (cheap checks first,
+ * in the spec's order, stopping at the first failure); the feasible ones are
+ * ranked by the strategy chain, lexicographically, and the smallest tie key
+ * wins. A `random` strategy ends the chain: the survivors of the strategies
+ * before it are ordered by position and the draw j(t, n) picks one.
+ */
+#include <string.h>
+
+#include "placement.h"
+
+/* -1, 0, 1 as the key of instance i compares with `best` over the ranked strategies. */
+static int compare_keys(const qm_ctx *c, int64_t i, const int64_t *best, int64_t *values)
+{
+    int order = 0;
+    for (int32_t k = 0; k < c->ranked; k++) {
+        values[k] = qm_strategy_value(&c->strategies[k], c->in, i);
+        if (order == 0 && values[k] != best[k])
+            order = values[k] < best[k] ? -1 : 1;
+    }
+    return order;
+}
+
+/* j(t, n): the high word of the exact 128-bit product r(t) * n. */
+static uint64_t random_index(uint64_t seed_state, int64_t t, int64_t n)
+{
+    uint64_t r = qm_splitmix64(seed_state + (uint64_t)t + 1);
+    return (uint64_t)(((unsigned __int128)r * (uint64_t)n) >> 64);
+}
+
+int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *counts)
+{
+    const qm_instances *in = c->in;
+    int64_t best[QM_MAX_STRATEGIES], values[QM_MAX_STRATEGIES];
+    int64_t winner = -1, survivors = 0;
+    for (int64_t i = 0; i < in->n; i++) {
+        int st = qm_stage_of(c, i);
+        stage[i] = (uint8_t)st;
+        counts[st]++;
+        if (st != QM_STAGE_FEASIBLE)
+            continue;
+        if (winner < 0) {
+            for (int32_t k = 0; k < c->ranked; k++)
+                best[k] = qm_strategy_value(&c->strategies[k], in, i);
+            winner = i;
+            survivors = 1;
+            continue;
+        }
+        int order = compare_keys(c, i, best, values);
+        if (order < 0) {
+            memcpy(best, values, sizeof(int64_t) * (size_t)c->ranked);
+            winner = i;
+            survivors = 1;
+        } else if (order == 0) {
+            survivors++;
+            if (in->tie_key[i] < in->tie_key[winner])
+                winner = i;
+        }
+    }
+    if (winner < 0 || !c->has_random)
+        return winner;
+    /* random: the j-th survivor by position. */
+    uint64_t j = random_index(c->rq->seed_state, t, survivors);
+    for (int64_t i = 0; i < in->n; i++) {
+        if (stage[i] != QM_STAGE_FEASIBLE || compare_keys(c, i, best, values) != 0)
+            continue;
+        if (j == 0)
+            return i;
+        j--;
+    }
+    return -1; /* unreachable: survivors were counted above */
+}
+
+void qm_take(const qm_ctx *c, int64_t w, int32_t *tcp, int32_t *udp)
+{
+    const qm_instances *in = c->in;
+    const qm_request *rq = c->rq;
+    in->cpu_remaining[w] -= rq->cpu;
+    in->memory_remaining[w] -= rq->memory;
+    in->gpu_remaining[w] -= rq->gpu;
+    in->eni_used[w] += rq->eni;
+    in->group_count[w] += 1;
+    in->running_tasks[w] += 1;
+    for (int32_t k = 0; k < c->ranked; k++)
+        if (c->strategies[k].kind == QM_SPREAD_ATTRIBUTE)
+            c->strategies[k].bucket_count[c->strategies[k].bucket[w]] += 1;
+    if (!c->has_ports)
+        return;
+    qm_fit_ports(c->ports, w, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, tcp);
+    qm_fit_ports(c->ports, w, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, udp);
+    for (int64_t k = 0; k < c->n_tcp; k++)
+        qm_port_take(c->ports, w, QM_TCP, tcp[k]);
+    for (int64_t k = 0; k < c->n_udp; k++)
+        qm_port_take(c->ports, w, QM_UDP, udp[k]);
+}
