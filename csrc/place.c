@@ -5,7 +5,8 @@
  * the full scan (scan.c) would:
  *  - sticky: when the chain starts with binpack on a resource the task uses,
  *    the instance that took the last task is now strictly the tightest, so it
- *    takes the next one too while it stays feasible;
+ *    takes the next one too while it stays feasible; the next instance then
+ *    comes from the sorted runs of runs.c;
  *  - the cell index (index.c) for chains without random;
  *  - the full scan otherwise, for the first task (whose stage counts explain
  *    the request), and whenever no feasible instance is left (to report why).
@@ -126,14 +127,24 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
         return QM_ECAPACITY;
     int sticky = (rq->fast_paths & QM_PATH_STICKY) && chain_is_sticky(&c);
     qm_index *index = NULL;
+    qm_runs *runs = NULL;
     int64_t last = -1;
 
     for (int64_t done = 0; done < count; done++) {
         int64_t t = rq->first_task + done, w = -1;
-        if (sticky && last >= 0 && qm_stage_of(&c, last) == QM_STAGE_FEASIBLE)
+        if (sticky && last >= 0 && qm_stage_of(&c, last) == QM_STAGE_FEASIBLE) {
             w = last;
-        else if (index)
+        } else if (runs) {
+            w = qm_runs_choose(runs, &c, t);
+            if (w == QM_RUNS_GIVE_UP) {
+                qm_runs_free(runs);
+                runs = NULL;
+                sticky = 0;
+                w = -1;
+            }
+        } else if (index) {
             w = qm_index_choose(index, &c);
+        }
         if (w < 0) {
             int64_t counts[QM_N_STAGES] = {0};
             w = qm_scan_choose(&c, t, stage, counts);
@@ -143,7 +154,10 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
                 record_failure(in, stage, counts, out);
                 break;
             }
-            if (!index && (rq->fast_paths & QM_PATH_INDEX) && !one_at_a_time && done + 1 < count)
+            int more = !one_at_a_time && done + 1 < count;
+            if (sticky && !runs && more)
+                runs = qm_runs_build(&c, stage);
+            else if (!sticky && !index && (rq->fast_paths & QM_PATH_INDEX) && more)
                 index = qm_index_build(&c, stage);
         }
         out->position[done] = w;
@@ -157,6 +171,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             break;
     }
     qm_index_free(index);
+    qm_runs_free(runs);
     free(stage);
     return QM_OK;
 }

@@ -77,4 +77,13 @@ int64_t qm_index_choose(qm_index *x, const qm_ctx *c);
 void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w);
 void qm_index_free(qm_index *x);
 
+/* Sticky refills (runs.c) for binpack-first chains: the next instance once
+ * the last winner is full. qm_runs_choose returns -1 when none is feasible,
+ * QM_RUNS_GIVE_UP when its premise does not hold (the caller then scans). */
+#define QM_RUNS_GIVE_UP (-2)
+typedef struct qm_runs qm_runs;
+qm_runs *qm_runs_build(const qm_ctx *c, const uint8_t *stage);
+int64_t qm_runs_choose(qm_runs *r, const qm_ctx *c, int64_t t);
+void qm_runs_free(qm_runs *r);
+
 #endif
