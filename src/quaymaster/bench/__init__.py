@@ -1,0 +1,19 @@
+"""Fleet-scale placement benchmarks: scenarios, checks, baselines and the runner.
+
+Used by ``quaymaster bench`` and by the pytest-benchmark files in
+``benchmarks/`` (which are not installed with the package).
+
+- :mod:`~quaymaster.bench.scenarios`: the scenarios B1 to B4 and the size presets.
+- :mod:`~quaymaster.bench.checks`: what a result must satisfy before it is timed.
+- :mod:`~quaymaster.bench.numpy_baseline`: the NumPy per-task scan baseline.
+- :mod:`~quaymaster.bench.baselines`: baselines and exactness checks of one scenario.
+- :mod:`~quaymaster.bench.runs`, :mod:`~quaymaster.bench.runner`: running and reporting.
+- :mod:`~quaymaster.bench.coldstart`, :mod:`~quaymaster.bench.memory`: subprocess measurements.
+"""
+
+from quaymaster.bench.numpy_baseline import NumpyBaseline
+from quaymaster.bench.runner import SCENARIO_KEYS, parse_scenario_keys, run_benchmarks
+from quaymaster.bench.scenarios import FULL, QUICK, Scenario, Sizes, b1, b2, b3, b4_cells
+
+__all__ = ["FULL", "QUICK", "NumpyBaseline", "SCENARIO_KEYS", "Scenario", "Sizes", "b1", "b2", "b3",
+           "b4_cells", "parse_scenario_keys", "run_benchmarks"]

@@ -1,0 +1,58 @@
+"""Peak memory of B1, from ``ru_maxrss`` of two subprocesses.
+
+The baseline child imports quaymaster and builds B1's fleet and cluster; the
+measured child does the same and then runs B1's request. The difference of
+their peak resident sizes is what placing costs. Run as a module, this file is
+the child: ``python -m quaymaster.bench.memory baseline|run SCENARIO_JSON``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+MODES = ("baseline", "run")
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+
+
+def child(mode: str, scenario_json: str) -> dict:
+    """What one child does and reports (its peak RSS, and what it placed)."""
+    from quaymaster.bench.scenarios import Scenario
+
+    scenario = Scenario.from_json(scenario_json)
+    cluster = scenario.cluster()
+    scenario.task_definition()
+    placed = None
+    if mode == "run":
+        placed = scenario.run_call(cluster).placed_count
+    return {"mode": mode, "peak_rss_bytes": _peak_rss_bytes(), "placed": placed}
+
+
+def _spawn(mode: str, scenario) -> dict:
+    done = subprocess.run([sys.executable, "-m", "quaymaster.bench.memory", mode, scenario.to_json()],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child ({mode}) failed: {done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_peak_memory(scenario) -> dict:
+    """Peak RSS of the baseline child and of the B1 child, and their difference."""
+    baseline = _spawn("baseline", scenario)
+    run = _spawn("run", scenario)
+    return {"baseline_bytes": baseline["peak_rss_bytes"], "run_bytes": run["peak_rss_bytes"],
+            "delta_bytes": run["peak_rss_bytes"] - baseline["peak_rss_bytes"],
+            "placed": run["placed"]}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in MODES:
+        sys.exit("usage: python -m quaymaster.bench.memory baseline|run SCENARIO_JSON")
+    print(json.dumps(child(sys.argv[1], sys.argv[2])))

@@ -1,0 +1,127 @@
+"""A NumPy per-task scan: the simple vectorised baseline the engine is compared with.
+
+For each task, every instance is looked at with whole-array operations: the
+feasible ones are found (resources and a fixed eligibility mask), each
+strategy of the chain keeps the survivors with the smallest value, ``random``
+ends the chain with draw ``j(t, n)``, otherwise the smallest tie key wins
+(placement.md section 6). The cost is O(instances) per task: what an
+implementation without indexes does.
+
+It covers what the benchmarks need, nothing more: one resource shape (cpu,
+memory), no ports, GPUs or ENIs, one task group, memberOf given as a
+precomputed mask. It shares no code with the engine (its own splitmix64), so
+agreeing with the engine is evidence for both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+_MASK64 = (1 << 64) - 1
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_ATTRIBUTE = "attribute:"
+
+
+def _splitmix64(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def _splitmix64_array(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = x + _GAMMA
+        z = (x ^ (x >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        return z ^ (z >> np.uint64(31))
+
+
+def _random_index(seed_state: int, t: int, n: int) -> int:
+    """j(t, n) = high word of the exact product r(t) * n, r(t) = splitmix64(s + t + 1)."""
+    return (_splitmix64((seed_state + t + 1) & _MASK64) * n) >> 64
+
+
+class NumpyBaseline:
+    """The cluster state of one task group, placed into task by task.
+
+    ``table`` is an instance table (placement.md section 1) whose
+    ``*_remaining`` columns are set; ``eligible`` marks the instances the
+    request may use (ACTIVE, agent connected, memberOf true). State persists
+    across :meth:`place` calls, as consecutive RunTask calls of one group.
+    """
+
+    def __init__(self, table: pa.Table, eligible: np.ndarray, *, seed: int = 0):
+        self.cpu_remaining = table.column("cpu_remaining").to_numpy().astype(np.int64)
+        self.memory_remaining = table.column("memory_remaining").to_numpy().astype(np.int64)
+        self.eligible = np.asarray(eligible, dtype=bool)
+        self.group_count = np.zeros(table.num_rows, dtype=np.int64)
+        self.seed_state = _splitmix64(seed & _MASK64)
+        positions = np.arange(table.num_rows, dtype=np.uint64)
+        self.tie_key = _splitmix64_array(positions ^ np.uint64(self.seed_state))
+        self._table = table
+        self._buckets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _bucket(self, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+        """(bucket per instance, group tasks per bucket); lacking the attribute is one bucket."""
+        if attribute not in self._buckets:
+            name = _ATTRIBUTE + attribute
+            values = (self._table.column(name).to_pylist() if name in self._table.column_names
+                      else [None] * self._table.num_rows)
+            distinct = {v: k for k, v in enumerate(sorted({v for v in values if v is not None}))}
+            missing = len(distinct)
+            bucket = np.array([distinct.get(v, missing) if v is not None else missing for v in values],
+                              dtype=np.int64)
+            counts = np.bincount(bucket, weights=self.group_count, minlength=missing + 1)
+            self._buckets[attribute] = (bucket, counts.astype(np.int64))
+        return self._buckets[attribute]
+
+    def _values(self, kind: str, field: str, survivors: np.ndarray) -> np.ndarray:
+        if kind == "binpack":
+            return (self.cpu_remaining if field == "cpu" else self.memory_remaining)[survivors]
+        if field in ("instanceId", "host"):
+            return self.group_count[survivors]
+        bucket, counts = self._bucket(field[len(_ATTRIBUTE):])
+        return counts[bucket[survivors]]
+
+    def _choose(self, survivors: np.ndarray, chain, t: int) -> int:
+        for kind, field in chain:
+            if kind == "random":  # survivors are in position order (flatnonzero)
+                return int(survivors[_random_index(self.seed_state, t, len(survivors))])
+            values = self._values(kind, field, survivors)
+            survivors = survivors[values == values.min()]
+        return int(survivors[np.argmin(self.tie_key[survivors])])
+
+    def _take(self, position: int, cpu: int, memory: int) -> None:
+        self.cpu_remaining[position] -= cpu
+        self.memory_remaining[position] -= memory
+        self.group_count[position] += 1
+        for bucket, counts in self._buckets.values():
+            counts[bucket[position]] += 1
+
+    def place(self, cpu: int, memory: int, count: int, strategy) -> np.ndarray:
+        """Place up to ``count`` tasks of one request; returns the positions of the placed
+        ones (fewer than ``count`` when the feasible set ran empty).
+
+        ``strategy`` is a sequence of ``(type, field)``; empty means random.
+        """
+        chain = [(kind, field) for kind, field in strategy] or [("random", None)]
+        for kind, field in chain:  # build attribute buckets before the first placement
+            if kind == "spread" and field and field.startswith(_ATTRIBUTE):
+                self._bucket(field[len(_ATTRIBUTE):])
+        feasible = self.eligible & (self.cpu_remaining >= cpu) & (self.memory_remaining >= memory)
+        placed = np.empty(count, dtype=np.int64)
+        for t in range(count):
+            survivors = np.flatnonzero(feasible)
+            if survivors.size == 0:
+                return placed[:t]
+            position = self._choose(survivors, chain, t)
+            self._take(position, cpu, memory)
+            # only the winner's feasibility can have changed
+            feasible[position] = (self.cpu_remaining[position] >= cpu
+                                  and self.memory_remaining[position] >= memory)
+            placed[t] = position
+        return placed
