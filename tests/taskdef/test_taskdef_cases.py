@@ -39,7 +39,8 @@ SEED = load_case("wordpress_seed.json")
 SEED_WITH_MYSQL = with_family(SEED)
 SEED_WITH_MYSQL["containerDefinitions"].append(
     {"name": "mysql", "image": "mysql:8", "cpu": 10, "memory": 500, "essential": True})
-TWO = (container("a", cpu=512, memory=256), container("b", cpu=600, memory=None, memoryReservation=300))
+TWO = (container("a", cpu=512, memory=256),
+       container("b", cpu=600, memory=None, memoryReservation=300))
 
 CASES = [
     # -- the seed's wordpress definition ------------------------------------------------
@@ -260,7 +261,8 @@ CASES = [
                 inferenceAccelerators=[{"deviceName": "dev1", "deviceType": "eia2.medium"}]),
      Err("containerDefinitions[0].resourceRequirements[0].value", "'dev9'")),
     # -- invalid: launch types -------------------------------------------------------------------
-    ("Fargate with bridge", definition(cpu="256", memory="512", requiresCompatibilities=["FARGATE"]),
+    ("Fargate with bridge",
+     definition(cpu="256", memory="512", requiresCompatibilities=["FARGATE"]),
      Err("networkMode", "Fargate only supports network mode 'awsvpc'.")),
     ("Fargate without task cpu",
      definition(memory="512", networkMode="awsvpc", requiresCompatibilities=["FARGATE"]),
@@ -274,7 +276,8 @@ CASES = [
      Err("cpu", "Invalid 'cpu' setting for task.")),
     ("Fargate with placement constraints",
      definition(cpu="256", memory="512", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
-                placementConstraints=[{"type": "memberOf", "expression": "agentConnected == true"}]),
+                placementConstraints=[{"type": "memberOf",
+                                       "expression": "agentConnected == true"}]),
      Err("placementConstraints", "Fargate")),
     ("Fargate with a GPU",
      definition(container(resourceRequirements=[gpu("1")]), cpu="1024", memory="2048",

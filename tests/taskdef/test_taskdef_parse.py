@@ -183,7 +183,8 @@ def test_timestamps_accept_datetime_text_and_epoch():
 @pytest.mark.parametrize(("fields", "field"), [
     ({"cpu": -1}, "cpu"), ({"memory": True}, "memory"), ({"network_mode": "nat"}, "network_mode"),
     ({"static_tcp": (0,)}, "static_tcp"), ({"static_udp": [70000]}, "static_udp"),
-    ({"dynamic_tcp": 1.0}, "dynamic_tcp"), ({"required_attributes": [("a",)]}, "required_attributes"),
+    ({"dynamic_tcp": 1.0}, "dynamic_tcp"),
+    ({"required_attributes": [("a",)]}, "required_attributes"),
     ({"member_of": [3]}, "member_of"), ({"requires_compatibilities": ["EC9"]},
                                         "requires_compatibilities"),
 ])

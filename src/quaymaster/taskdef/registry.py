@@ -89,7 +89,8 @@ class TaskDefinitionRegistry:
         with self._lock:
             return self._find(ref)
 
-    def describe_task_definition(self, taskDefinition: str, include: list[str] | None = None) -> dict:  # noqa: N803
+    def describe_task_definition(self, taskDefinition: str,  # noqa: N803 (ECS's name)
+                                 include: list[str] | None = None) -> dict:
         """ECS's DescribeTaskDefinition response: ``{"taskDefinition": {...}}``.
 
         With ``include=["TAGS"]`` the response also carries the definition's ``tags``.
@@ -123,7 +124,7 @@ class TaskDefinitionRegistry:
 
     def list_task_definitions(self, family_prefix: str | None = None, status: str = "ACTIVE",
                               sort: str = "ASC") -> list[str]:
-        """ARNs of the revisions with ``status``: by family, then revision (``DESC`` reverses both)."""
+        """ARNs of revisions with ``status``, by family then revision (``DESC`` reverses both)."""
         _check_choice("status", status, _LIST_STATUSES)
         _check_choice("sort", sort, _SORT_ORDERS)
         with self._lock:

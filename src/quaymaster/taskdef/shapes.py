@@ -130,12 +130,14 @@ _HostEntry = struct("HostEntry", {
     "ipAddress": STRING,
 }, required=('hostname', 'ipAddress'))
 _Ulimit = struct("Ulimit", {
-    "name": enum('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'),
+    "name": enum('core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice',
+                 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'),
     "softLimit": INTEGER,
     "hardLimit": INTEGER,
 }, required=('name', 'softLimit', 'hardLimit'))
 _LogConfiguration = struct("LogConfiguration", {
-    "logDriver": enum('json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'awsfirelens'),
+    "logDriver": enum('json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk',
+                      'awsfirelens'),
     "options": map_of(STRING),
     "secretOptions": list_of(_Secret),
 }, required=('logDriver',))
@@ -269,7 +271,11 @@ _EphemeralStorage = struct("EphemeralStorage", {
 }, required=('sizeInGiB',))
 _RuntimePlatform = struct("RuntimePlatform", {
     "cpuArchitecture": enum('X86_64', 'ARM64'),
-    "operatingSystemFamily": enum('WINDOWS_SERVER_2019_FULL', 'WINDOWS_SERVER_2019_CORE', 'WINDOWS_SERVER_2016_FULL', 'WINDOWS_SERVER_2004_CORE', 'WINDOWS_SERVER_2022_CORE', 'WINDOWS_SERVER_2022_FULL', 'WINDOWS_SERVER_2025_CORE', 'WINDOWS_SERVER_2025_FULL', 'WINDOWS_SERVER_20H2_CORE', 'LINUX'),
+    "operatingSystemFamily": enum(
+        'WINDOWS_SERVER_2019_FULL', 'WINDOWS_SERVER_2019_CORE', 'WINDOWS_SERVER_2016_FULL',
+        'WINDOWS_SERVER_2004_CORE', 'WINDOWS_SERVER_2022_CORE', 'WINDOWS_SERVER_2022_FULL',
+        'WINDOWS_SERVER_2025_CORE', 'WINDOWS_SERVER_2025_FULL', 'WINDOWS_SERVER_20H2_CORE',
+        'LINUX'),
 })
 _Attribute = struct("Attribute", {
     "name": STRING,

@@ -23,7 +23,7 @@ _NUMBER_WITH_UNIT = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-
 
 
 def parse_cpu(value: object, field: str = "cpu") -> int:
-    """CPU units of a task-level ``cpu`` value: ``"1024"``, ``"1 vCPU"``, ``"0.25 vcpu"`` or 1024."""
+    """CPU units of a task-level ``cpu``: ``"1024"``, ``"1 vCPU"``, ``"0.25 vcpu"`` or 1024."""
     return _parse(value, field, what="cpu", unit_name="vcpu", unit_size=_CPU_UNITS_PER_VCPU,
                   plain="CPU units")
 
@@ -48,7 +48,8 @@ def _parse(value: object, field: str, *, what: str, unit_name: str, unit_size: i
     unit = match.group("unit").lower() if match else None
     if match is None or unit not in ("", unit_name):
         raise TaskDefinitionError(
-            f"task {what} {value!r} is not a number of {plain} or of {unit_name_display(unit_name)}",
+            f"task {what} {value!r} is not a number of {plain} or of "
+            f"{unit_name_display(unit_name)}",
             field=field, value=value)
     number = Fraction(match.group("number"))
     amount = number * unit_size if unit else number

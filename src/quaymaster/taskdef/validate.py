@@ -258,7 +258,7 @@ def check_fargate(document: dict, containers: tuple[Container, ...], network_mod
     for name in fargate.UNSUPPORTED_TASK_FIELDS:
         if _used(document.get(name)):
             _fail(name, f"{name} is not supported on Fargate", document[name])
-    for container, raw in zip(containers, document["containerDefinitions"]):
+    for container, raw in zip(containers, document["containerDefinitions"], strict=True):
         for steps in fargate.UNSUPPORTED_CONTAINER_FIELDS:
             value = raw
             for step in steps:
