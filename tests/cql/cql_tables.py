@@ -44,3 +44,14 @@ def load(document: dict):
 
 def compliance_documents() -> list[tuple[str, dict]]:
     return [(path.name, json.loads(path.read_text())) for path in sorted(COMPLIANCE_DIR.glob("*.json"))]
+
+
+def rows_from_state(cluster) -> list[dict]:
+    """Reference rows of a cluster as its state is now, including in-place changes
+    to ``running_tasks``, ``group_counts`` and attribute codes (as placement makes)."""
+    state = cluster.state
+    rows = rows_from_tables(cluster.instance_table())
+    for position, row in enumerate(rows):
+        row["runningTasksCount"] = int(state.running_tasks[position])
+        row["groups"] = {group for group, counts in state.group_counts.items() if counts[position] > 0}
+    return rows

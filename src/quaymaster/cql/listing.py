@@ -21,7 +21,7 @@ def matching_positions(target, filter: str | Query | None = None,  # noqa: A002 
     (text or compiled); ``status`` one of the instance statuses.
     """
     state = getattr(target, "state", target)
-    if status is not None and status not in STATUS_CODE:
+    if status is not None and (not isinstance(status, str) or status not in STATUS_CODE):
         raise InvalidParameterError(f"status {status!r} is not one of {', '.join(INSTANCE_STATUSES)}",
                                     field="status", value=status)
     query = compile(filter) if isinstance(filter, str) else filter
