@@ -218,3 +218,31 @@ def test_list_container_instances_delegates_to_the_query_module(monkeypatch):
     cluster = make_cluster()
     assert cluster.list_container_instances("runningTasksCount > 0", "ACTIVE") == ["x"]
     assert calls == [(cluster, "runningTasksCount > 0", "ACTIVE")]
+
+
+def test_placement_sees_every_administrative_change():
+    """Placement may keep plans between requests; each admin change must reach it."""
+    cluster = Cluster("c")
+    for i in range(2):
+        cluster.register_container_instance(f"i-{i}", total_resources=resources(4096, 8192))
+    task_definition = {"family": "web", "containerDefinitions": [
+        {"name": "app", "image": "nginx", "cpu": 128, "memory": 128}]}
+
+    def placed_on(**kwargs) -> set[str]:
+        result = cluster.run_task(task_definition, count=2, **kwargs)
+        table = cluster.task_table()
+        arns = set(result.task_arns())
+        return {row["ec2_instance_id"] for row in table.to_pylist() if row["task_arn"] in arns}
+
+    assert placed_on() <= {"i-0", "i-1"}
+    cluster.update_container_instances_state(["i-0"], "DRAINING")
+    assert placed_on() == {"i-1"}
+    cluster.update_container_instances_state(["i-0"], "ACTIVE")
+    cluster.put_attributes([{"name": "pool", "value": "blue", "targetId": "i-0", "targetType": "container-instance"}])
+    constraint = [{"type": "memberOf", "expression": "attribute:pool == blue"}]
+    assert placed_on(placement_constraints=constraint) == {"i-0"}
+    cluster.delete_attributes([{"name": "pool", "targetId": "i-0", "targetType": "container-instance"}])
+    assert placed_on(placement_constraints=constraint) == set()
+    cluster.register_container_instance("i-2", total_resources=resources(4096, 8192),
+                                        attributes=[{"name": "pool", "value": "blue"}])
+    assert placed_on(placement_constraints=constraint) == {"i-2"}

@@ -104,8 +104,17 @@ class ContainerInstanceAdmin:
         return self.__dict__.setdefault("_admin_meta_store", {"version": {}, "version_info": {}})
 
     def _bump_version(self, position: int) -> None:
+        """Count a change of one instance, and tell the cluster its state changed."""
         versions = self._admin_meta()["version"]
         versions[position] = versions.get(position, 1) + 1
+        self._state_changed()
+
+    def _state_changed(self) -> None:
+        # ClusterCore._touch() invalidates what placement keeps between requests
+        # (absent in older cores, hence the lookup).
+        touch = getattr(self, "_touch", None)
+        if touch is not None:
+            touch()
 
     # -- registration ---------------------------------------------------------
 
@@ -173,6 +182,7 @@ class ContainerInstanceAdmin:
         start = self.state.n
         self.state.append(table)
         self._ports_changed()
+        self._state_changed()
         return range(start, self.state.n)
 
     # -- status ---------------------------------------------------------------

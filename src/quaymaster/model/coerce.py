@@ -244,17 +244,7 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
             raise SchemaError("unknown column (instance columns are those of placement.md "
                               "section 1, attributes are 'attribute:<name>')", column=name)
     _check_distinct_names(table)
-    n = table.num_rows
-    columns: dict[str, pa.ChunkedArray] = {}
-    for name, typ, required in INSTANCE_FIELDS:
-        if name not in table.column_names:
-            if required:
-                raise SchemaError("required column is missing", column=name)
-            columns[name] = None
-            continue
-        columns[name] = _cast_column(table, name, typ)
-        if required:
-            _check_required(columns[name], name)
+    columns = _cast_fields(table, INSTANCE_FIELDS)
     _check_unique(columns["ec2_instance_id"], "ec2_instance_id")
     _check_not_empty(columns["ec2_instance_id"], "ec2_instance_id")
     for name in ("cpu_registered", "memory_registered", "gpu_registered", "eni_limit",
@@ -263,13 +253,38 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
             _check_non_negative(columns[name], name)
     if columns["status"] is not None:
         _check_in(columns["status"], "status", INSTANCE_STATUSES)
+    _fill_instance_defaults(columns, table.num_rows, registered_at=registered_at,
+                            instance_arn_of=lambda ec2_id: instance_arn(region, account, cluster, ec2_id))
+    attribute_names = sorted(name[len(ATTRIBUTE_PREFIX):] for name in table.column_names
+                             if name.startswith(ATTRIBUTE_PREFIX))
+    for attr in attribute_names:
+        columns[ATTRIBUTE_PREFIX + attr] = _attribute_column(table, attr)
+    schema = instance_schema(attribute_names)
+    return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)
 
+
+def _cast_fields(table: pa.Table, fields) -> dict[str, pa.ChunkedArray | None]:
+    """Each schema column cast to its type (None when absent); required ones present and non-null."""
+    columns: dict[str, pa.ChunkedArray | None] = {}
+    for name, typ, required in fields:
+        if name not in table.column_names:
+            if required:
+                raise SchemaError("required column is missing", column=name)
+            columns[name] = None
+            continue
+        columns[name] = _cast_column(table, name, typ)
+        if required:
+            _check_required(columns[name], name)
+    return columns
+
+
+def _fill_instance_defaults(columns: dict, n: int, *, instance_arn_of, registered_at) -> None:
+    """Default values of placement.md section 1, in place; ARNs unique, ports checked."""
     ids = columns["ec2_instance_id"].to_pylist()
     given_arns = columns["container_instance_arn"]
     arns = given_arns.to_pylist() if given_arns is not None else [None] * n
     columns["container_instance_arn"] = pa.chunked_array([pa.array(
-        [a if a is not None else instance_arn(region, account, cluster, i) for a, i in zip(arns, ids)],
-        pa.string())])
+        [a if a is not None else instance_arn_of(i) for a, i in zip(arns, ids)], pa.string())])
     _check_unique(columns["container_instance_arn"], "container_instance_arn")
     _check_not_empty(columns["container_instance_arn"], "container_instance_arn")
     columns["status"] = _fill(columns["status"], n, "ACTIVE", pa.string())
@@ -290,18 +305,16 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
             typ = pa.string() if name == "capacity_provider" else pa.int64()
             columns[name] = pa.chunked_array([pa.nulls(n, typ)])
 
-    attribute_names = sorted(name[len(ATTRIBUTE_PREFIX):] for name in table.column_names
-                             if name.startswith(ATTRIBUTE_PREFIX))
-    for attr in attribute_names:
-        column_name = ATTRIBUTE_PREFIX + attr
-        check_attribute_name(attr, column=column_name)
-        columns[column_name] = _cast_column(table, column_name, pa.string())
-        for row, value in enumerate(columns[column_name].to_pylist()):
-            if value is not None:
-                check_attribute_value(value, column=column_name, row=row)
-    schema = instance_schema(attribute_names)
-    return pa.Table.from_arrays([columns[f.name].combine_chunks() if isinstance(columns[f.name], pa.ChunkedArray)
-                                 else columns[f.name] for f in schema], schema=schema)
+
+def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
+    """The ``attribute:<attr>`` column as strings, its name and every value checked."""
+    column_name = ATTRIBUTE_PREFIX + attr
+    check_attribute_name(attr, column=column_name)
+    column = _cast_column(table, column_name, pa.string())
+    for row, value in enumerate(column.to_pylist()):
+        if value is not None:
+            check_attribute_value(value, column=column_name, row=row)
+    return column
 
 
 def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
@@ -318,16 +331,7 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
                               column=name)
     _check_distinct_names(table)
     n = table.num_rows
-    columns: dict[str, pa.ChunkedArray | None] = {}
-    for name, typ, required in TASK_FIELDS:
-        if name not in table.column_names:
-            if required:
-                raise SchemaError("required column is missing", column=name)
-            columns[name] = None
-            continue
-        columns[name] = _cast_column(table, name, typ)
-        if required:
-            _check_required(columns[name], name)
+    columns = _cast_fields(table, TASK_FIELDS)
     _check_unique(columns["task_arn"], "task_arn")
     _check_not_empty(columns["task_arn"], "task_arn")
     for name in ("cpu", "memory", "gpu", "eni"):
