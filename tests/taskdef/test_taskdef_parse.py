@@ -202,3 +202,22 @@ def test_hand_built_requirements_store_tuples():
     assert requirements.member_of == ("x",)
     assert requirements.host_port_count == 2
     assert requirements_of(requirements) is requirements
+
+
+def test_uncopyable_or_too_deep_input_is_refused_as_a_definition_error():
+    import threading
+
+    uncopyable = definition(note=threading.Lock())
+    deep = level = {}
+    for _ in range(5000):
+        level["x"] = {}
+        level = level["x"]
+    for document in (uncopyable, definition(note=deep)):
+        with pytest.raises(TaskDefinitionError) as caught:
+            parse_task_definition(document)
+        assert caught.value.field == "$"
+
+
+def test_run_task_body_with_an_inline_definition():
+    body = {"taskDefinition": definition(container(portMappings=[mapping(80, 80)])), "count": 2}
+    assert requirements_of(body).static_tcp == (80,)

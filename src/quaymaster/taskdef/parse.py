@@ -61,7 +61,11 @@ def load_document(source: object) -> dict:
             return _unwrap(_parse_json_text(source))
         return _unwrap(_read_json_file(Path(source)))
     if isinstance(source, Mapping):
-        return _unwrap(copy.deepcopy(dict(source)))
+        try:
+            return _unwrap(copy.deepcopy(dict(source)))
+        except (TypeError, copy.Error, RecursionError) as exc:  # objects JSON could not hold
+            raise TaskDefinitionError(f"cannot copy the task definition: {exc}", field=ROOT,
+                                      value=None) from exc
     raise TaskDefinitionError(
         f"expected a task definition dict, JSON text or a .json path, got {type(source).__name__}",
         field=ROOT, value=source)
