@@ -16,21 +16,17 @@
  * are read when the cells' tops are compared.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "placement.h"
 
 #define QM_MAX_CELL_TABLE (1 << 22)
 
-struct qm_index {
-    int64_t n_cells;
-    int only_improves; /* a placement can only move its instance up its heap */
-    uint8_t *top_ok;   /* the cell's top is known feasible */
-    int32_t *heap;     /* instances; cell c holds heap[start[c] .. start[c] + size[c]) */
-    int64_t *start;
-    int64_t *size;
-    int32_t *slot;     /* where each instance sits in heap, -1 when not indexed */
-    int32_t *cell_of;
-};
+/* The state lives in the caller's qm_index_state: cell c holds
+ * heap[start[c] .. start[c] + size[c]); slot[i] is where instance i sits (-1:
+ * not indexed); top_ok[c] says the cell's top is known feasible;
+ * only_improves says a placement can only move its instance up its heap. */
+typedef qm_index_state qm_index;
 
 /* Whether instance a ranks before b inside a cell (spread(attribute) values are equal there). */
 static int before(const qm_ctx *c, int64_t a, int64_t b)
@@ -92,19 +88,6 @@ static void pop_top(qm_index *x, const qm_ctx *c, int64_t cell)
     }
 }
 
-void qm_index_free(qm_index *x)
-{
-    if (!x)
-        return;
-    free(x->heap);
-    free(x->start);
-    free(x->size);
-    free(x->slot);
-    free(x->cell_of);
-    free(x->top_ok);
-    free(x);
-}
-
 /* Whether taking a task can only improve an instance's place in its cell: the
  * first per-instance strategy is a binpack on a resource the task uses, so
  * its value strictly falls and decides the order. */
@@ -152,27 +135,24 @@ static int64_t assign_cells(const qm_ctx *c, const uint8_t *stage, int32_t *cell
     return n_cells;
 }
 
-qm_index *qm_index_build(const qm_ctx *c, const uint8_t *stage)
+int qm_index_suits(const qm_ctx *c)
+{
+    return !c->has_random && c->ranked > 0 && c->in->n <= INT32_MAX;
+}
+
+int qm_index_build(qm_index *x, const qm_ctx *c, const uint8_t *stage)
 {
     int64_t n = c->in->n;
-    if (c->has_random || c->ranked == 0 || n > INT32_MAX)
-        return NULL;
-    qm_index *x = calloc(1, sizeof(qm_index));
-    if (!x)
-        return NULL;
-    x->slot = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    x->cell_of = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    x->heap = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    if (!x->slot || !x->cell_of || !x->heap)
-        goto fail;
+    x->built = 0;
+    if (!qm_index_suits(c) || x->capacity != n || !x->heap || !x->slot || !x->cell_of || !x->start
+        || !x->size || !x->top_ok)
+        return 0;
     x->n_cells = assign_cells(c, stage, x->cell_of);
     if (x->n_cells < 0)
-        goto fail;
-    x->start = calloc((size_t)x->n_cells + 1, sizeof(int64_t));
-    x->size = calloc((size_t)x->n_cells + 1, sizeof(int64_t));
-    x->top_ok = calloc((size_t)x->n_cells + 1, 1);
-    if (!x->start || !x->size || !x->top_ok)
-        goto fail;
+        return 0;
+    memset(x->start, 0, sizeof(int64_t) * (size_t)(x->n_cells + 1));
+    memset(x->size, 0, sizeof(int64_t) * (size_t)(x->n_cells + 1));
+    memset(x->top_ok, 0, (size_t)(x->n_cells + 1));
     x->only_improves = only_improves(c);
     for (int64_t i = 0; i < n; i++)
         if (x->cell_of[i] >= 0)
@@ -188,10 +168,8 @@ qm_index *qm_index_build(const qm_ctx *c, const uint8_t *stage)
     for (int64_t cell = 0; cell < x->n_cells; cell++)
         for (int64_t k = x->size[cell] / 2 - 1; k >= 0; k--)
             sift_down(x, c, x->start[cell], x->size[cell], k);
-    return x;
-fail:
-    qm_index_free(x);
-    return NULL;
+    x->built = 1;
+    return 1;
 }
 
 /* -1, 0, 1 as the full chain key of a compares with b's. */
@@ -213,8 +191,16 @@ int64_t qm_index_choose(qm_index *x, const qm_ctx *c)
     int64_t winner = -1;
     for (int64_t cell = 0; cell < x->n_cells; cell++) {
         if (!x->top_ok[cell]) {
-            while (x->size[cell] > 0 && qm_stage_of(c, x->heap[x->start[cell]]) != QM_STAGE_FEASIBLE)
+            while (x->size[cell] > 0) {
+                int32_t top = x->heap[x->start[cell]];
+                if (top < 0 || top >= c->in->n) { /* not an index the core built: drop it */
+                    x->built = 0;
+                    return -1;
+                }
+                if (qm_stage_of(c, top) == QM_STAGE_FEASIBLE)
+                    break;
                 pop_top(x, c, cell);
+            }
             x->top_ok[cell] = 1;
         }
         if (x->size[cell] == 0)
@@ -229,9 +215,10 @@ int64_t qm_index_choose(qm_index *x, const qm_ctx *c)
 void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w)
 {
     int32_t at = x->slot[w];
-    if (at < 0)
-        return;
     int32_t cell = x->cell_of[w];
+    if (at < 0 || cell < 0 || cell >= x->n_cells || at < x->start[cell]
+        || at >= x->start[cell] + x->size[cell] || x->heap[at] != w)
+        return; /* not indexed (or not as the core left it) */
     int64_t base = x->start[cell];
     x->top_ok[cell] = 0; /* w's feasibility changed; other instances' did not */
     sift_up(x, c, base, at - base);

@@ -8,8 +8,9 @@
  *    takes the next one too while it stays feasible; the next instance then
  *    comes from the sorted runs of runs.c;
  *  - the cell index (index.c) for chains without random;
- *  - the full scan otherwise, for the first task (whose stage counts explain
- *    the request), and whenever no feasible instance is left (to report why).
+ *  - the full scan otherwise, for the first task when its stage counts are
+ *    asked for (explain), and whenever no feasible instance is left (to
+ *    report why).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,11 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
     for (int64_t k = 0; k < rq->n_static_udp; k++)
         if (rq->static_udp[k] < 1 || rq->static_udp[k] > 65535)
             return QM_EINVAL;
+    uint8_t worst = 0; /* reductions without early exits vectorise */
     for (int64_t i = 0; i < in->n; i++)
-        if (in->prefilter[i] > QM_STAGE_CPU)
-            return QM_EINVAL;
+        worst |= in->prefilter[i] > QM_STAGE_CPU;
+    if (worst)
+        return QM_EINVAL;
     for (int32_t k = 0; k < n_strategies; k++) {
         const qm_strategy *s = &strategies[k];
         if (s->kind < QM_BINPACK_CPU || s->kind > QM_RANDOM)
@@ -70,9 +73,13 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
             continue;
         if ((in->n > 0 && !s->bucket) || !s->bucket_count || s->n_buckets < 1)
             return QM_ENULL;
-        for (int64_t i = 0; i < in->n; i++)
-            if (s->bucket[i] < 0 || s->bucket[i] >= s->n_buckets)
-                return QM_EBOUNDS;
+        if (s->n_buckets > INT32_MAX)
+            return QM_EINVAL;
+        uint32_t outside = 0, limit = (uint32_t)s->n_buckets;
+        for (int64_t i = 0; i < in->n; i++) /* negative values wrap above the limit */
+            outside |= (uint32_t)s->bucket[i] >= limit;
+        if (outside)
+            return QM_EBOUNDS;
     }
     int64_t per_task = rq->n_static_tcp + rq->dynamic_tcp + rq->n_static_udp + rq->dynamic_udp;
     if (per_task > 0) {
@@ -100,9 +107,28 @@ static int chain_is_sticky(const qm_ctx *c)
     return (kind == QM_BINPACK_CPU && c->rq->cpu > 0) || (kind == QM_BINPACK_MEMORY && c->rq->memory > 0);
 }
 
+/* Whether a caller-kept index can be trusted: sized for this fleet, and its
+ * cells lie inside its arrays (it passed through the caller's hands). */
+static int index_is_sound(const qm_index_state *x, int64_t n)
+{
+    if (!x->built)
+        return 1;
+    if (x->capacity != n || x->n_cells < 0 || x->n_cells > n)
+        return 0;
+    for (int64_t cell = 0; cell < x->n_cells; cell++) {
+        if (x->start[cell] < 0 || x->size[cell] < 0 || x->start[cell] + x->size[cell] > n)
+            return 0;
+    }
+    /* One pass the compiler can vectorise: any entry outside [0, n)? */
+    uint32_t bad = 0;
+    for (int64_t k = 0; k < n; k++)
+        bad |= (uint32_t)x->heap[k] >= (uint32_t)n;
+    return x->n_cells == 0 || !bad;
+}
+
 int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
              const qm_request *rq, qm_ports *ports, int64_t count, int32_t one_at_a_time,
-             qm_result *out)
+             int32_t explain, qm_index_state *index, qm_result *out)
 {
     int status = check_arguments(in, strategies, n_strategies, rq, ports, count, out);
     if (status != QM_OK)
@@ -126,7 +152,10 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     if (!stage)
         return QM_ECAPACITY;
     int sticky = (rq->fast_paths & QM_PATH_STICKY) && chain_is_sticky(&c);
-    qm_index *index = NULL;
+    int use_index = index && (rq->fast_paths & QM_PATH_INDEX) && !sticky && !one_at_a_time
+                    && qm_index_suits(&c);
+    if (index && !index_is_sound(index, in->n))
+        index->built = 0;
     qm_runs *runs = NULL;
     int64_t last = -1;
 
@@ -142,13 +171,13 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
                 sticky = 0;
                 w = -1;
             }
-        } else if (index) {
+        } else if (use_index && index->built && !(explain && done == 0)) {
             w = qm_index_choose(index, &c);
         }
         if (w < 0) {
             int64_t counts[QM_N_STAGES] = {0};
             w = qm_scan_choose(&c, t, stage, counts);
-            if (t == 0)
+            if (explain && done == 0)
                 memcpy(out->removed, counts, sizeof(int64_t) * QM_STAGE_FEASIBLE);
             if (w < 0) {
                 record_failure(in, stage, counts, out);
@@ -157,20 +186,19 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             int more = !one_at_a_time && done + 1 < count;
             if (sticky && !runs && more)
                 runs = qm_runs_build(&c, stage);
-            else if (!sticky && !index && (rq->fast_paths & QM_PATH_INDEX) && more)
-                index = qm_index_build(&c, stage);
+            else if (use_index && !index->built && more)
+                qm_index_build(index, &c, stage);
         }
         out->position[done] = w;
         qm_take(&c, w, c.has_ports ? out->ports_tcp + done * c.n_tcp : NULL,
                 c.has_ports ? out->ports_udp + done * c.n_udp : NULL);
-        if (index)
+        if (use_index && index->built)
             qm_index_placed(index, &c, w);
         last = w;
         out->placed = done + 1;
         if (one_at_a_time)
             break;
     }
-    qm_index_free(index);
     qm_runs_free(runs);
     free(stage);
     return QM_OK;

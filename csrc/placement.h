@@ -69,13 +69,12 @@ int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *coun
 void qm_take(const qm_ctx *c, int64_t w, int32_t *tcp, int32_t *udp);
 
 /* The cell index (index.c) over the instances whose stage[] is FEASIBLE, for
- * chains without random. NULL when the chain or fleet does not suit it (or
- * memory is short): the caller then scans. */
-typedef struct qm_index qm_index;
-qm_index *qm_index_build(const qm_ctx *c, const uint8_t *stage);
-int64_t qm_index_choose(qm_index *x, const qm_ctx *c);
-void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w);
-void qm_index_free(qm_index *x);
+ * chains without random. qm_index_build returns 0 when the chain or fleet does
+ * not suit it (or memory is short): the caller then scans. */
+int qm_index_suits(const qm_ctx *c);
+int qm_index_build(qm_index_state *x, const qm_ctx *c, const uint8_t *stage);
+int64_t qm_index_choose(qm_index_state *x, const qm_ctx *c);
+void qm_index_placed(qm_index_state *x, const qm_ctx *c, int64_t w);
 
 /* Sticky refills (runs.c) for binpack-first chains: the next instance once
  * the last winner is full. qm_runs_choose returns -1 when none is feasible,

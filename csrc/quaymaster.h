@@ -142,16 +142,38 @@ typedef struct {
     int32_t fail_stage;           /* latest stage reached, QM_STAGE_NOT_ACTIVE if no candidate */
     int64_t fail_position;        /* closest matching instance, -1 if none */
     int64_t fail_counts[11];      /* instances stopped at each stage, for the failed task */
-    int64_t removed[11];          /* candidates removed by each stage, summed over tasks */
+    int64_t removed[11];          /* the first task's stage counts, when explained */
 } qm_result;
+
+/* The cell index of the fast path, in caller-owned memory so that it can
+ * outlive one call: consecutive requests of the same kind on an otherwise
+ * unchanged cluster reuse it instead of rebuilding it. Arrays of length n
+ * (heap, slot, cell_of) and n + 1 (start, size, top_ok). The core sets
+ * `built` when it fills them; the caller clears it whenever the cluster
+ * changed in any other way than through requests placed with this index. */
+typedef struct {
+    int32_t *heap;
+    int32_t *slot;
+    int32_t *cell_of;
+    int64_t *start;
+    int64_t *size;
+    uint8_t *top_ok;
+    int64_t capacity;             /* n: the length the arrays were sized for */
+    int64_t n_cells;
+    int32_t only_improves;
+    int32_t built;
+} qm_index_state;
 
 /* Place up to `count` tasks one after another (section 3). Stops at the first
  * task that cannot be placed (result->failed = 1), or after one placement when
  * `one_at_a_time` is set (the caller re-evaluates state-dependent memberOf
- * expressions between tasks). */
+ * expressions between tasks). `index` may be NULL (no index fast path).
+ * With `explain` set, the first task's stage counts go to result->removed
+ * (which costs a scan of every instance). */
 int qm_place(const qm_instances *instances, const qm_strategy *strategies,
              int32_t n_strategies, const qm_request *request, qm_ports *ports,
-             int64_t count, int32_t one_at_a_time, qm_result *result);
+             int64_t count, int32_t one_at_a_time, int32_t explain,
+             qm_index_state *index, qm_result *result);
 
 /* CDEF END */
 

@@ -82,6 +82,6 @@ def test_fast_paths_equal_the_scan(fleet, request):
     assert fast.placements.select(["task_index", "position", "host_ports"]).equals(
         slow.placements.select(["task_index", "position", "host_ports"]))
     assert fast.failures[:1] == slow.failures[:1] and fast.failed_count == slow.failed_count
-    assert fast.explain() == slow.explain()
+    assert fast.failures == slow.failures
     for name in ("cpu_remaining", "memory_remaining", "running_tasks"):
         np.testing.assert_array_equal(getattr(fast_cluster.state, name), getattr(slow_cluster.state, name))

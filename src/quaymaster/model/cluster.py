@@ -38,6 +38,12 @@ class ClusterCore:
         self.state = InstanceState(instance_schema().empty_table())
         self.tasks = TaskState(f"arn:aws:ecs:{region}:{account}:task/{name}/")
         self._port_keys: np.ndarray | None = None
+        # Bumped by every change of state; kept placement plans compare it.
+        self._version = 0
+
+    def _touch(self) -> None:
+        """Record that the state changed (kept placement plans are then rebuilt)."""
+        self._version += 1
 
     # -- loading and saving -------------------------------------------------
 

@@ -8,8 +8,6 @@ is asked for, so placing a million tasks makes no million strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pyarrow as pa
 
@@ -20,29 +18,53 @@ STATUS_INDEX = {name: code for code, name in enumerate(TASK_STATUSES)}
 NO_INSTANCE = -1
 
 
-@dataclass
 class TaskChunk:
-    """Tasks added together. Ports are CSR: ``tcp_ports[tcp_offsets[r]:tcp_offsets[r+1]]``."""
+    """Tasks added together, as columns of equal length.
 
-    instance_pos: np.ndarray          # int64, NO_INSTANCE for Fargate
-    group_code: np.ndarray            # int32 into TaskState.groups
-    cpu: np.ndarray                   # int64
-    memory: np.ndarray
-    gpu: np.ndarray
-    eni: np.ndarray
-    daemon: np.ndarray                # bool
-    status: np.ndarray                # int8 into TASK_STATUSES
-    tcp_offsets: np.ndarray           # int64, len n + 1
-    tcp_ports: np.ndarray             # int32
-    udp_offsets: np.ndarray
-    udp_ports: np.ndarray
-    arns: list[str] | None = None     # explicit ARNs (loaded tables); else from seq_start
-    seq_start: int = 0
-    alive: np.ndarray = field(default=None)  # bool
+    Ports are CSR: ``tcp_ports[tcp_offsets[r]:tcp_offsets[r+1]]``. A chunk of
+    identical tasks (one placement request) passes ``uniform``: the columns
+    every task shares, as scalars (and ``tcp_width``/``udp_width`` for the
+    port offsets); they become arrays only when read, so a request of ten
+    tasks does not pay for ten columns, nor a million-task one for a million
+    copies.
+    """
 
-    def __post_init__(self):
-        if self.alive is None:
-            self.alive = np.ones(len(self.instance_pos), dtype=np.bool_)
+    COLUMNS = {"group_code": np.int32, "cpu": np.int64, "memory": np.int64, "gpu": np.int64,
+               "eni": np.int64, "daemon": np.bool_, "status": np.int8}
+
+    def __init__(self, instance_pos: np.ndarray, *, tcp_ports: np.ndarray, udp_ports: np.ndarray,
+                 tcp_offsets: np.ndarray | None = None, udp_offsets: np.ndarray | None = None,
+                 arns: list[str] | None = None, seq_start: int = 0, uniform: dict | None = None,
+                 **columns):
+        self.instance_pos = instance_pos          # int64, NO_INSTANCE for Fargate
+        self.tcp_ports = tcp_ports                # int32
+        self.udp_ports = udp_ports
+        self.arns = arns                          # explicit ARNs (loaded tables); else from seq_start
+        self.seq_start = seq_start
+        self.alive = np.ones(len(instance_pos), dtype=np.bool_)
+        self._uniform = uniform or {}
+        if tcp_offsets is not None:
+            self.tcp_offsets = tcp_offsets
+        if udp_offsets is not None:
+            self.udp_offsets = udp_offsets
+        for name, values in columns.items():
+            if name not in self.COLUMNS:
+                raise TypeError(f"unknown task column {name!r}")
+            setattr(self, name, values)
+
+    def __getattr__(self, name: str):
+        # Only reached for attributes not set yet: the uniform columns.
+        uniform = self.__dict__.get("_uniform", {})
+        n = len(self.__dict__["instance_pos"])
+        if name in self.COLUMNS and name in uniform:
+            value = np.broadcast_to(np.asarray(uniform[name], dtype=self.COLUMNS[name]), (n,))
+        elif name in ("tcp_offsets", "udp_offsets") and f"{name[:3]}_width" in uniform:
+            width = uniform[f"{name[:3]}_width"]
+            value = np.arange(n + 1, dtype=np.int64) * width
+        else:
+            raise AttributeError(name)
+        self.__dict__[name] = value
+        return value
 
     def __len__(self) -> int:
         return len(self.instance_pos)

@@ -52,4 +52,13 @@ def ptr(array: np.ndarray):
     return ffi.cast(_CTYPES[array.dtype], ffi.from_buffer(array, require_writable=False))
 
 
-__all__ = ["ffi", "lib", "check", "version", "ptr"]
+_CTYPE_OF = {dtype.str: ffi.typeof(ctype) for dtype, ctype in _CTYPES.items()}
+
+
+def address(array: np.ndarray):
+    """Like :func:`ptr`, for the hot path: the array must be C-contiguous and of a
+    dtype listed in _CTYPES, and the caller keeps it alive while C uses it."""
+    return ffi.cast(_CTYPE_OF[array.dtype.str], array.__array_interface__["data"][0])
+
+
+__all__ = ["ffi", "lib", "check", "version", "ptr", "address"]

@@ -52,7 +52,7 @@ class PlacementAPI:
 
     def run_task(self, task_definition, *, count: int = 1, group: str | None = None,
                  placement_constraints=None, placement_strategy=None, seed: int = 0,
-                 launch_type: str = "EC2", service: bool = False,
+                 launch_type: str = "EC2", service: bool = False, explain: bool = False,
                  fast_paths: bool = True) -> PlacementResult:
         """ECS RunTask: place ``count`` tasks one after another (placement.md sections 3 to 6).
 
@@ -61,21 +61,23 @@ class PlacementAPI:
         uses the service default spread(zone) then spread(instanceId).
         Invalid input raises a typed error and changes nothing; tasks that do
         not fit are reported as failures while the placed ones are kept.
-        ``fast_paths=False`` scans every instance for every task (same result,
-        slower: for tests and baselines).
+        ``explain=True`` records how many instances each filter stage removed
+        for the first task (``result.explain()``; it costs a pass over every
+        instance). ``fast_paths=False`` scans every instance for every task
+        (same result, slower: for tests and baselines).
         """
         requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))
         kwargs = {"default_strategy": DEFAULT_SERVICE} if service else {}
         request = build_request(requirements, count=count, group=group,
                                 placement_constraints=placement_constraints,
                                 placement_strategy=placement_strategy, seed=seed,
-                                launch_type=launch_type, family=getattr(td, "family", None),
+                                launch_type=launch_type, family=_family(requirements, td),
                                 task_definition=td, **kwargs)
         if request.launch_type == "FARGATE":
             raise InvalidParameterError("FARGATE tasks are not placed on container instances; "
                                         "use launch type EC2 or EXTERNAL", field="launchType",
                                         value="FARGATE")
-        outcome = engine.place(self, request, fast_paths=fast_paths)
+        outcome = engine.place(self, request, fast_paths=fast_paths, explain=explain)
         return PlacementResult(self, request, outcome)
 
     def start_task(self, task_definition, container_instances, *, group: str | None = None,
@@ -95,7 +97,7 @@ class PlacementAPI:
                                         field="containerInstances", value=len(container_instances))
         requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))
         request = build_request(requirements, count=1, group=group, seed=seed,
-                                family=getattr(td, "family", None), task_definition=td)
+                                family=_family(requirements, td), task_definition=td)
         static = prepare.prefilter(self.state, requirements.required_attributes)
         placed, failures, outcomes = [], [], []
         for index, ref in enumerate(container_instances):
@@ -110,7 +112,7 @@ class PlacementAPI:
                 continue
             only = np.full(self.state.n, reasons.NOT_ACTIVE, dtype=np.uint8)
             only[position] = static[position]
-            outcome = engine.place(self, request, prefilter=only)
+            outcome = engine.place(self, request, prefilter=only, explain=True)
             if outcome.failed:
                 failures.append({"task_index": index, "arn": self.state.arns[position],
                                  "reason": reasons.failure_reason(outcome.fail_stage),
@@ -130,6 +132,7 @@ class PlacementAPI:
         chunk, row = found
         chunk.alive[row] = False
         self.tasks.forget(arn)
+        self._touch()
         position = int(chunk.instance_pos[row])
         if position >= 0:
             for name in ("cpu", "memory", "gpu"):
@@ -164,6 +167,11 @@ class PlacementAPI:
         return position
 
 
+def _family(requirements, task_definition) -> str | None:
+    """The family a request's default group is named after."""
+    return getattr(task_definition, "family", None) or getattr(requirements, "family", None)
+
+
 def _own_counts(outcome) -> np.ndarray:
     """Stage counts of a one-instance StartTask attempt, without the masked-out others."""
     counts = outcome.fail_counts.copy()
@@ -173,10 +181,9 @@ def _own_counts(outcome) -> np.ndarray:
 
 def _merge_outcomes(outcomes, indexes):
     if not outcomes:
-        empty = engine.Outcome(np.empty(0, np.int64), np.empty((0, 0), np.int32),
-                               np.empty((0, 0), np.int32), False, 0, -1,
-                               np.zeros(reasons.N_STAGES, np.int64), np.zeros(reasons.N_STAGES, np.int64))
-        return empty
+        return engine.Outcome(np.empty(0, np.int64), np.empty((0, 0), np.int32),
+                              np.empty((0, 0), np.int32), False, 0, -1,
+                              np.zeros(reasons.N_STAGES, np.int64), np.zeros(reasons.N_STAGES, np.int64))
     first = outcomes[0]
     merged = engine.Outcome(
         np.concatenate([o.positions for o in outcomes]),

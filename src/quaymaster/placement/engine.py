@@ -1,10 +1,18 @@
 """The placement engine: one request, from validated input to committed tasks.
 
-Python prepares the arrays once per request (prepare.py), the C core places
-the tasks one after another (csrc/place.c), and the placed tasks are appended
-to the cluster's task state as one chunk. When a memberOf expression reads
-state that placements change (``runningTasksCount``, ``task:group``), the core
-places one task per call and the mask is re-evaluated in between.
+Python prepares a :class:`Plan` (prepare.py's arrays and the C structs that
+point at them), the C core places the tasks one after another (csrc/place.c),
+and the placed tasks are appended to the cluster's task state as one chunk.
+
+A plan is kept on the cluster and reused by the next request of the same kind
+(same requirements, group, constraints, strategies, seed) as long as nothing
+but this plan's own placements changed the cluster: the cluster's version
+says so. Reuse is what makes a run_task call of ten tasks cost microseconds
+rather than a pass over every instance: the core's cell index carries over.
+
+When a memberOf expression reads state that placements change
+(``runningTasksCount``, ``task:group``), the core places one task per call and
+the mask is re-evaluated in between.
 """
 
 from __future__ import annotations
@@ -15,15 +23,17 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
-from quaymaster.model.tasks import STATUS_INDEX, TaskChunk
 from quaymaster.model.cluster import TCP, UDP, port_key
-from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.model.tasks import STATUS_INDEX, TaskChunk
+from quaymaster.native import address, check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
 
 _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_BINPACK_MEMORY,
          ("spread", "instanceId"): lib.QM_SPREAD_INSTANCE, ("random", None): lib.QM_RANDOM}
 PLACED_STATUS = STATUS_INDEX["PENDING"]  # what RunTask reports for a task it just placed
+_PLANS_KEPT = 8
+_MUTABLE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_used", "running_tasks")
 
 
 @dataclass
@@ -36,106 +46,158 @@ class Outcome:
     failed: bool
     fail_stage: int
     fail_position: int
-    fail_counts: np.ndarray     # int64 [N_STAGES]
-    removed: np.ndarray         # int64 [N_STAGES], summed over tasks
+    fail_counts: np.ndarray | None  # int64 [N_STAGES], when a task failed
+    removed: np.ndarray | None  # int64 [N_STAGES] for the first task, when explained
     first_sequence: int = 0     # task ARN sequence number of the first placed task
     task_indexes: np.ndarray | None = None  # set when placed tasks are not 0..placed-1
 
 
-def _strategy_structs(state, strategies, group_count, keep_alive: list):
-    structs = ffi.new("qm_strategy[]", max(1, len(strategies)))
-    for k, strategy in enumerate(strategies):
-        if strategy.attribute is not None:
-            bucket, counts = prepare.spread_buckets(state, strategy.attribute, group_count)
-            keep_alive += [bucket, counts]
-            structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
-            structs[k].bucket = ptr(bucket)
-            structs[k].bucket_count = ptr(counts)
-            structs[k].n_buckets = len(counts)
-        else:
-            structs[k].kind = _KIND[(strategy.type, strategy.field)]
-    return structs
+class Plan:
+    """Arrays and C structs for one kind of request on one cluster."""
+
+    def __init__(self, cluster, request: PlacementRequest, prefilter: np.ndarray, fast_paths: bool):
+        state, req = cluster.state, request.requirements
+        self.request = request
+        self.state = state
+        self.group_count = state.group_count(request.group)
+        self.prefilter = prefilter
+        self.member_ok = prepare.member_mask(state, request.constraints)
+        self.dynamic = request.constraints.dynamic
+        self.keep: list = []  # arrays the C structs point at
+        self.view = self._instances(state, prepare.cached_tie_keys(cluster, request.seed))
+        self.strategies = self._strategies(state, request.strategies)
+        self.n_strategies = len(request.strategies)
+        self.rq = self._request(req, request, fast_paths)
+        self.n_tcp = len(req.static_tcp) + req.dynamic_tcp
+        self.n_udp = len(req.static_udp) + req.dynamic_udp
+        self.ports = ffi.new("qm_ports *")  # empty until a call with ports sets it
+        self.result = ffi.new("qm_result *")
+        self.index = self._index(state.n)
+        self.arrays = tuple(getattr(state, name) for name in _MUTABLE_COLUMNS)
+        self.version = cluster._version
+
+    def usable(self, cluster) -> bool:
+        """Whether the cluster is exactly as this plan's last placement left it."""
+        state = cluster.state
+        return (self.version == cluster._version and state is self.state
+                and state.group_counts.get(self.request.group) is self.group_count
+                and all(a is getattr(state, name) for a, name in zip(self.arrays, _MUTABLE_COLUMNS)))
+
+    def _instances(self, state, tie):
+        view = ffi.new("qm_instances *")
+        view.n = state.n
+        view.prefilter = ptr(self.prefilter)
+        view.cpu_remaining = ptr(state.cpu_remaining)
+        view.memory_remaining = ptr(state.memory_remaining)
+        view.gpu_remaining = ptr(state.gpu_remaining)
+        view.eni_limit = ptr(state.eni_limit)
+        view.eni_used = ptr(state.eni_used)
+        view.member_ok = ptr(self.member_ok)
+        view.group_count = ptr(self.group_count)
+        view.running_tasks = ptr(state.running_tasks)
+        view.tie_key = ptr(tie)
+        self.keep += [state.eni_limit, tie]
+        return view
+
+    def _strategies(self, state, strategies):
+        structs = ffi.new("qm_strategy[]", max(1, len(strategies)))
+        for k, strategy in enumerate(strategies):
+            if strategy.attribute is not None:
+                bucket, counts = prepare.spread_buckets(state, strategy.attribute, self.group_count)
+                self.keep += [bucket, counts]
+                structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
+                structs[k].bucket = ptr(bucket)
+                structs[k].bucket_count = ptr(counts)
+                structs[k].n_buckets = len(counts)
+            else:
+                structs[k].kind = _KIND[(strategy.type, strategy.field)]
+        return structs
+
+    def _request(self, req, request: PlacementRequest, fast_paths: bool):
+        static_tcp = np.asarray(req.static_tcp, dtype=np.int32)
+        static_udp = np.asarray(req.static_udp, dtype=np.int32)
+        self.keep += [static_tcp, static_udp]
+        rq = ffi.new("qm_request *")
+        rq.cpu, rq.memory, rq.gpu, rq.eni = req.cpu, req.memory, req.gpu, req.eni
+        rq.static_tcp, rq.n_static_tcp = ptr(static_tcp), len(static_tcp)
+        rq.static_udp, rq.n_static_udp = ptr(static_udp), len(static_udp)
+        rq.dynamic_tcp, rq.dynamic_udp = req.dynamic_tcp, req.dynamic_udp
+        rq.distinct_instance = int(request.constraints.distinct_instance)
+        rq.seed_state = seed_state(request.seed)
+        rq.fast_paths = lib.QM_PATH_ALL if fast_paths else 0
+        return rq
+
+    def _index(self, n: int):
+        index = ffi.new("qm_index_state *")
+        arrays = {name: np.zeros(length, dtype) for name, length, dtype in (
+            ("heap", n, np.int32), ("slot", n, np.int32), ("cell_of", n, np.int32),
+            ("start", n + 1, np.int64), ("size", n + 1, np.int64), ("top_ok", n + 1, np.uint8))}
+        for name, array in arrays.items():
+            setattr(index, name, ptr(array))
+        self.keep += list(arrays.values())
+        index.capacity = n
+        return index
+
+    def run(self, cluster, count: int, explain: bool) -> Outcome:
+        """Place ``count`` tasks; the cluster's arrays are updated in place."""
+        n_tcp, n_udp, result, rq = self.n_tcp, self.n_udp, self.result, self.rq
+        positions = np.empty(count, dtype=np.int64)
+        ports_tcp = np.empty((count, n_tcp), dtype=np.int32)
+        ports_udp = np.empty((count, n_udp), dtype=np.int32)
+        removed = np.zeros(reasons.N_STAGES, dtype=np.int64) if explain else None
+        added = self._set_ports(cluster, count) if n_tcp + n_udp else None
+        if self.dynamic:
+            self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
+        done = 0
+        while done < count:
+            rq.first_task = done
+            result.position = address(positions[done:])
+            result.ports_tcp = address(ports_tcp[done:].reshape(-1))
+            result.ports_udp = address(ports_udp[done:].reshape(-1))
+            check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, self.ports,
+                               count - done, int(self.dynamic), int(explain and done == 0),
+                               self.index, result), "qm_place")
+            if explain and done == 0:
+                removed[:] = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64)
+            done += result.placed
+            if result.failed:
+                break
+            if self.dynamic and done < count:
+                self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
+        del added
+        failed = bool(result.failed)
+        fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
+        return Outcome(positions[:done], ports_tcp[:done], ports_udp[:done], failed,
+                       result.fail_stage, result.fail_position, fail_counts, removed)
+
+    def _set_ports(self, cluster, count: int):
+        """Point the ports struct at the ports in use and a fresh set for this call's."""
+        per_task = self.n_tcp + self.n_udp
+        base = cluster.port_keys() if per_task else np.empty(0, dtype=np.int64)
+        added = np.zeros(prepare.next_power_of_two(2 * count * per_task + 1) if per_task else 0,
+                         dtype=np.int64)
+        self.ports.base, self.ports.n_base = ptr(base), len(base)
+        self.ports.added, self.ports.added_capacity, self.ports.n_added = ptr(added), len(added), 0
+        self._ports_keep = (base, added)
+        return added
 
 
-def _request_struct(requirements, distinct: bool, seed: int, keep_alive: list, fast_paths: bool = True):
-    static_tcp = np.asarray(requirements.static_tcp, dtype=np.int32)
-    static_udp = np.asarray(requirements.static_udp, dtype=np.int32)
-    keep_alive += [static_tcp, static_udp]
-    rq = ffi.new("qm_request *")
-    rq.cpu, rq.memory, rq.gpu, rq.eni = (requirements.cpu, requirements.memory,
-                                         requirements.gpu, requirements.eni)
-    rq.static_tcp, rq.n_static_tcp = ptr(static_tcp), len(static_tcp)
-    rq.static_udp, rq.n_static_udp = ptr(static_udp), len(static_udp)
-    rq.dynamic_tcp, rq.dynamic_udp = requirements.dynamic_tcp, requirements.dynamic_udp
-    rq.distinct_instance = int(distinct)
-    rq.seed_state = seed_state(seed)
-    rq.fast_paths = lib.QM_PATH_ALL if fast_paths else 0
-    return rq
-
-
-def _instances_struct(state, prefilter, member_ok, group_count, tie):
-    view = ffi.new("qm_instances *")
-    view.n = state.n
-    view.prefilter = ptr(prefilter)
-    view.cpu_remaining = ptr(state.cpu_remaining)
-    view.memory_remaining = ptr(state.memory_remaining)
-    view.gpu_remaining = ptr(state.gpu_remaining)
-    view.eni_limit = ptr(state.eni_limit)
-    view.eni_used = ptr(state.eni_used)
-    view.member_ok = ptr(member_ok)
-    view.group_count = ptr(group_count)
-    view.running_tasks = ptr(state.running_tasks)
-    view.tie_key = ptr(tie)
-    return view
-
-
-def run_core(cluster, request: PlacementRequest, prefilter: np.ndarray, fast_paths: bool = True) -> Outcome:
-    """Place the request's tasks with the C core; state is mutated in place.
-
-    ``fast_paths=False`` makes the core scan every instance for every task: the
-    plain per-task loop the fast paths are tested against.
-    """
-    state, req = cluster.state, request.requirements
-    count = request.count
-    group_count = state.group_count(request.group)
-    member_ok = prepare.member_mask(state, request.constraints)
-    keep_alive: list = [prefilter, member_ok]
-    view = _instances_struct(state, prefilter, member_ok, group_count,
-                             prepare.cached_tie_keys(cluster, request.seed))
-    strategies = _strategy_structs(state, request.strategies, group_count, keep_alive)
-    rq = _request_struct(req, request.constraints.distinct_instance, request.seed, keep_alive, fast_paths)
-
-    n_tcp = len(req.static_tcp) + req.dynamic_tcp
-    n_udp = len(req.static_udp) + req.dynamic_udp
-    base = cluster.port_keys() if n_tcp + n_udp else np.empty(0, dtype=np.int64)
-    added = np.zeros(prepare.next_power_of_two(2 * count * (n_tcp + n_udp) + 1)
-                     if n_tcp + n_udp else 0, dtype=np.int64)
-    ports = ffi.new("qm_ports *")
-    ports.base, ports.n_base = ptr(base), len(base)
-    ports.added, ports.added_capacity = ptr(added), len(added)
-
-    positions = np.empty(count, dtype=np.int64)
-    ports_tcp = np.zeros((count, n_tcp), dtype=np.int32)
-    ports_udp = np.zeros((count, n_udp), dtype=np.int32)
-    result = ffi.new("qm_result *")
-    dynamic = request.constraints.dynamic
-    done = 0
-    while done < count:
-        rq.first_task = done
-        result.position = ptr(positions[done:])
-        result.ports_tcp = ptr(ports_tcp[done:].reshape(-1))
-        result.ports_udp = ptr(ports_udp[done:].reshape(-1))
-        check(lib.qm_place(view, strategies, len(request.strategies), rq, ports, count - done,
-                           int(dynamic), result), "qm_place")
-        done += result.placed
-        if result.failed:
-            break
-        if dynamic and done < count:
-            member_ok[:] = prepare.member_mask(state, request.constraints)
-    return Outcome(positions[:done], ports_tcp[:done], ports_udp[:done], bool(result.failed),
-                   result.fail_stage, result.fail_position,
-                   np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy(),
-                   np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy())
+def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
+    """The cluster's kept plan for this kind of request, or a new one."""
+    plans = cluster.__dict__.setdefault("_plans", {})
+    key = (request.requirements, request.group, request.strategies,
+           tuple(q.text for q in request.constraints.member_of),
+           request.constraints.distinct_instance, request.seed, fast_paths)
+    plan = plans.get(key)
+    if plan is not None and plan.usable(cluster):
+        return plan
+    plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes),
+                fast_paths)
+    plans.pop(key, None)
+    if len(plans) >= _PLANS_KEPT:
+        plans.pop(next(iter(plans)))
+    plans[key] = plan
+    return plan
 
 
 def commit(cluster, request: PlacementRequest, outcome: Outcome) -> None:
@@ -146,27 +208,13 @@ def commit(cluster, request: PlacementRequest, outcome: Outcome) -> None:
     req = request.requirements
     tcp_width, udp_width = outcome.ports_tcp.shape[1], outcome.ports_udp.shape[1]
     outcome.first_sequence = cluster.tasks.reserve_sequence(placed)
-
-    def same(value, dtype, length=placed):
-        # Every task of a request holds the same: a read-only stride-0 view, not a copy.
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (length,))
-
-    def offsets(width):
-        if width == 0:
-            return same(0, np.int64, placed + 1)
-        return np.arange(placed + 1, dtype=np.int64) * width
-
     cluster.tasks.add(TaskChunk(
-        instance_pos=outcome.positions,
-        group_code=same(cluster.tasks.group_code(request.group), np.int32),
-        cpu=same(req.cpu, np.int64), memory=same(req.memory, np.int64),
-        gpu=same(req.gpu, np.int64), eni=same(req.eni, np.int64),
-        daemon=same(False, np.bool_), status=same(PLACED_STATUS, np.int8),
-        tcp_offsets=offsets(tcp_width),
-        tcp_ports=outcome.ports_tcp.reshape(-1),
-        udp_offsets=offsets(udp_width),
-        udp_ports=outcome.ports_udp.reshape(-1),
+        outcome.positions,
+        tcp_ports=outcome.ports_tcp.reshape(-1), udp_ports=outcome.ports_udp.reshape(-1),
         seq_start=outcome.first_sequence,
+        uniform={"group_code": cluster.tasks.group_code(request.group), "cpu": req.cpu,
+                 "memory": req.memory, "gpu": req.gpu, "eni": req.eni, "daemon": False,
+                 "status": PLACED_STATUS, "tcp_width": tcp_width, "udp_width": udp_width},
     ))
     if tcp_width + udp_width:
         new_keys = np.concatenate([
@@ -176,12 +224,21 @@ def commit(cluster, request: PlacementRequest, outcome: Outcome) -> None:
 
 
 def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = None,
-          fast_paths: bool = True) -> Outcome:
-    """Run a validated EC2/EXTERNAL request against the cluster and commit what was placed."""
+          fast_paths: bool = True, explain: bool = False) -> Outcome:
+    """Run a validated EC2/EXTERNAL request against the cluster and commit what was placed.
+
+    ``prefilter`` overrides the static stages (StartTask names its instances);
+    such a plan is not kept. ``fast_paths=False`` makes the core scan every
+    instance for every task: the plain loop the fast paths are tested against.
+    """
     if cluster.state.n == 0:
         raise InvalidParameterError(reasons.NO_CONTAINER_INSTANCES, field="cluster", value=cluster.name)
     if prefilter is None:
-        prefilter = prepare.prefilter(cluster.state, request.requirements.required_attributes)
-    outcome = run_core(cluster, request, prefilter, fast_paths)
+        plan = _plan_for(cluster, request, fast_paths)
+    else:
+        plan = Plan(cluster, request, prefilter, fast_paths)
+    outcome = plan.run(cluster, request.count, explain)
     commit(cluster, request, outcome)
+    cluster._version += 1
+    plan.version = cluster._version
     return outcome

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from quaymaster.errors import QuaymasterError
 from quaymaster.model.tasks import task_id
 from quaymaster.placement import reasons
 
@@ -124,9 +125,12 @@ class PlacementResult:
         """For each stage, how many instances it removed for the request's first task.
 
         The first task sees the cluster as the request found it; a failed task's
-        own counts are in its failure ``detail``.
+        own counts are in its failure ``detail``. Needs ``run_task(..., explain=True)``.
         """
         removed = self.outcome.removed
+        if removed is None:
+            raise QuaymasterError("this request was placed without explain=True; "
+                                  "pass explain=True to run_task to record the stage counts")
         return {reasons.STAGE_NAME[stage]: int(removed[stage])
                 for stage in range(reasons.NOT_ACTIVE, reasons.FEASIBLE)}
 
