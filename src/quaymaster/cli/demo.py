@@ -52,9 +52,14 @@ def fleet_step(context: DemoContext) -> None:
     context.say(summarize_fleet(context.fleet))
 
 
+from quaymaster.demo.steps import bulk_step, query_step, wordpress_step  # noqa: E402
+
 #: The demo, in order. Append (title, step) pairs to extend it.
 STEPS: list[tuple[str, Step]] = [
     ("fleet", fleet_step),
+    ("query", query_step),
+    ("wordpress", wordpress_step),
+    ("bulk", bulk_step),
 ]
 
 
@@ -78,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers, help_text: str) -> None:
     parser = subparsers.add_parser(
         "demo", help=help_text,
-        description=("Generate a 1,000-instance fleet over 3 availability zones, write it to "
-                     f"./{DEFAULT_OUT_DIR}/fleet.parquet and summarise it. Steps: "
+        description=("Generate a 1,000-instance fleet over 3 availability zones (written to "
+                     f"./{DEFAULT_OUT_DIR}/fleet.parquet), select instances with a cluster query, "
+                     "place the seed's wordpress task definition until its host port runs out, "
+                     "and time a bulk placement. Steps: "
                      + ", ".join(title for title, _ in STEPS) + "."))
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, metavar="DIR",
                         help=f"folder for the demo's files (default: ./{DEFAULT_OUT_DIR})")

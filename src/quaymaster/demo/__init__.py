@@ -1,0 +1,1 @@
+"""Steps of ``quaymaster demo`` beyond the fleet: querying and placing."""
