@@ -137,6 +137,7 @@ REGISTRATION_REFUSALS = [
      "attributes[0].name"),
     ("bad attribute value", dict(attributes=[{"name": "ok"}, {"name": "b", "value": "x;y"}]),
      InvalidParameterError, "attributes[1].value"),
+    ("registration time not a datetime", dict(registered_at="2024-01-01"), SchemaError, "registered_at"),
     ("11 custom attributes", dict(attributes=[{"name": f"c{i}", "value": "v"} for i in range(11)]),
      AttributeLimitExceededError, "attributes"),
 ]

@@ -2,8 +2,10 @@
 
 Pure Python, one task at a time, one instance at a time, written straight from
 the spec so the native engine can be checked against it on random inputs.
-Nothing here is fast on purpose; nothing here imports the engine (only the
-library's exception classes, so both refuse bad input with the same types).
+Nothing here is fast on purpose. Nothing here imports the engine: only the
+library's exception classes (so both refuse bad input with the same types),
+and memberOf goes through the CQL reference ``cql_ref`` (which shares the
+library's parser and builds a row's static part with its schema coercion).
 
 Where the spec is terse, the choices made here (each one is also in the
 docstring of the function that makes it):
@@ -23,12 +25,16 @@ docstring of the function that makes it):
 - With ACTIVE instances absent but the table not empty, every task fails with
   reason ``NO ACTIVE INSTANCES``, arn None and detail
   ``0 of N instances: N not ACTIVE``. An empty table raises ClientError.
+- memberOf expressions are evaluated once on instance 0 before anything is
+  placed, so a bad one is refused even if no instance reaches that stage.
+- Scale-in: see :func:`choose_scale_in_reference`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+
 import pyarrow as pa
 
 from quaymaster.errors import ClientError, InvalidParameterError
@@ -69,17 +75,9 @@ ATTRIBUTE_PREFIX = "attribute:"
 # The nine stages of placement.md section 4, in order; a stage's index is its
 # position here, and its failure reason is the string.
 AGENT, ATTRIBUTE, CPU, MEMORY, GPU, ENI, PORTS, MEMBER_OF, DISTINCT = range(9)
-REASONS = (
-    "AGENT",
-    "ATTRIBUTE",
-    "RESOURCE:CPU",
-    "RESOURCE:MEMORY",
-    "RESOURCE:GPU",
-    "RESOURCE:ENI",
-    "RESOURCE:PORTS",
-    "MemberOf placement constraint unsatisfied.",
-    "DistinctInstance placement constraint unsatisfied.",
-)
+REASONS = ("AGENT", "ATTRIBUTE", "RESOURCE:CPU", "RESOURCE:MEMORY", "RESOURCE:GPU", "RESOURCE:ENI",
+           "RESOURCE:PORTS", "MemberOf placement constraint unsatisfied.",
+           "DistinctInstance placement constraint unsatisfied.")
 PASSED = len(REASONS)
 NO_ACTIVE_INSTANCES = "NO ACTIVE INSTANCES"
 NO_INSTANCES_MESSAGE = "No Container Instances were found in your cluster."
@@ -89,6 +87,7 @@ DEFAULT_SERVICE_STRATEGY = (
     {"type": "spread", "field": "attribute:ecs.availability-zone"},
     {"type": "spread", "field": "instanceId"},
 )
+
 
 @dataclass
 class InstanceState:
@@ -128,19 +127,12 @@ def _value(row: dict, name: str, default):
 
 def normalize_task(row: dict) -> dict:
     """A tasks-table row with every column present and its default applied."""
-    return {
-        "task_arn": row["task_arn"],
-        "ec2_instance_id": row.get("ec2_instance_id"),
-        "group": row["group"],
-        "cpu": _value(row, "cpu", 0),
-        "memory": _value(row, "memory", 0),
-        "gpu": _value(row, "gpu", 0),
-        "host_ports": list(_value(row, "host_ports", [])),
-        "host_ports_udp": list(_value(row, "host_ports_udp", [])),
-        "last_status": _value(row, "last_status", "RUNNING"),
-        "daemon": bool(_value(row, "daemon", False)),
-        "eni": _value(row, "eni", 0),
-    }
+    defaults = {"cpu": 0, "memory": 0, "gpu": 0, "eni": 0, "host_ports": [], "host_ports_udp": [],
+                "last_status": "RUNNING", "daemon": False}
+    task = {"task_arn": row["task_arn"], "ec2_instance_id": row.get("ec2_instance_id"), "group": row["group"]}
+    task.update({name: _value(row, name, default) for name, default in defaults.items()})
+    task["host_ports"], task["host_ports_udp"] = list(task["host_ports"]), list(task["host_ports_udp"])
+    return task
 
 
 def _instance_state(position: int, row: dict, held: list[dict]) -> InstanceState:
@@ -203,21 +195,22 @@ def instances_after_table(instances: pa.Table, states: list[InstanceState]) -> p
 
 # ---------------------------------------------------------------- requests
 
+def _valid_rule(kind, name) -> bool:
+    if kind == "binpack":
+        return name in ("cpu", "memory")
+    if kind == "spread":
+        return isinstance(name, str) and (name in ("instanceId", "host") or (
+            name.startswith(ATTRIBUTE_PREFIX) and len(name) > len(ATTRIBUTE_PREFIX)))
+    return kind == "random" and name is None
+
+
 def validate_strategy(strategy) -> list[dict]:
     """The chain of section 6, refused as ECS would on an unknown type or field."""
     chain = []
     for index, item in enumerate(strategy or ()):
         kind, name = item.get("type"), item.get("field")
-        where = f"placementStrategy[{index}]"
-        if kind == "binpack" and name in ("cpu", "memory"):
-            pass
-        elif kind == "spread" and isinstance(name, str) and (
-                name in ("instanceId", "host")
-                or (name.startswith(ATTRIBUTE_PREFIX) and len(name) > len(ATTRIBUTE_PREFIX))):
-            pass
-        elif kind == "random" and name is None:
-            pass
-        else:
+        if not _valid_rule(kind, name):
+            where = f"placementStrategy[{index}]"
             raise InvalidParameterError(f"{where}: invalid strategy type {kind!r} with field {name!r}",
                                         field=where, value=item)
         chain.append({"type": kind, "field": name})
@@ -460,19 +453,24 @@ def place_reference(instances: pa.Table, tasks: pa.Table | None, request: dict,
 
 # ---------------------------------------------------------------- scale-in (section 7)
 
+def _scale_in_value(rule: dict, task: dict, states_by_id: dict[str, InstanceState]):
+    """The task's value of a spread field; the tasks on no instance (Fargate) share one of their own."""
+    inst = states_by_id[task["ec2_instance_id"]]
+    if inst.ec2_instance_id is None:
+        return ("no instance",)
+    if rule["field"] in ("instanceId", "host"):
+        return ("instance", inst.position)
+    return ("attribute", inst.attributes.get(rule["field"][len(ATTRIBUTE_PREFIX):]))
+
+
 def _scale_in_score(rule: dict, task: dict, states_by_id: dict[str, InstanceState],
                     service_tasks: list[dict]):
     """The number a strategy maximises for one task (bigger is better)."""
-    inst = states_by_id[task["ec2_instance_id"]]
-    name = rule["field"]
     if rule["type"] == "binpack":
-        return inst.remaining[name] + task[name]  # what the instance has left once it stops
-    if name in ("instanceId", "host"):
-        return sum(1 for other in service_tasks if other["ec2_instance_id"] == inst.ec2_instance_id)
-    attribute = name[len(ATTRIBUTE_PREFIX):]
-    value = inst.attributes.get(attribute)
-    return sum(1 for other in service_tasks
-               if states_by_id[other["ec2_instance_id"]].attributes.get(attribute) == value)
+        left = states_by_id[task["ec2_instance_id"]].remaining[rule["field"]]
+        return left + task[rule["field"]]  # what its instance has left once it stops
+    value = _scale_in_value(rule, task, states_by_id)
+    return sum(1 for other in service_tasks if _scale_in_value(rule, other, states_by_id) == value)
 
 
 def _choose_victim(pool: list[tuple[int, dict]], chain: list[dict], states_by_id, service_tasks,
@@ -501,18 +499,21 @@ def choose_scale_in_reference(instances: pa.Table, tasks: pa.Table | None, servi
     not; instances lacking the attribute share one value), random picks index
     j(t, n) of the survivors sorted by row q (t = tasks stopped so far); then
     the smallest k(q) wins. Asking for more tasks than the group has returns
-    them all. Tasks of the group on no instance (Fargate) are out of scope:
-    ValueError.
+    them all. The tasks on no instance (Fargate) count as on one pseudo
+    instance of their own, apart from every real one (and from "attribute
+    missing"), with nothing remaining at first; stopping one of them frees its
+    holding there, as on a real instance.
     """
     chain = validate_strategy(strategy) or [dict(rule) for rule in DEFAULT_SERVICE_STRATEGY]
     if count < 0:
         raise InvalidParameterError(f"count must be >= 0, found {count}", field="count", value=count)
     states, live = load_state(instances, tasks)
-    states_by_id = {inst.ec2_instance_id: inst for inst in states}
+    states_by_id: dict = {inst.ec2_instance_id: inst for inst in states}
+    states_by_id[None] = InstanceState(  # the Fargate pseudo instance
+        position=-1, ec2_instance_id=None, arn="", status="", agent_connected=False, attributes={},
+        remaining={"cpu": 0, "memory": 0, "gpu": 0}, eni_limit=None, eni_in_use=0,
+        reserved_tcp=set(), reserved_udp=set())
     service = [(q, task) for q, task in enumerate(live) if task["group"] == service_group]
-    for q, task in service:
-        if task["ec2_instance_id"] not in states_by_id:
-            raise ValueError(f"task {task['task_arn']!r} (row {q}) is on no instance of the table")
     stopped: list[str] = []
     while service and len(stopped) < count:
         pool = [item for item in service if not item[1]["daemon"]] or service

@@ -270,13 +270,10 @@ def placement_cases(draw, max_instances: int = 300):
 def scale_in_cases(draw, max_instances: int = 40):
     """(instances, tasks, service_group, strategy, count, seed) for scale-in.
 
-    The fleet has live tasks, none on Fargate (scale-in strategies are about
-    instances); the count may exceed the group's size.
+    The fleet has a tasks table (a few tasks may be on Fargate); the count may
+    exceed the group's size.
     """
     instances, tasks = draw(fleets(max_instances).filter(lambda fleet: fleet[1] is not None))
-    if "ec2_instance_id" in tasks.column_names and tasks.column("ec2_instance_id").null_count:
-        mask = tasks.column("ec2_instance_id").is_valid()
-        tasks = tasks.filter(mask)
     group = draw(st.sampled_from(GROUPS))
     strategy = [dict(rule) for rule in draw(st.lists(st.sampled_from(STRATEGY_POOL), max_size=3))]
     return instances, tasks, group, strategy, draw(st.integers(0, 20)), draw(seeds())

@@ -21,7 +21,7 @@ MEMORY_STRINGS = [
     ("30 GB", 30720), (2048, 2048),
 ]
 BAD_CPU = ["", "vCPU", "1 GB", "1.5", "0.1 vCPU", "-1", "1e3", "one", "1 vCPU extra", True, 1.0,
-           None, [1024], -5]
+           None, [1024], -5, "\u0661\u0660\u0662\u0664"]  # the last: 1024 in Arabic-Indic digits
 BAD_MEMORY = ["", "GB", "1 vCPU", "512.5", "0.1 GB", "2 TB", "2 MiB", "-512", False, 2.0, None, -1]
 
 

@@ -42,6 +42,7 @@ from quaymaster.model.attributes import (
     attribute_value_problem,
     is_custom,
 )
+from quaymaster.model.cluster import TCP, UDP, port_key
 from quaymaster.model.coerce import coerce_instances
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
@@ -82,18 +83,18 @@ class ContainerInstanceAdmin:
         return position
 
     def _arn_index(self) -> dict[str, int]:
-        """ARN and short id -> position, rebuilt when instances were added."""
+        """ARN and short id -> position; extended as instances are appended."""
         arns = self.state.arns
-        key = (id(arns), len(arns))
-        cached = self.__dict__.get("_admin_arn_index")
-        if cached is None or cached[0] != key:
-            index: dict[str, int] = {}
-            for position, arn in enumerate(arns):
-                index[arn] = position
-            for position, arn in enumerate(arns):
-                index.setdefault(arn.rsplit("/", 1)[-1], position)
-            cached = self.__dict__["_admin_arn_index"] = (key, index)
-        return cached[1]
+        owner, done, index = self.__dict__.get("_admin_arn_index", (None, 0, None))
+        if owner is not arns or done > len(arns):  # a new state: start again
+            done, index = 0, {}
+        if done < len(arns):
+            for position in range(done, len(arns)):
+                index[arns[position]] = position
+            for position in range(done, len(arns)):  # a full ARN wins over a short id
+                index.setdefault(arns[position].rsplit("/", 1)[-1], position)
+            self.__dict__["_admin_arn_index"] = (arns, len(arns), index)
+        return index
 
     def _missing_arn(self, ref: str) -> str:
         return ref if ref.startswith("arn:") else instance_arn(self.region, self.account, self.name, ref)
@@ -164,6 +165,8 @@ class ContainerInstanceAdmin:
         resources not given equal the registered ones (a new instance runs no task).
         Returns the new positions.
         """
+        if isinstance(table_or_rows, (list, tuple)) and not table_or_rows:
+            return range(self.state.n, self.state.n)  # no rows, so no columns to check either
         table = coerce_instances(table_or_rows, cluster=self.name, region=self.region,
                                  account=self.account, registered_at=registered_at)
         taken_arns = self._arn_index()
@@ -172,7 +175,7 @@ class ContainerInstanceAdmin:
             if ec2_id in self.state.position:
                 raise SchemaError(f"instance {ec2_id!r} is already registered", column="ec2_instance_id",
                                   row=row, value=ec2_id)
-            if arn in taken_arns:
+            if arn in taken_arns and self.state.arns[taken_arns[arn]] == arn:
                 raise SchemaError(f"container instance ARN {arn!r} is already registered",
                                   column="container_instance_arn", row=row, value=arn)
         for resource in ("cpu", "memory", "gpu"):
@@ -181,7 +184,11 @@ class ContainerInstanceAdmin:
             table = table.set_column(index, table.schema.field(index), filled)
         start = self.state.n
         self.state.append(table)
-        self._ports_changed()
+        # The new instances only add ports: merge them into the cached keys
+        # rather than rebuilding every instance's (registering one by one stays linear).
+        self._merge_port_keys(np.concatenate([_port_keys_of(start, table.column(name).to_pylist(), protocol)
+                                              for name, protocol in (("reserved_ports", TCP),
+                                                                     ("reserved_ports_udp", UDP))]))
         self._state_changed()
         return range(start, self.state.n)
 
@@ -393,6 +400,13 @@ class ContainerInstanceAdmin:
     def _custom_names(self, position: int) -> set[str]:
         return {name for name, column in self.state.attributes.items()
                 if is_custom(name) and column.codes[position] >= 0}
+
+
+def _port_keys_of(first_position: int, port_lists: list, protocol: int) -> np.ndarray:
+    """port_key() of every port of instances ``first_position, first_position + 1, ...``."""
+    owners = [first_position + k for k, ports in enumerate(port_lists) for _ in ports]
+    return port_key(np.asarray(owners, dtype=np.int64), protocol,
+                    np.asarray([p for ports in port_lists for p in ports], dtype=np.int64))
 
 
 # -- request checks shared by the operations above ------------------------------

@@ -237,6 +237,9 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
     ``*_remaining`` columns stay null where not given: the cluster derives them
     from the live tasks. ``registered_at`` (a timestamp) fills missing times.
     """
+    if registered_at is not None and not isinstance(registered_at, datetime):
+        raise SchemaError(f"registered_at must be a datetime, found {registered_at!r}", column="registered_at",
+                          value=registered_at)
     table = read_table(source, "instances")
     known = {name for name, _, _ in INSTANCE_FIELDS}
     for name in table.column_names:

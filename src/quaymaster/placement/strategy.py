@@ -20,7 +20,7 @@ from quaymaster.model.schema import ATTRIBUTE_PREFIX
 MAX_STRATEGIES = 5
 TYPES = ("binpack", "spread", "random")
 BINPACK_FIELDS = ("cpu", "memory")
-INSTANCE_FIELDS = ("instanceid", "host")  # compared case-insensitively, as ECS does
+INSTANCE_FIELDS = ("instanceId", "host")
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,11 @@ def _parse_one(entry, path: str) -> Strategy:
         raise InvalidParameterError(f"{path}.field: {kind} needs a field", field=f"{path}.field",
                                     value=field)
     if kind == "binpack":
-        if field.lower() not in BINPACK_FIELDS:
+        if field not in BINPACK_FIELDS:
             raise InvalidParameterError(f"{path}.field: binpack takes cpu or memory, found {field!r}",
                                         field=f"{path}.field", value=field)
-        return Strategy("binpack", field.lower())
-    if field.lower() in INSTANCE_FIELDS:
+        return Strategy("binpack", field)
+    if field in INSTANCE_FIELDS:
         return Strategy("spread", "instanceId")
     if field.startswith(ATTRIBUTE_PREFIX) and len(field) > len(ATTRIBUTE_PREFIX):
         return Strategy("spread", field)

@@ -33,7 +33,7 @@ from quaymaster.taskdef.parse import child
 
 MIN_PORT, MAX_PORT = 1, 65535
 MAX_PORT_RANGES_PER_CONTAINER = 100
-_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
+_RANGE = re.compile(r"([0-9]{1,5})-([0-9]{1,5})")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class HostPorts:
 
 def parse_port_range(text: str, path: str) -> tuple[int, int]:
     """``(first, last)`` of a ``containerPortRange`` such as ``"8000-8010"``."""
-    match = _RANGE.match(text)
+    match = _RANGE.fullmatch(text)
     if match is None:
         raise TaskDefinitionError(f"containerPortRange {text!r} is not of the form first-last",
                                   field=path, value=text)

@@ -19,7 +19,7 @@ from quaymaster.errors import TaskDefinitionError
 
 _CPU_UNITS_PER_VCPU = 1024
 _MIB_PER_GB = 1024
-_NUMBER_WITH_UNIT = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
+_NUMBER_WITH_UNIT = re.compile(r"^\s*(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
 
 
 def parse_cpu(value: object, field: str = "cpu") -> int:

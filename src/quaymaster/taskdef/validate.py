@@ -27,8 +27,8 @@ MAX_DEFINITION_BYTES = 64 * 1024
 EC2_TASK_CPU_RANGE = (128, 196608)
 MIN_CONTAINER_MEMORY_MIB = 6  # Docker 20.10+ reserves 6 MiB per container
 ATTRIBUTE_LENGTH = (1, 128)
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_GPU_COUNT = re.compile(r"^[1-9][0-9]{0,8}$")
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_GPU_COUNT = re.compile(r"[1-9][0-9]{0,8}")
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _check_document_size(request_document: dict) -> None:
 
 
 def _check_name(name: str, path: str, what: str) -> None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         _fail(path, f"{what} {shown(name)} must be 1 to 255 letters, digits, hyphens or "
               "underscores", name)
 
@@ -150,8 +150,8 @@ def _check_references(containers: tuple[Container, ...], network_mode: str) -> N
                   f"bridge, not {network_mode!r}", list(container.links))
         for index, link in enumerate(container.links):
             path = item(container.field("links"), index)
-            target, _, alias = link.partition(":")
-            if not _NAME.match(target) or (alias and not _NAME.match(alias)):
+            target, colon, alias = link.partition(":")
+            if not _NAME.fullmatch(target) or (colon and not _NAME.fullmatch(alias)):
                 _fail(path, f"link {link!r} must be name or name:alias (letters, digits, "
                       "hyphens, underscores)", link)
             if target not in names:
@@ -175,7 +175,7 @@ def _check_resource_requirements(containers: tuple[Container, ...], document: di
                       f"container {container.name!r}", requirement.type)
             seen.add(requirement.type)
             value_path = child(requirement.path, "value")
-            if requirement.type == "GPU" and not _GPU_COUNT.match(requirement.value):
+            if requirement.type == "GPU" and not _GPU_COUNT.fullmatch(requirement.value):
                 _fail(value_path, f"GPU value {shown(requirement.value)} must be a positive "
                       "integer such as \"1\"", requirement.value)
             if requirement.type == "InferenceAccelerator" and requirement.value not in devices:
