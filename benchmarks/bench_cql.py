@@ -22,9 +22,10 @@ import pyarrow as pa
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from quaymaster import Cluster, cql  # noqa: E402
-from quaymaster.model.schema import TIMESTAMP  # noqa: E402
-from reference import cql_ref  # noqa: E402
+from reference import cql_ref
+
+from quaymaster import Cluster, cql
+from quaymaster.model.schema import TIMESTAMP
 
 N_INSTANCES = 100_000
 SEED = 20180213

@@ -10,7 +10,7 @@ the *text*, which checks the parser's precedence as well as the lowering.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 from hypothesis import strategies as st
@@ -25,9 +25,9 @@ ATTRIBUTE_VALUES = ("x", "y", "and", "not", "x y", "a\\b", "A", "", "10", "9", "
                     "m5.large", "us-east-1a", "i@x:y/z")
 AGENT_VERSIONS = ("1.14.5", "1.14", "1.14.0", "1.9.0", "1.100.0", "2.0.0", "1.0.0", "0.9", "1.14.5.1",
                   "weird", "1.2-beta")
-BASE_TIMES = (datetime(2018, 2, 13, tzinfo=timezone.utc), datetime(2018, 6, 18, 22, 28, 28, tzinfo=timezone.utc),
-              datetime(2018, 6, 18, 22, 28, 28, 500000, tzinfo=timezone.utc),
-              datetime(2017, 12, 31, 23, 59, 59, tzinfo=timezone.utc), datetime(2020, 1, 1, tzinfo=timezone.utc))
+BASE_TIMES = (datetime(2018, 2, 13, tzinfo=UTC), datetime(2018, 6, 18, 22, 28, 28, tzinfo=UTC),
+              datetime(2018, 6, 18, 22, 28, 28, 500000, tzinfo=UTC),
+              datetime(2017, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC))
 GROUPS = ("service:web", "family:db", "service:api", "it's", "a|b", 'say "hi"')
 PATTERNS = (".*", "x", "1.*", "[0-9]+", "t2\\..*", "a|b", "i-00[0-3]", "service:.*", "true", "1\\.14.*",
             "(?:x|y)", "2018-.*", ".*\\+00:00", "[a-z]+", ".*s.*", "-?[0-9.]+", "f.*", "it's", "2")

@@ -7,10 +7,10 @@ import pathlib
 from datetime import datetime
 
 import pyarrow as pa
+from reference.cql_ref import rows_from_tables
 
 from quaymaster import Cluster
 from quaymaster.model.schema import TIMESTAMP
-from reference.cql_ref import rows_from_tables
 
 COMPLIANCE_DIR = pathlib.Path(__file__).parent / "compliance"
 

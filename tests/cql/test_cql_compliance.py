@@ -10,10 +10,10 @@ so any other implementation of cql.md can run them.
 from __future__ import annotations
 
 import pytest
-
 from cql_tables import compliance_documents, load
-from quaymaster import cql
 from reference import cql_ref
+
+from quaymaster import cql
 
 DOCUMENTS = compliance_documents()
 CASES = [(name, k, case) for name, doc in DOCUMENTS for k, case in enumerate(doc["cases"])]

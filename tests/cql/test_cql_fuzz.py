@@ -8,6 +8,7 @@ grows linearly with the length (counted as executed lines, not timed).
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import numpy as np
@@ -157,5 +158,5 @@ def test_parsing_work_grows_linearly(shape):
         while len(shape(k + 1)) <= target:
             k += 1
         sizes.append((len(shape(k)), _work(shape(k))))
-    for (short_len, short_work), (long_len, long_work) in zip(sizes, sizes[1:]):
+    for (short_len, short_work), (long_len, long_work) in itertools.pairwise(sizes):
         assert long_work <= (long_len / short_len) * short_work * 1.1 + 50, sizes

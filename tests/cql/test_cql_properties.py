@@ -6,16 +6,16 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from cql_strategies import ATTRIBUTE_VALUES, GROUPS, expressions, tables
 from cql_tables import rows_from_state
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference import cql_ref
+
 from quaymaster import Cluster, cql
 from quaymaster.cql import ast
 from quaymaster.model.attributes import AttributeColumn
 from quaymaster.model.schema import INSTANCE_STATUSES
-from reference import cql_ref
 
 
 def expected_mask(tree, rows) -> list[bool]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from quaymaster.cql import values
 from quaymaster.kernels.cql_masks import gather_by_code, or_positive_into
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("a,b,order", [
@@ -62,7 +62,7 @@ def test_attribute_order_numbers_else_code_points(value, argument, order):
 
 
 moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                       timezones=st.just(timezone.utc)).map(lambda m: m.replace(microsecond=0))
+                       timezones=st.just(UTC)).map(lambda m: m.replace(microsecond=0))
 
 
 @given(moments, st.integers(-23 * 60 - 59, 23 * 60 + 59))

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pyarrow as pa
@@ -141,7 +141,7 @@ def _as_string(kind: str, value) -> str:
     if kind == ast.AGENT_CONNECTED:
         return "true" if value else "false"
     if kind == ast.REGISTERED_AT:
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     return str(value)
 
 
@@ -194,7 +194,7 @@ def _time(text: str) -> datetime:
     """The four forms of cql.md section 4; no zone means UTC."""
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -13,7 +13,7 @@ from quaymaster.errors import InvalidParameterError
 from quaymaster.model.schema import INACTIVE, INSTANCE_STATUSES, STATUS_CODE
 
 
-def matching_positions(target, filter: str | Query | None = None,  # noqa: A002 - ECS's name
+def matching_positions(target, filter: str | Query | None = None,
                        status: str | None = None) -> np.ndarray:
     """Positions (int64, table order) of the instances ListContainerInstances would return.
 
@@ -35,7 +35,7 @@ def matching_positions(target, filter: str | Query | None = None,  # noqa: A002 
     return np.flatnonzero(selected).astype(np.int64)
 
 
-def list_container_instances(cluster, filter: str | Query | None = None,  # noqa: A002
+def list_container_instances(cluster, filter: str | Query | None = None,
                              status: str | None = None) -> list[str]:
     """The container instance ARNs, in table order, that ListContainerInstances returns."""
     arns = cluster.state.arns

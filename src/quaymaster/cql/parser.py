@@ -16,7 +16,19 @@ that compiles always evaluates.
 from __future__ import annotations
 
 from quaymaster.cql import ast, values
-from quaymaster.cql.lexer import COMMA, END, LBRACKET, LPAREN, RBRACKET, RPAREN, STRING, SYMBOL, WORD, Token, tokenize
+from quaymaster.cql.lexer import (
+    COMMA,
+    END,
+    LBRACKET,
+    LPAREN,
+    RBRACKET,
+    RPAREN,
+    STRING,
+    SYMBOL,
+    WORD,
+    Token,
+    tokenize,
+)
 from quaymaster.errors import CQLError
 
 MAX_LENGTH = 2000   # limits.md: CQL expression length

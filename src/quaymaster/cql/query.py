@@ -23,7 +23,7 @@ class Query:
     computed before placing a task may be stale after it.
     """
 
-    __slots__ = ("text", "tree", "subjects", "dynamic", "_plan")
+    __slots__ = ("_plan", "dynamic", "subjects", "text", "tree")
 
     def __init__(self, text: str, tree: ast.Node):
         self.text = text
@@ -50,7 +50,7 @@ class Query:
         return f"Query({self.text!r})"
 
 
-def compile(text: str) -> Query:  # noqa: A001 - the conventional name, as re.compile
+def compile(text: str) -> Query:
     """The compiled form of the CQL expression ``text`` (cached by text).
 
     Raises :class:`quaymaster.errors.CQLError` (with the 0-based position) when

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 # ASCII digits only: Python's \d and int() also accept other scripts' digits.
 _VERSION_RE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
@@ -21,7 +21,7 @@ _TIME_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
     r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?)?")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 MICROS = 1_000_000
 
