@@ -125,8 +125,13 @@ class PlacementAPI:
 
     def stop_task(self, task: str, reason: str = "") -> dict:
         """ECS StopTask: the task stops at once; its resources, ENI and ports are freed."""
-        arn = task if task.startswith("arn:") else self.tasks.arn_prefix + task
+        if not isinstance(task, str):
+            raise NotFoundError(f"The referenced task was not found: {task!r}", field="task", value=task)
+        arn = task  # a loaded table's ARNs are whatever it said; placed tasks' end in their id
         found = self.tasks.locate(arn)
+        if found is None and not task.startswith("arn:"):
+            arn = self.tasks.arn_prefix + task
+            found = self.tasks.locate(arn)
         if found is None:
             raise NotFoundError(f"The referenced task was not found: {task!r}", field="task", value=task)
         chunk, row = found
