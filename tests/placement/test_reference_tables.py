@@ -422,9 +422,19 @@ def test_scale_in_spread_attribute_missing_is_one_bucket():
     assert choose_scale_in_reference(instances, tasks, "family:web", chain, 3) == ["task-1", "task-0", "task-2"]
 
 
+def test_scale_in_fargate_tasks_share_one_pseudo_instance():
+    # q0 (512 MiB) and q1 (0) run on Fargate, q2 (0) on p0 which has 300 MiB. binpack(memory):
+    # stop 1: q0 0+512, q1 0+0, q2 300+0 -> q0, freeing 512 on the Fargate pseudo instance;
+    # stop 2: q1 512+0 > q2 300 -> q1; then q2.
+    tasks = live({"ec2_instance_id": None, "memory": 512}, {"ec2_instance_id": None}, {"ec2_instance_id": "i-0"})
+    chain = [{"type": "binpack", "field": "memory"}]
+    chosen = choose_scale_in_reference(fleet({"memory_registered": 300}), tasks, "family:web", chain, 3)
+    assert chosen == ["task-0", "task-1", "task-2"]
+
+
 # ---------------------------------------------------------------- properties
 
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None,
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -506,3 +516,21 @@ def test_scale_in_choices_are_consistent(case):
     daemon = [bool(rows[arn].get("daemon")) for arn in chosen]
     assert daemon == sorted(daemon)  # daemon tasks last
     assert chosen == choose_scale_in_reference(instances, tasks, group, strategy, count, seed)
+
+
+@PROPERTY_SETTINGS
+@given(placement_cases(max_instances=60), st.integers(1, 5))
+def test_state_after_carries_everything_a_later_placement_sees(case, first):
+    # Without random, keys depend on positions only, so placing count tasks at once equals
+    # placing `first` of them, then the rest on instances_after / tasks_after.
+    instances, tasks, request, seed = case
+    request = dict(request, strategy=[r for r in request["strategy"] if r["type"] != "random"]
+                   or [{"type": "binpack", "field": "cpu"}], count=first + request["count"])
+    whole = place_reference(instances, tasks, request, seed)
+    head = place_reference(instances, tasks, dict(request, count=first), seed)
+    tail = place_reference(head.instances_after, pa.Table.from_pylist(head.tasks_after) if head.tasks_after
+                           else None, dict(request, count=request["count"] - first), seed)
+    shift = [{**row, "task_index": row["task_index"] + first} for row in tail.placements]
+    assert whole.placements == head.placements + shift
+    assert whole.failures == head.failures + [{**f, "task_index": f["task_index"] + first}
+                                              for f in tail.failures]

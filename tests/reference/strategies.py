@@ -120,27 +120,29 @@ def _task_rows(rng: random.Random, columns: dict[str, list], shape: dict) -> tup
     free = [{"cpu": columns["cpu_registered"][p], "memory": columns["memory_registered"][p],
              "gpu": (columns.get("gpu_registered") or [0] * n)[p] or 0,
              "eni": (columns.get("eni_limit") or [None] * n)[p]} for p in range(n)]
-    used_tcp = [set((columns.get("reserved_ports") or [None] * n)[p] or DEFAULT_RESERVED) for p in range(n)]
-    used_udp = [set((columns.get("reserved_ports_udp") or [None] * n)[p] or ()) for p in range(n)]
+    tcp_given = columns.get("reserved_ports") or [None] * n
+    udp_given = columns.get("reserved_ports_udp") or [None] * n
+    used_tcp = [set(DEFAULT_RESERVED if tcp_given[p] is None else tcp_given[p]) for p in range(n)]
+    used_udp = [set(udp_given[p] or ()) for p in range(n)]
     rows = []
     for index in range(shape["task_count"]):
         p = rng.randrange(n)
         need = {"cpu": rng.choice((0, 64, 128, 256)), "memory": rng.choice((0, 128, 256, 512)),
                 "gpu": 1 if rng.random() < 0.1 else 0, "eni": 1 if rng.random() < 0.2 else 0}
-        if any(need[k] > free[p][k] for k in ("cpu", "memory", "gpu")):
-            continue
-        if need["eni"] and free[p]["eni"] is not None and free[p]["eni"] < 1:
-            continue
         tcp = [port for port in rng.choice(([], [], [80], [8080], [49153], [49154, 49155]))
                if port not in used_tcp[p]]
         udp = [port for port in rng.choice(([], [], [53], [49153])) if port not in used_udp[p]]
-        for key in ("cpu", "memory", "gpu"):
-            free[p][key] -= need[key]
-        if need["eni"] and free[p]["eni"] is not None:
-            free[p]["eni"] -= 1
-        used_tcp[p].update(tcp)
-        used_udp[p].update(udp)
-        fargate = rng.random() < shape["fargate_rate"]
+        fargate = rng.random() < shape["fargate_rate"]  # on no instance: holds nothing on p
+        if not fargate:
+            if any(need[k] > free[p][k] for k in ("cpu", "memory", "gpu")) or (
+                    need["eni"] and free[p]["eni"] is not None and free[p]["eni"] < 1):
+                continue
+            for key in ("cpu", "memory", "gpu"):
+                free[p][key] -= need[key]
+            if need["eni"] and free[p]["eni"] is not None:
+                free[p]["eni"] -= 1
+            used_tcp[p].update(tcp)
+            used_udp[p].update(udp)
         rows.append({"task_arn": f"arn:aws:ecs:us-east-1:000000000000:task/default/{index:08x}"
                                  f"{rng.getrandbits(32):08x}",
                      "ec2_instance_id": None if fargate else columns["ec2_instance_id"][p],
@@ -148,9 +150,6 @@ def _task_rows(rng: random.Random, columns: dict[str, list], shape: dict) -> tup
                      "gpu": need["gpu"], "eni": need["eni"], "host_ports": tcp, "host_ports_udp": udp,
                      "last_status": rng.choice(("RUNNING", "RUNNING", "PENDING", "ACTIVATING")),
                      "daemon": rng.random() < 0.1})
-        if fargate:  # a Fargate task holds nothing on the instance drawn for it
-            for key in ("cpu", "memory", "gpu"):
-                free[p][key] += need[key]
     return rows, free
 
 
