@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from quaymaster.errors import SchemaError
 from quaymaster.model.coerce import coerce_instances, coerce_tasks
 from quaymaster.model.instances import InstanceState
 from quaymaster.model.tasks import STATUS_INDEX, NO_INSTANCE, TaskChunk, TaskState, csr
@@ -143,6 +144,11 @@ class ClusterCore:
             else:
                 mask = given.is_null().to_numpy(zero_copy_only=False)
                 remaining = np.where(mask, derived, given.fill_null(0).to_numpy())
+            if (remaining < 0).any():
+                row = int(np.flatnonzero(remaining < 0)[0])
+                raise SchemaError(f"the live tasks on {state.ids[row]!r} hold more {name} than it "
+                                  f"registered ({int(getattr(state, f'{name}_registered')[row])})",
+                                  column=f"{name}_remaining", row=row, value=int(remaining[row]))
             setattr(state, f"{name}_remaining", np.ascontiguousarray(remaining, dtype=np.int64))
 
     # -- ports --------------------------------------------------------------
