@@ -1,9 +1,12 @@
-"""Peak memory of B1, from ``ru_maxrss`` of two subprocesses.
+"""Peak memory of B1, from the peak resident size of subprocesses.
 
 The baseline child imports quaymaster and builds B1's fleet and cluster; the
 measured child does the same and then runs B1's request. The difference of
-their peak resident sizes is what placing costs. Run as a module, this file is
-the child: ``python -m quaymaster.bench.memory baseline|run SCENARIO_JSON``.
+their peak resident sizes is what placing costs, including what the first
+placement of a process loads (Numba's compiler and the cached kernels). A
+third child, "warm", places one task of the same request instead: the run's
+peak above it is what B1's size costs. Run as a module, this file is the
+child: ``python -m quaymaster.bench.memory baseline|warm|run SCENARIO_JSON``.
 """
 
 from __future__ import annotations
@@ -12,10 +15,26 @@ import json
 import subprocess
 import sys
 
-MODES = ("baseline", "run")
+MODES = ("baseline", "warm", "run")
 
 
 def _peak_rss_bytes() -> int:
+    """This process's peak resident size.
+
+    On Linux ``ru_maxrss`` of a child started by fork + exec starts at the
+    *parent's* resident size (the old address space's high-water mark is
+    carried over at exec), so a child spawned by a big benchmark process would
+    report the parent's peak. ``VmHWM`` in /proc/self/status belongs to the
+    child's own address space; it is used where it exists, ``ru_maxrss``
+    elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -32,6 +51,8 @@ def child(mode: str, scenario_json: str) -> dict:
     placed = None
     if mode == "run":
         placed = scenario.run_call(cluster).placed_count
+    elif mode == "warm":
+        placed = scenario.resized(count=1).run_call(cluster).placed_count
     return {"mode": mode, "peak_rss_bytes": _peak_rss_bytes(), "placed": placed}
 
 
@@ -44,15 +65,17 @@ def _spawn(mode: str, scenario) -> dict:
 
 
 def measure_peak_memory(scenario) -> dict:
-    """Peak RSS of the baseline child and of the B1 child, and their difference."""
-    baseline = _spawn("baseline", scenario)
-    run = _spawn("run", scenario)
-    return {"baseline_bytes": baseline["peak_rss_bytes"], "run_bytes": run["peak_rss_bytes"],
+    """Peak RSS of the three children; ``delta_bytes`` = run - baseline (the target's
+    number), ``delta_warm_bytes`` = run - warm."""
+    baseline, warm, run = (_spawn(mode, scenario) for mode in MODES)
+    return {"baseline_bytes": baseline["peak_rss_bytes"], "warm_bytes": warm["peak_rss_bytes"],
+            "run_bytes": run["peak_rss_bytes"],
             "delta_bytes": run["peak_rss_bytes"] - baseline["peak_rss_bytes"],
+            "delta_warm_bytes": run["peak_rss_bytes"] - warm["peak_rss_bytes"],
             "placed": run["placed"]}
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in MODES:
-        sys.exit("usage: python -m quaymaster.bench.memory baseline|run SCENARIO_JSON")
+        sys.exit("usage: python -m quaymaster.bench.memory baseline|warm|run SCENARIO_JSON")
     print(json.dumps(child(sys.argv[1], sys.argv[2])))

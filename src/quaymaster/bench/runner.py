@@ -55,7 +55,9 @@ def memory_row(sizes: sc.Sizes) -> Row:
     checks = [Check("memory child placed count", measured["placed"] == scenario.expected_placed(),
                     f"placed {measured['placed']}, expected {scenario.expected_placed()}")]
     note = (f"peak RSS {measured['run_bytes'] / _MB:.0f} MB running B1, "
-            f"{measured['baseline_bytes'] / _MB:.0f} MB after only importing and building the fleet")
+            f"{measured['baseline_bytes'] / _MB:.0f} MB after only importing and building the fleet, "
+            f"{measured['warm_bytes'] / _MB:.0f} MB after placing one task "
+            f"(B1 above that: {measured['delta_warm_bytes'] / _MB:.0f} MB)")
     return Row("MEM", "B1 peak memory", scenario.size_label, delta_mb, f"{delta_mb:.0f} MB", None,
                MEMORY_TARGET, checks, [], measured, note)
 
