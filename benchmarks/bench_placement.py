@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scenarios import b1, b2, b3, checked_positions
 
 from quaymaster.bench.baselines import numpy_calls
 from quaymaster.bench.reference import reference_request
 from quaymaster.bench.timing import format_seconds, growth_model
-from scenarios import b1, b2, b3, checked_positions
 
 BULK_ROUNDS = 3
 BUILDERS = {"B1": b1, "B2": b2, "B3": b3}
@@ -114,7 +114,7 @@ def test_baseline_numpy(benchmark, key, sizes, reference, summary):
     scenario, expected = _checked_run(key, sizes, reference)
     benchmark.group = key
     multi = scenario.calls > 1
-    units = min(sizes.numpy_calls if multi else sizes.numpy_tasks, scenario.calls if multi else scenario.count)
+    units = _baseline_units(scenario, sizes)
     prefix = scenario.resized(calls=units) if multi else scenario.resized(count=units)
     positions = benchmark.pedantic(numpy_calls, args=(prefix, prefix.calls), rounds=1, iterations=1)
     assert np.array_equal(positions, expected[:len(positions)]), "NumPy scan differs from the engine"
@@ -145,7 +145,7 @@ def test_baseline_engine_scan(benchmark, key, sizes, reference, summary):
     scenario, expected = _checked_run(key, sizes, reference)
     benchmark.group = key
     multi = scenario.calls > 1
-    units = min(sizes.numpy_calls if multi else sizes.numpy_tasks, scenario.calls if multi else scenario.count)
+    units = _baseline_units(scenario, sizes)
     prefix = scenario if multi else scenario.resized(count=units)
     cluster = prefix.cluster()
     placed = []
@@ -155,6 +155,13 @@ def test_baseline_engine_scan(benchmark, key, sizes, reference, summary):
     assert np.array_equal(positions, expected[:len(positions)]), "per-task path differs"
     _per_unit[(key, "scan")] = _median(benchmark, float("nan")) / (1 if multi else units)
     _summarize(key, summary)
+
+
+def _baseline_units(scenario, sizes) -> int:
+    """Tasks (calls, for a multi-call scenario) a per-task baseline runs."""
+    if scenario.calls > 1:
+        return min(sizes.numpy_calls, scenario.calls)
+    return min(sizes.numpy_tasks, scenario.count)
 
 
 def _timed(fn) -> float:

@@ -27,8 +27,9 @@ def main(argv=None) -> int:
     first = measure_first_compile()
     stats = summarize([w["wall_s"] for w in warm])
     for w in warm:
-        print(f"warm cache: wall {format_seconds(w['wall_s'])}, import {format_seconds(w['import_s'])}, "
-              f"fleet {format_seconds(w['fleet_s'])}, first run_task {format_seconds(w['first_placement_s'])}")
+        print(f"warm cache: wall {format_seconds(w['wall_s'])}, "
+              f"import {format_seconds(w['import_s'])}, fleet {format_seconds(w['fleet_s'])}, "
+              f"first run_task {format_seconds(w['first_placement_s'])}")
     print(f"median {format_seconds(stats['median'])} (target <= {TARGET_S} s: "
           f"{'met' if stats['median'] <= TARGET_S else 'NOT met'})")
     print(f"empty Numba cache: wall {format_seconds(first['wall_s'])}, "

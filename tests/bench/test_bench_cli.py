@@ -10,14 +10,15 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference import placement_ref
 
 from quaymaster.bench import checks
 from quaymaster.bench.baselines import numpy_calls
 from quaymaster.bench.reference import reference_calls
 from quaymaster.bench.scenarios import STACK, ZONE, Scenario
 from quaymaster.cli.main import main
-from reference import placement_ref
 
 
 def _run_bench(tmp_path, capsys, scenarios: str) -> tuple[dict, str]:
