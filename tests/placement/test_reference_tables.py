@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from quaymaster.errors import ClientError, InvalidParameterError
+from quaymaster.errors import ClientError, CQLError, InvalidParameterError
 from quaymaster.model.coerce import coerce_instances, coerce_tasks
 from reference.placement_ref import (
     DEFAULT_SERVICE_STRATEGY, REASONS, choose_scale_in_reference, load_state, place_reference,
@@ -162,6 +162,18 @@ def test_binpack_then_tie_key():
     result = place_reference(instances, None,
                              request(cpu=256, count=3, strategy=[{"type": "binpack", "field": "cpu"}]))
     assert positions(result) == [0, 0, 2]
+
+
+def test_bad_seed_and_bad_member_of_are_refused_before_placing():
+    with pytest.raises(InvalidParameterError):
+        place_reference(fleet({}), None, request(), seed=2**64)
+    with pytest.raises(InvalidParameterError):
+        choose_scale_in_reference(fleet({}), None, "family:web", [], 1, seed=-1)
+    # the first expression is false on every instance and CPU stops them all anyway: the second,
+    # bad one is still refused
+    with pytest.raises(CQLError):
+        place_reference(fleet({"cpu_registered": 0}), None,
+                        request(cpu=1, member_of=["runningTasksCount > 5", "attribute:x ?? y"]))
 
 
 def test_unknown_strategy_is_refused():

@@ -21,7 +21,8 @@ docstring of the function that makes it):
   needs none, else when ``eni_in_use + eni <= eni_limit`` (``eni_in_use`` =
   the sum of the live tasks' ``eni`` on the instance).
 - A placed task's ``host_ports`` are its static ports in request order, then
-  its dynamic ports in ascending order; the same for UDP.
+  its dynamic ports in ascending order; the same for UDP. A request's static
+  ports are taken to be distinct (the task definition parser's job).
 - With ACTIVE instances absent but the table not empty, every task fails with
   reason ``NO ACTIVE INSTANCES``, arn None and detail
   ``0 of N instances: N not ACTIVE``. An empty table raises ClientError.
@@ -83,10 +84,8 @@ NO_ACTIVE_INSTANCES = "NO ACTIVE INSTANCES"
 NO_INSTANCES_MESSAGE = "No Container Instances were found in your cluster."
 
 #: The default chain of a service (section 6) and of scale-in (section 7).
-DEFAULT_SERVICE_STRATEGY = (
-    {"type": "spread", "field": "attribute:ecs.availability-zone"},
-    {"type": "spread", "field": "instanceId"},
-)
+DEFAULT_SERVICE_STRATEGY = ({"type": "spread", "field": "attribute:ecs.availability-zone"},
+                            {"type": "spread", "field": "instanceId"})
 
 
 @dataclass
@@ -98,11 +97,11 @@ class InstanceState:
     arn: str
     status: str
     agent_connected: bool
-    attributes: dict[str, str]          # only the attributes the instance has
-    remaining: dict[str, int]           # "cpu", "memory", "gpu"
-    eni_limit: int | None
-    eni_in_use: int
-    reserved_tcp: set[int]
+    attributes: dict[str, str]                   # only the attributes the instance has
+    remaining: dict[str, int]                    # "cpu", "memory", "gpu"
+    eni_limit: int | None                        # None: no limit
+    eni_in_use: int                              # ENIs the live tasks hold
+    reserved_tcp: set[int]                       # reserved ports and live tasks' ports
     reserved_udp: set[int]
     running_tasks: int = 0
     group_counts: Counter = field(default_factory=Counter)
@@ -217,6 +216,13 @@ def validate_strategy(strategy) -> list[dict]:
     return chain
 
 
+def check_seed(seed) -> None:
+    """A seed is an unsigned 64-bit integer (section 3)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MASK64:
+        raise InvalidParameterError(f"seed must be an unsigned 64-bit integer, found {seed!r}",
+                                    field="seed", value=seed)
+
+
 def normalize_request(request: dict) -> dict:
     """The request with every key present (defaults: nothing needed, count 1)."""
     req = {"cpu": 0, "memory": 0, "gpu": 0, "eni": 0, "static_tcp": [], "static_udp": [],
@@ -309,6 +315,13 @@ class MemberOfRows:
         row = self.row(inst)
         return all(self._evaluate(expression, row) for expression in expressions)
 
+    def validate(self, expressions, inst: InstanceState) -> None:
+        """Evaluate every expression once (no short cut), so a bad one raises
+        before anything is placed, even if no instance reaches the stage."""
+        row = self.row(inst)
+        for expression in expressions:
+            self._evaluate(expression, row)
+
 
 # ---------------------------------------------------------------- strategies
 
@@ -395,13 +408,6 @@ def _apply(inst: InstanceState, task: dict) -> None:
     inst.group_counts[task["group"]] += 1
 
 
-def _check_member_of(req: dict, rows: MemberOfRows | None, states: list[InstanceState]) -> None:
-    """Evaluate every expression once up front, so a bad one is refused before
-    anything is placed even when no instance would reach the memberOf stage."""
-    if rows is not None and states:
-        rows.all_hold(req["member_of"], states[0])
-
-
 def place_reference(instances: pa.Table, tasks: pa.Table | None, request: dict,
                     seed: int = 0) -> RefResult:
     """Place ``request["count"]`` tasks one after another (placement.md sections 3-6).
@@ -421,11 +427,13 @@ def place_reference(instances: pa.Table, tasks: pa.Table | None, request: dict,
     instances: N not ACTIVE``; an empty instance table raises ClientError.
     """
     req = normalize_request(request)
+    check_seed(seed)
     if instances.num_rows == 0:
         raise ClientError(NO_INSTANCES_MESSAGE, field="instances", value=0)
     states, live = load_state(instances, tasks)
     rows = MemberOfRows(instances) if req["member_of"] else None
-    _check_member_of(req, rows, states)
+    if rows is not None:
+        rows.validate(req["member_of"], states[0])
     member_of = (lambda inst: rows.all_hold(req["member_of"], inst)) if rows else None
     candidates = [inst for inst in states if inst.status == "ACTIVE"]
     placements, failures, failed = [], [], None
@@ -505,6 +513,7 @@ def choose_scale_in_reference(instances: pa.Table, tasks: pa.Table | None, servi
     holding there, as on a real instance.
     """
     chain = validate_strategy(strategy) or [dict(rule) for rule in DEFAULT_SERVICE_STRATEGY]
+    check_seed(seed)
     if count < 0:
         raise InvalidParameterError(f"count must be >= 0, found {count}", field="count", value=count)
     states, live = load_state(instances, tasks)
