@@ -148,3 +148,12 @@ def test_reduced_scenarios_fill_up_and_fail(chain):
     scenario = Scenario("r", "r", 500, 10, cpu=16, memory=64, strategy=chain, calls=3)
     small = scenario.reduced()
     assert small.tasks > small.expected_placed() > 0
+
+
+def test_exactness_falls_back_to_the_numpy_scan_without_the_reference():
+    from quaymaster.bench.baselines import exactness_checks
+    from quaymaster.bench.scenarios import QUICK, b1
+
+    found = exactness_checks(b1(QUICK), None)
+    assert [c.name for c in found][-1] == "per-task path = NumPy (no reference found)"
+    assert all(c.passed for c in found)
