@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
 from engine_harness import assert_same_as_reference, run_engine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reference.placement_ref import DEFAULT_SERVICE_STRATEGY, REASONS, place_reference
+from reference.strategies import placement_cases
+
 from quaymaster import Cluster
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import random_index, tie_keys
 from quaymaster.taskdef import TaskDefinition
-from reference.placement_ref import DEFAULT_SERVICE_STRATEGY, REASONS, place_reference
 
 ZONE = "attribute:ecs.availability-zone"
 MEMBER_OF = "MemberOf placement constraint unsatisfied."
@@ -175,14 +178,6 @@ def test_binpack_cpu_versus_memory(field, expected):
                       {"cpu_registered": 2048, "memory_registered": 1024})
     req = request(cpu=128, memory=128, count=2, strategy=[{"type": "binpack", "field": field}])
     assert positions(place_both(instances, None, req)) == expected
-
-
-def test_binpack_ties_go_to_the_smallest_tie_key():
-    # CPU remaining p0 512, p1 1024, p2 512; binpack keeps {p0, p2}; k(0) < k(2) -> p0, p0.
-    # Then p0 has 0 left: t2 -> p2 (256 < 1024).
-    instances = fleet({"cpu_registered": 512}, {}, {"cpu_registered": 512})
-    result = place_both(instances, None, request(cpu=256, count=3, strategy=[{"type": "binpack", "field": "cpu"}]))
-    assert positions(result) == [0, 0, 2]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 99, 2**64 - 1])
@@ -428,25 +423,21 @@ def test_required_attribute_no_instance_has():
                                 "detail": "0 of 3 instances: 3 ATTRIBUTE"}]
 
 
-def test_required_attributes_from_a_task_definition():
-    definition = _definition("web", memory=128, requiresAttributes=[{"name": "stack", "value": "prod"}])
-    instances = fleet({"attribute:stack": "dev"}, {"attribute:stack": "prod"})
-    result = Cluster.from_arrow(instances).run_task(definition, count=2)
-    assert positions(result) == [1, 1]
-
-
-def test_task_definition_member_of_joins_the_request_constraints():
-    # The definition keeps stack == prod (p1, p2); the request adds zone b (p2, p3): only p2.
-    definition = _definition("web", placementConstraints=[{"type": "memberOf",
-                                                           "expression": "attribute:stack == prod"}])
-    instances = fleet({}, {"attribute:stack": "prod", ZONE: "us-east-1a"},
-                      {"attribute:stack": "prod", ZONE: "us-east-1b"}, {ZONE: "us-east-1b"})
+def test_task_definition_attributes_and_member_of_join_the_request_constraints():
+    # The definition requires stack=prod (p1, p2) and keeps memberOf zone b (p2, p3); the request
+    # adds instance type t2.* (p0, p2). Only p2 passes all three.
+    definition = _definition("web", requiresAttributes=[{"name": "stack", "value": "prod"}],
+                             placementConstraints=[{"type": "memberOf", "expression": f"{ZONE} == us-east-1b"}])
+    instances = fleet({"attribute:ecs.instance-type": "t2.small"},
+                      {"attribute:stack": "prod", ZONE: "us-east-1a"},
+                      {"attribute:stack": "prod", ZONE: "us-east-1b", "attribute:ecs.instance-type": "t2.small"},
+                      {ZONE: "us-east-1b"})
     result = Cluster.from_arrow(instances).run_task(
-        definition, count=3, placement_constraints=[{"type": "memberOf", "expression": f"{ZONE} == us-east-1b"}])
+        definition, count=3, placement_constraints=[{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t2.*"}])
     assert positions(result) == [2, 2, 2]
     same_as_reference(result, instances, None,
-                      request(memory=128, count=3, member_of=["attribute:stack == prod",
-                                                              f"{ZONE} == us-east-1b"]))
+                      request(memory=128, count=3, required_attributes=[["stack", "prod"]],
+                              member_of=[f"{ZONE} == us-east-1b", "attribute:ecs.instance-type =~ t2.*"]))
 
 
 def _definition(family, memory=128, **extra):
@@ -457,3 +448,68 @@ def _definition(family, memory=128, **extra):
                  **{k: v for k, v in extra.items() if k in container_keys}}
     return {"family": family, "containerDefinitions": [container],
             **{k: v for k, v in extra.items() if k not in container_keys}}
+
+
+def test_host_network_mode_takes_the_container_port():
+    # host mode: containerPort 8080 is the host port, so one task per instance; UDP 514 too.
+    definition = {"family": "web", "networkMode": "host", "containerDefinitions": [
+        {"name": "app", "image": "busybox", "memory": 64,
+         "portMappings": [{"containerPort": 8080}, {"containerPort": 514, "protocol": "udp"}]}]}
+    instances = fleet({}, {})
+    result = Cluster.from_arrow(instances).run_task(definition, count=3)
+    assert sorted(positions(result)) == [0, 1]
+    assert result.placements.column("host_ports").to_pylist() == [[8080], [8080]]
+    assert result.placements.column("host_ports_udp").to_pylist() == [[514], [514]]
+    assert result.failure["detail"] == "0 of 2 instances: 2 RESOURCE:PORTS"
+    same_as_reference(result, instances, None,
+                      request(memory=64, static_tcp=[8080], static_udp=[514], count=3))
+
+
+def test_awsvpc_takes_an_eni_and_no_host_port():
+    # awsvpc: the task has its own interface, so port 80 never conflicts; the ENI limit of 2
+    # on p0 and 1 on p1 caps the tasks at three (spread: p0, p1, then p0).
+    definition = {"family": "web", "networkMode": "awsvpc", "containerDefinitions": [
+        {"name": "app", "image": "busybox", "memory": 64, "portMappings": [{"containerPort": 80}]}]}
+    instances = fleet({"eni_limit": 2}, {"eni_limit": 1})
+    cluster = Cluster.from_arrow(instances)
+    result = cluster.run_task(definition, count=4, placement_strategy=[{"type": "spread", "field": "instanceId"}])
+    assert result.placements.column("host_ports").to_pylist() == [[], [], []]
+    assert sorted(positions(result)) == [0, 0, 1]
+    assert result.failure["reason"] == "RESOURCE:ENI"
+    assert cluster.state.eni_used.tolist() == [2, 1]
+    same_as_reference(result, instances, None, request(memory=64, eni=1, count=4,
+                                                       strategy=[{"type": "spread", "field": "instanceId"}]))
+
+
+# ---------------------------------------------------------------- memberOf on what placements change
+
+@pytest.mark.parametrize("expression, group, count, tasks, expected_placed", [
+    # each instance takes one task, then both fail MemberOf
+    ("runningTasksCount == 0", "family:web", 3, (), 2),
+    # a live task of another group on p0: p0 takes 1, p1 takes 2, then both are at 2
+    ("runningTasksCount < 2", "family:web", 5, ({"ec2_instance_id": "i-0", "group": "family:other"},), 3),
+    # like distinctInstance for the request's own group
+    ("not(task:group == service:web)", "service:web", 3, (), 2),
+    # instances join once they hold a service:web task: only p1 holds one, and keeps taking them
+    ("task:group == service:web", "service:web", 3, ({"ec2_instance_id": "i-1", "group": "service:web"},), 3),
+])
+def test_member_of_that_placements_change(expression, group, count, tasks, expected_placed):
+    result = place_both(fleet({}, {}), live(*tasks) if tasks else None,
+                        request(group=group, count=count, member_of=[expression]))
+    assert result.placed_count == expected_placed
+    if expected_placed < count:
+        assert result.failure["reason"] == MEMBER_OF
+
+
+DYNAMIC_EXPRESSIONS = ("runningTasksCount < 3", "runningTasksCount == 0", "runningTasksCount >= 1",
+                       "not(task:group == family:batch)", "task:group != service:api",
+                       "not(task:group == service:web) or runningTasksCount < 2")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(placement_cases(max_instances=40), st.sampled_from(DYNAMIC_EXPRESSIONS))
+def test_dynamic_member_of_matches_the_reference(case, expression):
+    """Requests whose memberOf reads runningTasksCount or task:group, on random fleets."""
+    instances, tasks, req, seed = case
+    req = {**req, "member_of": [expression] + [e for e in req["member_of"] if e != expression][:2]}
+    assert_same_as_reference(instances, tasks, req, seed)

@@ -13,12 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
+from reference.placement_ref import choose_scale_in_reference
+from reference.strategies import scale_in_cases
 
 from quaymaster import Cluster
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import random_index
-from reference.placement_ref import choose_scale_in_reference
-from reference.strategies import scale_in_cases
 
 ZONE = "attribute:ecs.availability-zone"
 
