@@ -230,6 +230,18 @@ def test_missing_files_exit_2(tmp_path):
     assert not files.out.exists()
 
 
+@pytest.mark.parametrize("where", ["out is a folder", "out in a missing folder", "failures in a missing folder"])
+def test_unwritable_outputs_exit_2(tmp_path, where):
+    files = Files(tmp_path, fleet({}))
+    files.request.write_text(json.dumps({"taskDefinition": WORDPRESS}))
+    out, failures = {"out is a folder": (tmp_path, files.failures),
+                     "out in a missing folder": (tmp_path / "none" / "p.parquet", files.failures),
+                     "failures in a missing folder": (files.out, tmp_path / "none" / "f.json")}[where]
+    status, _, err = run_place("--instances", files.instances, "--request", files.request, "--out", out,
+                               "--failures", failures)
+    assert status == 2 and err.startswith("quaymaster place: error:")
+
+
 @pytest.mark.parametrize("seed", ["-1", "18446744073709551616", "seven"])
 def test_bad_seed_exits_2(tmp_path, seed):
     files = Files(tmp_path, fleet({}))
