@@ -340,6 +340,19 @@ def test_start_task_on_named_instances():
         {"task_index": 0, "reason": "INACTIVE", "arn": instance_arn("i-4"), "detail": None}]
 
 
+@pytest.mark.parametrize("reference", ["full ARN", "container-instance id", "ec2 id"])
+def test_start_task_names_instances_as_ecs_does(reference):
+    # A real container-instance ARN ends in ECS's own id, not the EC2 one; StartTask takes the
+    # full ARN or that id (ECS's containerInstances), and quaymaster also the EC2 id.
+    arn = f"{PREFIX}:container-instance/default/0123456789abcdef0123456789abcdef"
+    cluster = Cluster.from_arrow(fleet({}, {"container_instance_arn": arn}))
+    named = {"full ARN": arn, "container-instance id": arn.rsplit("/", 1)[1], "ec2 id": "i-1"}[reference]
+    result = cluster.start_task(PLAIN, [named])
+    assert result.failures == []
+    assert result.placements.select(["task_index", "ec2_instance_id", "container_instance_arn"]).to_pylist() == [
+        {"task_index": 0, "ec2_instance_id": "i-1", "container_instance_arn": arn}]
+
+
 def test_start_task_ignores_strategies_and_goes_where_it_is_told():
     # RunTask's random with seed 0 over p0..p3 would pick j(0, 4); StartTask places where named.
     cluster = Cluster.from_arrow(fleet({}, {}, {}, {}))
