@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInputError as exc:
         print(f"quaymaster {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except OSError as exc:  # a file that cannot be read or written
         print(f"quaymaster {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

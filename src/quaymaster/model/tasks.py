@@ -41,7 +41,6 @@ class TaskChunk:
         self.udp_ports = udp_ports
         self.arns = arns                          # explicit ARNs (loaded tables); else from seq_start
         self.seq_start = seq_start
-        self.alive = np.ones(len(instance_pos), dtype=np.bool_)
         self._uniform = uniform or {}
         if tcp_offsets is not None:
             self.tcp_offsets = tcp_offsets
@@ -56,7 +55,9 @@ class TaskChunk:
         # Only reached for attributes not set yet: the uniform columns.
         uniform = self.__dict__.get("_uniform", {})
         n = len(self.__dict__["instance_pos"])
-        if name in self.COLUMNS and name in uniform:
+        if name == "alive":  # made on first use: most chunks never lose a task
+            value = np.ones(n, dtype=np.bool_)
+        elif name in self.COLUMNS and name in uniform:
             value = np.broadcast_to(np.asarray(uniform[name], dtype=self.COLUMNS[name]), (n,))
         elif name in ("tcp_offsets", "udp_offsets") and f"{name[:3]}_width" in uniform:
             width = uniform[f"{name[:3]}_width"]

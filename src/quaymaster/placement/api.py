@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quaymaster.errors import InvalidParameterError, NotFoundError
+from quaymaster.errors import InvalidInputError, InvalidParameterError, NotFoundError
 from quaymaster.model.schema import ACTIVE, INSTANCE_STATUSES
 from quaymaster.placement import engine, prepare, reasons
 from quaymaster.placement.request import build_request
@@ -161,15 +161,11 @@ class PlacementAPI:
         return choose_tasks_to_stop(self, group, count, placement_strategy, seed)
 
     def _instance_position(self, ref) -> int | None:
-        """Position of an instance named by ec2 id or container-instance ARN, else None."""
-        if not isinstance(ref, str):
+        """Position of an instance named by ec2 id, container-instance ARN or its id; else None."""
+        try:
+            return self.resolve_instance(ref)
+        except InvalidInputError:
             return None
-        position = self.state.position.get(ref)
-        if position is None and "/" in ref:
-            position = self.state.position.get(ref.rsplit("/", 1)[1])
-            if position is not None and self.state.arns[position] != ref:
-                position = None
-        return position
 
 
 def _family(requirements, task_definition) -> str | None:
@@ -184,6 +180,13 @@ def _own_counts(outcome) -> np.ndarray:
     return counts
 
 
+def _own_counts_removed(outcome) -> np.ndarray:
+    """A StartTask attempt's explain counts, without the instances it was not asked about."""
+    removed = outcome.removed.copy()
+    removed[reasons.NOT_ACTIVE] = 0
+    return removed
+
+
 def _merge_outcomes(outcomes, indexes):
     if not outcomes:
         return engine.Outcome(np.empty(0, np.int64), np.empty((0, 0), np.int32),
@@ -195,6 +198,6 @@ def _merge_outcomes(outcomes, indexes):
         np.concatenate([o.ports_tcp for o in outcomes]),
         np.concatenate([o.ports_udp for o in outcomes]),
         False, 0, -1, np.zeros(reasons.N_STAGES, np.int64),
-        sum(o.removed for o in outcomes), first.first_sequence,
+        sum(_own_counts_removed(o) for o in outcomes), first.first_sequence,
         np.asarray(indexes, dtype=np.int64))
     return merged

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from quaymaster import cql
 from quaymaster.errors import InvalidParameterError
+from quaymaster.placement.memo import Memo, signature
 
 MAX_CONSTRAINTS = 10  # task definition's and request's together (limits.md)
 TYPES = ("memberOf", "distinctInstance")
@@ -22,8 +23,16 @@ class Constraints:
         return any(q.dynamic for q in self.member_of)
 
 
+_memo = Memo()
+
+
 def parse_constraints(request_constraints, task_definition_expressions=()) -> Constraints:
     """Validate ECS ``placementConstraints`` and join them to the task definition's memberOf."""
+    return _memo.get((signature(request_constraints), signature(tuple(task_definition_expressions))),
+                     lambda: _parse_constraints(request_constraints, task_definition_expressions))
+
+
+def _parse_constraints(request_constraints, task_definition_expressions) -> Constraints:
     entries = request_constraints or []
     if not isinstance(entries, (list, tuple)):
         raise InvalidParameterError("placementConstraints must be a list, found "

@@ -25,7 +25,7 @@ from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
 from quaymaster.model.cluster import TCP, UDP, port_key
 from quaymaster.model.tasks import STATUS_INDEX, TaskChunk
-from quaymaster.native import address, check, ffi, lib, ptr
+from quaymaster.native import check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
 
@@ -33,6 +33,7 @@ _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_B
          ("spread", "instanceId"): lib.QM_SPREAD_INSTANCE, ("random", None): lib.QM_RANDOM}
 PLACED_STATUS = STATUS_INDEX["PENDING"]  # what RunTask reports for a task it just placed
 _PLANS_KEPT = 8
+_KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
 _MUTABLE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_used", "running_tasks")
 
 
@@ -73,6 +74,7 @@ class Plan:
         self.ports = ffi.new("qm_ports *")  # empty until a call with ports sets it
         self.result = ffi.new("qm_result *")
         self.index = self._index(state.n)
+        self._buffers = None
         self.arrays = tuple(getattr(state, name) for name in _MUTABLE_COLUMNS)
         self.version = cluster._version
 
@@ -138,12 +140,26 @@ class Plan:
         index.capacity = n
         return index
 
+    def _outputs(self, count: int):
+        """Arrays the core writes the placed tasks to, and their addresses.
+
+        Small requests (the common, latency-bound case) write into buffers
+        kept on the plan and get copies; large ones get arrays of their own.
+        """
+        if count > _KEPT_BUFFER:
+            arrays = (np.empty(count, np.int64), np.empty((count, self.n_tcp), np.int32),
+                      np.empty((count, self.n_udp), np.int32))
+            return arrays, tuple(a.__array_interface__["data"][0] for a in arrays), False
+        if self._buffers is None:
+            arrays = (np.empty(_KEPT_BUFFER, np.int64), np.empty((_KEPT_BUFFER, self.n_tcp), np.int32),
+                      np.empty((_KEPT_BUFFER, self.n_udp), np.int32))
+            self._buffers = arrays, tuple(a.__array_interface__["data"][0] for a in arrays)
+        return (*self._buffers, True)
+
     def run(self, cluster, count: int, explain: bool) -> Outcome:
         """Place ``count`` tasks; the cluster's arrays are updated in place."""
         n_tcp, n_udp, result, rq = self.n_tcp, self.n_udp, self.result, self.rq
-        positions = np.empty(count, dtype=np.int64)
-        ports_tcp = np.empty((count, n_tcp), dtype=np.int32)
-        ports_udp = np.empty((count, n_udp), dtype=np.int32)
+        (positions, ports_tcp, ports_udp), (at_positions, at_tcp, at_udp), kept = self._outputs(count)
         removed = np.zeros(reasons.N_STAGES, dtype=np.int64) if explain else None
         added = self._set_ports(cluster, count) if n_tcp + n_udp else None
         if self.dynamic:
@@ -151,9 +167,9 @@ class Plan:
         done = 0
         while done < count:
             rq.first_task = done
-            result.position = address(positions[done:])
-            result.ports_tcp = address(ports_tcp[done:].reshape(-1))
-            result.ports_udp = address(ports_udp[done:].reshape(-1))
+            result.position = ffi.cast("int64_t *", at_positions + 8 * done)
+            result.ports_tcp = ffi.cast("int32_t *", at_tcp + 4 * n_tcp * done)
+            result.ports_udp = ffi.cast("int32_t *", at_udp + 4 * n_udp * done)
             check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, self.ports,
                                count - done, int(self.dynamic), int(explain and done == 0),
                                self.index, result), "qm_place")
@@ -165,10 +181,14 @@ class Plan:
             if self.dynamic and done < count:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         del added
+        if kept:
+            positions, ports_tcp, ports_udp = positions[:done].copy(), ports_tcp[:done].copy(), ports_udp[:done].copy()
+        else:
+            positions, ports_tcp, ports_udp = positions[:done], ports_tcp[:done], ports_udp[:done]
         failed = bool(result.failed)
         fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
-        return Outcome(positions[:done], ports_tcp[:done], ports_udp[:done], failed,
-                       result.fail_stage, result.fail_position, fail_counts, removed)
+        return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
+                       fail_counts, removed)
 
     def _set_ports(self, cluster, count: int):
         """Point the ports struct at the ports in use and a fresh set for this call's."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quaymaster.errors import InvalidParameterError
+from quaymaster.placement.memo import Memo, signature
 from quaymaster.model.schema import ATTRIBUTE_PREFIX
 
 MAX_STRATEGIES = 5
@@ -45,8 +46,16 @@ DEFAULT_RUN_TASK = (Strategy("random"),)
 DEFAULT_SERVICE = (Strategy("spread", "attribute:ecs.availability-zone"), Strategy("spread", "instanceId"))
 
 
+_memo = Memo()
+
+
 def parse_strategies(strategies, *, default=DEFAULT_RUN_TASK) -> tuple[Strategy, ...]:
     """Validate ECS ``placementStrategy`` (a list of ``{"type", "field"}``)."""
+    return _memo.get((signature(strategies), signature(tuple(default))),
+                     lambda: _parse_strategies(strategies, default))
+
+
+def _parse_strategies(strategies, default) -> tuple[Strategy, ...]:
     if strategies is None:
         return tuple(default)
     if not isinstance(strategies, (list, tuple)):
