@@ -66,13 +66,12 @@ class PlacementResult:
         """One row per placed task, by task index."""
         o = self.outcome
         state = self._cluster.state
-        ids = np.array(state.ids, dtype=object)
-        arns = np.array(state.arns, dtype=object)
+        positions = pa.array(o.positions, pa.int64())
         return pa.table({
             "task_index": pa.array(self.task_indexes, pa.int64()),
-            "position": pa.array(o.positions, pa.int64()),
-            "ec2_instance_id": pa.array(ids[o.positions], pa.string()),
-            "container_instance_arn": pa.array(arns[o.positions], pa.string()),
+            "position": positions,
+            "ec2_instance_id": _strings_of(state, "ids").take(positions),
+            "container_instance_arn": _strings_of(state, "arns").take(positions),
             "task_arn": pa.array(self.task_arns(), pa.string()),
             "host_ports": _port_lists(o.ports_tcp),
             "host_ports_udp": _port_lists(o.ports_udp),
@@ -137,6 +136,17 @@ class PlacementResult:
     def __repr__(self) -> str:
         return (f"PlacementResult(placed={self.placed_count}, failed={self.failed_count}"
                 + (f", reason={self.failure['reason']!r}" if self.failure else "") + ")")
+
+
+def _strings_of(state, name: str) -> pa.Array:
+    """``state.ids`` or ``state.arns`` as an Arrow array, kept until instances are added
+    (the lists only ever grow: positions are fixed at registration)."""
+    values = getattr(state, name)
+    kept = state.__dict__.get(f"_arrow_{name}")
+    if kept is None or len(kept) != len(values):
+        kept = pa.array(values, pa.string())
+        state.__dict__[f"_arrow_{name}"] = kept
+    return kept
 
 
 def _port_lists(ports: np.ndarray) -> pa.Array:
