@@ -434,6 +434,23 @@ def test_refused_requests_raise_typed_errors_and_change_nothing(kwargs, definiti
     assert_unchanged(before, cluster)
 
 
+def test_request_lists_are_validated_again_after_they_change():
+    # The same list objects, reused and edited between requests: each request is judged as it is.
+    cluster = Cluster.from_arrow(fleet({}, {}))
+    strategy, constraints = [{"type": "binpack", "field": "cpu"}], [member_of("runningTasksCount >= 0")]
+    assert cluster.run_task(PLAIN, placement_strategy=strategy, placement_constraints=constraints).placed_count == 1
+    strategy[0]["field"], constraints[0]["expression"] = "gpu", "runningTasksCount >= 0"
+    with pytest.raises(InvalidParameterError):
+        cluster.run_task(PLAIN, placement_strategy=strategy, placement_constraints=constraints)
+    strategy[0]["field"], constraints[0]["expression"] = "cpu", "runningTasksCount >="
+    with pytest.raises(CQLError):
+        cluster.run_task(PLAIN, placement_strategy=strategy, placement_constraints=constraints)
+    constraints[0] = {"type": "memberOf", "expression": "ec2InstanceId == i-1"}
+    assert cluster.run_task(PLAIN, placement_strategy=strategy, placement_constraints=constraints,
+                            count=2).placements.column("ec2_instance_id").to_pylist() == ["i-1", "i-1"]
+    assert cluster.task_table().num_rows == 3
+
+
 def test_the_limits_themselves_are_accepted():
     # 5 strategies, 10 constraints (9 in the definition + 1), a 255-character group, seed 2**64 - 1.
     cluster = Cluster.from_arrow(fleet({}, {}))
