@@ -98,6 +98,35 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
 }
 
 
+/* Count the ports in use in the dynamic range per protocol and instance, from
+ * the base keys and the ports taken earlier in this request. NULL if short of
+ * memory (the fit test then walks the range). */
+static int64_t *count_dynamic_used(const qm_ctx *c)
+{
+    int64_t n = c->in->n;
+    int64_t *used = calloc((size_t)(2 * n > 0 ? 2 * n : 1), sizeof(int64_t));
+    if (!used)
+        return NULL;
+    const qm_ports *p = c->ports;
+    for (int64_t k = 0; k < p->n_base + p->added_capacity; k++) {
+        int64_t key = k < p->n_base ? p->base[k] : p->added[k - p->n_base] - 1;
+        if (key < 0)
+            continue; /* an empty slot of the added set */
+        int64_t position = key >> 17, protocol = (key >> 16) & 1, port = key & 0xFFFF;
+        if (position < n && port >= QM_DYNAMIC_PORT_FIRST)
+            used[protocol * n + position]++;
+    }
+    return used;
+}
+
+static void count_statics_in_range(qm_ctx *c)
+{
+    for (int64_t k = 0; k < c->rq->n_static_tcp; k++)
+        c->statics_in_range[QM_TCP] += c->rq->static_tcp[k] >= QM_DYNAMIC_PORT_FIRST;
+    for (int64_t k = 0; k < c->rq->n_static_udp; k++)
+        c->statics_in_range[QM_UDP] += c->rq->static_udp[k] >= QM_DYNAMIC_PORT_FIRST;
+}
+
 /* Whether the chain's first strategy makes the last winner strictly best again. */
 static int chain_is_sticky(const qm_ctx *c)
 {
@@ -151,6 +180,10 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     uint8_t *stage = malloc(in->n > 0 ? (size_t)in->n : 1);
     if (!stage)
         return QM_ECAPACITY;
+    if (rq->dynamic_tcp + rq->dynamic_udp > 0) {
+        c.dynamic_used = count_dynamic_used(&c);
+        count_statics_in_range(&c);
+    }
     int sticky = (rq->fast_paths & QM_PATH_STICKY) && chain_is_sticky(&c);
     int use_index = index && (rq->fast_paths & QM_PATH_INDEX) && !sticky && !one_at_a_time
                     && qm_index_suits(&c);
@@ -200,6 +233,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             break;
     }
     qm_runs_free(runs);
+    free(c.dynamic_used);
     free(stage);
     return QM_OK;
 }

@@ -17,7 +17,30 @@ typedef struct {
     qm_ports *ports;
     int has_ports;
     int64_t n_tcp, n_udp;    /* host ports per task */
+    /* With dynamic mappings: per protocol and instance, the ports in use in
+     * the dynamic range (dynamic_used[protocol * n + i]), so that "is there a
+     * free one" is a subtraction, not a walk over the range. */
+    int64_t *dynamic_used;
+    int64_t statics_in_range[2]; /* the task's own static ports in the range */
 } qm_ctx;
+
+/* Whether every static port is free on instance i and enough dynamic ones are. */
+static inline int qm_ports_fit(const qm_ctx *c, int64_t i)
+{
+    const qm_request *rq = c->rq;
+    if (!c->dynamic_used)
+        return qm_fit_ports(c->ports, i, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, NULL)
+               && qm_fit_ports(c->ports, i, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, NULL);
+    for (int64_t k = 0; k < rq->n_static_tcp; k++)
+        if (qm_port_used(c->ports, i, QM_TCP, rq->static_tcp[k]))
+            return 0;
+    for (int64_t k = 0; k < rq->n_static_udp; k++)
+        if (qm_port_used(c->ports, i, QM_UDP, rq->static_udp[k]))
+            return 0;
+    const int64_t range = QM_DYNAMIC_PORT_LAST - QM_DYNAMIC_PORT_FIRST + 1, n = c->in->n;
+    return range - c->dynamic_used[i] - c->statics_in_range[QM_TCP] >= rq->dynamic_tcp
+           && range - c->dynamic_used[n + i] - c->statics_in_range[QM_UDP] >= rq->dynamic_udp;
+}
 
 /* The first stage instance i fails for this task, or QM_STAGE_FEASIBLE. */
 static inline int qm_stage_of(const qm_ctx *c, int64_t i)
@@ -35,9 +58,7 @@ static inline int qm_stage_of(const qm_ctx *c, int64_t i)
         return QM_STAGE_GPU;
     if (rq->eni > 0 && in->eni_limit[i] >= 0 && in->eni_used[i] + rq->eni > in->eni_limit[i])
         return QM_STAGE_ENI;
-    if (c->has_ports
-        && !(qm_fit_ports(c->ports, i, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, NULL)
-             && qm_fit_ports(c->ports, i, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, NULL)))
+    if (c->has_ports && !qm_ports_fit(c, i))
         return QM_STAGE_PORTS;
     if (!in->member_ok[i])
         return QM_STAGE_MEMBER_OF;

@@ -40,18 +40,21 @@ int qm_port_used(const qm_ports *ports, int64_t position, int protocol, int64_t 
     return base_has(ports, key) || added_has(ports, key);
 }
 
-void qm_port_take(qm_ports *ports, int64_t position, int protocol, int64_t port)
+int qm_port_take(qm_ports *ports, int64_t position, int protocol, int64_t port)
 {
     int64_t key = port_key(position, protocol, port);
+    if (base_has(ports, key))
+        return 0;
     uint64_t mask = (uint64_t)ports->added_capacity - 1;
     uint64_t slot = qm_splitmix64((uint64_t)key) & mask;
     while (ports->added[slot] != 0) {
         if (ports->added[slot] == key + 1)
-            return;
+            return 0;
         slot = (slot + 1) & mask;
     }
     ports->added[slot] = key + 1;
     ports->n_added++;
+    return 1;
 }
 
 static int is_static(const int32_t *statics, int64_t n_static, int64_t port)

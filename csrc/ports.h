@@ -12,8 +12,8 @@
 /* Whether `port` of `protocol` is in use on instance `position`. */
 int qm_port_used(const qm_ports *ports, int64_t position, int protocol, int64_t port);
 
-/* Mark a port as used for the rest of the request. */
-void qm_port_take(qm_ports *ports, int64_t position, int protocol, int64_t port);
+/* Mark a port as used for the rest of the request; 1 if it was free. */
+int qm_port_take(qm_ports *ports, int64_t position, int protocol, int64_t port);
 
 /* Whether a task's ports of one protocol fit on an instance: every static port
  * free, and `n_dynamic` free ports in the dynamic range, taken lowest first

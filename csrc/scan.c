@@ -90,7 +90,9 @@ void qm_take(const qm_ctx *c, int64_t w, int32_t *tcp, int32_t *udp)
     qm_fit_ports(c->ports, w, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, tcp);
     qm_fit_ports(c->ports, w, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, udp);
     for (int64_t k = 0; k < c->n_tcp; k++)
-        qm_port_take(c->ports, w, QM_TCP, tcp[k]);
+        if (qm_port_take(c->ports, w, QM_TCP, tcp[k]) && c->dynamic_used && tcp[k] >= QM_DYNAMIC_PORT_FIRST)
+            c->dynamic_used[w]++;
     for (int64_t k = 0; k < c->n_udp; k++)
-        qm_port_take(c->ports, w, QM_UDP, udp[k]);
+        if (qm_port_take(c->ports, w, QM_UDP, udp[k]) && c->dynamic_used && udp[k] >= QM_DYNAMIC_PORT_FIRST)
+            c->dynamic_used[c->in->n + w]++;
 }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 
 from quaymaster.errors import InvalidInputError, InvalidParameterError, NotFoundError
@@ -27,14 +30,24 @@ def resolve_task_definition(task_definition, registry=None):
         return task_definition, None
     if isinstance(task_definition, TaskDefinition):
         return task_definition.requirements(), task_definition
-    if isinstance(task_definition, str) and registry is not None and not task_definition.lstrip().startswith("{"):
-        try:
-            td = registry.describe(task_definition)
-            return td.requirements(), td
-        except NotFoundError:
-            pass  # maybe a path
+    if isinstance(task_definition, str) and not task_definition.lstrip().startswith("{"):
+        if registry is not None:
+            try:
+                td = registry.describe(task_definition)
+                return td.requirements(), td
+            except NotFoundError:
+                pass  # maybe a path
+        if _names_a_revision(task_definition) and not Path(task_definition).exists():
+            raise NotFoundError(f"Unable to describe task definition: {task_definition!r} is not "
+                                "registered in this cluster", field="taskDefinition",
+                                value=task_definition)
     td = parse_task_definition(task_definition)
     return td.requirements(), td
+
+
+def _names_a_revision(text: str) -> bool:
+    """``family``, ``family:revision`` or a task-definition ARN (not a file name)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_-]{1,255}(:\d+)?", text)) or text.startswith("arn:aws:ecs:")
 
 
 class PlacementAPI:

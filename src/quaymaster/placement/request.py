@@ -6,7 +6,10 @@ touched: a refused request changes nothing.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.placement.constraints import Constraints, parse_constraints
@@ -34,18 +37,23 @@ class PlacementRequest:
         return len(r.static_tcp) + len(r.static_udp) + r.dynamic_tcp + r.dynamic_udp
 
 
+def _is_integer(value) -> bool:
+    """Python and numpy integers; not bools (True is not a count)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_count(count) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    if not _is_integer(count) or count < 1:
         raise InvalidParameterError(f"count must be an integer >= 1, found {count!r}", field="count",
                                     value=count)
-    return count
+    return int(count)
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= UINT64_MAX:
+    if not _is_integer(seed) or not 0 <= seed <= UINT64_MAX:
         raise InvalidParameterError(f"seed must be an unsigned 64-bit integer, found {seed!r}",
                                     field="seed", value=seed)
-    return seed
+    return int(seed)
 
 
 def _check_group(group) -> str:
