@@ -13,6 +13,12 @@ from quaymaster.placement import engine, prepare, reasons
 from quaymaster.placement.request import build_request
 from quaymaster.placement.result import PlacementResult
 from quaymaster.placement.strategy import DEFAULT_SERVICE
+from quaymaster.taskdef import (
+    TaskDefinition,
+    TaskDefinitionRegistry,
+    TaskRequirements,
+    parse_task_definition,
+)
 
 MAX_START_TASK_INSTANCES = 10
 
@@ -24,8 +30,6 @@ def resolve_task_definition(task_definition, registry=None):
     JSON text, a path to a JSON file, or a ``family[:revision]``/ARN registered
     in ``registry``.
     """
-    from quaymaster.taskdef import TaskDefinition, TaskRequirements, parse_task_definition
-
     if isinstance(task_definition, TaskRequirements):
         return task_definition, None
     if isinstance(task_definition, TaskDefinition):
@@ -58,8 +62,6 @@ class PlacementAPI:
         """This cluster's registry of task definitions (families and revisions)."""
         registry = self.__dict__.get("_task_definitions")
         if registry is None:
-            from quaymaster.taskdef import TaskDefinitionRegistry
-
             registry = self.__dict__["_task_definitions"] = TaskDefinitionRegistry(self.region, self.account)
         return registry
 

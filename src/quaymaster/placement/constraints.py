@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from quaymaster import cql
 from quaymaster.errors import InvalidParameterError
-from quaymaster.placement.memo import Memo, signature
+from quaymaster.placement.memo import Memo
 
 MAX_CONSTRAINTS = 10  # task definition's and request's together (limits.md)
 TYPES = ("memberOf", "distinctInstance")
@@ -28,8 +28,8 @@ _memo = Memo()
 
 def parse_constraints(request_constraints, task_definition_expressions=()) -> Constraints:
     """Validate ECS ``placementConstraints`` and join them to the task definition's memberOf."""
-    return _memo.get((signature(request_constraints), signature(tuple(task_definition_expressions))),
-                     lambda: _parse_constraints(request_constraints, task_definition_expressions))
+    return _memo.get_for(request_constraints, (tuple(task_definition_expressions),),
+                         lambda: _parse_constraints(request_constraints, task_definition_expressions))
 
 
 def _parse_constraints(request_constraints, task_definition_expressions) -> Constraints:

@@ -9,6 +9,8 @@ every time.
 
 from __future__ import annotations
 
+import copy
+
 _MAX_KEPT = 512
 _UNHASHABLE = object()
 
@@ -34,10 +36,29 @@ def signature(value):
 
 
 class Memo:
-    """A bounded map from signatures to validated results."""
+    """A bounded map from signatures to validated results.
+
+    The very same list handed in again (the usual case: a caller reusing its
+    request) is recognised by identity and equality with a copy kept from its
+    first use, which is cheaper than building its signature. Equality is
+    enough there because only valid results are kept, and a valid request
+    holds nothing but strings.
+    """
 
     def __init__(self):
         self._kept: dict = {}
+        self._last: dict = {}  # id(first argument) -> (copy, other arguments, result)
+
+    def get_for(self, value, others: tuple, compute):
+        """``compute()``'s result for the request part ``value`` and hashable ``others``."""
+        last = self._last.get(id(value))
+        if last is not None and last[1] == others and last[0] == value:
+            return last[2]
+        result = self.get((signature(value), *others), compute)
+        if len(self._last) >= _MAX_KEPT:
+            self._last.pop(next(iter(self._last)))
+        self._last[id(value)] = (copy.deepcopy(value), others, result)
+        return result
 
     def get(self, key, compute):
         """``compute()``'s result for ``key`` (a tuple of signatures), computed once."""

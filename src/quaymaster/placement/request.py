@@ -39,6 +39,8 @@ class PlacementRequest:
 
 def _is_integer(value) -> bool:
     """Python and numpy integers; not bools (True is not a count)."""
+    if type(value) is int:  # the common case, without the ABC check
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 

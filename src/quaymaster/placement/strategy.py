@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quaymaster.errors import InvalidParameterError
-from quaymaster.placement.memo import Memo, signature
+from quaymaster.placement.memo import Memo
 from quaymaster.model.schema import ATTRIBUTE_PREFIX
 
 MAX_STRATEGIES = 5
@@ -51,8 +51,7 @@ _memo = Memo()
 
 def parse_strategies(strategies, *, default=DEFAULT_RUN_TASK) -> tuple[Strategy, ...]:
     """Validate ECS ``placementStrategy`` (a list of ``{"type", "field"}``)."""
-    return _memo.get((signature(strategies), signature(tuple(default))),
-                     lambda: _parse_strategies(strategies, default))
+    return _memo.get_for(strategies, (tuple(default),), lambda: _parse_strategies(strategies, default))
 
 
 def _parse_strategies(strategies, default) -> tuple[Strategy, ...]:
