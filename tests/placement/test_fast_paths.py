@@ -81,6 +81,7 @@ def test_fast_paths_equal_the_scan(fleet, request):
     slow_cluster, slow = _run(fleet, request, False)
     assert fast.placements.select(["task_index", "position", "host_ports"]).equals(
         slow.placements.select(["task_index", "position", "host_ports"]))
+    assert fast.positions.tolist() == fast.placements.column("position").to_pylist()
     assert fast.failures[:1] == slow.failures[:1] and fast.failed_count == slow.failed_count
     assert fast.failures == slow.failures
     for name in ("cpu_remaining", "memory_remaining", "running_tasks"):

@@ -129,7 +129,7 @@ def scan_baseline(scenario, units: int, engine_positions: np.ndarray,
         start = clock()
         result = small.run_call(cluster, fast_paths=False)
         times.append(clock() - start)
-        placed.append(result.placements.column("position").to_numpy())
+        placed.append(result.positions)
     positions = np.concatenate(placed)
     if scenario.calls > 1:
         per_unit, size = float(np.median(times)), f"{scenario.instances} inst, {units} calls"

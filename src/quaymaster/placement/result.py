@@ -55,6 +55,17 @@ class PlacementResult:
         return [self._cluster.tasks.arn_prefix + i for i in ids]
 
     @property
+    def positions(self) -> np.ndarray:
+        """The instance position of each placed task, by task index (read-only numpy).
+
+        The cheap way to look at where tasks went; :attr:`placements` builds
+        the full Arrow table (ids, ARNs, ports).
+        """
+        positions = self.outcome.positions.view()
+        positions.flags.writeable = False
+        return positions
+
+    @property
     def task_indexes(self) -> np.ndarray:
         """The task index of each placed task (0..placed-1 for RunTask)."""
         if self.outcome.task_indexes is not None:
