@@ -19,7 +19,7 @@ SUBCOMMANDS = [
     ("demo", "generate a fleet, place work on it, and summarise the result"),
     ("fleet", "generate a realistic fleet of container instances as Parquet"),
     ("query", "list the instances a cluster query language expression selects"),
-    ("place", "place a RunTask request on a fleet (placement.md section 9)"),
+    ("place", "place a RunTask request on a fleet and write where each task went"),
     ("bench", "time the placement scenarios and print rates and ratios"),
 ]
 
