@@ -11,13 +11,13 @@ Seed 0 tie keys, k(p) = splitmix64(splitmix64(0) ^ p), order the positions
 
 from __future__ import annotations
 
-import pyarrow as pa
 import pytest
-from engine_harness import assert_same_as_reference, run_engine
+from engine_harness import assert_same_as_reference, engine_ports, run_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference.placement_ref import DEFAULT_SERVICE_STRATEGY, REASONS, place_reference
+from reference.placement_ref import DEFAULT_SERVICE_STRATEGY, REASONS, place_reference, tie_key
 from reference.strategies import placement_cases
+from tables_support import arn, fleet, live, request
 
 from quaymaster import Cluster
 from quaymaster.errors import InvalidParameterError
@@ -41,39 +41,18 @@ WORDPRESS = {
 }
 
 
-def arn(instance_id):
-    return f"arn:aws:ecs:us-east-1:000000000000:container-instance/default/{instance_id}"
-
-
-def fleet(*rows, **common):
-    """An instance table; instance p is i-p with 1024 CPU and 2048 MiB unless told."""
-    full = [{"ec2_instance_id": f"i-{p}", "cpu_registered": 1024, "memory_registered": 2048,
-             **common, **row} for p, row in enumerate(rows)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in full])
-
-
-def live(*rows):
-    """A tasks table; task q is task-q of family:web holding nothing unless told."""
-    full = [{"task_arn": f"task-{q}", "group": "family:web", "cpu": 0, "memory": 0, **row}
-            for q, row in enumerate(rows)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in full])
-
-
-def request(**fields):
-    """A request in the reference's shape (engine_harness turns it into run_task arguments)."""
-    return {"cpu": 0, "memory": 0, "gpu": 0, "eni": 0, "static_tcp": [], "static_udp": [],
-            "dynamic_tcp": 0, "dynamic_udp": 0, "required_attributes": [], "member_of": [],
-            "distinct_instance": False, "count": 1, "group": "family:web", "strategy": [], **fields}
+def run_both(instances, tasks, req, seed=0):
+    """(cluster, result) from the engine, once both are checked equal to the reference's in every
+    respect: a value read from the cluster's state is the reference's instances_after or tasks_after."""
+    assert_same_as_reference(instances, tasks, req, seed)
+    cluster, result = run_engine(instances, tasks, req, seed)
+    assert cluster is not None, f"the engine refused the request: {result}"
+    return cluster, result
 
 
 def place_both(instances, tasks, req, seed=0):
     """The engine's result, once it is checked equal to the reference's in every respect."""
-    assert_same_as_reference(instances, tasks, req, seed)
-    cluster, result = run_engine(instances, tasks, req, seed)
-    assert cluster is not None, f"the engine refused the request: {result}"
-    return result
+    return run_both(instances, tasks, req, seed)[1]
 
 
 def same_as_reference(result, instances, tasks, req, seed=0):
@@ -90,7 +69,12 @@ def positions(result):
 
 
 def test_tie_key_order():
-    assert sorted(range(10), key=lambda p: int(tie_keys(0, 10)[p])) == [1, 4, 5, 7, 6, 9, 0, 3, 2, 8]
+    # s = splitmix64(0) = 0xe220a8397b1dcdaf; k(1) = 0x08b4fda8c892b50e is the smallest,
+    # k(0) = 0xa706dd2f4d197e6f < k(3) = 0xc810565020d09481 < k(2) = 0xd7cc9674ff5ffa39.
+    keys = [int(k) for k in tie_keys(0, 10)]
+    assert keys[:2] == [0xA706DD2F4D197E6F, 0x08B4FDA8C892B50E]
+    assert sorted(range(10), key=lambda p: keys[p]) == [1, 4, 5, 7, 6, 9, 0, 3, 2, 8]
+    assert keys == [tie_key(0, p) for p in range(10)]  # the reference's keys are the same
 
 
 # ---------------------------------------------------------------- strategies (section 6)
@@ -104,9 +88,10 @@ def test_spread_over_zones_then_binpack_memory():
                       {ZONE: "us-east-1b", "memory_registered": 4096},
                       {ZONE: "us-east-1b", "memory_registered": 3072})
     chain = [{"type": "spread", "field": ZONE}, {"type": "binpack", "field": "memory"}]
-    result = place_both(instances, None, request(memory=512, count=4, strategy=chain))
+    cluster, result = run_both(instances, None, request(memory=512, count=4, strategy=chain))
     assert positions(result) == [1, 3, 1, 3]
     assert result.failures == []
+    assert cluster.state.memory_remaining.tolist() == [2048, 0, 4096, 2048]
 
 
 def test_spread_attribute_counts_every_instance_and_missing_is_one_bucket():
@@ -220,6 +205,7 @@ def test_wordpress_one_task_per_instance_then_ports():
     assert [random_index(0, 0, 3), random_index(0, 1, 2)] == [0, 1]
     assert positions(result) == [0, 2, 1]
     assert result.placements.column("host_ports").to_pylist() == [[80]] * 3
+    assert result.placements.column("host_ports_udp").to_pylist() == [[]] * 3
     failure = {"reason": "RESOURCE:PORTS", "arn": arn("i-1"),
                "detail": "0 of 5 instances: 1 not ACTIVE, 1 RESOURCE:MEMORY, 3 RESOURCE:PORTS"}
     assert result.failures == [{"task_index": t, **failure} for t in (3, 4)]
@@ -309,22 +295,27 @@ def test_a_cluster_without_instances_refuses_with_ecs_text(make_cluster):
 def test_fleet_fills_mid_request_and_the_rest_fail_alike():
     # Two instances of 1024 CPU, tasks of 512, binpack cpu. t0: tie, k(1) < k(0) -> p1; t1 p1 (512);
     # t2, t3 p0; t4: both at 0 -> RESOURCE:CPU, closest i-1; t5 fails the same (Decision).
-    result = place_both(fleet({}, {}), None,
-                        request(cpu=512, count=6, strategy=[{"type": "binpack", "field": "cpu"}]))
+    cluster, result = run_both(fleet({}, {}), None,
+                               request(cpu=512, count=6, strategy=[{"type": "binpack", "field": "cpu"}]))
     assert positions(result) == [1, 1, 0, 0]
     failure = {"reason": "RESOURCE:CPU", "arn": arn("i-1"), "detail": "0 of 2 instances: 2 RESOURCE:CPU"}
     assert result.failures == [{"task_index": t, **failure} for t in (4, 5)]
     assert result.failure == failure
+    assert cluster.state.cpu_remaining.tolist() == [0, 0]
+    assert cluster.task_table().column("ec2_instance_id").to_pylist() == ["i-1", "i-1", "i-0", "i-0"]
 
 
 # ---------------------------------------------------------------- ports, ENIs, GPUs, attributes
 
 def test_dynamic_ports_are_numbered_from_49153_per_protocol():
     # Each task takes the two lowest free TCP ports and the lowest free UDP port of 49153..65535.
-    result = place_both(fleet({}), None, request(dynamic_tcp=2, dynamic_udp=1, count=3))
+    cluster, result = run_both(fleet({}), None, request(dynamic_tcp=2, dynamic_udp=1, count=3))
     assert result.placements.column("host_ports").to_pylist() == [[49153, 49154], [49155, 49156],
                                                                   [49157, 49158]]
     assert result.placements.column("host_ports_udp").to_pylist() == [[49153], [49154], [49155]]
+    # the agent's five reserved ports stay taken alongside the six dynamic ones
+    assert engine_ports(cluster)[0] == [[22, 2375, 2376, 49153, 49154, 49155, 49156, 49157, 49158,
+                                         51678, 51679]]
 
 
 def test_dynamic_ports_from_a_task_definition():
@@ -386,9 +377,10 @@ def test_eni_limit():
 def test_gpus():
     # 2 GPUs registered, a live task holds 1: one more task of 1 GPU fits, the next does not.
     tasks = live({"ec2_instance_id": "i-0", "gpu": 1})
-    result = place_both(fleet({"gpu_registered": 2}), tasks, request(gpu=1, count=2))
+    cluster, result = run_both(fleet({"gpu_registered": 2}), tasks, request(gpu=1, count=2))
     assert positions(result) == [0]
     assert result.failures[0]["reason"] == "RESOURCE:GPU"
+    assert cluster.state.gpu_remaining.tolist() == [0]
 
 
 def test_gpus_from_a_task_definition():

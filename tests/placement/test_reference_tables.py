@@ -1,7 +1,14 @@
 """Table tests of the placement reference (placement.md), hand arithmetic in comments.
 
+The documented placement cases that the engine can run too live in
+test_engine_tables.py, which checks each one against this reference as well
+(placements, failures and the state after). This module keeps what only the
+reference is asked: the key arithmetic, cases the engine tables state
+differently, scale-in tables, and properties of the reference itself.
+
 Seed 0 tie keys, k(p) = splitmix64(splitmix64(0) ^ p), order the positions
-0..9 as 1 < 4 < 5 < 7 < 6 < 9 < 0 < 3 < 2 < 8 (checked in test_tie_key_order).
+0..9 as 1 < 4 < 5 < 7 < 6 < 9 < 0 < 3 < 2 < 8 (checked in
+test_engine_tables.test_tie_key_order, for this reference's tie_key too).
 """
 
 from __future__ import annotations
@@ -19,35 +26,11 @@ from reference.placement_ref import (
     random_draw, random_index, splitmix64, tie_key,
 )
 from reference.strategies import fleets, placement_cases, scale_in_cases, seeds
+from tables_support import fleet, live, request
 
 M64 = 2**64
 MEMBER_OF = "MemberOf placement constraint unsatisfied."
-DISTINCT = "DistinctInstance placement constraint unsatisfied."
 ZONE = "attribute:ecs.availability-zone"
-
-
-def arn(instance_id):
-    return f"arn:aws:ecs:us-east-1:000000000000:container-instance/default/{instance_id}"
-
-
-def fleet(*rows, **common):
-    """An instance table; instance p is i-p with 1024 CPU and 2048 MiB unless told."""
-    full = [{"ec2_instance_id": f"i-{p}", "cpu_registered": 1024, "memory_registered": 2048,
-             **common, **row} for p, row in enumerate(rows)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in full])
-
-
-def live(*rows):
-    """A tasks table; task q is task-q of family:web holding nothing unless told."""
-    full = [{"task_arn": f"task-{q}", "group": "family:web", "cpu": 0, "memory": 0, **row}
-            for q, row in enumerate(rows)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in full])
-
-
-def request(**fields):
-    return {"cpu": 0, "memory": 0, "group": "family:web", "count": 1, **fields}
 
 
 def positions(result):
@@ -83,13 +66,6 @@ def test_tie_and_random_keys_match_hand_arithmetic(seed):
             assert random_index(seed, t, n) == r * n // M64 < n
 
 
-def test_tie_key_order():
-    # s = splitmix64(0) = 0xe220a8397b1dcdaf; k(1) = 0x08b4fda8c892b50e is the smallest,
-    # k(0) = 0xa706dd2f4d197e6f < k(3) = 0xc810565020d09481 < k(2) = 0xd7cc9674ff5ffa39.
-    assert tie_key(0, 0) == 0xA706DD2F4D197E6F and tie_key(0, 1) == 0x08B4FDA8C892B50E
-    assert sorted(range(10), key=lambda p: tie_key(0, p)) == [1, 4, 5, 7, 6, 9, 0, 3, 2, 8]
-
-
 def test_random_index_values():
     # seed 7: r(0..3) = 0x27e8.., 0xdfd6.., 0xf53a.., 0x1b4c..; as fractions of 2^64 about
     # 0.156, 0.874, 0.958, 0.107, times 3 -> 0.47, 2.62, 2.87, 0.32 -> j = 0, 2, 2, 0.
@@ -97,20 +73,6 @@ def test_random_index_values():
 
 
 # ---------------------------------------------------------------- strategies
-
-def test_spread_over_zones_then_binpack_memory():
-    # Memory: p0 a 2048, p1 a 1024, p2 b 4096, p3 b 3072; each task takes 512.
-    # t0: a=0 b=0, smallest memory p1 (1024).  t1: a=1 -> zone b, p3 (3072 < 4096).
-    # t2: a=1 b=1, memory 2048 / 512 / 4096 / 2560 -> p1.  t3: a=2 b=1 -> b, p3 (2560).
-    instances = fleet({ZONE: "us-east-1a", "memory_registered": 2048},
-                      {ZONE: "us-east-1a", "memory_registered": 1024},
-                      {ZONE: "us-east-1b", "memory_registered": 4096},
-                      {ZONE: "us-east-1b", "memory_registered": 3072})
-    chain = [{"type": "spread", "field": ZONE}, {"type": "binpack", "field": "memory"}]
-    result = place_reference(instances, None, request(memory=512, count=4, strategy=chain))
-    assert positions(result) == [1, 3, 1, 3]
-    assert result.instances_after.column("memory_remaining").to_pylist() == [2048, 0, 4096, 2048]
-
 
 def test_default_service_strategy_spread_zone_then_instance():
     # Live family:web task on p2 (zone b); p0's task is of another group and does not count.
@@ -121,17 +83,6 @@ def test_default_service_strategy_spread_zone_then_instance():
     tasks = live({"ec2_instance_id": "i-2"}, {"ec2_instance_id": "i-0", "group": "family:other"})
     result = place_reference(instances, tasks, request(count=3, strategy=list(DEFAULT_SERVICE_STRATEGY)))
     assert positions(result) == [1, 0, 3]
-
-
-def test_spread_attribute_counts_every_instance_and_missing_is_one_bucket():
-    # Group tasks: 2 on p2 (zone a, DRAINING), 1 on p4 (no zone, INACTIVE).
-    # t0: a=2 b=0 none=1 -> p1.  t1: a=2 b=1 none=1 -> {p1, p3}, k(1) < k(3) -> p1.
-    # t2: a=2 b=2 none=1 -> p3.
-    instances = fleet({ZONE: "us-east-1a"}, {ZONE: "us-east-1b"},
-                      {ZONE: "us-east-1a", "status": "DRAINING"}, {}, {"status": "INACTIVE"})
-    tasks = live({"ec2_instance_id": "i-2"}, {"ec2_instance_id": "i-2"}, {"ec2_instance_id": "i-4"})
-    chain = [{"type": "spread", "field": ZONE}]
-    assert positions(place_reference(instances, tasks, request(count=3, strategy=chain))) == [1, 1, 3]
 
 
 @pytest.mark.parametrize("field", ["instanceId", "host"])
@@ -185,65 +136,6 @@ def test_unknown_strategy_is_refused():
 
 # ---------------------------------------------------------------- stages and failures
 
-STAGE_CASES = [  # (instance overrides, request overrides, live task on the instance?)
-    ({"agent_connected": False}, {}, False),
-    ({"attribute:stack": "dev"}, {"required_attributes": [["stack", "prod"]]}, False),
-    ({"cpu_registered": 100}, {"cpu": 128}, False),
-    ({"memory_registered": 100}, {"memory": 128}, False),
-    ({"gpu_registered": 0}, {"gpu": 1}, False),
-    ({"eni_limit": 0}, {"eni": 1}, False),
-    ({}, {"static_tcp": [22]}, False),  # 22 is one of the agent's default reserved ports
-    ({"attribute:stack": "dev"}, {"member_of": ["attribute:stack == prod"]}, False),
-    ({}, {"distinct_instance": True}, True),
-]
-
-
-@pytest.mark.parametrize("stage", range(9), ids=REASONS)
-def test_each_stage_names_its_reason(stage):
-    overrides, needs, with_task = STAGE_CASES[stage]
-    tasks = live({"ec2_instance_id": "i-0"}) if with_task else None
-    result = place_reference(fleet(overrides), tasks, request(**needs))
-    assert result.placements == []
-    assert result.failures == [{"task_index": 0, "reason": REASONS[stage], "arn": arn("i-0"),
-                                "detail": f"0 of 1 instances: 1 {REASONS[stage]}"}]
-
-
-def test_detail_counts_every_stage_in_order():
-    # p0 is DRAINING; p1..p9 each stop at stage 1..9 of the request; the latest stage is
-    # distinctInstance, reached by p9 alone, so the arn is i-9 whatever the keys.
-    stops = [{"status": "DRAINING"}, {"agent_connected": False}, {"attribute:stack": None},
-             {"cpu_registered": 100}, {"memory_registered": 100}, {"gpu_registered": 0},
-             {"eni_limit": 0}, {"reserved_ports": [80]}, {"attribute:ecs.instance-type": "m5.large"}, {}]
-    base = {"attribute:stack": "prod", "gpu_registered": 1, "attribute:ecs.instance-type": "t2.small"}
-    instances = fleet(*[{**base, **stop} for stop in stops])
-    req = request(cpu=128, memory=128, gpu=1, eni=1, static_tcp=[80], required_attributes=[["stack", None]],
-                  member_of=["attribute:ecs.instance-type == t2.small"], distinct_instance=True, count=2)
-    result = place_reference(instances, live({"ec2_instance_id": "i-9"}), req)
-    failure = {"reason": DISTINCT, "arn": arn("i-9"),
-               "detail": "0 of 10 instances: 1 not ACTIVE, 1 AGENT, 1 ATTRIBUTE, 1 RESOURCE:CPU, "
-                         "1 RESOURCE:MEMORY, 1 RESOURCE:GPU, 1 RESOURCE:ENI, 1 RESOURCE:PORTS, "
-                         f"1 {MEMBER_OF}, 1 {DISTINCT}"}
-    assert result.failures == [{"task_index": t, **failure} for t in range(2)]
-
-
-def test_zero_counts_left_out_and_arn_is_closest_at_the_latest_stage():
-    # p0, p1 stop at CPU; p2, p3, p4 at MEMORY (the latest). k(1) is the smallest of all, but
-    # the arn is chosen among p2..p4 only: k(4) < k(3) < k(2) -> i-4.
-    instances = fleet({"cpu_registered": 10}, {"cpu_registered": 10}, {"memory_registered": 10},
-                      {"memory_registered": 10}, {"memory_registered": 10})
-    result = place_reference(instances, None, request(cpu=64, memory=64))
-    assert result.failures == [{"task_index": 0, "reason": "RESOURCE:MEMORY", "arn": arn("i-4"),
-                                "detail": "0 of 5 instances: 2 RESOURCE:CPU, 3 RESOURCE:MEMORY"}]
-
-
-def test_no_active_instances():
-    instances = fleet({"status": "DRAINING"}, {"status": "INACTIVE", "agent_connected": False})
-    result = place_reference(instances, None, request(count=2))
-    assert result.placements == []
-    assert result.failures == [{"task_index": t, "reason": "NO ACTIVE INSTANCES", "arn": None,
-                                "detail": "0 of 2 instances: 2 not ACTIVE"} for t in range(2)]
-
-
 def test_empty_cluster_is_refused():
     empty = pa.table({"ec2_instance_id": pa.array([], pa.string()), "cpu_registered": pa.array([], pa.int64()),
                       "memory_registered": pa.array([], pa.int64())})
@@ -251,73 +143,7 @@ def test_empty_cluster_is_refused():
         place_reference(empty, None, request())
 
 
-def test_wordpress_one_task_per_instance_then_ports():
-    # The seed's definition: cpu 10, memory 500, host port 80. p3 is DRAINING, p4 has 256 MiB.
-    # Default random, seed 0: t0 survivors p0 p1 p2, j(0,3)=0 -> p0; t1 p1 p2, j(1,2)=1 -> p2;
-    # t2 p1. t3: three stop at PORTS, p4 at MEMORY; closest of p0..p2 is k(1) -> i-1.
-    instances = fleet({}, {}, {}, {"status": "DRAINING"}, {"memory_registered": 256})
-    wordpress = request(cpu=10, memory=500, static_tcp=[80], count=5)
-    result = place_reference(instances, None, wordpress)
-    assert positions(result) == [0, 2, 1]
-    assert all(p["host_ports"] == [80] and p["host_ports_udp"] == [] for p in result.placements)
-    failure = {"reason": "RESOURCE:PORTS", "arn": arn("i-1"),
-               "detail": "0 of 5 instances: 1 not ACTIVE, 1 RESOURCE:MEMORY, 3 RESOURCE:PORTS"}
-    assert result.failures == [{"task_index": t, **failure} for t in (3, 4)]
-
-
-def test_distinct_instance():
-    # A family:web task lives on p1. CPU 2048 / 1024 / 512; binpack cpu.
-    # t0: {p0, p2} -> p2 (512).  t1: {p0} -> p0.  t2: all three hold the group; closest k(1) -> i-1.
-    instances = fleet({"cpu_registered": 2048}, {}, {"cpu_registered": 512})
-    result = place_reference(instances, live({"ec2_instance_id": "i-1"}),
-                             request(cpu=128, count=3, distinct_instance=True,
-                                     strategy=[{"type": "binpack", "field": "cpu"}]))
-    assert positions(result) == [2, 0]
-    assert result.failures == [{"task_index": 2, "reason": DISTINCT, "arn": arn("i-1"),
-                                "detail": f"0 of 3 instances: 3 {DISTINCT}"}]
-
-
-def test_fleet_fills_mid_request_and_the_rest_fail_alike():
-    # Two instances of 1024 CPU, tasks of 512, binpack cpu. t0: tie, k(1) < k(0) -> p1; t1 p1 (512);
-    # t2, t3 p0; t4: both at 0 -> RESOURCE:CPU, closest i-1; t5 fails the same (Decision).
-    result = place_reference(fleet({}, {}), None,
-                             request(cpu=512, count=6, strategy=[{"type": "binpack", "field": "cpu"}]))
-    assert positions(result) == [1, 1, 0, 0]
-    failure = {"reason": "RESOURCE:CPU", "arn": arn("i-1"), "detail": "0 of 2 instances: 2 RESOURCE:CPU"}
-    assert result.failures == [{"task_index": t, **failure} for t in (4, 5)]
-    assert result.instances_after.column("cpu_remaining").to_pylist() == [0, 0]
-    assert [t["ec2_instance_id"] for t in result.tasks_after] == ["i-1", "i-1", "i-0", "i-0"]
-
-
 # ---------------------------------------------------------------- ports, ENIs, GPUs, defaults
-
-def test_dynamic_ports_are_numbered_from_49153_per_protocol():
-    # Each task takes the two lowest free TCP ports and the lowest free UDP port of 49153..65535.
-    result = place_reference(fleet({}), None, request(dynamic_tcp=2, dynamic_udp=1, count=3))
-    assert [p["host_ports"] for p in result.placements] == [[49153, 49154], [49155, 49156], [49157, 49158]]
-    assert [p["host_ports_udp"] for p in result.placements] == [[49153], [49154], [49155]]
-    assert result.instances_after.column("reserved_ports").to_pylist() == [
-        [22, 2375, 2376, 49153, 49154, 49155, 49156, 49157, 49158, 51678, 51679]]
-
-
-def test_dynamic_ports_skip_static_reserved_and_live_ports():
-    # Static 8080 is listed first; 49153 is reserved, 49154 held by a live task -> 49155, 49156.
-    instances = fleet({"reserved_ports": [22, 49153]})
-    tasks = live({"ec2_instance_id": "i-0", "host_ports": [49154]})
-    result = place_reference(instances, tasks, request(static_tcp=[8080], dynamic_tcp=2))
-    assert result.placements[0]["host_ports"] == [8080, 49155, 49156]
-    # the task's own static port in the range is skipped by its dynamic one, then blocks the next task
-    result = place_reference(fleet({}), None, request(static_tcp=[49153], dynamic_tcp=1, count=2))
-    assert result.placements[0]["host_ports"] == [49153, 49154]
-    assert result.failures[0]["reason"] == "RESOURCE:PORTS"
-
-
-def test_dynamic_ports_run_out():
-    # A live task holds 49153..65534: one dynamic port (65535) is left, two are not.
-    tasks = live({"ec2_instance_id": "i-0", "host_ports": list(range(49153, 65535))})
-    assert place_reference(fleet({}), tasks, request(dynamic_tcp=1)).placements[0]["host_ports"] == [65535]
-    assert place_reference(fleet({}), tasks, request(dynamic_tcp=2)).failures[0]["reason"] == "RESOURCE:PORTS"
-
 
 def test_reserved_port_defaults():
     # null reserved_ports = the agent's five (22 taken); [] = nothing taken; UDP null = [].
@@ -325,27 +151,6 @@ def test_reserved_port_defaults():
     result = place_reference(instances, None, request(static_tcp=[22], static_udp=[22], count=2))
     assert positions(result) == [1]
     assert result.failures[0]["detail"] == "0 of 2 instances: 2 RESOURCE:PORTS"
-
-
-def test_eni_limit():
-    # p0 allows 1 ENI and a live awsvpc task holds it; p1 has no limit; p2 allows 2, holds 1.
-    instances = fleet({"eni_limit": 1}, {"eni_limit": None}, {"eni_limit": 2})
-    tasks = live({"ec2_instance_id": "i-0", "eni": 1}, {"ec2_instance_id": "i-2", "eni": 1})
-    awsvpc = request(eni=1, count=2, strategy=[{"type": "spread", "field": "instanceId"}])
-    # The live tasks are family:web too. t0: p0 fails ENI; p1 holds 0 of the group, p2 1 -> p1.
-    # t1: p1 and p2 hold one each; k(1) < k(2) -> p1.
-    assert positions(place_reference(instances, tasks, awsvpc)) == [1, 1]
-    assert positions(place_reference(fleet({"eni_limit": 1}), tasks.slice(0, 1), request())) == [0]
-    failed = place_reference(fleet({"eni_limit": 1}), tasks.slice(0, 1), request(eni=1))
-    assert failed.failures[0]["reason"] == "RESOURCE:ENI"
-
-
-def test_gpus():
-    # 2 GPUs registered, a live task holds 1: one more task of 1 GPU fits.
-    tasks = live({"ec2_instance_id": "i-0", "gpu": 1})
-    result = place_reference(fleet({"gpu_registered": 2}), tasks, request(gpu=1, count=2))
-    assert positions(result) == [0] and result.failures[0]["reason"] == "RESOURCE:GPU"
-    assert result.instances_after.column("gpu_remaining").to_pylist() == [0]
 
 
 def test_given_remaining_is_authoritative_and_null_is_derived():

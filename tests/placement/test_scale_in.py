@@ -15,28 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from reference.placement_ref import choose_scale_in_reference
 from reference.strategies import scale_in_cases
+from tables_support import fleet, live
 
 from quaymaster import Cluster
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import random_index
 
 ZONE = "attribute:ecs.availability-zone"
-
-
-def fleet(*rows, **common):
-    """An instance table; instance p is i-p with 1024 CPU and 2048 MiB unless told."""
-    full = [{"ec2_instance_id": f"i-{p}", "cpu_registered": 1024, "memory_registered": 2048,
-             **common, **row} for p, row in enumerate(rows)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in full])
-
-
-def live(*rows):
-    """A tasks table; task q is task-q of family:web holding nothing unless told."""
-    full = [{"task_arn": f"task-{q}", "group": "family:web", "cpu": 0, "memory": 0, **row}
-            for q, row in enumerate(rows)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in full])
 
 
 def choose_both(instances, tasks, group, strategy, count, seed=0):
