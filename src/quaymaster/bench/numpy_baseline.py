@@ -9,8 +9,10 @@ implementation without indexes does.
 
 It covers what the benchmarks need, nothing more: one resource shape (cpu,
 memory), no ports, GPUs or ENIs, one task group, memberOf given as a
-precomputed mask. It shares no code with the engine (its own splitmix64), so
-agreeing with the engine is evidence for both.
+precomputed mask. Its tie keys and draws come from :mod:`quaymaster.keys`, as
+the engine's do; the rest (filtering, the strategy chain) is its own, so
+agreeing with the engine is evidence for both. The keys themselves are checked
+against the test reference's independent splitmix64 and hand arithmetic.
 """
 
 from __future__ import annotations
@@ -18,31 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-_MASK64 = (1 << 64) - 1
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+from quaymaster.keys import random_index, tie_keys
+
 _ATTRIBUTE = "attribute:"
-
-
-def _splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
-def _splitmix64_array(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = x + _GAMMA
-        z = (x ^ (x >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        return z ^ (z >> np.uint64(31))
-
-
-def _random_index(seed_state: int, t: int, n: int) -> int:
-    """j(t, n) = high word of the exact product r(t) * n, r(t) = splitmix64(s + t + 1)."""
-    return (_splitmix64((seed_state + t + 1) & _MASK64) * n) >> 64
 
 
 class NumpyBaseline:
@@ -59,9 +39,8 @@ class NumpyBaseline:
         self.memory_remaining = table.column("memory_remaining").to_numpy().astype(np.int64)
         self.eligible = np.asarray(eligible, dtype=bool)
         self.group_count = np.zeros(table.num_rows, dtype=np.int64)
-        self.seed_state = _splitmix64(seed & _MASK64)
-        positions = np.arange(table.num_rows, dtype=np.uint64)
-        self.tie_key = _splitmix64_array(positions ^ np.uint64(self.seed_state))
+        self.seed = seed
+        self.tie_key = tie_keys(seed, table.num_rows)
         self._table = table
         self._buckets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -90,7 +69,7 @@ class NumpyBaseline:
     def _choose(self, survivors: np.ndarray, chain, t: int) -> int:
         for kind, field in chain:
             if kind == "random":  # survivors are in position order (flatnonzero)
-                return int(survivors[_random_index(self.seed_state, t, len(survivors))])
+                return int(survivors[random_index(self.seed, t, len(survivors))])
             values = self._values(kind, field, survivors)
             survivors = survivors[values == values.min()]
         return int(survivors[np.argmin(self.tie_key[survivors])])
