@@ -1,8 +1,10 @@
 """Builders for the hand-computed placement and scale-in table tests.
 
 - :func:`fleet`: an instance table, instance p named ``i-p`` (1024 CPU, 2048 MiB unless told);
-- :func:`live`: a live tasks table, task q named ``task-q`` of ``family:web`` (holding nothing unless told);
-- :func:`request`: a request in the reference's shape (engine_harness turns it into run_task arguments);
+- :func:`live`: a live tasks table, task q named ``task-q`` of ``family:web`` (holding
+  nothing unless told);
+- :func:`request`: a request in the reference's shape (engine_harness turns it into
+  run_task arguments);
 - :func:`arn`: the container instance ARN a failure names for an instance id.
 
 A row given to ``fleet`` or ``live`` only lists what differs from the defaults; a column

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from quaymaster import cql
 from quaymaster.errors import InvalidParameterError
 from quaymaster.placement.memo import Memo
+from quaymaster.placement.strategy import entry_type
 
 MAX_CONSTRAINTS = 10  # task definition's and request's together (limits.md)
 TYPES = ("memberOf", "distinctInstance")
@@ -47,16 +48,8 @@ def _parse_constraints(request_constraints, task_definition_expressions) -> Cons
     distinct = False
     for k, entry in enumerate(entries):
         path = f"placementConstraints[{k}]"
-        if not isinstance(entry, dict):
-            raise InvalidParameterError(f"{path} must be an object", field=path, value=entry)
-        unknown = set(entry) - {"type", "expression"}
-        if unknown:
-            raise InvalidParameterError(f"{path}: unknown key {sorted(unknown)[0]!r}", field=path,
-                                        value=sorted(unknown)[0])
-        kind, expression = entry.get("type"), entry.get("expression")
-        if kind not in TYPES:
-            raise InvalidParameterError(f"{path}.type: {kind!r} is not one of {', '.join(TYPES)}",
-                                        field=f"{path}.type", value=kind)
+        kind = entry_type(entry, path, keys=("type", "expression"), types=TYPES, shape="an object")
+        expression = entry.get("expression")
         if kind == "distinctInstance":
             if expression:
                 raise InvalidParameterError(f"{path}.expression: distinctInstance takes no expression",

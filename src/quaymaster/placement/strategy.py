@@ -69,20 +69,32 @@ def _parse_strategies(strategies, default) -> tuple[Strategy, ...]:
     return tuple(_parse_one(s, f"placementStrategy[{k}]") for k, s in enumerate(strategies))
 
 
+def entry_type(entry, path: str, *, keys: tuple[str, ...], types: tuple[str, ...],
+               shape: str) -> str:
+    """The ``type`` of one entry of an ECS placement list (strategies here, constraints in
+    constraints.py), once the entry is checked to be a dict holding only ``keys``, with a type
+    among ``types``. ``shape`` is what the entry must be, for the message ("an object").
+
+    Raises InvalidParameterError naming ``path`` (not a dict, the first unknown key in sorted
+    order) or ``path.type`` (a type outside ``types``)."""
+    if not isinstance(entry, dict):
+        raise InvalidParameterError(f"{path} must be {shape}", field=path, value=entry)
+    unknown = sorted(set(entry) - set(keys))
+    if unknown:
+        raise InvalidParameterError(f"{path}: unknown key {unknown[0]!r}", field=path, value=unknown[0])
+    kind = entry.get("type")
+    if kind not in types:
+        raise InvalidParameterError(f"{path}.type: {kind!r} is not one of {', '.join(types)}",
+                                    field=f"{path}.type", value=kind)
+    return kind
+
+
 def _parse_one(entry, path: str) -> Strategy:
     if isinstance(entry, Strategy):
         return entry
-    if not isinstance(entry, dict):
-        raise InvalidParameterError(f"{path} must be an object with 'type' and 'field'",
-                                    field=path, value=entry)
-    unknown = set(entry) - {"type", "field"}
-    if unknown:
-        raise InvalidParameterError(f"{path}: unknown key {sorted(unknown)[0]!r}", field=path,
-                                    value=sorted(unknown)[0])
-    kind, field = entry.get("type"), entry.get("field")
-    if kind not in TYPES:
-        raise InvalidParameterError(f"{path}.type: {kind!r} is not one of {', '.join(TYPES)}",
-                                    field=f"{path}.type", value=kind)
+    kind = entry_type(entry, path, keys=("type", "field"), types=TYPES,
+                      shape="an object with 'type' and 'field'")
+    field = entry.get("field")
     if field is not None and not isinstance(field, str):
         raise InvalidParameterError(f"{path}.field must be a string, found {field!r}",
                                     field=f"{path}.field", value=field)
