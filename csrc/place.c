@@ -142,6 +142,8 @@ static int index_is_sound(const qm_index_state *x, int64_t n)
 {
     if (!x->built)
         return 1;
+    if (!x->heap || !x->slot || !x->cell_of || !x->start || !x->size || !x->top_ok)
+        return 0;
     if (x->capacity != n || x->n_cells < 0 || x->n_cells > n)
         return 0;
     for (int64_t cell = 0; cell < x->n_cells; cell++) {

@@ -34,7 +34,9 @@ _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_B
 PLACED_STATUS = STATUS_INDEX["PENDING"]  # what RunTask reports for a task it just placed
 _PLANS_KEPT = 8
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
-_MUTABLE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_used", "running_tasks")
+# The state arrays a plan's structs point at; a plan is used only while they are the same objects.
+_STATE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_limit", "eni_used",
+                  "running_tasks")
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Plan:
         self.result = ffi.new("qm_result *")
         self.index = self._index(state.n)
         self._buffers = None
-        self.arrays = tuple(getattr(state, name) for name in _MUTABLE_COLUMNS)
+        self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
         self.version = cluster._version
 
     def usable(self, cluster) -> bool:
@@ -83,7 +85,7 @@ class Plan:
         state = cluster.state
         return (self.version == cluster._version and state is self.state
                 and state.group_counts.get(self.request.group) is self.group_count
-                and all(a is getattr(state, name) for a, name in zip(self.arrays, _MUTABLE_COLUMNS)))
+                and all(a is getattr(state, name) for a, name in zip(self.arrays, _STATE_COLUMNS)))
 
     def _instances(self, state, tie):
         view = ffi.new("qm_instances *")
@@ -98,7 +100,7 @@ class Plan:
         view.group_count = ptr(self.group_count)
         view.running_tasks = ptr(state.running_tasks)
         view.tie_key = ptr(tie)
-        self.keep += [state.eni_limit, tie]
+        self.keep.append(tie)
         return view
 
     def _strategies(self, state, strategies):
