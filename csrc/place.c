@@ -166,6 +166,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
         return status;
     out->placed = 0;
     out->failed = 0;
+    out->explained = 0;
     out->fail_stage = QM_STAGE_NOT_ACTIVE;
     out->fail_position = -1;
     memset(out->fail_counts, 0, sizeof(out->fail_counts));
@@ -212,8 +213,10 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
         if (w < 0) {
             int64_t counts[QM_N_STAGES] = {0};
             w = qm_scan_choose(&c, t, stage, counts);
-            if (explain && done == 0)
+            if (done == 0 && rq->first_task == 0) { /* the request's first task: free to keep */
                 memcpy(out->removed, counts, sizeof(int64_t) * QM_STAGE_FEASIBLE);
+                out->explained = 1;
+            }
             if (w < 0) {
                 record_failure(in, stage, counts, out);
                 break;

@@ -143,6 +143,7 @@ typedef struct {
     int64_t fail_position;        /* closest matching instance, -1 if none */
     int64_t fail_counts[11];      /* instances stopped at each stage, for the failed task */
     int64_t removed[11];          /* the first task's stage counts, when explained */
+    int32_t explained;            /* 1 when removed[] holds them */
 } qm_result;
 
 /* The cell index of the fast path, in caller-owned memory so that it can
@@ -168,8 +169,9 @@ typedef struct {
  * task that cannot be placed (result->failed = 1), or after one placement when
  * `one_at_a_time` is set (the caller re-evaluates state-dependent memberOf
  * expressions between tasks). `index` may be NULL (no index fast path).
- * With `explain` set, the first task's stage counts go to result->removed
- * (which costs a scan of every instance). */
+ * The first task's stage counts go to result->removed (explained = 1)
+ * whenever that task is placed by a full scan; `explain` forces the scan
+ * (which a kept index would otherwise skip). */
 int qm_place(const qm_instances *instances, const qm_strategy *strategies,
              int32_t n_strategies, const qm_request *request, qm_ports *ports,
              int64_t count, int32_t one_at_a_time, int32_t explain,

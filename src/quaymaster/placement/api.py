@@ -76,9 +76,9 @@ class PlacementAPI:
         uses the service default spread(zone) then spread(instanceId).
         Invalid input raises a typed error and changes nothing; tasks that do
         not fit are reported as failures while the placed ones are kept.
-        ``explain=True`` records how many instances each filter stage removed
-        for the first task (``result.explain()``; it costs a pass over every
-        instance). ``fast_paths=False`` scans every instance for every task
+        ``result.explain()`` tells how many instances each filter stage removed
+        for the first task; ``explain=True`` guarantees it (a request repeating
+        the previous one would otherwise skip that pass over every instance). ``fast_paths=False`` scans every instance for every task
         (same result, slower: for tests and baselines).
         """
         requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))

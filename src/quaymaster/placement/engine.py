@@ -162,7 +162,7 @@ class Plan:
         """Place ``count`` tasks; the cluster's arrays are updated in place."""
         n_tcp, n_udp, result, rq = self.n_tcp, self.n_udp, self.result, self.rq
         (positions, ports_tcp, ports_udp), (at_positions, at_tcp, at_udp), kept = self._outputs(count)
-        removed = np.zeros(reasons.N_STAGES, dtype=np.int64) if explain else None
+        removed = None
         added = self._set_ports(cluster, count) if n_tcp + n_udp else None
         if self.dynamic:
             self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
@@ -175,8 +175,8 @@ class Plan:
             check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, self.ports,
                                count - done, int(self.dynamic), int(explain and done == 0),
                                self.index, result), "qm_place")
-            if explain and done == 0:
-                removed[:] = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64)
+            if done == 0 and result.explained:
+                removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy()
             done += result.placed
             if result.failed:
                 break

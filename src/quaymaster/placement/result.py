@@ -135,12 +135,15 @@ class PlacementResult:
         """For each stage, how many instances it removed for the request's first task.
 
         The first task sees the cluster as the request found it; a failed task's
-        own counts are in its failure ``detail``. Needs ``run_task(..., explain=True)``.
+        own counts are in its failure ``detail``. The counts come free whenever the
+        engine scanned every instance for the first task, which is always the case
+        with ``run_task(..., explain=True)``; a request that repeated the previous
+        one may have skipped that scan, and then this raises.
         """
         removed = self.outcome.removed
         if removed is None:
-            raise QuaymasterError("this request was placed without explain=True; "
-                                  "pass explain=True to run_task to record the stage counts")
+            raise QuaymasterError("this request reused the previous request's index and did not scan "
+                                  "every instance; pass explain=True to run_task to record the stage counts")
         return {reasons.STAGE_NAME[stage]: int(removed[stage])
                 for stage in range(reasons.NOT_ACTIVE, reasons.FEASIBLE)}
 
