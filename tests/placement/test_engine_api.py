@@ -223,7 +223,10 @@ def test_explain_counts_the_first_tasks_stages():
     with pytest.raises(QuaymasterError, match="explain=True"):
         cluster.run_task(PLAIN, placement_strategy=spread, count=2).explain()
     again = cluster.run_task(PLAIN, placement_strategy=spread, count=2, explain=True)
-    assert {k: v for k, v in again.explain().items() if v} == {"not ACTIVE": 1, "AGENT": 1}
+    twin = Cluster.from_arrow(instances)  # the plain scan always counts: the same sequence there
+    twin.run_task(PLAIN, placement_strategy=spread, count=4, fast_paths=False)
+    assert again.explain() == twin.run_task(PLAIN, placement_strategy=spread, count=2,
+                                             fast_paths=False).explain()
 
 
 def test_explain_is_the_same_on_the_one_task_at_a_time_path():
