@@ -32,6 +32,9 @@ from quaymaster.model.schema import (
     DEFAULT_TASK_STATUS,
     INSTANCE_FIELDS,
     INSTANCE_STATUSES,
+    MAX_PORT,
+    MIN_PORT,
+    PORT_LIST,
     TASK_FIELDS,
     TASK_STATUSES,
     TIMESTAMP,
@@ -41,7 +44,6 @@ from quaymaster.model.schema import (
 )
 
 MAX_RESERVED_PORTS = 100  # placement.md section 5 Decision: checked at registration
-
 
 
 def read_table(source, what: str = "table") -> pa.Table:
@@ -190,16 +192,33 @@ def _check_in(column: pa.ChunkedArray, name: str, allowed, note: str = "") -> No
                               row=row, value=value)
 
 
-def _check_ports(tcp: list, udp: list) -> None:
-    for row, (t, u) in enumerate(zip(tcp, udp)):
-        for name, ports in (("reserved_ports", t), ("reserved_ports_udp", u)):
-            for port in ports or ():
-                if port is None or not 0 < port <= 65535:
-                    raise SchemaError(f"port {port!r} is outside 1..65535", column=name, row=row, value=port)
-        if len(t or ()) + len(u or ()) > MAX_RESERVED_PORTS:
-            raise SchemaError(f"{len(t or ()) + len(u or ())} reserved ports; at most "
+def _check_row_ports(ports: list | None, name: str, row: int) -> None:
+    """Every port of one row is a port number (a null port included)."""
+    for port in ports or ():
+        if port is None or not MIN_PORT <= port <= MAX_PORT:
+            raise SchemaError(f"port {port!r} is outside {MIN_PORT}..{MAX_PORT}", column=name, row=row,
+                              value=port)
+
+
+def _reserved_ports(tcp_given: list, udp_given: list) -> tuple[list, list]:
+    """Sorted distinct reserved ports per instance (the agent's defaults where TCP is null).
+
+    Row by row, each row's ports checked before they are sorted (a null port
+    cannot be ordered) and counted after duplicates collapse.
+    """
+    tcp, udp = [], []
+    for row, (t, u) in enumerate(zip(tcp_given, udp_given, strict=True)):
+        _check_row_ports(t, "reserved_ports", row)
+        _check_row_ports(u, "reserved_ports_udp", row)
+        t = list(DEFAULT_RESERVED_PORTS) if t is None else sorted(set(t))
+        u = [] if u is None else sorted(set(u))
+        if len(t) + len(u) > MAX_RESERVED_PORTS:
+            raise SchemaError(f"{len(t) + len(u)} reserved ports; at most "
                               f"{MAX_RESERVED_PORTS} may be given per instance",
                               column="reserved_ports", row=row)
+        tcp.append(t)
+        udp.append(u)
+    return tcp, udp
 
 
 def check_attribute_name(name: str, *, column: str | None = None, row: int | None = None) -> None:
@@ -296,17 +315,19 @@ def _fill_instance_defaults(columns: dict, n: int, *, instance_arn_of, registere
     columns["gpu_registered"] = _fill(columns["gpu_registered"], n, 0, pa.int64())
     when = registered_at if registered_at is not None else datetime.now(timezone.utc)
     columns["registered_at"] = _fill(columns["registered_at"], n, when, TIMESTAMP)
-    tcp = columns["reserved_ports"].to_pylist() if columns["reserved_ports"] is not None else [None] * n
-    udp = columns["reserved_ports_udp"].to_pylist() if columns["reserved_ports_udp"] is not None else [None] * n
-    tcp = [list(DEFAULT_RESERVED_PORTS) if p is None else sorted(set(p)) for p in tcp]
-    udp = [[] if p is None else sorted(set(p)) for p in udp]
-    _check_ports(tcp, udp)
-    columns["reserved_ports"] = pa.chunked_array([pa.array(tcp, pa.list_(pa.int32()))])
-    columns["reserved_ports_udp"] = pa.chunked_array([pa.array(udp, pa.list_(pa.int32()))])
+    tcp, udp = _reserved_ports(_port_lists(columns["reserved_ports"], n),
+                               _port_lists(columns["reserved_ports_udp"], n))
+    columns["reserved_ports"] = pa.chunked_array([pa.array(tcp, PORT_LIST)])
+    columns["reserved_ports_udp"] = pa.chunked_array([pa.array(udp, PORT_LIST)])
     for name in ("eni_limit", "cpu_remaining", "memory_remaining", "gpu_remaining", "capacity_provider"):
         if columns[name] is None:
             typ = pa.string() if name == "capacity_provider" else pa.int64()
             columns[name] = pa.chunked_array([pa.nulls(n, typ)])
+
+
+def _port_lists(column: pa.ChunkedArray | None, n: int) -> list:
+    """A port-list column as Python lists (None for a null row or an absent column)."""
+    return column.to_pylist() if column is not None else [None] * n
 
 
 def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
@@ -352,11 +373,9 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
               " (stopped tasks are not live and do not belong in the table)")
     columns["daemon"] = _fill(columns["daemon"], n, False, pa.bool_())
     for name in ("host_ports", "host_ports_udp"):
-        ports = columns[name].to_pylist() if columns[name] is not None else [None] * n
+        ports = _port_lists(columns[name], n)
         for row, values in enumerate(ports):
-            for port in values or ():
-                if port is None or not 0 < port <= 65535:
-                    raise SchemaError(f"port {port!r} is outside 1..65535", column=name, row=row, value=port)
-        columns[name] = pa.chunked_array([pa.array([p or [] for p in ports], pa.list_(pa.int32()))])
+            _check_row_ports(values, name, row)
+        columns[name] = pa.chunked_array([pa.array([p or [] for p in ports], PORT_LIST)])
     schema = task_schema()
     return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)

@@ -21,10 +21,13 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.model.attributes import NO_VALUE
+from quaymaster.model.cluster import POSITION_SHIFT, PROTOCOL_SHIFT
 from quaymaster.model.coerce import MAX_RESERVED_PORTS
+from quaymaster.model.schema import MAX_PORT, MIN_PORT
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX
 
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1  # the instance table's integer columns are int64
 
 #: Resource names the library models; other names in ``totalResources`` are refused.
 NUMBER_RESOURCES = ("CPU", "MEMORY", "GPU")
@@ -33,9 +36,6 @@ _NUMBER_TYPES = {"INTEGER": "integerValue", "LONG": "longValue", "DOUBLE": "doub
 
 #: ``include`` values of DescribeContainerInstances (botocore ``ContainerInstanceField``).
 INCLUDE_FIELDS = ("TAGS", "CONTAINER_INSTANCE_HEALTH")
-
-# Bit layout of ClusterCore.port_keys(): position << 17 | protocol << 16 | port.
-_POSITION_SHIFT, _PROTOCOL_SHIFT = 17, 16
 
 
 # -- out ---------------------------------------------------------------------
@@ -108,10 +108,10 @@ def task_counts(cluster) -> tuple[np.ndarray, np.ndarray]:
 
 def ports_in_use(cluster, position: int) -> tuple[np.ndarray, np.ndarray]:
     """TCP and UDP host ports in use on an instance: the agent's plus the live tasks'."""
-    keys = cluster.port_keys()
-    base = position << _POSITION_SHIFT
-    bounds = np.searchsorted(keys, [base, base | (1 << _PROTOCOL_SHIFT), (position + 1) << _POSITION_SHIFT])
-    port_mask = (1 << _PROTOCOL_SHIFT) - 1
+    keys = cluster.port_keys()  # sorted keys: position << 17 | protocol << 16 | port
+    base = position << POSITION_SHIFT
+    bounds = np.searchsorted(keys, [base, base | (1 << PROTOCOL_SHIFT), (position + 1) << POSITION_SHIFT])
+    port_mask = (1 << PROTOCOL_SHIFT) - 1
     return keys[bounds[0]:bounds[1]] & port_mask, keys[bounds[1]:bounds[2]] & port_mask
 
 
@@ -194,7 +194,7 @@ def _resource_number(entry: dict, path: str) -> int:
     kind = entry.get("type")
     if entry["name"] == "GPU" and (kind == "STRINGSET" or (kind is None and "stringSetValue" in entry)):
         return len(_strings(entry, path))
-    if kind is not None and kind not in _NUMBER_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in _NUMBER_TYPES):
         raise InvalidParameterError(f"{path}.type must be INTEGER, LONG or DOUBLE for {entry['name']}, "
                                     f"found {kind!r}", field=f"{path}.type", value=kind)
     keys = [_NUMBER_TYPES[kind]] if kind else [k for k in ("integerValue", "longValue", "doubleValue") if k in entry]
@@ -205,6 +205,9 @@ def _resource_number(entry: dict, path: str) -> int:
     whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if isinstance(value, bool) or not whole or value < 0:
         raise InvalidParameterError(f"{path}.{key} must be a whole number >= 0, found {value!r}",
+                                    field=f"{path}.{key}", value=value)
+    if value > INT64_MAX:
+        raise InvalidParameterError(f"{path}.{key} is {value!r}; at most {INT64_MAX} fits the instance table",
                                     field=f"{path}.{key}", value=value)
     return int(value)
 
@@ -228,8 +231,8 @@ def _port_set(entry: dict, path: str) -> list[int]:
         port = _port_number(text)
         if port is None:
             where = f"{path}.stringSetValue[{j}]"
-            raise InvalidParameterError(f"{where}: {text!r} is not a port number 1..65535", field=where,
-                                        value=text)
+            raise InvalidParameterError(f"{where}: {text!r} is not a port number {MIN_PORT}..{MAX_PORT}",
+                                        field=where, value=text)
         ports.append(port)
     return sorted(set(ports))
 
@@ -243,4 +246,4 @@ def _port_number(text) -> int | None:
         port = int(text)
     else:
         return None
-    return port if 0 < port <= 65535 else None
+    return port if MIN_PORT <= port <= MAX_PORT else None

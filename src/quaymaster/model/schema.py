@@ -22,6 +22,8 @@ DEFAULT_AGENT_VERSION = "1.0.0"
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 PORT_LIST = pa.list_(pa.int32())
+#: A host or container port is 1..65535 (0 is not a port: in a hostPort it asks for a dynamic one).
+MIN_PORT, MAX_PORT = 1, 65535
 
 #: Built-in attributes ECS sets on every container instance.
 BUILTIN_ATTRIBUTES = (

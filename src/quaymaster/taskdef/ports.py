@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from quaymaster.errors import TaskDefinitionError
+from quaymaster.model.schema import MAX_PORT, MIN_PORT
 from quaymaster.taskdef.containers import Container, PortMapping
 from quaymaster.taskdef.parse import child
 
-MIN_PORT, MAX_PORT = 1, 65535
 MAX_PORT_RANGES_PER_CONTAINER = 100
 _RANGE = re.compile(r"([0-9]{1,5})-([0-9]{1,5})")
 

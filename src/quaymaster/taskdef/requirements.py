@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quaymaster.errors import InvalidInputError
-from quaymaster.taskdef.ports import MAX_PORT, MIN_PORT, host_ports
+from quaymaster.model.schema import MAX_PORT, MIN_PORT
+from quaymaster.taskdef.ports import host_ports
 from quaymaster.taskdef.shapes import COMPATIBILITIES, NETWORK_MODES
 
 _COUNTS = ("cpu", "memory", "gpu", "eni", "dynamic_tcp", "dynamic_udp")
