@@ -83,6 +83,7 @@ BAD_ENTRIES = [
     ("wrong target type", attr("k", "v", target_type="task"), "attributes[1].targetType"),
     ("no target", {"name": "k", "value": "v"}, "attributes[1].targetId"),
     ("unknown key", attr("k", "v") | {"Value": "x"}, "attributes[1].Value"),
+    ("unknown keys of mixed types", attr("k", "v") | {7: "x", "zone": "y"}, "attributes[1].7"),
     ("not a mapping", "k=v", "attributes[1]"),
 ]
 
@@ -202,3 +203,7 @@ def test_list_attributes_checks_its_arguments():
     with pytest.raises(InvalidParameterError) as caught:
         cluster.list_attributes(CI, attribute_value="prod")
     assert caught.value.field == "attributeValue"
+    for args, field in (((CI, ["stack"]), "attributeName"), ((CI, "stack", 5), "attributeValue")):
+        with pytest.raises(InvalidParameterError) as caught:
+            cluster.list_attributes(*args)
+        assert caught.value.field == field

@@ -108,14 +108,7 @@ class ContainerInstanceAdmin:
         """Count a change of one instance, and tell the cluster its state changed."""
         versions = self._admin_meta()["version"]
         versions[position] = versions.get(position, 1) + 1
-        self._state_changed()
-
-    def _state_changed(self) -> None:
-        # ClusterCore._touch() invalidates what placement keeps between requests
-        # (absent in older cores, hence the lookup).
-        touch = getattr(self, "_touch", None)
-        if touch is not None:
-            touch()
+        self._touch()  # placement rebuilds what it kept between requests
 
     # -- registration ---------------------------------------------------------
 
@@ -189,7 +182,7 @@ class ContainerInstanceAdmin:
         self._merge_port_keys(np.concatenate([_port_keys_of(start, table.column(name).to_pylist(), protocol)
                                               for name, protocol in (("reserved_ports", TCP),
                                                                      ("reserved_ports_udp", UDP))]))
-        self._state_changed()
+        self._touch()
         return range(start, self.state.n)
 
     # -- status ---------------------------------------------------------------
@@ -325,6 +318,10 @@ class ContainerInstanceAdmin:
         if target_type != TARGET_TYPE:
             raise InvalidParameterError(f"targetType must be {TARGET_TYPE!r}, found {target_type!r}",
                                         field="targetType", value=target_type)
+        for field, given in (("attributeName", attribute_name), ("attributeValue", attribute_value)):
+            if given is not None and not isinstance(given, str):
+                raise InvalidParameterError(f"{field} must be a string, found {given!r}", field=field,
+                                            value=given)
         if attribute_value is not None and attribute_name is None:
             raise InvalidParameterError("attributeValue needs attributeName", field="attributeValue",
                                         value=attribute_value)
@@ -356,12 +353,7 @@ class ContainerInstanceAdmin:
         return [self._attribute_request(entry, f"attributes[{i}]") for i, entry in enumerate(attributes)]
 
     def _attribute_request(self, entry, path: str) -> tuple[int, str, str | None]:
-        if not isinstance(entry, dict):
-            raise InvalidParameterError(f"{path} must be a mapping", field=path, value=entry)
-        unknown = sorted(set(entry) - set(_ATTRIBUTE_KEYS))
-        if unknown:
-            raise InvalidParameterError(f"{path}: unknown key {unknown[0]!r}", field=f"{path}.{unknown[0]}",
-                                        value=unknown[0])
+        _check_entry_keys(entry, path, _ATTRIBUTE_KEYS)
         name, value = entry.get("name"), entry.get("value")
         _check_attribute(name, value, path)
         target_type, target_id = entry.get("targetType"), entry.get("targetId")
@@ -431,6 +423,16 @@ def _check_include(include) -> tuple:
     return tuple(include)
 
 
+def _check_entry_keys(entry, path: str, allowed: tuple[str, ...]) -> None:
+    """``entry`` is a dict whose keys are all in ``allowed``."""
+    if not isinstance(entry, dict):
+        raise InvalidParameterError(f"{path} must be a mapping", field=path, value=entry)
+    unknown = sorted(set(entry) - set(allowed), key=str)  # key=str: keys may not be strings
+    if unknown:
+        raise InvalidParameterError(f"{path}: unknown key {unknown[0]!r}", field=f"{path}.{unknown[0]}",
+                                    value=unknown[0])
+
+
 def _check_attribute(name, value, path: str) -> None:
     problem = attribute_name_problem(name) if name is not None else "attribute name is required"
     if problem:
@@ -450,12 +452,7 @@ def _registration_attributes(attributes, limit: int | None) -> dict[str, str]:
     named: dict[str, str] = {}
     for i, entry in enumerate(attributes):
         path = f"attributes[{i}]"
-        if not isinstance(entry, dict):
-            raise InvalidParameterError(f"{path} must be a mapping", field=path, value=entry)
-        unknown = sorted(set(entry) - {"name", "value"})
-        if unknown:
-            raise InvalidParameterError(f"{path}: unknown key {unknown[0]!r}", field=f"{path}.{unknown[0]}",
-                                        value=unknown[0])
+        _check_entry_keys(entry, path, ("name", "value"))
         _check_attribute(entry.get("name"), entry.get("value"), path)
         value = entry.get("value")
         named[entry["name"]] = NO_VALUE if value is None else value
