@@ -9,6 +9,7 @@ Used by ``quaymaster bench`` and by the pytest-benchmark files in
 - :mod:`~quaymaster.bench.baselines`: baselines and exactness checks of one scenario.
 - :mod:`~quaymaster.bench.runs`, :mod:`~quaymaster.bench.runner`: running and reporting.
 - :mod:`~quaymaster.bench.coldstart`, :mod:`~quaymaster.bench.memory`: subprocess measurements.
+- :mod:`~quaymaster.bench.plot`: the B4 growth and B2 latency figure of `--plot`.
 """
 
 from quaymaster.bench.numpy_baseline import NumpyBaseline

@@ -156,7 +156,7 @@ def run_latency(scenario, options: RunOptions) -> Row:
     return Row("B2", scenario.title, scenario.size_label, stats["median"],
                f"{format_seconds(stats['median'])}/call", scenario.count / stats["median"],
                TARGETS["B2"], checks, [b for b in baselines if b is not None],
-               {**stats, "calls_timed": len(times)}, note)
+               {**stats, "calls_timed": len(times), "seconds": times}, note)
 
 
 def run_growth(options: RunOptions) -> tuple[Row, list[GrowthCell]]:
