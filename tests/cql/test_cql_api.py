@@ -77,9 +77,11 @@ def test_compile_is_cached_by_text():
     assert cql.compile("attribute:cache-me exists") is cql.compile("attribute:cache-me exists")
 
 
-def test_compile_refuses_non_strings():
+@pytest.mark.parametrize("entry", [cql.compile, cql.parse])
+@pytest.mark.parametrize("text", [b"attribute:a exists", None, 7, ["attribute:a exists"]])
+def test_compile_and_parse_refuse_non_strings(entry, text):
     with pytest.raises(InvalidInputError) as info:
-        cql.compile(b"attribute:a exists")
+        entry(text)
     assert info.value.field == "expression"
 
 
@@ -123,6 +125,15 @@ def test_list_container_instances_leaves_out_inactive_unless_asked():
     assert cql.list_container_instances(CLUSTER, query) == [arn + "i-4"]
     positions = cql.matching_positions(CLUSTER, "attribute:stack exists")
     assert positions.dtype == np.int64 and positions.tolist() == [0, 2]
+    on_state = cql.list_container_instances(CLUSTER.state, "attribute:stack == prod")
+    assert on_state == [arn + "i-1", arn + "i-3"]
+
+
+@pytest.mark.parametrize("listing", [cql.list_container_instances, cql.matching_positions])
+def test_listing_refuses_what_is_neither_a_cluster_nor_its_state(listing):
+    with pytest.raises(InvalidInputError) as info:
+        listing(None, "attribute:stack exists")
+    assert info.value.field == "target"
 
 
 @pytest.mark.parametrize("kwargs,field", [({"status": "active"}, "status"), ({"status": 3}, "status"), ({"status": ["ACTIVE"]}, "status"),

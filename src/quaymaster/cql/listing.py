@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quaymaster.cql.query import Query, compile
+from quaymaster.cql.query import Query, compile, instance_state
 from quaymaster.errors import InvalidParameterError
 from quaymaster.model.schema import INACTIVE, INSTANCE_STATUSES, STATUS_CODE
 
@@ -20,7 +20,7 @@ def matching_positions(target, filter: str | Query | None = None,
     ``target`` is a Cluster or an InstanceState; ``filter`` a CQL expression
     (text or compiled); ``status`` one of the instance statuses.
     """
-    state = getattr(target, "state", target)
+    state = instance_state(target)
     if status is not None and (not isinstance(status, str) or status not in STATUS_CODE):
         raise InvalidParameterError(f"status {status!r} is not one of {', '.join(INSTANCE_STATUSES)}",
                                     field="status", value=status)
@@ -35,8 +35,11 @@ def matching_positions(target, filter: str | Query | None = None,
     return np.flatnonzero(selected).astype(np.int64)
 
 
-def list_container_instances(cluster, filter: str | Query | None = None,
+def list_container_instances(target, filter: str | Query | None = None,
                              status: str | None = None) -> list[str]:
-    """The container instance ARNs, in table order, that ListContainerInstances returns."""
-    arns = cluster.state.arns
-    return [arns[p] for p in matching_positions(cluster, filter, status).tolist()]
+    """The container instance ARNs, in table order, that ListContainerInstances returns.
+
+    ``target`` is a Cluster or an InstanceState, as for :func:`matching_positions`.
+    """
+    arns = instance_state(target).arns
+    return [arns[p] for p in matching_positions(target, filter, status).tolist()]

@@ -25,7 +25,6 @@ import weakref
 import numpy as np
 
 from quaymaster.cql import ast, values
-from quaymaster.kernels.cql_masks import gather_by_code, or_positive_into
 from quaymaster.model.attributes import AttributeColumn
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -33,6 +32,17 @@ _NUMPY_ORDER = {ast.GT: np.greater, ast.GE: np.greater_equal, ast.LT: np.less, a
 _PYTHON_ORDER = {ast.GT: op.gt, ast.GE: op.ge, ast.LT: op.lt, ast.LE: op.le}
 _SIGN_TEST = {ast.GT: lambda c: c > 0, ast.GE: lambda c: c >= 0,
               ast.LT: lambda c: c < 0, ast.LE: lambda c: c <= 0}
+
+
+def _kernels():
+    """:mod:`quaymaster.kernels.cql_masks`, imported on the first evaluation, not with the package.
+
+    Importing it imports numba, which costs about as much as the rest of
+    ``import quaymaster``; compiling a query, or placing without memberOf, needs none of it.
+    """
+    from quaymaster.kernels import cql_masks
+
+    return cql_masks
 
 
 class Plan:
@@ -45,9 +55,9 @@ class Plan:
 def lower(node: ast.Node) -> Plan:
     """The plan that evaluates ``node`` as column operations."""
     if isinstance(node, ast.And):
-        return _AllOf([lower(child) for child in node.operands])
+        return _Connective([lower(child) for child in node.operands], np.logical_and)
     if isinstance(node, ast.Or):
-        return _AnyOf([lower(child) for child in node.operands])
+        return _Connective([lower(child) for child in node.operands], np.logical_or)
     if isinstance(node, ast.Not):
         return _Negation(lower(node.operand))
     return _LEAVES[node.kind](node)
@@ -55,25 +65,17 @@ def lower(node: ast.Node) -> Plan:
 
 # -- connectives ------------------------------------------------------------------
 
-class _AllOf(Plan):
-    def __init__(self, children: list[Plan]):
+class _Connective(Plan):
+    """``and`` (``combine`` = np.logical_and) or ``or`` (np.logical_or) of the children."""
+
+    def __init__(self, children: list[Plan], combine: np.ufunc):
         self.children = children
+        self.combine = combine
 
     def mask(self, state) -> np.ndarray:
         result = self.children[0].mask(state)
         for child in self.children[1:]:
-            np.logical_and(result, child.mask(state), out=result)
-        return result
-
-
-class _AnyOf(Plan):
-    def __init__(self, children: list[Plan]):
-        self.children = children
-
-    def mask(self, state) -> np.ndarray:
-        result = self.children[0].mask(state)
-        for child in self.children[1:]:
-            np.logical_or(result, child.mask(state), out=result)
+            self.combine(result, child.mask(state), out=result)
         return result
 
 
@@ -148,7 +150,7 @@ class _AttributeLeaf(_Leaf):
             table = _decide_each(self.decide, column.values)
         if self.negate:
             np.logical_not(table, out=table)
-        return gather_by_code(column.codes, table, absent_result)
+        return _kernels().gather_by_code(column.codes, table, absent_result)
 
 
 class _InstanceIdLeaf(_Leaf):
@@ -205,7 +207,7 @@ class _AgentVersionLeaf(_Leaf):
 
     def positive_mask(self, state) -> np.ndarray:
         codes, distinct = _encoded_versions(state)
-        return gather_by_code(codes, _decide_each(self.decide, distinct), False)
+        return _kernels().gather_by_code(codes, _decide_each(self.decide, distinct), False)
 
 
 class _NumericLeaf(_Leaf):
@@ -278,7 +280,7 @@ class _TaskGroupLeaf(_Leaf):
             decide = self.string_decider()
             qualifying = [counts for group, counts in group_counts.items() if decide(group)]
         for counts in qualifying:
-            or_positive_into(result, counts)
+            _kernels().or_positive_into(result, counts)
         return result
 
 

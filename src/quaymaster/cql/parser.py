@@ -29,21 +29,29 @@ from quaymaster.cql.lexer import (
     Token,
     tokenize,
 )
-from quaymaster.errors import CQLError
+from quaymaster.errors import CQLError, InvalidInputError
+from quaymaster.model.attributes import ATTRIBUTE_NAME_RULE, attribute_name_problem
+from quaymaster.model.schema import ATTRIBUTE_PREFIX
 
 MAX_LENGTH = 2000   # limits.md: CQL expression length
 MAX_DEPTH = 100     # cql.md section 5: nesting depth cap
 
 _CONNECTIVES = {(WORD, "or"): "or", (SYMBOL, "||"): "or", (WORD, "and"): "and", (SYMBOL, "&&"): "and"}
 _NEGATIONS = {(WORD, "not"), (SYMBOL, "!")}
-_ATTRIBUTE_PREFIX = "attribute:"
-_ATTRIBUTE_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/\\.")
 _SUBJECTS_HELP = ("agentConnected, agentVersion, attribute:<name>, ec2InstanceId, registeredAt, "
                   "runningTasksCount, task:group")
 
 
+def check_expression_type(expression: object) -> None:
+    """Refuse a non-string expression before anything tries to read it as text."""
+    if not isinstance(expression, str):
+        raise InvalidInputError(f"a CQL expression must be a string, found {type(expression).__name__}",
+                                field="expression", value=expression)
+
+
 def parse(expression: str) -> ast.Node:
     """The syntax tree of ``expression``; raises CQLError with the offending position."""
+    check_expression_type(expression)
     if len(expression) > MAX_LENGTH:
         raise CQLError(f"expression is {len(expression)} characters long; at most {MAX_LENGTH} "
                        "are allowed", expression=expression, position=MAX_LENGTH)
@@ -156,11 +164,10 @@ class _Parser:
             raise self._error(f"expected a subject ({_SUBJECTS_HELP}), found {self._found()}")
         if token.text in ast.FIXED_SUBJECTS:
             return token.text, None
-        if token.text.startswith(_ATTRIBUTE_PREFIX):
-            name = token.text[len(_ATTRIBUTE_PREFIX):]
-            if not 1 <= len(name) <= 128 or not _ATTRIBUTE_NAME_CHARS.issuperset(name):
-                raise self._error(f"invalid attribute name {values._show(name)}: 1..128 letters, "
-                                  "digits, '-', '_', '/', '\\' or '.'")
+        if token.text.startswith(ATTRIBUTE_PREFIX):
+            name = token.text[len(ATTRIBUTE_PREFIX):]
+            if attribute_name_problem(name) is not None:  # ECS's rule, as PutAttributes checks it
+                raise self._error(f"invalid attribute name {values._show(name)}: {ATTRIBUTE_NAME_RULE}")
             return ast.ATTRIBUTE, name
         raise self._error(f"unknown subject {values._show(token.text)} (subjects are {_SUBJECTS_HELP})")
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from quaymaster.cql import ast
 from quaymaster.cql.lower import lower
-from quaymaster.cql.parser import parse
+from quaymaster.cql.parser import check_expression_type, parse
 from quaymaster.errors import InvalidInputError
 
 _CACHE_SIZE = 4096
@@ -39,15 +39,20 @@ class Query:
         ``target`` is a :class:`quaymaster.Cluster` or its ``InstanceState``.
         The mask is computed from the state as it is now.
         """
-        state = getattr(target, "state", target)
-        if not hasattr(state, "attributes") or not hasattr(state, "ids"):
-            raise InvalidInputError(f"cannot evaluate a query over an object of type "
-                                    f"{type(target).__name__}; expected a Cluster or InstanceState",
-                                    field="target", value=type(target).__name__)
-        return self._plan.mask(state)
+        return self._plan.mask(instance_state(target))
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
+
+
+def instance_state(target):
+    """The ``InstanceState`` of a :class:`quaymaster.Cluster`, or ``target`` if it is one."""
+    state = getattr(target, "state", target)
+    if not hasattr(state, "attributes") or not hasattr(state, "ids"):
+        raise InvalidInputError(f"cannot evaluate a query over an object of type "
+                                f"{type(target).__name__}; expected a Cluster or InstanceState",
+                                field="target", value=type(target).__name__)
+    return state
 
 
 def compile(text: str) -> Query:
@@ -56,9 +61,7 @@ def compile(text: str) -> Query:
     Raises :class:`quaymaster.errors.CQLError` (with the 0-based position) when
     the expression does not parse or an argument is invalid.
     """
-    if not isinstance(text, str):
-        raise InvalidInputError(f"a CQL expression must be a string, found {type(text).__name__}",
-                                field="expression", value=text)
+    check_expression_type(text)  # before the cache, which would hash it
     return _compile_cached(text)
 
 

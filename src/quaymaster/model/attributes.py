@@ -22,6 +22,7 @@ NO_VALUE = ""
 
 # ECS's rules (API reference, ``Attribute``).
 _NAME_RE = re.compile(r"[A-Za-z0-9_\-/\\.]{1,128}")
+ATTRIBUTE_NAME_RULE = "1..128 letters, digits, '-', '_', '/', '\\' or '.'"
 _VALUE_RE = re.compile(r"[A-Za-z0-9_\-.@/\\: ]{1,128}")
 
 #: Attributes set by ECS or its agent, which do not count against the limit of
@@ -34,8 +35,7 @@ def attribute_name_problem(name) -> str | None:
     if not isinstance(name, str):
         return f"attribute name must be a string, found {type(name).__name__}"
     if not _NAME_RE.fullmatch(name):
-        return (f"invalid attribute name {name!r}: 1..128 letters, digits, '-', '_', '/', "
-                "'\\' or '.'")
+        return f"invalid attribute name {name!r}: {ATTRIBUTE_NAME_RULE}"
     return None
 
 
