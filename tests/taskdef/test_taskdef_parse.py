@@ -158,6 +158,7 @@ def test_null_fields_count_as_absent():
     (42, "got int"),
     (["family"], "got list"),
     (str(CASES_DIR / "missing.json"), "cannot read"),
+    ("missing\x00.json", "cannot read"),
 ])
 def test_unreadable_sources(source, text):
     with pytest.raises(TaskDefinitionError) as caught:
@@ -187,6 +188,10 @@ def test_timestamps_accept_datetime_text_and_epoch():
     ({"required_attributes": [("a",)]}, "required_attributes"),
     ({"member_of": [3]}, "member_of"), ({"requires_compatibilities": ["EC9"]},
                                         "requires_compatibilities"),
+    ({"memory": 2**63}, "memory"), ({"static_tcp": 80}, "static_tcp"), ({"member_of": "x"}, "member_of"),
+    ({"required_attributes": 3}, "required_attributes"),
+    ({"required_attributes": ["ab"]}, "required_attributes"),
+    ({"requires_compatibilities": None}, "requires_compatibilities"), ({"family": 7}, "family"),
 ])
 def test_hand_built_requirements_are_checked(fields, field):
     with pytest.raises(InvalidInputError) as caught:

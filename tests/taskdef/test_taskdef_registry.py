@@ -156,6 +156,9 @@ def test_list_families_by_status_and_prefix():
     (lambda r: r.list_task_definitions(sort="UP"), "sort"),
     (lambda r: r.list_families(status="DELETED"), "status"),
     (lambda r: r.describe_task_definition("web", include=["COLOR"]), "include"),
+    (lambda r: r.describe_task_definition("web", include=7), "include"),
+    (lambda r: r.list_families(family_prefix=7), "familyPrefix"),
+    (lambda r: r.list_task_definitions(family_prefix=["web"]), "familyPrefix"),
 ])
 def test_bad_list_parameters(call, field):
     registry = _registry()
@@ -170,6 +173,12 @@ def test_bad_list_parameters(call, field):
 def test_registry_needs_a_region_and_account(region, account):
     with pytest.raises(InvalidParameterError):
         TaskDefinitionRegistry(region, account)
+
+
+def test_registry_clock_must_be_callable():
+    with pytest.raises(InvalidParameterError) as caught:
+        TaskDefinitionRegistry(clock=0)
+    assert caught.value.field == "clock"
 
 
 def test_describe_output_shape():

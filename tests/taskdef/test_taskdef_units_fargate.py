@@ -43,6 +43,18 @@ def test_bad_cpu_strings_name_field_and_value(value):
     assert repr(value) in str(caught.value)
 
 
+@pytest.mark.parametrize("value", [2**63, str(2**63), "9" * 5000, "9" * 5000 + " vCPU"])
+@pytest.mark.parametrize("parse, field", [(parse_cpu, "cpu"), (parse_memory, "memory")])
+def test_sizes_beyond_int64_or_python_digits_are_refused(parse, field, value):
+    with pytest.raises(TaskDefinitionError) as caught:
+        parse(value)
+    assert caught.value.field == field and caught.value.value == value
+
+
+def test_the_largest_int64_size_is_accepted():
+    assert parse_memory(str(2**63 - 1)) == parse_memory(2**63 - 1) == 2**63 - 1
+
+
 @pytest.mark.parametrize("value", BAD_MEMORY)
 def test_bad_memory_strings_name_field_and_value(value):
     with pytest.raises(TaskDefinitionError) as caught:

@@ -23,11 +23,10 @@ from quaymaster.errors import InvalidParameterError
 from quaymaster.model.attributes import NO_VALUE
 from quaymaster.model.cluster import POSITION_SHIFT, PROTOCOL_SHIFT
 from quaymaster.model.coerce import MAX_RESERVED_PORTS
-from quaymaster.model.schema import MAX_PORT, MIN_PORT
+from quaymaster.model.schema import INT64_MAX, MAX_PORT, MIN_PORT
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX
 
 INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1  # the instance table's integer columns are int64
 
 #: Resource names the library models; other names in ``totalResources`` are refused.
 NUMBER_RESOURCES = ("CPU", "MEMORY", "GPU")

@@ -20,6 +20,8 @@ ACTIVE, DRAINING, INACTIVE = STATUS_CODE["ACTIVE"], STATUS_CODE["DRAINING"], STA
 DEFAULT_RESERVED_PORTS = (22, 2375, 2376, 51678, 51679)
 DEFAULT_AGENT_VERSION = "1.0.0"
 
+#: The largest value of the int64 resource columns (and of what a task may ask for).
+INT64_MAX = 2**63 - 1
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 PORT_LIST = pa.list_(pa.int32())
 #: A host or container port is 1..65535 (0 is not a port: in a hostPort it asks for a dynamic one).

@@ -74,7 +74,7 @@ def load_document(source: object) -> dict:
 def _read_json_file(path: Path) -> object:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: undecodable bytes, a NUL in the path
         raise TaskDefinitionError(f"cannot read task definition file {str(path)!r}: {exc}",
                                   field=ROOT, value=str(path)) from exc
     return _parse_json_text(text)

@@ -25,13 +25,13 @@ from typing import Callable
 
 from quaymaster.errors import ClientError, InvalidParameterError, NotFoundError
 from quaymaster.taskdef.model import TaskDefinition
+from quaymaster.taskdef.shapes import TASK_DEFINITION_STATUSES
 
 NOT_FOUND_MESSAGE = "Unable to describe task definition."
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):ecs:(?P<region>[^:]*):(?P<account>[^:]*):"
                   r"task-definition/(?P<family>[^:/]+)(?::(?P<revision>[^:]*))?$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
-_LIST_STATUSES = ("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS")
 _FAMILY_STATUSES = ("ACTIVE", "INACTIVE", "ALL")
 _SORT_ORDERS = ("ASC", "DESC")
 
@@ -52,6 +52,9 @@ class TaskDefinitionRegistry:
         if not isinstance(account, str) or not _ACCOUNT.match(account):
             raise InvalidParameterError(f"account {account!r} must be 12 digits",
                                         field="account", value=account)
+        if not callable(clock):
+            raise InvalidParameterError(f"clock must be a function returning a datetime, got {clock!r}",
+                                        field="clock", value=clock)
         self.region = region
         self.account = account
         self._clock = clock
@@ -97,6 +100,9 @@ class TaskDefinitionRegistry:
         """
         definition = self.describe(taskDefinition)
         response = {"taskDefinition": definition.describe_json()}
+        if include is not None and not isinstance(include, (list, tuple)):
+            raise InvalidParameterError(f"include must be a list, got {include!r}", field="include",
+                                        value=include)
         for value in include or ():
             if value != "TAGS":
                 raise InvalidParameterError(f"include holds {value!r}; only TAGS is allowed",
@@ -125,8 +131,9 @@ class TaskDefinitionRegistry:
     def list_task_definitions(self, family_prefix: str | None = None, status: str = "ACTIVE",
                               sort: str = "ASC") -> list[str]:
         """ARNs of revisions with ``status``, by family then revision (``DESC`` reverses both)."""
-        _check_choice("status", status, _LIST_STATUSES)
+        _check_choice("status", status, TASK_DEFINITION_STATUSES)
         _check_choice("sort", sort, _SORT_ORDERS)
+        _check_prefix(family_prefix)
         with self._lock:
             families = sorted(self._revisions, reverse=sort == "DESC")
             arns = []
@@ -146,6 +153,7 @@ class TaskDefinitionRegistry:
         none; ``ALL`` (ECS's default): both.
         """
         _check_choice("status", status, _FAMILY_STATUSES)
+        _check_prefix(family_prefix)
         with self._lock:
             result = []
             for family in sorted(self._revisions):
@@ -195,6 +203,12 @@ class TaskDefinitionRegistry:
         elif revision <= len(revisions):
             return revisions[revision - 1]
         raise NotFoundError(NOT_FOUND_MESSAGE, field="taskDefinition", value=ref)
+
+
+def _check_prefix(family_prefix: object) -> None:
+    if family_prefix is not None and not isinstance(family_prefix, str):
+        raise InvalidParameterError(f"familyPrefix must be a string, got {family_prefix!r}",
+                                    field="familyPrefix", value=family_prefix)
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quaymaster.errors import InvalidInputError
-from quaymaster.model.schema import MAX_PORT, MIN_PORT
+from quaymaster.model.schema import INT64_MAX, MAX_PORT, MIN_PORT
 from quaymaster.taskdef.ports import host_ports
 from quaymaster.taskdef.shapes import COMPATIBILITIES, NETWORK_MODES
 
@@ -49,15 +49,16 @@ class TaskRequirements:
     def __post_init__(self) -> None:
         for name in _COUNTS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}",
-                                        field=name, value=value)
+            # Placement keeps these in int64 columns.
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+                raise InvalidInputError(f"{name} must be a non-negative integer (at most {INT64_MAX}), "
+                                        f"got {value!r}", field=name, value=value)
         if self.network_mode not in NETWORK_MODES:
             raise InvalidInputError(f"network_mode must be one of {'|'.join(NETWORK_MODES)}, "
                                     f"got {self.network_mode!r}", field="network_mode",
                                     value=self.network_mode)
         for name in ("static_tcp", "static_udp"):
-            ports = tuple(getattr(self, name))
+            ports = _sequence(getattr(self, name), name)
             for port in ports:
                 if isinstance(port, bool) or not isinstance(port, int) or \
                         not MIN_PORT <= port <= MAX_PORT:
@@ -73,6 +74,9 @@ class TaskRequirements:
                                         f"{'|'.join(COMPATIBILITIES)}",
                                         field="requires_compatibilities", value=value)
         object.__setattr__(self, "requires_compatibilities", compatibilities)
+        if self.family is not None and not isinstance(self.family, str):
+            raise InvalidInputError(f"family must be a string or None, got {self.family!r}",
+                                    field="family", value=self.family)
 
     @property
     def host_port_count(self) -> int:
@@ -80,8 +84,20 @@ class TaskRequirements:
         return len(self.static_tcp) + len(self.static_udp) + self.dynamic_tcp + self.dynamic_udp
 
 
+def _sequence(values, field: str) -> tuple:
+    """``values`` as a tuple; a single string or a non-iterable is refused."""
+    if isinstance(values, (str, bytes)):
+        raise InvalidInputError(f"{field} must be a list, got the single value {values!r}", field=field,
+                                value=values)
+    try:
+        return tuple(values)
+    except TypeError:
+        raise InvalidInputError(f"{field} must be a list, got {values!r}", field=field,
+                                value=values) from None
+
+
 def _strings(values, field: str) -> tuple[str, ...]:
-    values = tuple(values)
+    values = _sequence(values, field)
     for value in values:
         if not isinstance(value, str):
             raise InvalidInputError(f"{field} holds {value!r}, not a string", field=field,
@@ -91,12 +107,12 @@ def _strings(values, field: str) -> tuple[str, ...]:
 
 def _attribute_pairs(values) -> tuple[tuple[str, str | None], ...]:
     pairs = []
-    for pair in values:
-        pair = tuple(pair)
+    for given in _sequence(values, "required_attributes"):
+        pair = tuple(given) if isinstance(given, (tuple, list)) else ()
         if len(pair) != 2 or not isinstance(pair[0], str) or \
                 not (pair[1] is None or isinstance(pair[1], str)):
-            raise InvalidInputError(f"required_attributes holds {pair!r}, not (name, value or "
-                                    "None)", field="required_attributes", value=pair)
+            raise InvalidInputError(f"required_attributes holds {given!r}, not (name, value or "
+                                    "None)", field="required_attributes", value=given)
         pairs.append(pair)
     return tuple(pairs)
 

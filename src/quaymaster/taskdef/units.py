@@ -16,6 +16,8 @@ import re
 from fractions import Fraction
 
 from quaymaster.errors import TaskDefinitionError
+from quaymaster.model.schema import INT64_MAX
+from quaymaster.taskdef.parse import shown
 
 _CPU_UNITS_PER_VCPU = 1024
 _MIB_PER_GB = 1024
@@ -43,7 +45,7 @@ def _parse(value: object, field: str, *, what: str, unit_name: str, unit_size: i
         if value < 0:
             raise TaskDefinitionError(f"task {what} must not be negative, got {value!r}",
                                       field=field, value=value)
-        return value
+        return _within_int64(value, value, field, what, plain)
     match = _NUMBER_WITH_UNIT.match(value)
     unit = match.group("unit").lower() if match else None
     if match is None or unit not in ("", unit_name):
@@ -51,13 +53,25 @@ def _parse(value: object, field: str, *, what: str, unit_name: str, unit_size: i
             f"task {what} {value!r} is not a number of {plain} or of "
             f"{unit_name_display(unit_name)}",
             field=field, value=value)
-    number = Fraction(match.group("number"))
+    try:
+        number = Fraction(match.group("number"))
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise TaskDefinitionError(f"task {what} {shown(value)} has too many digits", field=field,
+                                  value=value) from None
     amount = number * unit_size if unit else number
     if amount.denominator != 1:
         raise TaskDefinitionError(
             f"task {what} {value!r} is not a whole number of {plain} ({float(amount):g})",
             field=field, value=value)
-    return int(amount)
+    return _within_int64(int(amount), value, field, what, plain)
+
+
+def _within_int64(amount: int, value: object, field: str, what: str, plain: str) -> int:
+    """``amount``, refused when placement's int64 columns could not hold it."""
+    if amount > INT64_MAX:
+        raise TaskDefinitionError(f"task {what} {shown(value)} is more than {INT64_MAX} {plain}",
+                                  field=field, value=value)
+    return amount
 
 
 def unit_name_display(unit_name: str) -> str:

@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from quaymaster.cql.parser import MAX_LENGTH as MAX_EXPRESSION_LENGTH
 from quaymaster.errors import TaskDefinitionError
 from quaymaster.taskdef import fargate
 from quaymaster.taskdef.containers import Container
@@ -22,7 +23,6 @@ from quaymaster.taskdef.units import parse_cpu, parse_memory
 
 MAX_CONTAINERS = 10
 MAX_PLACEMENT_CONSTRAINTS = 10
-MAX_EXPRESSION_LENGTH = 2000
 MAX_DEFINITION_BYTES = 64 * 1024
 EC2_TASK_CPU_RANGE = (128, 196608)
 MIN_CONTAINER_MEMORY_MIB = 6  # Docker 20.10+ reserves 6 MiB per container
