@@ -86,6 +86,8 @@ def test_memory_model_is_monotone_in_memory(a, b, vcpus):
     ("weight", 0, "instance_types[0].weight"),
     ("vcpus", -2, "instance_types[0].vcpus"),
     ("family", "m5", "instance_types[0].family"),
+    ("name", 7, "instance_types[0].name"),
+    ("architecture", None, "instance_types[0].architecture"),
 ])
 def test_bad_catalog_entries_are_refused_naming_the_field(key, value, field):
     document = _document()
@@ -124,6 +126,19 @@ def test_load_catalog_from_a_file(tmp_path):
     with pytest.raises(InvalidInputError) as info:
         load_catalog(path)
     assert info.value.field == "catalog"
+    for unreadable in (tmp_path / "missing.json", tmp_path, 0):  # 0 would be a file descriptor
+        with pytest.raises(InvalidInputError) as info:
+            load_catalog(unreadable)
+        assert info.value.field == "catalog"
+
+
+@pytest.mark.parametrize("entry", [5, "t3.micro", ["name", "t3.micro"]])
+def test_catalog_entries_must_be_objects(entry):
+    document = _document()
+    document["instance_types"][1] = entry
+    with pytest.raises(InvalidInputError) as info:
+        parse_catalog(document)
+    assert info.value.field == "instance_types[1]"
 
 
 def test_resolve_names_and_patterns():

@@ -228,6 +228,7 @@ def test_the_data_model_accepts_the_fleet():
     ({"account": "1234"}, "account"),
     ({"instance_types": ["m5.large", "m5.huge"]}, "instance_types"),
     ({"instance_types": "m5.large"}, "instance_types"),
+    ({"catalog": {"m5.large": 1}}, "catalog"),
 ])
 def test_bad_arguments_raise_naming_field_and_value(kwargs, field):
     arguments = {"instances": 10, **kwargs}
@@ -239,6 +240,12 @@ def test_bad_arguments_raise_naming_field_and_value(kwargs, field):
         assert info.value.value == bad and repr(bad)[:20] in str(info.value)
     else:
         assert "m5" in str(info.value)
+
+
+def test_a_selection_that_is_neither_names_nor_shares_is_refused():
+    with pytest.raises(InvalidInputError) as info:
+        generate_fleet(10, instance_types=5)
+    assert info.value.field == "instance_types" and info.value.value == 5
 
 
 def test_numpy_integers_are_accepted():

@@ -6,7 +6,9 @@ import re
 from collections import Counter
 
 import pyarrow as pa
+import pytest
 
+from quaymaster.errors import InvalidInputError
 from quaymaster.fleet import generate_fleet, summarize_fleet
 
 
@@ -66,6 +68,15 @@ def test_summary_of_partial_and_empty_tables():
     assert _rows(text, "Zone") == {"(none)": ["50", f"{sum(partial.column('cpu_registered').to_pylist()):,}",
                                               f"{sum(partial.column('memory_registered').to_pylist()):,}"]}
     assert summarize_fleet(generate_fleet(0)).startswith("Fleet: 0 instances, 0 zones, 0 instance types")
+
+
+@pytest.mark.parametrize("arguments, field", [((None,), "table"), (({"a": [1]},), "table"),
+                                              ((pa.table({}), -1), "max_types"),
+                                              ((pa.table({}), "12"), "max_types")])
+def test_bad_arguments_are_refused(arguments, field):
+    with pytest.raises(InvalidInputError) as info:
+        summarize_fleet(*arguments)
+    assert info.value.field == field
 
 
 def test_unknown_remaining_is_left_blank():

@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
@@ -104,11 +104,17 @@ def _require(condition: bool, index: int, key: str, value, why: str) -> None:
 def _parse_type(index: int, entry: dict, sources: Mapping[str, str],
                 model: MemoryModel) -> InstanceType:
     """One catalog entry, checked against the rules the ``about`` text states."""
+    if not isinstance(entry, Mapping):
+        raise InvalidInputError(f"instance_types[{index}] must be an object, got {entry!r}",
+                                field=f"instance_types[{index}]", value=entry)
     try:
         item = InstanceType(**entry)
     except TypeError as exc:
         raise InvalidInputError(f"instance_types[{index}]: {exc}", field=f"instance_types[{index}]",
                                 value=entry) from exc
+    for key in ("name", "family", "architecture", "ami_variant", "ecs_memory_source"):
+        value = getattr(item, key)
+        _require(isinstance(value, str), index, key, value, "must be a string")
     for key in ("vcpus", "cpu_units", "memory_mib", "ecs_memory_mib", "gpus", "max_network_interfaces",
                 "eni_limit"):
         value = getattr(item, key)
@@ -152,7 +158,7 @@ def parse_catalog(document: Mapping) -> Catalog:
                                 value=None) from exc
     types: dict[str, InstanceType] = {}
     for index, entry in enumerate(entries):
-        item = _parse_type(index, dict(entry), sources, model)
+        item = _parse_type(index, entry, sources, model)
         _require(item.name not in types, index, "name", item.name, "is listed twice")
         types[item.name] = item
     if not types:
@@ -172,12 +178,18 @@ def load_catalog(path: str | os.PathLike | None = None) -> Catalog:
     """The packaged catalog (cached), or one read from a JSON file of the same shape."""
     if path is None:
         return _packaged_catalog()
-    with open(path, encoding="utf-8") as handle:
-        try:
+    if not isinstance(path, (str, bytes, os.PathLike)):  # open() would take an int as a descriptor
+        raise InvalidInputError(f"catalog path must be a str or PathLike, got {path!r}", field="catalog",
+                                value=path)
+    try:
+        with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"catalog {os.fspath(path)!r} is not JSON: {exc}",
-                                    field="catalog", value=os.fspath(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"catalog {os.fspath(path)!r} is not JSON: {exc}", field="catalog",
+                                value=os.fspath(path)) from exc
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
+        raise InvalidInputError(f"cannot read the catalog {os.fspath(path)!r}: {exc}", field="catalog",
+                                value=os.fspath(path)) from exc
     return parse_catalog(document)
 
 
@@ -200,6 +212,9 @@ def select_types(catalog: Catalog, selection: Sequence[str] | Mapping[str, float
                                 f"(got {selection!r})", field="instance_types", value=selection)
     if isinstance(selection, Mapping):
         return _select_weighted(catalog, selection)
+    if not isinstance(selection, Iterable):
+        raise InvalidInputError(f"instance_types must be a list of names or a mapping of shares "
+                                f"(got {selection!r})", field="instance_types", value=selection)
     chosen: dict[str, InstanceType] = {}
     for pattern in selection:
         for item in catalog.resolve(pattern):

@@ -161,6 +161,9 @@ def _plan(instances, azs, seed, region, cluster, account, selection, catalog) ->
     cluster = _checked_text(cluster, "cluster", _CLUSTER_RE,
                             "1 to 255 letters, digits, hyphens and underscores")
     account = _checked_text(account, "account", _ACCOUNT_RE, "a 12-digit AWS account id")
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise InvalidInputError(f"catalog must be a Catalog (see load_catalog), got {catalog!r}",
+                                field="catalog", value=catalog)
     types, weights = select_types(catalog if catalog is not None else load_catalog(), selection)
     variants = sorted({t.ami_variant for t in types})
     zones = tuple(region + chr(ord("a") + z) for z in range(azs))

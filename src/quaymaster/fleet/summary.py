@@ -5,10 +5,14 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from quaymaster.errors import InvalidInputError
+from quaymaster.fleet.catalog import CPU_UNITS_PER_VCPU
+
 ZONE_COLUMN = "attribute:ecs.availability-zone"
 TYPE_COLUMN = "attribute:ecs.instance-type"
 MISSING = "(none)"
 _RESOURCES = (("CPU units", "cpu"), ("Memory MiB", "memory"), ("GPUs", "gpu"))
+_MIB_PER_GIB = 1024
 
 
 def _total(table: pa.Table, column: str) -> int | None:
@@ -68,6 +72,13 @@ def summarize_fleet(table: pa.Table, max_types: int | None = 12) -> str:
     Types are listed most common first; beyond ``max_types`` (None: no limit)
     the rest are folded into one ``(N more)`` row.
     """
+    if not isinstance(table, pa.Table):
+        raise InvalidInputError(f"summarize_fleet takes a pyarrow Table, got {type(table).__name__}",
+                                field="table", value=type(table).__name__)
+    if max_types is not None and (isinstance(max_types, bool) or not isinstance(max_types, int)
+                                  or max_types < 0):
+        raise InvalidInputError(f"max_types must be an integer >= 0 or None, got {max_types!r}",
+                                field="max_types", value=max_types)
     n = table.num_rows
     zones = (pc.count_distinct(table.column(ZONE_COLUMN)).as_py()
              if ZONE_COLUMN in table.column_names else 0)
@@ -81,10 +92,10 @@ def summarize_fleet(table: pa.Table, max_types: int | None = 12) -> str:
         if registered is None:
             continue
         row = [label, f"{registered:,}", "" if remaining is None else f"{remaining:,}"]
-        if resource == "cpu":  # 1024 CPU units = 1 vCPU
-            row.append(f"{registered / 1024:,.0f} vCPU")
+        if resource == "cpu":
+            row.append(f"{registered / CPU_UNITS_PER_VCPU:,.0f} vCPU")
         elif resource == "memory":
-            row.append(f"{registered / 1024:,.1f} GiB")
+            row.append(f"{registered / _MIB_PER_GIB:,.1f} GiB")
         else:
             row.append("")
         total_rows.append(row)
