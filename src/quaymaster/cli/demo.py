@@ -1,58 +1,23 @@
 """``quaymaster demo``: a guided tour, as a list of small steps.
 
 Each step is a function ``step(context) -> None`` that reads and adds to a
-shared :class:`DemoContext` (the fleet, files written, text printed). Later
-steps (placement, services) are appended to ``STEPS``; ``run_demo`` runs a
-list of steps in order.
+shared :class:`~quaymaster.demo.steps.DemoContext` (the fleet, files written,
+text printed); the steps live in :mod:`quaymaster.demo.steps`. Later steps
+(services, scaling) are appended to ``STEPS``; ``run_demo`` runs a list of
+steps in order.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import pyarrow as pa
+from quaymaster.demo.steps import DemoContext, Step, bulk_step, fleet_step, query_step, wordpress_step
 
-from quaymaster.fleet import generate_fleet, summarize_fleet
-from quaymaster.fleet.output import write_fleet
-
-DEMO_INSTANCES = 1_000
-DEMO_AZS = 3
 DEFAULT_OUT_DIR = "quaymaster-demo"
-
-
-@dataclass
-class DemoContext:
-    """What the steps share: where to write, the seed, the stream to print to, results."""
-
-    out_dir: Path
-    seed: int = 0
-    stream: TextIO = field(default_factory=lambda: sys.stdout)
-    fleet: pa.Table | None = None
-    files: dict[str, Path] = field(default_factory=dict)
-
-    def say(self, text: str = "") -> None:
-        print(text, file=self.stream)
-
-
-Step = Callable[[DemoContext], None]
-
-
-def fleet_step(context: DemoContext) -> None:
-    """Generate a 1,000-instance fleet over 3 zones, write it, print its summary."""
-    context.fleet = generate_fleet(DEMO_INSTANCES, azs=DEMO_AZS, seed=context.seed)
-    path = write_fleet(context.fleet, context.out_dir / "fleet.parquet")
-    context.files["fleet"] = path
-    context.say(f"== Fleet: {DEMO_INSTANCES:,} instances over {DEMO_AZS} zones (seed {context.seed})")
-    context.say(f"Wrote {path}\n")
-    context.say(summarize_fleet(context.fleet))
-
-
-from quaymaster.demo.steps import bulk_step, query_step, wordpress_step  # noqa: E402
 
 #: The demo, in order. Append (title, step) pairs to extend it.
 STEPS: list[tuple[str, Step]] = [

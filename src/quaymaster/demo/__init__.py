@@ -1,1 +1,1 @@
-"""Steps of ``quaymaster demo`` beyond the fleet: querying and placing."""
+"""``quaymaster demo``: its steps and the context they share (``steps.py``)."""

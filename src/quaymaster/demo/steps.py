@@ -1,20 +1,32 @@
-"""The placement steps of ``quaymaster demo``.
+"""The steps of ``quaymaster demo`` and the context they share.
 
-Each is ``step(context)`` over the demo's shared context (cli/demo.py): the
-fleet the first step generated becomes a cluster, a cluster query selects
-instances, the seed slides' wordpress task definition is placed until its
-host port runs out, and a bulk request shows the engine's speed.
+Each is ``step(context) -> None`` over one :class:`DemoContext`: the first
+generates and writes a fleet, which then becomes a cluster; a cluster query
+selects instances; the seed slides' wordpress task definition is placed until
+its host port runs out; and a bulk request shows the engine's speed.
+``quaymaster.cli.demo`` lists them in order.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaymaster import cql
 from quaymaster.cluster import Cluster
+from quaymaster.fleet import generate_fleet, summarize_fleet
+from quaymaster.fleet.output import write_fleet
+
+DEMO_INSTANCES = 1_000
+DEMO_AZS = 3
 
 #: The seed slides' wordpress definition, with the mysql container it links to.
 WORDPRESS = {
@@ -32,14 +44,41 @@ QUERY = "attribute:ecs.instance-type =~ m5.* and attribute:ecs.availability-zone
 BULK_TASKS = 200_000
 
 
-def _cluster(context) -> Cluster:
-    cluster = getattr(context, "cluster", None)
-    if cluster is None:
-        cluster = context.cluster = Cluster.from_arrow(context.fleet)
-    return cluster
+@dataclass
+class DemoContext:
+    """What the steps share: where to write, the seed, the stream to print to, results."""
+
+    out_dir: Path
+    seed: int = 0
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    fleet: pa.Table | None = None
+    cluster: Cluster | None = None   # the fleet as a cluster, made by the first step that needs it
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.stream)
 
 
-def query_step(context) -> None:
+Step = Callable[[DemoContext], None]
+
+
+def _cluster(context: DemoContext) -> Cluster:
+    if context.cluster is None:
+        context.cluster = Cluster.from_arrow(context.fleet)
+    return context.cluster
+
+
+def fleet_step(context: DemoContext) -> None:
+    """Generate a 1,000-instance fleet over 3 zones, write it, print its summary."""
+    context.fleet = generate_fleet(DEMO_INSTANCES, azs=DEMO_AZS, seed=context.seed)
+    path = write_fleet(context.fleet, context.out_dir / "fleet.parquet")
+    context.files["fleet"] = path
+    context.say(f"== Fleet: {DEMO_INSTANCES:,} instances over {DEMO_AZS} zones (seed {context.seed})")
+    context.say(f"Wrote {path}\n")
+    context.say(summarize_fleet(context.fleet))
+
+
+def query_step(context: DemoContext) -> None:
     """Select instances with the cluster query language."""
     cluster = _cluster(context)
     mask = cql.compile(QUERY).mask(cluster)
@@ -48,7 +87,7 @@ def query_step(context) -> None:
     context.say(f"  selects {int(mask.sum()):,} of {cluster.state.n:,} instances")
 
 
-def wordpress_step(context) -> None:
+def wordpress_step(context: DemoContext) -> None:
     """Place the wordpress definition: host port 80 allows one task per instance."""
     cluster = _cluster(context)
     definition = cluster.task_definitions.register(WORDPRESS)
@@ -70,7 +109,7 @@ def wordpress_step(context) -> None:
     context.say(f"  wrote {path}")
 
 
-def bulk_step(context) -> None:
+def bulk_step(context: DemoContext) -> None:
     """A large request of small identical tasks, timed."""
     cluster = _cluster(context)
     task = {"family": "worker", "containerDefinitions": [
