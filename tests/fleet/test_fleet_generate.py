@@ -226,6 +226,7 @@ def test_the_data_model_accepts_the_fleet():
     ({"cluster": "bad name!"}, "cluster"),
     ({"cluster": "x" * 256}, "cluster"),
     ({"account": "1234"}, "account"),
+    ({"account": "\u0661" * 12}, "account"),  # twelve Arabic-Indic digits
     ({"instance_types": ["m5.large", "m5.huge"]}, "instance_types"),
     ({"instance_types": "m5.large"}, "instance_types"),
     ({"catalog": {"m5.large": 1}}, "catalog"),

@@ -169,7 +169,9 @@ def test_bad_list_parameters(call, field):
 
 
 @pytest.mark.parametrize(("region", "account"), [("mars-1", "000000000000"),
-                                                 ("us-east-1", "12345")])
+                                                 ("us-east-1", "12345"),
+                                                 ("us-east-1\n", "000000000000"),
+                                                 ("us-east-1", "\u0661" * 12)])  # Arabic-Indic digits
 def test_registry_needs_a_region_and_account(region, account):
     with pytest.raises(InvalidParameterError):
         TaskDefinitionRegistry(region, account)

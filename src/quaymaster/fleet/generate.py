@@ -38,9 +38,11 @@ from quaymaster.errors import InvalidInputError
 from quaymaster.fleet.catalog import Catalog, InstanceType, load_catalog, select_types
 from quaymaster.keys import splitmix64_array
 from quaymaster.model.schema import (
+    ACCOUNT_RE,
     BUILTIN_ATTRIBUTES,
     DEFAULT_RESERVED_PORTS,
     PORT_LIST,
+    REGION_RE,
     TIMESTAMP,
     instance_arn,
     instance_schema,
@@ -56,8 +58,6 @@ _EPOCH_BASE_US = int(datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()) * 1_
 _EPOCH_SPREAD_S = 334 * 86_400  # the window's end falls within 2025, after the window itself
 _BATCH_ROWS = 1 << 20  # keeps every string column well inside int32 offsets
 
-_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_ACCOUNT_RE = re.compile(r"\d{12}")
 _CLUSTER_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % byte for byte in range(256)),
                            dtype=np.uint8).reshape(256, 2)
@@ -157,10 +157,10 @@ def _plan(instances, azs, seed, region, cluster, account, selection, catalog) ->
     instances = _checked_int(instances, "instances", 0, None)
     azs = _checked_int(azs, "azs", 1, MAX_AZS)
     seed = _checked_int(seed, "seed", 0, MAX_SEED)
-    region = _checked_text(region, "region", _REGION_RE, "an AWS region name such as us-east-1")
+    region = _checked_text(region, "region", REGION_RE, "an AWS region name such as us-east-1")
     cluster = _checked_text(cluster, "cluster", _CLUSTER_RE,
                             "1 to 255 letters, digits, hyphens and underscores")
-    account = _checked_text(account, "account", _ACCOUNT_RE, "a 12-digit AWS account id")
+    account = _checked_text(account, "account", ACCOUNT_RE, "a 12-digit AWS account id")
     if catalog is not None and not isinstance(catalog, Catalog):
         raise InvalidInputError(f"catalog must be a Catalog (see load_catalog), got {catalog!r}",
                                 field="catalog", value=catalog)

@@ -6,6 +6,8 @@ whatever a user hands in into tables of exactly these schemas.
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 
 ATTRIBUTE_PREFIX = "attribute:"
@@ -84,6 +86,12 @@ def instance_schema(attribute_names=()) -> pa.Schema:
 def task_schema() -> pa.Schema:
     return pa.schema([pa.field(name, typ, nullable=not required)
                       for name, typ, required in TASK_FIELDS])
+
+
+#: The region and account parts of an ARN (full match; ASCII digits only, as AWS writes them):
+#: ``us-east-1``, ``us-gov-west-1``, ``000000000000``.
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-[0-9]+")
+ACCOUNT_RE = re.compile(r"[0-9]{12}")
 
 
 def instance_arn(region: str, account: str, cluster: str, ec2_instance_id: str) -> str:

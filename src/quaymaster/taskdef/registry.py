@@ -24,14 +24,13 @@ import threading
 from typing import Callable
 
 from quaymaster.errors import ClientError, InvalidParameterError, NotFoundError
+from quaymaster.model.schema import ACCOUNT_RE, REGION_RE
 from quaymaster.taskdef.model import TaskDefinition
 from quaymaster.taskdef.shapes import TASK_DEFINITION_STATUSES
 
 NOT_FOUND_MESSAGE = "Unable to describe task definition."
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):ecs:(?P<region>[^:]*):(?P<account>[^:]*):"
                   r"task-definition/(?P<family>[^:/]+)(?::(?P<revision>[^:]*))?$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d+$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 _FAMILY_STATUSES = ("ACTIVE", "INACTIVE", "ALL")
 _SORT_ORDERS = ("ASC", "DESC")
 
@@ -46,10 +45,10 @@ class TaskDefinitionRegistry:
 
     def __init__(self, region: str = "us-east-1", account: str = "000000000000", *,
                  clock: Callable[[], _dt.datetime] = utc_now):
-        if not isinstance(region, str) or not _REGION.match(region):
+        if not isinstance(region, str) or not REGION_RE.fullmatch(region):
             raise InvalidParameterError(f"region {region!r} is not an AWS region name such as "
                                         "us-east-1", field="region", value=region)
-        if not isinstance(account, str) or not _ACCOUNT.match(account):
+        if not isinstance(account, str) or not ACCOUNT_RE.fullmatch(account):
             raise InvalidParameterError(f"account {account!r} must be 12 digits",
                                         field="account", value=account)
         if not callable(clock):
