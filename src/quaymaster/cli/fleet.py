@@ -57,7 +57,7 @@ def catalog_listing() -> str:
                      f"{t.weight:g}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) if i in (0, 1, 6) else cell.rjust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
                      for row in rows)
 
 

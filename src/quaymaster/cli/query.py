@@ -7,6 +7,7 @@ a CQLError, which main.py prints (message, expression, caret) with exit 2.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from quaymaster.model.schema import INSTANCE_STATUSES
@@ -25,8 +26,6 @@ Examples:
 
 def register(subparsers, help_text: str) -> None:
     """Add the ``query`` subcommand."""
-    import argparse
-
     parser = subparsers.add_parser("query", help=help_text, description=_DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", required=True, metavar="I.parquet",

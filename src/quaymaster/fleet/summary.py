@@ -34,11 +34,11 @@ def _group_counts(table: pa.Table, column: str) -> pa.Table:
 
 def _render(headers: list[str], rows: list[list[str]]) -> list[str]:
     """Left-align the first column, right-align the rest."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells):
         first = str(cells[0]).ljust(widths[0])
-        rest = [str(cell).rjust(width) for cell, width in zip(cells[1:], widths[1:])]
+        rest = [str(cell).rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
         return "  ".join([first, *rest]).rstrip()
 
     return [line(headers), line(["-" * w for w in widths]), *[line(r) for r in rows]]

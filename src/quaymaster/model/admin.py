@@ -125,8 +125,8 @@ class ContainerInstanceAdmin:
         if total_resources is not None and resources is not None:
             raise InvalidParameterError("give totalResources or resources, not both", field="resources")
         if not isinstance(ec2_instance_id, str) or not ec2_instance_id:
-            raise InvalidParameterError(f"ec2InstanceId must be a non-empty string, found {ec2_instance_id!r}",
-                                        field="ec2InstanceId", value=ec2_instance_id)
+            raise InvalidParameterError(f"ec2InstanceId must be a non-empty string, found "
+                                        f"{ec2_instance_id!r}", field="ec2InstanceId", value=ec2_instance_id)
         row = describe.parse_resources(total_resources if total_resources is not None else (resources or []))
         row.update(_registration_fields(status, eni_limit, capacity_provider))
         extras = _check_version_info(version_info)
@@ -164,7 +164,8 @@ class ContainerInstanceAdmin:
                                  account=self.account, registered_at=registered_at)
         taken_arns = self._arn_index()
         for row, (ec2_id, arn) in enumerate(zip(table.column("ec2_instance_id").to_pylist(),
-                                                table.column("container_instance_arn").to_pylist())):
+                                                table.column("container_instance_arn").to_pylist(),
+                                                strict=True)):
             if ec2_id in self.state.position:
                 raise SchemaError(f"instance {ec2_id!r} is already registered", column="ec2_instance_id",
                                   row=row, value=ec2_id)
@@ -195,9 +196,11 @@ class ContainerInstanceAdmin:
         """
         position = self.resolve_instance(instance)
         if not isinstance(force, bool):
-            raise InvalidParameterError(f"force must be a boolean, found {force!r}", field="force", value=force)
+            raise InvalidParameterError(f"force must be a boolean, found {force!r}", field="force",
+                                        value=force)
         if self.state.running_tasks[position] > 0 and not force:
-            raise ClientError("Found running tasks on the instance.", field="containerInstance", value=instance)
+            raise ClientError("Found running tasks on the instance.", field="containerInstance",
+                              value=instance)
         if self.state.status[position] != INACTIVE:
             self.state.status[position] = INACTIVE
             self._bump_version(position)
@@ -348,8 +351,8 @@ class ContainerInstanceAdmin:
                                         field="attributes", value=attributes)
         limit = self.attributes_per_call_limit
         if limit is not None and len(attributes) > limit:
-            raise InvalidParameterError(f"{operation}: {len(attributes)} attributes; at most {limit} per call",
-                                        field="attributes", value=len(attributes))
+            raise InvalidParameterError(f"{operation}: {len(attributes)} attributes; at most {limit} "
+                                        "per call", field="attributes", value=len(attributes))
         return [self._attribute_request(entry, f"attributes[{i}]") for i, entry in enumerate(attributes)]
 
     def _attribute_request(self, entry, path: str) -> tuple[int, str, str | None]:
@@ -415,7 +418,8 @@ def _check_include(include) -> tuple:
     if include is None:
         return ()
     if isinstance(include, str) or not isinstance(include, (list, tuple)):
-        raise InvalidParameterError(f"include must be a list, found {include!r}", field="include", value=include)
+        raise InvalidParameterError(f"include must be a list, found {include!r}", field="include",
+                                    value=include)
     for i, value in enumerate(include):
         if value not in describe.INCLUDE_FIELDS:
             raise InvalidParameterError(f"include[{i}] must be one of {', '.join(describe.INCLUDE_FIELDS)}, "
@@ -470,7 +474,8 @@ def _check_version_info(version_info) -> dict:
         raise InvalidParameterError("versionInfo must be a mapping", field="versionInfo", value=version_info)
     for key, value in version_info.items():
         if key not in _VERSION_INFO_KEYS:
-            raise InvalidParameterError(f"versionInfo: unknown key {key!r}", field=f"versionInfo.{key}", value=key)
+            raise InvalidParameterError(f"versionInfo: unknown key {key!r}", field=f"versionInfo.{key}",
+                                        value=key)
         if not isinstance(value, str) or not value:
             raise InvalidParameterError(f"versionInfo.{key} must be a non-empty string, found {value!r}",
                                         field=f"versionInfo.{key}", value=value)
@@ -481,10 +486,12 @@ def _registration_fields(status, eni_limit, capacity_provider) -> dict:
     if status not in INSTANCE_STATUSES:
         raise InvalidParameterError(f"status must be one of {', '.join(INSTANCE_STATUSES)}, found {status!r}",
                                     field="status", value=status)
-    if eni_limit is not None and (isinstance(eni_limit, bool) or not isinstance(eni_limit, int) or eni_limit < 0):
+    if eni_limit is not None and (isinstance(eni_limit, bool) or not isinstance(eni_limit, int)
+                                  or eni_limit < 0):
         raise InvalidParameterError(f"eniLimit must be a whole number >= 0, found {eni_limit!r}",
                                     field="eniLimit", value=eni_limit)
     if capacity_provider is not None and (not isinstance(capacity_provider, str) or not capacity_provider):
-        raise InvalidParameterError(f"capacityProviderName must be a non-empty string, found {capacity_provider!r}",
-                                    field="capacityProviderName", value=capacity_provider)
+        raise InvalidParameterError(f"capacityProviderName must be a non-empty string, found "
+                                    f"{capacity_provider!r}", field="capacityProviderName",
+                                    value=capacity_provider)
     return {"status": status, "eni_limit": eni_limit, "capacity_provider": capacity_provider}

@@ -125,7 +125,8 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
         return utc.cast(TIMESTAMP, safe=False) if source.unit == "ns" else utc.cast(TIMESTAMP)
     compatible = (
         (pa.types.is_integer(target) and (pa.types.is_integer(source) or pa.types.is_floating(source)))
-        or (pa.types.is_string(target) and (pa.types.is_large_string(source) or pa.types.is_string_view(source)))
+        or (pa.types.is_string(target)
+            and (pa.types.is_large_string(source) or pa.types.is_string_view(source)))
         or (pa.types.is_list(target) and (pa.types.is_list(source) or pa.types.is_large_list(source))
             and pa.types.is_integer(source.value_type))
         or (pa.types.is_boolean(target) and pa.types.is_boolean(source))
@@ -257,8 +258,8 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
     from the live tasks. ``registered_at`` (a timestamp) fills missing times.
     """
     if registered_at is not None and not isinstance(registered_at, datetime):
-        raise SchemaError(f"registered_at must be a datetime, found {registered_at!r}", column="registered_at",
-                          value=registered_at)
+        raise SchemaError(f"registered_at must be a datetime, found {registered_at!r}",
+                          column="registered_at", value=registered_at)
     table = read_table(source, "instances")
     known = {name for name, _, _ in INSTANCE_FIELDS}
     for name in table.column_names:
@@ -306,7 +307,7 @@ def _fill_instance_defaults(columns: dict, n: int, *, instance_arn_of, registere
     given_arns = columns["container_instance_arn"]
     arns = given_arns.to_pylist() if given_arns is not None else [None] * n
     columns["container_instance_arn"] = pa.chunked_array([pa.array(
-        [a if a is not None else instance_arn_of(i) for a, i in zip(arns, ids)], pa.string())])
+        [a if a is not None else instance_arn_of(i) for a, i in zip(arns, ids, strict=True)], pa.string())])
     _check_unique(columns["container_instance_arn"], "container_instance_arn")
     _check_not_empty(columns["container_instance_arn"], "container_instance_arn")
     columns["status"] = _fill(columns["status"], n, "ACTIVE", pa.string())

@@ -170,8 +170,9 @@ def parse_resources(entries, field: str = "totalResources") -> dict:
             raise InvalidParameterError(f"{path} must be a mapping", field=path, value=entry)
         name = entry.get("name")
         if name not in NUMBER_RESOURCES + PORT_RESOURCES:
-            raise InvalidParameterError(f"{path}.name must be one of {', '.join(NUMBER_RESOURCES + PORT_RESOURCES)}, "
-                                        f"found {name!r}", field=f"{path}.name", value=name)
+            raise InvalidParameterError(f"{path}.name must be one of "
+                                        f"{', '.join(NUMBER_RESOURCES + PORT_RESOURCES)}, found {name!r}",
+                                        field=f"{path}.name", value=name)
         if name in found:
             raise InvalidParameterError(f"{path}.name: resource {name} is given twice", field=f"{path}.name",
                                         value=name)
@@ -196,7 +197,7 @@ def _resource_number(entry: dict, path: str) -> int:
     if kind is not None and (not isinstance(kind, str) or kind not in _NUMBER_TYPES):
         raise InvalidParameterError(f"{path}.type must be INTEGER, LONG or DOUBLE for {entry['name']}, "
                                     f"found {kind!r}", field=f"{path}.type", value=kind)
-    keys = [_NUMBER_TYPES[kind]] if kind else [k for k in ("integerValue", "longValue", "doubleValue") if k in entry]
+    keys = [_NUMBER_TYPES[kind]] if kind else [k for k in _NUMBER_TYPES.values() if k in entry]
     if not keys or keys[0] not in entry:
         raise InvalidParameterError(f"{path} has no value for {entry['name']}", field=path, value=entry)
     key = keys[0]

@@ -43,8 +43,8 @@ class InstanceState:
         self.registered_at = table.column("registered_at").cast(pa.int64()).to_numpy().astype(np.int64)
         for name in _INT_COLUMNS:
             setattr(self, name, _np(table, name, np.int64))
-        self.reserved_tcp: list[tuple[int, ...]] = [tuple(v) for v in table.column("reserved_ports").to_pylist()]
-        self.reserved_udp: list[tuple[int, ...]] = [tuple(v) for v in table.column("reserved_ports_udp").to_pylist()]
+        self.reserved_tcp: list[tuple[int, ...]] = _port_tuples(table, "reserved_ports")
+        self.reserved_udp: list[tuple[int, ...]] = _port_tuples(table, "reserved_ports_udp")
         self.capacity_provider: list[str | None] = table.column("capacity_provider").to_pylist()
         self.attributes: dict[str, AttributeColumn] = {
             name[len(ATTRIBUTE_PREFIX):]: AttributeColumn.from_strings(table.column(name).to_pylist())
@@ -130,6 +130,10 @@ class InstanceState:
             else:
                 arrays.append(pa.array(values, field.type))
         return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _port_tuples(table: pa.Table, name: str) -> list[tuple[int, ...]]:
+    return [tuple(ports) for ports in table.column(name).to_pylist()]
 
 
 def _np(table: pa.Table, name: str, dtype) -> np.ndarray:
