@@ -34,15 +34,23 @@ _SIGN_TEST = {ast.GT: lambda c: c > 0, ast.GE: lambda c: c >= 0,
               ast.LT: lambda c: c < 0, ast.LE: lambda c: c <= 0}
 
 
+_cql_masks = None
+
+
 def _kernels():
     """:mod:`quaymaster.kernels.cql_masks`, imported on the first evaluation, not with the package.
 
     Importing it imports numba, which costs about as much as the rest of
     ``import quaymaster``; compiling a query, or placing without memberOf, needs none of it.
+    Kept in a global after that: an import statement per evaluation is a few percent of a
+    small cluster's mask.
     """
-    from quaymaster.kernels import cql_masks
+    global _cql_masks
+    if _cql_masks is None:
+        from quaymaster.kernels import cql_masks
 
-    return cql_masks
+        _cql_masks = cql_masks
+    return _cql_masks
 
 
 class Plan:
