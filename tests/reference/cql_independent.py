@@ -28,6 +28,8 @@ Readings made where cql.md is terse (each one is a choice, not a quote):
   ``agentVersion`` as the stored string, ``agentConnected`` as
   ``true``/``false``; ``registeredAt`` as ``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``
   (spec silent; the test does not generate patterns on it).
+- An instance whose ``agent_version`` is not a dotted version is refused
+  (plain ValueError) when ``agentVersion`` is evaluated on it; cql.md is silent.
 - Nesting depth counts each ``(`` and each ``not``/``!``; more than 100 is an
   error. More than 2000 characters is an error at position 2000.
 """
@@ -67,12 +69,8 @@ _VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
 _TIME = r"T([0-9]{2}):([0-9]{2}):([0-9]{2})"
-_DATE_FORMS = (
-    re.compile(_DATE),
-    re.compile(_DATE + _TIME),
-    re.compile(_DATE + _TIME + "Z"),
-    re.compile(_DATE + _TIME + r"([+-])([0-9]{2}):([0-9]{2})"),
-)
+_DATE_FORMS = tuple(re.compile(_DATE + tail) for tail in
+                    ("", _TIME, _TIME + "Z", _TIME + r"([+-])([0-9]{2}):([0-9]{2})"))
 
 
 class IndependentCQLError(ValueError):
@@ -90,10 +88,6 @@ class Token:
     text: str  # the value for QUOTED (escapes resolved), else the source text
     start: int
     end: int
-
-
-def _is_bare_char(c: str) -> bool:
-    return not c.isspace() and c not in _NOT_BARE
 
 
 def tokenize(expression: str) -> list[Token]:
@@ -114,7 +108,7 @@ def tokenize(expression: str) -> list[Token]:
             i = tokens[-1].end
         else:
             j = i
-            while j < n and _is_bare_char(expression[j]):
+            while j < n and not expression[j].isspace() and expression[j] not in _NOT_BARE:
                 j += 1
             tokens.append(Token("BARE", expression[i:j], i, j))
             i = j
@@ -418,6 +412,9 @@ def _subject_value(row: _Row, subject: str):
         text = "true" if row.agent_connected else "false"
         return text, text
     if subject == "agentVersion":
+        if not _VERSION.fullmatch(row.agent_version):  # spec silent: refuse, do not guess
+            raise ValueError(f"agent_version {row.agent_version!r} of {row.ec2_instance_id!r} "
+                             "is not a dotted version")
         return version_key(row.agent_version), row.agent_version
     if subject == "ec2InstanceId":
         return row.ec2_instance_id, row.ec2_instance_id
