@@ -243,3 +243,20 @@ def test_object_of_unsupported_type_is_refused():
 def _write(path, data: bytes):
     path.write_bytes(data)
     return path
+
+
+@pytest.mark.parametrize("values", [5, None, "i-a"], ids=["scalar", "None", "a string"])
+def test_a_column_that_is_not_a_list_is_refused(values):
+    columns = base_instances() | {"ec2_instance_id": values}
+    with pytest.raises(SchemaError) as caught:
+        Cluster.from_arrow(columns)
+    assert caught.value.column == "ec2_instance_id"
+
+
+def test_a_broken_arrow_stream_is_refused():
+    class BrokenStream:
+        def __arrow_c_stream__(self, requested_schema=None):
+            return "not a capsule"
+
+    with pytest.raises(SchemaError, match="BrokenStream"):
+        Cluster.from_arrow(BrokenStream())

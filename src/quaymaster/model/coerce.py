@@ -15,7 +15,7 @@ value (``attributes.NO_VALUE``); ``null`` means it lacks the attribute.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 
 import numpy as np
@@ -57,10 +57,8 @@ def read_table(source, what: str = "table") -> pa.Table:
             raise SchemaError(f"cannot read {what} from {str(source)!r}: {exc}", value=str(source)) from exc
     if isinstance(source, pa.RecordBatch):
         return pa.Table.from_batches([source])
-    if isinstance(source, pa.RecordBatchReader):
-        return source.read_all()
-    if hasattr(source, "__arrow_c_stream__"):
-        return pa.RecordBatchReader.from_stream(source).read_all()
+    if isinstance(source, pa.RecordBatchReader) or hasattr(source, "__arrow_c_stream__"):
+        return _read_stream(source, what)
     if isinstance(source, Mapping):
         return _table_from_columns(dict(source))
     if isinstance(source, (list, tuple)) and all(isinstance(row, Mapping) for row in source):
@@ -73,6 +71,17 @@ def read_table(source, what: str = "table") -> pa.Table:
 _BUILD_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
 
 
+def _read_stream(source, what: str) -> pa.Table:
+    """A RecordBatchReader or an ``__arrow_c_stream__`` object, read to the end."""
+    try:
+        reader = source if isinstance(source, pa.RecordBatchReader) else pa.RecordBatchReader.from_stream(
+            source)
+        return reader.read_all()
+    except (pa.ArrowException, TypeError, ValueError) as exc:  # a broken stream or capsule
+        raise SchemaError(f"cannot read {what} from the Arrow stream of a {type(source).__name__}: {exc}",
+                          value=type(source).__name__) from exc
+
+
 def _table_from_columns(columns: dict) -> pa.Table:
     """A table from column name -> values (Arrow arrays or Python sequences)."""
     arrays = {}
@@ -80,12 +89,19 @@ def _table_from_columns(columns: dict) -> pa.Table:
         if isinstance(values, (pa.Array, pa.ChunkedArray)):
             arrays[name] = values
             continue
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            # pa.array would read a string as its characters, and cannot read a scalar.
+            raise SchemaError(f"a column must be a list of values, found {type(values).__name__}",
+                              column=name, value=values)
+        if isinstance(values, Iterator):
+            values = list(values)  # read once here, so the error path can read it again
         try:
             arrays[name] = pa.array(values)
         except _BUILD_ERRORS as exc:
-            row = _first_unbuildable_row(list(values))
+            values = list(values)
+            row = _first_unbuildable_row(values)
             raise SchemaError(f"cannot make an Arrow column of these values: {exc}", column=name, row=row,
-                              value=list(values)[row]) from None
+                              value=values[row]) from None
     try:
         return pa.table(arrays)
     except _BUILD_ERRORS as exc:  # columns of different lengths
