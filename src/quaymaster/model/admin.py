@@ -178,8 +178,9 @@ class ContainerInstanceAdmin:
             table = table.set_column(index, table.schema.field(index), filled)
         start = self.state.n
         self.state.append(table)
-        # The new instances only add ports: merge them into the cached keys
-        # rather than rebuilding every instance's (registering one by one stays linear).
+        # The new instances only add ports: merge them into the cached keys rather
+        # than rebuilding every instance's from the task chunks. (The merge is still a
+        # pass over every cached key, so registering one by one is quadratic.)
         self._merge_port_keys(np.concatenate([_port_keys_of(start, table.column(name).to_pylist(), protocol)
                                               for name, protocol in (("reserved_ports", TCP),
                                                                      ("reserved_ports_udp", UDP))]))

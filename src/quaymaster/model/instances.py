@@ -38,11 +38,11 @@ class InstanceState:
         self.arns: list[str] = table.column("container_instance_arn").to_pylist()
         self.status = np.array([STATUS_CODE[s] for s in table.column("status").to_pylist()],
                                dtype=np.int8)
-        self.agent_connected = _np(table, "agent_connected", np.bool_)
+        self.agent_connected = _numpy_column(table, "agent_connected", np.bool_)
         self.agent_version: list[str] = table.column("agent_version").to_pylist()
         self.registered_at = table.column("registered_at").cast(pa.int64()).to_numpy().astype(np.int64)
         for name in _INT_COLUMNS:
-            setattr(self, name, _np(table, name, np.int64))
+            setattr(self, name, _numpy_column(table, name, np.int64))
         self.reserved_tcp: list[tuple[int, ...]] = _port_tuples(table, "reserved_ports")
         self.reserved_udp: list[tuple[int, ...]] = _port_tuples(table, "reserved_ports_udp")
         self.capacity_provider: list[str | None] = table.column("capacity_provider").to_pylist()
@@ -136,7 +136,7 @@ def _port_tuples(table: pa.Table, name: str) -> list[tuple[int, ...]]:
     return [tuple(ports) for ports in table.column(name).to_pylist()]
 
 
-def _np(table: pa.Table, name: str, dtype) -> np.ndarray:
+def _numpy_column(table: pa.Table, name: str, dtype) -> np.ndarray:
     column = table.column(name)
     if dtype is np.int64 and column.null_count:  # only eni_limit may hold nulls here
         column = column.fill_null(NO_ENI_LIMIT)
