@@ -123,16 +123,15 @@ def _render_value(draw, value: str) -> str:
     quote = draw(st.sampled_from("'\""))
     # A backslash before anything but the quote or a backslash may be left single
     # (cql.md: "a backslash escapes the quote or itself"; so it stays literal).
-    # Not before the *other* quote: DISAGREEMENT 1 of the report. The library also
-    # unescapes \" inside '...' and \' inside "..." (lexer._quoted), while
-    # cql.md lets a backslash escape only "the quote" that delimits the value.
+    # Before the *other* quote too: it is no escape there, the backslash stays
+    # (once a disagreement, settled in the library's lexer).
     keep_single = draw(st.booleans())
     escaped = ""
     for k, c in enumerate(value):
         following = value[k + 1:k + 2]
         if c == quote:
             escaped += "\\" + c
-        elif c == "\\" and keep_single and following not in ("", "'", '"', "\\"):
+        elif c == "\\" and keep_single and following not in ("", quote, "\\"):
             escaped += c
         elif c == "\\":
             escaped += "\\\\"

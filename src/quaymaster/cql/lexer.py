@@ -69,14 +69,17 @@ def tokenize(expression: str) -> Iterator[Token]:
 
 
 def _quoted(expression: str, start: int) -> Token:
-    """A quoted value; a backslash escapes a quote or a backslash, and is kept before
-    anything else (so the pattern ``'t2\\.micro'`` reaches the regex as written)."""
+    """A quoted value; a backslash escapes the enclosing quote or a backslash (cql.md:
+    "a backslash escapes the quote or itself"), and is kept before anything else,
+    the other quote character included (so the pattern ``'t2\\.micro'`` reaches the
+    regex as written, and ``'say \\"hi\\"'`` keeps its backslashes)."""
     quote = expression[start]
+    escapable = ("\\", quote)
     chars: list[str] = []
     i, n = start + 1, len(expression)
     while i < n:
         char = expression[i]
-        if char == "\\" and i + 1 < n and expression[i + 1] in "\\'\"":
+        if char == "\\" and i + 1 < n and expression[i + 1] in escapable:
             chars.append(expression[i + 1])
             i += 2
         elif char == quote:
