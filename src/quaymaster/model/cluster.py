@@ -176,8 +176,17 @@ class ClusterCore:
         self._port_keys = None
 
     def _merge_port_keys(self, keys: np.ndarray) -> None:
-        """Add newly taken ports to the cached keys (cheaper than a rebuild)."""
-        if self._port_keys is not None:
+        """Add newly taken ports to the cached keys (cheaper than a rebuild).
+
+        Keys of new instances sort after every cached key (positions only grow),
+        so registering instances one at a time appends instead of re-sorting.
+        """
+        if self._port_keys is None or len(keys) == 0:
+            return
+        keys = np.unique(keys)
+        if len(self._port_keys) == 0 or keys[0] > self._port_keys[-1]:
+            self._port_keys = np.concatenate([self._port_keys, keys])
+        else:
             self._port_keys = np.union1d(self._port_keys, keys)
 
 
