@@ -45,7 +45,7 @@ def run(args) -> int:
     pq.write_table(result.placements, args.out)
     if args.failures:
         with open(args.failures, "w") as handle:
-            json.dump(result.failures, handle, indent=1)
+            json.dump(list(result.failures), handle, indent=1)
     print(f"placed {result.placed_count} of {result.request.count} tasks"
           + (f"; {result.failed_count} failed: {result.failure['reason']}" if result.failure else ""))
     return 0

@@ -34,6 +34,7 @@ _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_B
 PLACED_STATUS = STATUS_INDEX["PENDING"]  # what RunTask reports for a task it just placed
 _PLANS_KEPT = 8
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
+_CHUNK = 1 << 20     # larger requests go to the core a million tasks at a time
 # The state arrays a plan's structs point at; a plan is used only while they are the same objects.
 _STATE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_limit", "eni_used",
                   "running_tasks")
@@ -159,34 +160,39 @@ class Plan:
         return (*self._buffers, True)
 
     def run(self, cluster, count: int, explain: bool) -> Outcome:
-        """Place ``count`` tasks; the cluster's arrays are updated in place."""
-        n_tcp, n_udp, result, rq = self.n_tcp, self.n_udp, self.result, self.rq
-        (positions, ports_tcp, ports_udp), (at_positions, at_tcp, at_udp), kept = self._outputs(count)
-        removed = None
-        added = self._set_ports(cluster, count) if n_tcp + n_udp else None
+        """Place ``count`` tasks; the cluster's arrays are updated in place.
+
+        Large requests go to the core a chunk at a time, so memory follows
+        the tasks placed, not the count asked for; a memberOf that reads live
+        state gets one task per call, its mask refreshed in between.
+        """
+        result, rq = self.result, self.rq
+        removed, parts, done = None, [], 0
+        added = self._set_ports(cluster, count) if self.n_tcp + self.n_udp else None
         if self.dynamic:
             self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
-        done = 0
         while done < count:
+            step = 1 if self.dynamic else min(count - done, _CHUNK)
+            arrays, (at_positions, at_tcp, at_udp), kept = self._outputs(step)
             rq.first_task = done
-            result.position = ffi.cast("int64_t *", at_positions + 8 * done)
-            result.ports_tcp = ffi.cast("int32_t *", at_tcp + 4 * n_tcp * done)
-            result.ports_udp = ffi.cast("int32_t *", at_udp + 4 * n_udp * done)
-            check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, self.ports,
-                               count - done, int(self.dynamic), int(explain and done == 0),
-                               self.index, result), "qm_place")
+            result.position = ffi.cast("int64_t *", at_positions)
+            result.ports_tcp = ffi.cast("int32_t *", at_tcp)
+            result.ports_udp = ffi.cast("int32_t *", at_udp)
+            check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, self.ports, step,
+                               int(self.dynamic), int(explain and done == 0), self.index, result),
+                  "qm_place")
             if done == 0 and result.explained:
                 removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy()
-            done += result.placed
+            placed = result.placed
+            parts.append(tuple(a[:placed].copy() if kept else a[:placed] for a in arrays))
+            done += placed
             if result.failed:
                 break
             if self.dynamic and done < count:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         del added
-        if kept:
-            positions, ports_tcp, ports_udp = positions[:done].copy(), ports_tcp[:done].copy(), ports_udp[:done].copy()
-        else:
-            positions, ports_tcp, ports_udp = positions[:done], ports_tcp[:done], ports_udp[:done]
+        positions, ports_tcp, ports_udp = (parts[0] if len(parts) == 1 else
+                                           tuple(np.concatenate(column) for column in zip(*parts)))
         failed = bool(result.failed)
         fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
         return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
@@ -196,8 +202,9 @@ class Plan:
         """Point the ports struct at the ports in use and a fresh set for this call's."""
         per_task = self.n_tcp + self.n_udp
         base = cluster.port_keys() if per_task else np.empty(0, dtype=np.int64)
-        added = np.zeros(prepare.next_power_of_two(2 * count * per_task + 1) if per_task else 0,
-                         dtype=np.int64)
+        # No request can take more ports than its instances have (65,535 per protocol).
+        most = min(count * per_task, self.state.n * 65535 * ((self.n_tcp > 0) + (self.n_udp > 0)))
+        added = np.zeros(prepare.next_power_of_two(2 * most + 1) if per_task else 0, dtype=np.int64)
         self.ports.base, self.ports.n_base = ptr(base), len(base)
         self.ports.added, self.ports.added_capacity, self.ports.n_added = ptr(added), len(added), 0
         self._ports_keep = (base, added)

@@ -16,6 +16,7 @@ from quaymaster.placement.constraints import Constraints, parse_constraints
 from quaymaster.placement.strategy import DEFAULT_RUN_TASK, Strategy, parse_strategies
 
 UINT64_MAX = (1 << 64) - 1
+MAX_COUNT = (1 << 31) - 1  # RunTask's count is an Integer (int32) in ECS's API
 MAX_GROUP_LENGTH = 255
 LAUNCH_TYPES = ("EC2", "EXTERNAL", "FARGATE")
 
@@ -45,9 +46,9 @@ def _is_integer(value) -> bool:
 
 
 def _check_count(count) -> int:
-    if not _is_integer(count) or count < 1:
-        raise InvalidParameterError(f"count must be an integer >= 1, found {count!r}", field="count",
-                                    value=count)
+    if not _is_integer(count) or not 1 <= count <= MAX_COUNT:
+        raise InvalidParameterError(f"count must be an integer from 1 to {MAX_COUNT}, found {count!r}",
+                                    field="count", value=count)
     return int(count)
 
 

@@ -6,6 +6,8 @@ per task are made only when asked for (``to_ecs()``, ``failures``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 
@@ -89,19 +91,15 @@ class PlacementResult:
         })
 
     @property
-    def failures(self) -> list[dict]:
-        """One ``{task_index, reason, arn, detail}`` per task not placed."""
-        rows = list(self._instance_failures)
-        if self.failure is not None:
-            first = self.placed_count + len(self._instance_failures)
-            rows += [{"task_index": t, **self.failure} for t in range(first, self.request.count)]
-        return rows
+    def failures(self) -> Failures:
+        """One ``{task_index, reason, arn, detail}`` per task not placed (a lazy sequence)."""
+        first = self.placed_count + len(self._instance_failures)
+        shared = self.request.count - first if self.failure is not None else 0
+        return Failures(self._instance_failures, first, shared, self.failure)
 
     def failures_table(self) -> pa.Table:
-        rows = self.failures
-        return pa.table({key: pa.array([r[key] for r in rows], typ) for key, typ in (
-            ("task_index", pa.int64()), ("reason", pa.string()), ("arn", pa.string()),
-            ("detail", pa.string()))})
+        """The failures as an Arrow table (the shared failure repeated without Python rows)."""
+        return self.failures.to_arrow()
 
     # -- ECS's shape and the explanation ------------------------------------
 
@@ -150,6 +148,59 @@ class PlacementResult:
     def __repr__(self) -> str:
         return (f"PlacementResult(placed={self.placed_count}, failed={self.failed_count}"
                 + (f", reason={self.failure['reason']!r}" if self.failure else "") + ")")
+
+
+class Failures(Sequence):
+    """The failures of a request, made a row at a time.
+
+    Once a task fails, every later task of the request fails alike (the spec's
+    Decision): those rows are one dict repeated, so a request of a billion
+    tasks that fit nowhere costs no billion dicts until someone iterates.
+    Compares equal to a list of the same rows.
+    """
+
+    def __init__(self, own: list[dict], first_shared: int, shared: int, failure: dict | None):
+        self._own = own                  # rows with their own reason (StartTask's instances)
+        self._first = first_shared       # task index of the first shared failure
+        self._shared = shared            # how many tasks share `failure`
+        self._failure = failure
+
+    def __len__(self) -> int:
+        return len(self._own) + self._shared
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index < len(self._own):
+            return self._own[index]
+        return {"task_index": self._first + index - len(self._own), **self._failure}
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, (list, tuple, Sequence)) or len(other) != len(self):
+            return NotImplemented if not isinstance(other, (list, tuple, Sequence)) else False
+        return all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # mutable-looking sequences are not hashable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(row) for row in self[:3])
+        return f"Failures([{shown}{', ...' if len(self) > 3 else ''}], {len(self)} rows)"
+
+    def to_arrow(self) -> pa.Table:
+        own = self._own
+        shared, failure = self._shared, self._failure or {}
+        index = np.concatenate([np.array([r["task_index"] for r in own], dtype=np.int64),
+                                np.arange(self._first, self._first + shared, dtype=np.int64)])
+        def column(key):
+            head = pa.array([r[key] for r in own], pa.string())
+            tail = pa.array([failure.get(key)], pa.string()).take(pa.array(np.zeros(shared, np.int64)))
+            return pa.concat_arrays([head, tail])
+        return pa.table({"task_index": index, "reason": column("reason"), "arn": column("arn"),
+                         "detail": column("detail")})
 
 
 def _strings_of(state, name: str) -> pa.Array:
