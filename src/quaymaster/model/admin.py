@@ -179,8 +179,8 @@ class ContainerInstanceAdmin:
         start = self.state.n
         self.state.append(table)
         # The new instances only add ports: merge them into the cached keys rather
-        # than rebuilding every instance's from the task chunks. (The merge is still a
-        # pass over every cached key, so registering one by one is quadratic.)
+        # than rebuilding every instance's from the task chunks (new positions sort
+        # last, so the merge appends).
         self._merge_port_keys(np.concatenate([_port_keys_of(start, table.column(name).to_pylist(), protocol)
                                               for name, protocol in (("reserved_ports", TCP),
                                                                      ("reserved_ports_udp", UDP))]))
