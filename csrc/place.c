@@ -52,13 +52,18 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
         || rq->n_static_tcp < 0 || rq->n_static_udp < 0 || rq->dynamic_tcp < 0
         || rq->dynamic_udp < 0 || rq->first_task < 0)
         return QM_EINVAL;
+    /* No task holds more ports of a protocol than there are; bounding the counts here keeps
+     * the sums below far from overflow whatever the caller passed. */
+    if (rq->n_static_tcp > QM_MAX_PORT || rq->n_static_udp > QM_MAX_PORT
+        || rq->dynamic_tcp > QM_MAX_PORT || rq->dynamic_udp > QM_MAX_PORT)
+        return QM_EINVAL;
     if ((rq->n_static_tcp && !rq->static_tcp) || (rq->n_static_udp && !rq->static_udp))
         return QM_ENULL;
     for (int64_t k = 0; k < rq->n_static_tcp; k++)
-        if (rq->static_tcp[k] < 1 || rq->static_tcp[k] > 65535)
+        if (rq->static_tcp[k] < 1 || rq->static_tcp[k] > QM_MAX_PORT)
             return QM_EINVAL;
     for (int64_t k = 0; k < rq->n_static_udp; k++)
-        if (rq->static_udp[k] < 1 || rq->static_udp[k] > 65535)
+        if (rq->static_udp[k] < 1 || rq->static_udp[k] > QM_MAX_PORT)
             return QM_EINVAL;
     uint8_t worst = 0; /* reductions without early exits vectorise */
     for (int64_t i = 0; i < in->n; i++)
@@ -84,8 +89,12 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
     int64_t per_task = rq->n_static_tcp + rq->dynamic_tcp + rq->n_static_udp + rq->dynamic_udp;
     if (per_task > 0) {
         int64_t cap = ports->added_capacity;
-        if (!ports->added || cap <= 0 || (cap & (cap - 1)) != 0
-            || (cap - 2 * ports->n_added) / 2 < per_task * count)
+        if (!ports->added || cap <= 0 || (cap & (cap - 1)) != 0 || ports->n_added < 0
+            || ports->n_added > cap / 2)
+            return QM_ECAPACITY;
+        /* At most half full after the call (probing always finds an empty slot); divided,
+         * not multiplied, so a huge count cannot wrap around. */
+        if (count > (cap / 2 - ports->n_added) / per_task)
             return QM_ECAPACITY;
         if (!out->ports_tcp || !out->ports_udp)
             return QM_ENULL;
@@ -119,12 +128,27 @@ static int64_t *count_dynamic_used(const qm_ctx *c)
     return used;
 }
 
+/* The task's distinct static ports inside the dynamic range, per protocol: the dynamic
+ * mappings cannot have them. A port listed twice (hand-built requirements allow it) is one
+ * port, as in the walk of qm_fit_ports. */
+static int64_t distinct_in_range(const int32_t *statics, int64_t n_static)
+{
+    uint8_t seen[(QM_DYNAMIC_PORT_LAST - QM_DYNAMIC_PORT_FIRST + 1 + 7) / 8] = {0};
+    int64_t distinct = 0;
+    for (int64_t k = 0; k < n_static; k++) {
+        int64_t bit = statics[k] - QM_DYNAMIC_PORT_FIRST;
+        if (bit < 0 || (seen[bit >> 3] >> (bit & 7)) & 1)
+            continue;
+        seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+        distinct++;
+    }
+    return distinct;
+}
+
 static void count_statics_in_range(qm_ctx *c)
 {
-    for (int64_t k = 0; k < c->rq->n_static_tcp; k++)
-        c->statics_in_range[QM_TCP] += c->rq->static_tcp[k] >= QM_DYNAMIC_PORT_FIRST;
-    for (int64_t k = 0; k < c->rq->n_static_udp; k++)
-        c->statics_in_range[QM_UDP] += c->rq->static_udp[k] >= QM_DYNAMIC_PORT_FIRST;
+    c->statics_in_range[QM_TCP] = distinct_in_range(c->rq->static_tcp, c->rq->n_static_tcp);
+    c->statics_in_range[QM_UDP] = distinct_in_range(c->rq->static_udp, c->rq->n_static_udp);
 }
 
 /* Whether the chain's first strategy makes the last winner strictly best again. */

@@ -56,7 +56,8 @@ static inline int qm_stage_of(const qm_ctx *c, int64_t i)
         return QM_STAGE_MEMORY;
     if (in->gpu_remaining[i] < rq->gpu)
         return QM_STAGE_GPU;
-    if (rq->eni > 0 && in->eni_limit[i] >= 0 && in->eni_used[i] + rq->eni > in->eni_limit[i])
+    /* Written as a subtraction of the limit (>= 0) so that no eni_used can overflow it. */
+    if (rq->eni > 0 && in->eni_limit[i] >= 0 && in->eni_used[i] > in->eni_limit[i] - rq->eni)
         return QM_STAGE_ENI;
     if (c->has_ports && !qm_ports_fit(c, i))
         return QM_STAGE_PORTS;

@@ -6,6 +6,7 @@
 
 #define QM_DYNAMIC_PORT_FIRST 49153
 #define QM_DYNAMIC_PORT_LAST 65535
+#define QM_MAX_PORT 65535
 #define QM_TCP 0
 #define QM_UDP 1
 

@@ -86,6 +86,13 @@ BREAKAGES = {
     "null port outputs": (lambda c: setattr(c["result"], "ports_tcp", ffi.NULL), lib.QM_ENULL),
     "null positions": (lambda c: setattr(c["result"], "position", ffi.NULL), lib.QM_ENULL),
     "negative base length": (lambda c: setattr(c["ports"], "n_base", -3), lib.QM_EINVAL),
+    # 2**16 ports per task times 2**48 tasks is 2**64, which wraps to 0 in a multiplied check.
+    "count times ports beyond int64": (lambda c: (setattr(c["rq"], "dynamic_tcp", 65_535),
+                                                   c.__setitem__("count", 2**48)), lib.QM_ECAPACITY),
+    "more dynamic ports than a protocol has": (lambda c: setattr(c["rq"], "dynamic_tcp", 65_536),
+                                               lib.QM_EINVAL),
+    "negative ports already added": (lambda c: setattr(c["ports"], "n_added", -1000), lib.QM_ECAPACITY),
+    "port set already over half full": (lambda c: setattr(c["ports"], "n_added", 40), lib.QM_ECAPACITY),
 }
 
 
@@ -133,3 +140,29 @@ def test_a_corrupted_kept_index_is_dropped_not_followed():
 def test_splitmix_and_version_come_from_the_library():
     assert lib.qm_splitmix64(0) == splitmix64(0) == 0xE220A8397B1DCDAF
     assert version().count(".") == 2
+
+
+def test_eni_count_near_int64_max_does_not_overflow_the_limit_check():
+    # eni_used + 1 would wrap to a negative number and pass the ENI stage.
+    c = valid_call()
+    c["rq"].eni, c["rq"].n_static_tcp = 1, 0
+    c["keep"]["eni_limit"][:] = 5
+    c["keep"]["eni_used"][:] = 2**63 - 1
+    assert call(c) == lib.QM_OK
+    assert c["result"].placed == 0 and c["result"].fail_stage == lib.QM_STAGE_ENI
+
+
+def test_a_static_port_listed_twice_counts_once_against_the_dynamic_range():
+    # 16,383 dynamic ports, 16,380 of them taken; static 50000 (free) listed twice leaves
+    # 16,382 - 16,380 = 2 for dynamic mappings, as the walk of the range finds.
+    c = valid_call()
+    taken = [p for p in range(49153, 65536) if p not in (50000, 60000, 60001)]
+    base = np.array(sorted((i << 17) | p for i in range(N) for p in taken), np.int64)
+    static = np.array([50000, 50000], np.int32)
+    c["keep"].update(base=base, static=static)
+    c["ports"].base, c["ports"].n_base = ptr(base), len(base)
+    c["rq"].static_tcp, c["rq"].n_static_tcp, c["rq"].dynamic_tcp = ptr(static), 2, 2
+    c["count"] = 1
+    assert call(c) == lib.QM_OK
+    assert c["result"].placed == 1
+    assert c["keep"]["tcp"][:4].tolist() == [50000, 50000, 60000, 60001]
