@@ -550,3 +550,18 @@ def test_two_requests_in_a_row_match_the_reference(case, second, second_seed):
     cluster = Cluster.from_arrow(instances, tasks)
     _compare(_run_reference_request(cluster, first, first_seed), expected_first)
     _compare(_run_reference_request(cluster, second, second_seed), expected_second)
+
+
+@pytest.mark.parametrize("needs, field", [
+    (TaskRequirements(dynamic_tcp=65_536), "dynamic_tcp"),
+    (TaskRequirements(static_udp=(53,), dynamic_udp=65_535), "dynamic_udp"),
+])
+def test_more_host_ports_than_a_host_has_are_refused_naming_the_field(needs, field):
+    # The core sizes its output by the ports per task; beyond 65,535 of one protocol it used to
+    # answer NativeError after allocating buffers for them.
+    cluster = Cluster.from_arrow(pa.table({"ec2_instance_id": ["a"], "cpu_registered": [100],
+                                           "memory_registered": [100]}))
+    with pytest.raises(InvalidParameterError) as raised:
+        cluster.run_task(needs, count=3)
+    assert raised.value.field == field
+    assert cluster.task_table().num_rows == 0

@@ -19,6 +19,7 @@ UINT64_MAX = (1 << 64) - 1
 MAX_COUNT = (1 << 31) - 1  # RunTask's count is an Integer (int32) in ECS's API
 MAX_GROUP_LENGTH = 255
 LAUNCH_TYPES = ("EC2", "EXTERNAL", "FARGATE")
+MAX_PORTS_PER_PROTOCOL = 65535
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,17 @@ def _check_group(group) -> str:
     return group
 
 
+def _check_ports(requirements) -> None:
+    """No task can hold more host ports of one protocol than a host has (65,535); the core
+    sizes its buffers by the ports per task, so such requirements are refused up front."""
+    for protocol in ("tcp", "udp"):
+        dynamic = getattr(requirements, f"dynamic_{protocol}")
+        if len(getattr(requirements, f"static_{protocol}")) + dynamic > MAX_PORTS_PER_PROTOCOL:
+            raise InvalidParameterError(f"dynamic_{protocol}: {dynamic} dynamic ports beside the static ones "
+                                        f"exceed the {MAX_PORTS_PER_PROTOCOL} ports of a host",
+                                        field=f"dynamic_{protocol}", value=dynamic)
+
+
 def build_request(requirements, *, count=1, group=None, placement_constraints=None,
                   placement_strategy=None, seed=0, launch_type="EC2", family=None,
                   task_definition=None, default_strategy=DEFAULT_RUN_TASK) -> PlacementRequest:
@@ -75,6 +87,7 @@ def build_request(requirements, *, count=1, group=None, placement_constraints=No
                                     field="launchType", value=launch_type)
     if group is None:
         group = f"family:{family}" if family else "family:default"
+    _check_ports(requirements)
     strategies = parse_strategies(placement_strategy, default=default_strategy)
     constraints = parse_constraints(placement_constraints, tuple(requirements.member_of))
     if launch_type == "FARGATE" and (placement_strategy or placement_constraints):
