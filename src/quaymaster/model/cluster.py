@@ -169,7 +169,7 @@ class ClusterCore:
                         owner = np.repeat(chunk.instance_pos, np.diff(offsets))
                         live = np.repeat(chunk.alive, np.diff(offsets)) & (owner != NO_INSTANCE)
                         parts.append(port_key(owner[live], proto, flat[live]))
-            self._port_keys = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+            self._port_keys = _sorted_unique(np.concatenate(parts))
         return self._port_keys
 
     def _ports_changed(self) -> None:
@@ -183,11 +183,28 @@ class ClusterCore:
         """
         if self._port_keys is None or len(keys) == 0:
             return
-        keys = np.unique(keys)
-        if len(self._port_keys) == 0 or keys[0] > self._port_keys[-1]:
-            self._port_keys = np.concatenate([self._port_keys, keys])
-        else:
-            self._port_keys = np.union1d(self._port_keys, keys)
+        keys = _sorted_unique(keys)
+        cached = self._port_keys
+        if len(cached) == 0 or keys[0] > cached[-1]:
+            self._port_keys = np.concatenate([cached, keys])
+            return
+        # A request adds a few keys to many: inserting them where they sort costs one copy of
+        # the cache, where union1d would re-sort (or hash) all of it on every request.
+        at = np.searchsorted(cached, keys)
+        present = cached[np.minimum(at, len(cached) - 1)] == keys
+        self._port_keys = np.insert(cached, at[~present], keys[~present])
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """np.unique for int64 keys by sorting: numpy 2's hash-based unique is several times
+    slower on the hundreds of thousands of keys a fleet's ports make."""
+    keys = np.sort(np.asarray(keys, dtype=np.int64))
+    if len(keys) < 2:
+        return keys
+    keep = np.empty(len(keys), dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
 
 
 def port_key(position, protocol: int, port) -> np.ndarray:
