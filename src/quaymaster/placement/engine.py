@@ -168,7 +168,8 @@ class Plan:
         """
         result, rq = self.result, self.rq
         removed, parts, done = None, [], 0
-        added = self._set_ports(cluster, count) if self.n_tcp + self.n_udp else None
+        if self.n_tcp + self.n_udp:
+            self._set_ports(cluster, count)
         if self.dynamic:
             self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         while done < count:
@@ -190,7 +191,6 @@ class Plan:
                 break
             if self.dynamic and done < count:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
-        del added
         positions, ports_tcp, ports_udp = (parts[0] if len(parts) == 1 else
                                            tuple(np.concatenate(column) for column in zip(*parts)))
         failed = bool(result.failed)
@@ -198,17 +198,17 @@ class Plan:
         return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
                        fail_counts, removed)
 
-    def _set_ports(self, cluster, count: int):
-        """Point the ports struct at the ports in use and a fresh set for this call's."""
-        per_task = self.n_tcp + self.n_udp
-        base = cluster.port_keys() if per_task else np.empty(0, dtype=np.int64)
+    def _set_ports(self, cluster, count: int) -> None:
+        """Point the ports struct at the ports in use and a fresh set for this request's
+        (kept alive on the plan while the struct points at them)."""
+        base = cluster.port_keys()
         # No request can take more ports than its instances have (65,535 per protocol).
-        most = min(count * per_task, self.state.n * 65535 * ((self.n_tcp > 0) + (self.n_udp > 0)))
-        added = np.zeros(prepare.next_power_of_two(2 * most + 1) if per_task else 0, dtype=np.int64)
+        most = min(count * (self.n_tcp + self.n_udp),
+                   self.state.n * 65535 * ((self.n_tcp > 0) + (self.n_udp > 0)))
+        added = np.zeros(prepare.next_power_of_two(2 * most + 1), dtype=np.int64)
         self.ports.base, self.ports.n_base = ptr(base), len(base)
         self.ports.added, self.ports.added_capacity, self.ports.n_added = ptr(added), len(added), 0
         self._ports_keep = (base, added)
-        return added
 
 
 def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
