@@ -89,3 +89,29 @@ def test_counts_beyond_ecs_integer_range_are_refused(count):
         cluster.run_task(TaskRequirements(cpu=1), count=count)
     assert raised.value.field == "count" and raised.value.value == count
     assert cluster.task_table().num_rows == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 20), st.integers(0, 2**32 - 1), st.integers(1, 120), st.integers(1, 7),
+       st.sampled_from([0, 1]))
+def test_commit_batches_of_one_task_at_a_time_requests_do_not_change_placements(n, fleet_seed, count,
+                                                                                 batch, dynamic):
+    # runningTasksCount changes as tasks land, so the core places one task per call and the
+    # engine commits every _DYNAMIC_BATCH tasks; where those commits fall must not matter.
+    table = fleet(n, fleet_seed)
+
+    def run():
+        cluster = Cluster.from_arrow(table)
+        result = cluster.run_task(TaskRequirements(cpu=64, memory=128, dynamic_tcp=dynamic), count=count,
+                                  group="g", placement_constraints=[
+                                      {"type": "memberOf", "expression": "runningTasksCount < 6"}])
+        return (result.placements.select(["position", "host_ports"]).to_pylist(), list(result.failures),
+                cluster.task_table().select(["ec2_instance_id", "host_ports"]).to_pylist())
+
+    whole = run()
+    saved = engine._DYNAMIC_BATCH
+    engine._DYNAMIC_BATCH = batch
+    try:
+        assert run() == whole
+    finally:
+        engine._DYNAMIC_BATCH = saved

@@ -23,18 +23,17 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
-from quaymaster.model.cluster import TCP, UDP, port_key
-from quaymaster.model.tasks import STATUS_INDEX, TaskChunk
 from quaymaster.native import check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
+from quaymaster.placement.commit import commit_placed
 from quaymaster.placement.request import PlacementRequest
 
 _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_BINPACK_MEMORY,
          ("spread", "instanceId"): lib.QM_SPREAD_INSTANCE, ("random", None): lib.QM_RANDOM}
-PLACED_STATUS = STATUS_INDEX["PENDING"]  # what RunTask reports for a task it just placed
 _PLANS_KEPT = 8
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
 _CHUNK = 1 << 20     # larger requests go to the core a million tasks at a time
+_DYNAMIC_BATCH = 256  # one-task-per-call requests commit this many tasks at a time
 # The state arrays a plan's structs point at; a plan is used only while they are the same objects.
 _STATE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_limit", "eni_used",
                   "running_tasks")
@@ -160,18 +159,22 @@ class Plan:
         return (*self._buffers, True)
 
     def run(self, cluster, count: int, explain: bool) -> Outcome:
-        """Place ``count`` tasks; the cluster's arrays are updated in place.
+        """Place ``count`` tasks and commit them to the cluster as they are placed.
 
-        Large requests go to the core a chunk at a time, so memory follows
-        the tasks placed, not the count asked for; a memberOf that reads live
-        state gets one task per call, its mask refreshed in between.
+        Large requests go to the core a chunk at a time and each chunk is
+        committed before the next starts, so memory follows the tasks placed
+        (not the count asked for) and an error between chunks leaves a
+        consistent cluster. A memberOf that reads live state gets one task per
+        call, its mask refreshed in between, and commits every few hundred.
         """
         result, rq = self.result, self.rq
-        removed, parts, done = None, [], 0
-        if self.n_tcp + self.n_udp:
-            self._set_ports(cluster, count)
+        granule = _DYNAMIC_BATCH if self.dynamic else min(count, _CHUNK)  # tasks per commit
+        with_ports = self.n_tcp + self.n_udp > 0
+        if with_ports:
+            self._set_ports(cluster, granule)
         if self.dynamic:
             self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
+        removed, parts, pending, done, first_sequence = None, [], [], 0, None
         while done < count:
             step = 1 if self.dynamic else min(count - done, _CHUNK)
             arrays, (at_positions, at_tcp, at_udp), kept = self._outputs(step)
@@ -186,21 +189,28 @@ class Plan:
                 removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy()
             placed = result.placed
             parts.append(tuple(a[:placed].copy() if kept else a[:placed] for a in arrays))
+            pending.append(parts[-1])
             done += placed
-            if result.failed:
+            finished = bool(result.failed) or done >= count
+            if finished or sum(len(part[0]) for part in pending) >= granule:
+                sequence = commit_placed(cluster, self.request, *_joined(pending))
+                first_sequence = sequence if first_sequence is None else first_sequence
+                pending = []
+                if with_ports and not finished:
+                    self._set_ports(cluster, granule)  # the committed ports are in the base keys now
+            if finished:
                 break
-            if self.dynamic and done < count:
+            if self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
-        positions, ports_tcp, ports_udp = (parts[0] if len(parts) == 1 else
-                                           tuple(np.concatenate(column) for column in zip(*parts)))
+        positions, ports_tcp, ports_udp = _joined(parts)
         failed = bool(result.failed)
         fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
         return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
-                       fail_counts, removed)
+                       fail_counts, removed, first_sequence or 0)
 
     def _set_ports(self, cluster, count: int) -> None:
-        """Point the ports struct at the ports in use and a fresh set for this request's
-        (kept alive on the plan while the struct points at them)."""
+        """Point the ports struct at the ports in use and a fresh set for the next
+        ``count`` tasks' (kept alive on the plan while the struct points at them)."""
         base = cluster.port_keys()
         # No request can take more ports than its instances have (65,535 per protocol).
         most = min(count * (self.n_tcp + self.n_udp),
@@ -229,27 +239,11 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
     return plan
 
 
-def commit(cluster, request: PlacementRequest, outcome: Outcome) -> None:
-    """Append the placed tasks to the cluster's task state (counters are already updated)."""
-    placed = len(outcome.positions)
-    if placed == 0:
-        return
-    req = request.requirements
-    tcp_width, udp_width = outcome.ports_tcp.shape[1], outcome.ports_udp.shape[1]
-    outcome.first_sequence = cluster.tasks.reserve_sequence(placed)
-    cluster.tasks.add(TaskChunk(
-        outcome.positions,
-        tcp_ports=outcome.ports_tcp.reshape(-1), udp_ports=outcome.ports_udp.reshape(-1),
-        seq_start=outcome.first_sequence,
-        uniform={"group_code": cluster.tasks.group_code(request.group), "cpu": req.cpu,
-                 "memory": req.memory, "gpu": req.gpu, "eni": req.eni, "daemon": False,
-                 "status": PLACED_STATUS, "tcp_width": tcp_width, "udp_width": udp_width},
-    ))
-    if tcp_width + udp_width:
-        new_keys = np.concatenate([
-            port_key(np.repeat(outcome.positions, tcp_width), TCP, outcome.ports_tcp.reshape(-1)),
-            port_key(np.repeat(outcome.positions, udp_width), UDP, outcome.ports_udp.reshape(-1))])
-        cluster._merge_port_keys(new_keys)
+def _joined(parts):
+    """Positions and port rows of several placement calls, as one of each."""
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = None,
@@ -267,7 +261,6 @@ def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = Non
     else:
         plan = Plan(cluster, request, prefilter, fast_paths)
     outcome = plan.run(cluster, request.count, explain)
-    commit(cluster, request, outcome)
     cluster._version += 1
     plan.version = cluster._version
     return outcome
