@@ -192,6 +192,7 @@ def test_timestamps_accept_datetime_text_and_epoch():
     ({"required_attributes": 3}, "required_attributes"),
     ({"required_attributes": ["ab"]}, "required_attributes"),
     ({"requires_compatibilities": None}, "requires_compatibilities"), ({"family": 7}, "family"),
+    ({"static_tcp": (80, 443, 80)}, "static_tcp"), ({"static_udp": [53, 53]}, "static_udp"),
 ])
 def test_hand_built_requirements_are_checked(fields, field):
     with pytest.raises(InvalidInputError) as caught:

@@ -64,6 +64,10 @@ class TaskRequirements:
                         not MIN_PORT <= port <= MAX_PORT:
                     raise InvalidInputError(f"{name} holds {port!r}, not a port "
                                             f"{MIN_PORT}..{MAX_PORT}", field=name, value=port)
+            if len(set(ports)) != len(ports):
+                # As in a task definition: one task cannot hold the same host port twice.
+                repeated = next(p for p in ports if ports.count(p) > 1)
+                raise InvalidInputError(f"{name} lists port {repeated} twice", field=name, value=repeated)
             object.__setattr__(self, name, ports)
         object.__setattr__(self, "required_attributes", _attribute_pairs(self.required_attributes))
         object.__setattr__(self, "member_of", _strings(self.member_of, "member_of"))
