@@ -119,8 +119,10 @@ CASES = [
      Err("containerDefinitions[0].name", "'my.app'")),
     ("container without a name", definition({"image": "x", "memory": 64}),
      Err("containerDefinitions[0].name", "required")),
-    ("container without an image", definition(container(image=None)),
-     Err("containerDefinitions[0].image")),
+    # ECS's API requires an image; quaymaster does not (placement never reads it).
+    ("container without an image", definition(container(image=None, memory=64)), ok(memory=64)),
+    ("container with an empty image", definition(container(image="")),
+     Err("containerDefinitions[0].image", "empty image")),
     ("no essential container",
      definition(container("a", essential=False), container("b", essential=False)),
      Err("containerDefinitions", "essential")),

@@ -96,9 +96,9 @@ def duplicate_name(draw, gen: Generated):
 
 
 @mutation()
-def drop_image(draw, gen):
+def empty_image(draw, gen):
     i = draw(st.integers(0, len(gen.containers) - 1))
-    del gen.containers[i]["image"]
+    gen.containers[i]["image"] = ""
     return _path(i, "image")
 
 
@@ -277,7 +277,7 @@ def bad_task_cpu(draw, gen):
 
 
 MUTATIONS = [
-    duplicate_name, drop_image, no_essential, reservation_above_memory, memory_below_minimum,
+    duplicate_name, empty_image, no_essential, reservation_above_memory, memory_below_minimum,
     drop_memory, bad_network_mode, host_port_mismatch, mappings_with_none,
     container_port_out_of_range, unknown_link, link_outside_bridge, wrong_type, bad_protocol,
     too_many_containers, cpu_over_task_cpu, duplicate_static_port, fargate_bad_size,

@@ -110,9 +110,12 @@ def _check_container(container: Container, size: TaskSize) -> None:
     if container.name is None:
         _fail(container.field("name"), "container name is required", None)
     _check_name(container.name, container.field("name"), "container name")
-    if not container.image:
-        _fail(container.field("image"), f"container {container.name!r} needs an image, got "
-              f"{container.image!r}", container.image)
+    # ECS's API insists on an image; placement never reads it, and definitions
+    # trimmed to what scheduling needs are common in capacity planning, so only a
+    # given-but-empty image is refused (docs/semantics.md).
+    if container.image is not None and not container.image:
+        _fail(container.field("image"), f"container {container.name!r} has an empty image",
+              container.image)
     if container.cpu < 0:
         _fail(container.field("cpu"), f"container cpu must not be negative, got {container.cpu}",
               container.cpu)
