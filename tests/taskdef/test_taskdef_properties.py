@@ -119,7 +119,7 @@ def reservation_above_memory(draw, gen):
 @mutation(_with_memory)
 def memory_below_minimum(draw, gen):
     i = draw(st.sampled_from(_with_memory(gen)))
-    gen.containers[i]["memory"] = draw(st.integers(-5, 5))
+    gen.containers[i]["memory"] = draw(st.integers(-5, 0))
     return _path(i, "memory")
 
 

@@ -114,9 +114,9 @@ def test_invalid_definition_registers_nothing():
     registry = _registry()
     registry.register(_web())
     with pytest.raises(TaskDefinitionError):
-        registry.register(definition(container(memory=3)))
+        registry.register(definition(container(memory=0)))
     with pytest.raises(TaskDefinitionError):
-        registry.register(definition(container(memory=3), family="fresh"))
+        registry.register(definition(container(memory=0), family="fresh"))
     assert len(registry) == 1
     assert registry.list_families() == ["web"]
     assert registry.register(_web()).revision == 2  # no revision number was used up

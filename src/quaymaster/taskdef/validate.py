@@ -25,7 +25,10 @@ MAX_CONTAINERS = 10
 MAX_PLACEMENT_CONSTRAINTS = 10
 MAX_DEFINITION_BYTES = 64 * 1024
 EC2_TASK_CPU_RANGE = (128, 196608)
-MIN_CONTAINER_MEMORY_MIB = 6  # Docker 20.10+ reserves 6 MiB per container
+# A container holds at least 1 MiB. ECS's documentation advises 6 (what Docker
+# 20.10+ reserves); the spec sets no floor, and placement arithmetic is the same
+# for any positive amount, so only empty or negative amounts are refused.
+MIN_CONTAINER_MEMORY_MIB = 1
 ATTRIBUTE_LENGTH = (1, 128)
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _GPU_COUNT = re.compile(r"[1-9][0-9]{0,8}")
