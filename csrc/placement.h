@@ -83,6 +83,21 @@ static inline int64_t qm_strategy_value(const qm_strategy *s, const qm_instances
     }
 }
 
+/* -1, 0, 1 as instance i's key over strategies first..ranked-1 compares with
+ * best[first..]; fills values[first..] with i's key on the way (the scan ranks
+ * from strategy 0, the sorted runs from 1, the run already settling the first). */
+static inline int qm_compare_key(const qm_ctx *c, int32_t first, int64_t i, const int64_t *best,
+                                 int64_t *values)
+{
+    int order = 0;
+    for (int32_t k = first; k < c->ranked; k++) {
+        values[k] = qm_strategy_value(&c->strategies[k], c->in, i);
+        if (order == 0 && values[k] != best[k])
+            order = values[k] < best[k] ? -1 : 1;
+    }
+    return order;
+}
+
 /* Full scan (scan.c): the instance task t goes to, or -1; fills stage[] and counts[]. */
 int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *counts);
 

@@ -20,18 +20,21 @@ static int base_has(const qm_ports *ports, int64_t key)
     return lo < ports->n_base && ports->base[lo] == key;
 }
 
-static int added_has(const qm_ports *ports, int64_t key)
+/* The slot of the added set that holds key, or the empty slot where it would go
+ * (linear probing; the set is never full: its capacity is at least twice what a
+ * call can add). */
+static uint64_t added_slot(const qm_ports *ports, int64_t key)
 {
-    if (ports->added_capacity == 0)
-        return 0;
     uint64_t mask = (uint64_t)ports->added_capacity - 1;
     uint64_t slot = qm_splitmix64((uint64_t)key) & mask;
-    while (ports->added[slot] != 0) {
-        if (ports->added[slot] == key + 1)
-            return 1;
+    while (ports->added[slot] != 0 && ports->added[slot] != key + 1)
         slot = (slot + 1) & mask;
-    }
-    return 0;
+    return slot;
+}
+
+static int added_has(const qm_ports *ports, int64_t key)
+{
+    return ports->added_capacity != 0 && ports->added[added_slot(ports, key)] != 0;
 }
 
 int qm_port_used(const qm_ports *ports, int64_t position, int protocol, int64_t port)
@@ -45,13 +48,9 @@ int qm_port_take(qm_ports *ports, int64_t position, int protocol, int64_t port)
     int64_t key = port_key(position, protocol, port);
     if (base_has(ports, key))
         return 0;
-    uint64_t mask = (uint64_t)ports->added_capacity - 1;
-    uint64_t slot = qm_splitmix64((uint64_t)key) & mask;
-    while (ports->added[slot] != 0) {
-        if (ports->added[slot] == key + 1)
-            return 0;
-        slot = (slot + 1) & mask;
-    }
+    uint64_t slot = added_slot(ports, key);
+    if (ports->added[slot] != 0)
+        return 0;
     ports->added[slot] = key + 1;
     ports->n_added++;
     return 1;

@@ -80,18 +80,6 @@ qm_runs *qm_runs_build(const qm_ctx *c, const uint8_t *stage)
     return r;
 }
 
-/* -1, 0, 1 as instance i's key over strategies 1..ranked-1 compares with best. */
-static int compare_rest(const qm_ctx *c, int64_t i, const int64_t *best, int64_t *values)
-{
-    int order = 0;
-    for (int32_t k = 1; k < c->ranked; k++) {
-        values[k] = qm_strategy_value(&c->strategies[k], c->in, i);
-        if (order == 0 && values[k] != best[k])
-            order = values[k] < best[k] ? -1 : 1;
-    }
-    return order;
-}
-
 /* The winner among the feasible members of order[from .. to), or -1. */
 static int64_t choose_in_run(qm_runs *r, const qm_ctx *c, int64_t t, int64_t from, int64_t to)
 {
@@ -105,7 +93,7 @@ static int64_t choose_in_run(qm_runs *r, const qm_ctx *c, int64_t t, int64_t fro
             r->dead[i] = 1;
             continue;
         }
-        int order = winner < 0 ? -1 : compare_rest(c, i, best, values);
+        int order = winner < 0 ? -1 : qm_compare_key(c, 1, i, best, values);
         if (winner < 0)
             for (int32_t s = 1; s < c->ranked; s++)
                 values[s] = qm_strategy_value(&c->strategies[s], c->in, i);
@@ -125,7 +113,7 @@ static int64_t choose_in_run(qm_runs *r, const qm_ctx *c, int64_t t, int64_t fro
     uint64_t j = (uint64_t)(((unsigned __int128)r_t * (uint64_t)survivors) >> 64);
     for (int64_t k = from; k < to; k++) { /* the run is in position order */
         int64_t i = r->order[k];
-        if (r->dead[i] || compare_rest(c, i, best, values) != 0)
+        if (r->dead[i] || qm_compare_key(c, 1, i, best, values) != 0)
             continue;
         if (j == 0)
             return i;

@@ -10,18 +10,6 @@
 
 #include "placement.h"
 
-/* -1, 0, 1 as the key of instance i compares with `best` over the ranked strategies. */
-static int compare_keys(const qm_ctx *c, int64_t i, const int64_t *best, int64_t *values)
-{
-    int order = 0;
-    for (int32_t k = 0; k < c->ranked; k++) {
-        values[k] = qm_strategy_value(&c->strategies[k], c->in, i);
-        if (order == 0 && values[k] != best[k])
-            order = values[k] < best[k] ? -1 : 1;
-    }
-    return order;
-}
-
 /* j(t, n): the high word of the exact 128-bit product r(t) * n. */
 static uint64_t random_index(uint64_t seed_state, int64_t t, int64_t n)
 {
@@ -47,7 +35,7 @@ int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *coun
             survivors = 1;
             continue;
         }
-        int order = compare_keys(c, i, best, values);
+        int order = qm_compare_key(c, 0, i, best, values);
         if (order < 0) {
             memcpy(best, values, sizeof(int64_t) * (size_t)c->ranked);
             winner = i;
@@ -63,7 +51,7 @@ int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *coun
     /* random: the j-th survivor by position. */
     uint64_t j = random_index(c->rq->seed_state, t, survivors);
     for (int64_t i = 0; i < in->n; i++) {
-        if (stage[i] != QM_STAGE_FEASIBLE || compare_keys(c, i, best, values) != 0)
+        if (stage[i] != QM_STAGE_FEASIBLE || qm_compare_key(c, 0, i, best, values) != 0)
             continue;
         if (j == 0)
             return i;
