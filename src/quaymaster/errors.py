@@ -88,3 +88,27 @@ class AttributeLimitExceededError(InvalidInputError):
 
 class NativeError(QuaymasterError):
     """The C core reported a status other than QM_OK: a bug, not bad input."""
+
+
+class ServiceError(QuaymasterError):
+    """An AWS API error as a service's model names it, raised by region operations.
+
+    ``code`` is the modeled exception's name in botocore's service model
+    (``ClusterNotFoundException``, ``InvalidParameterException``,
+    ``RepositoryNotFoundException``, ...); the endpoint turns it into the
+    wire error boto3 raises as ``client.exceptions.<code>``. ``status`` is the
+    HTTP status the endpoint answers with (400 for client errors).
+    """
+
+    def __init__(self, code: str, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def __reduce__(self):  # picklable across processes (sweeps, the endpoint's workers)
+        return (_rebuild_service_error, (type(self), self.code, self.message, self.status))
+
+
+def _rebuild_service_error(cls, code, message, status):
+    return cls(code, message, status=status)
