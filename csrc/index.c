@@ -120,9 +120,8 @@ static int64_t assign_cells(const qm_ctx *c, const uint8_t *stage, int32_t *cell
         dense[v] = -1;
     int64_t n_cells = 0;
     for (int64_t i = 0; i < n; i++) {
-        cell_of[i] = -1;
-        if (stage[i] != QM_STAGE_FEASIBLE)
-            continue;
+        /* Every instance gets its cell, feasible or not, so that a kept index can
+         * take it in later (qm_index_repair); only the feasible ones go in now. */
         int64_t key = 0;
         for (int32_t k = 0; k < c->ranked; k++)
             if (c->strategies[k].kind == QM_SPREAD_ATTRIBUTE)
@@ -155,14 +154,13 @@ int qm_index_build(qm_index *x, const qm_ctx *c, const uint8_t *stage)
     memset(x->top_ok, 0, (size_t)(x->n_cells + 1));
     x->only_improves = only_improves(c);
     for (int64_t i = 0; i < n; i++)
-        if (x->cell_of[i] >= 0)
-            x->start[x->cell_of[i] + 1]++;
+        x->start[x->cell_of[i] + 1]++;
     for (int64_t cell = 0; cell < x->n_cells; cell++)
         x->start[cell + 1] += x->start[cell];
     for (int64_t i = 0; i < n; i++) {
         x->slot[i] = -1;
         int32_t cell = x->cell_of[i];
-        if (cell >= 0)
+        if (stage[i] == QM_STAGE_FEASIBLE)
             put(x, x->start[cell] + x->size[cell]++, (int32_t)i);
     }
     for (int64_t cell = 0; cell < x->n_cells; cell++)
@@ -224,4 +222,56 @@ void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w)
     sift_up(x, c, base, at - base);
     if (!x->only_improves)
         sift_down(x, c, base, x->size[cell], x->slot[w] - base);
+}
+
+/* Put instance i (back) where its cell's heap wants it. */
+static void reinsert(qm_index *x, const qm_ctx *c, int64_t i)
+{
+    int32_t cell = x->cell_of[i];
+    int64_t base = x->start[cell];
+    x->top_ok[cell] = 0;
+    int64_t at = x->slot[i];
+    if (at < 0) {
+        at = base + x->size[cell]++;
+        put(x, at, (int32_t)i);
+    }
+    sift_up(x, c, base, at - base);
+    sift_down(x, c, base, x->size[cell], x->slot[i] - base);
+}
+
+/* Whether a kept index is as qm_index_build left it, as far as repair relies on. */
+static int repairable(const qm_index *x, int64_t n)
+{
+    if (!x->built || x->capacity != n || x->n_cells < 0 || x->n_cells > n)
+        return 0;
+    if (x->n_cells > 0 && x->start[x->n_cells] != n)
+        return 0;
+    for (int64_t cell = 0; cell < x->n_cells; cell++)
+        if (x->start[cell] < 0 || x->size[cell] < 0 || x->start[cell] + x->size[cell] > x->start[cell + 1])
+            return 0;
+    return 1;
+}
+
+int qm_index_repair(qm_index *x, const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
+                    const qm_request *rq, const int64_t *dirty, int64_t n_dirty)
+{
+    if (!x || !in || !rq || (n_dirty > 0 && !dirty) || (n_strategies > 0 && !strategies))
+        return QM_ENULL;
+    if (n_dirty < 0 || n_strategies < 0 || n_strategies > QM_MAX_STRATEGIES)
+        return QM_EINVAL;
+    if (!x->built)
+        return QM_OK; /* nothing kept: the next request builds afresh */
+    if (!repairable(x, in->n)) {
+        x->built = 0;
+        return QM_OK;
+    }
+    for (int64_t k = 0; k < n_dirty; k++)
+        if (dirty[k] < 0 || dirty[k] >= in->n || x->cell_of[dirty[k]] < 0 || x->cell_of[dirty[k]] >= x->n_cells)
+            return QM_EBOUNDS;
+    qm_ctx c = {.in = in, .strategies = strategies, .rq = rq};
+    while (c.ranked < n_strategies && strategies[c.ranked].kind != QM_RANDOM)
+        c.ranked++;
+    for (int64_t k = 0; k < n_dirty; k++)
+        reinsert(x, &c, dirty[k]);
+    return QM_OK;
 }

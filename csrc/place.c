@@ -207,8 +207,11 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     uint8_t *stage = malloc(in->n > 0 ? (size_t)in->n : 1);
     if (!stage)
         return QM_ECAPACITY;
+    int own_dynamic_used = 0;
     if (rq->dynamic_tcp + rq->dynamic_udp > 0) {
-        c.dynamic_used = count_dynamic_used(&c);
+        /* The cluster keeps the counts up to date; without them, count now. */
+        own_dynamic_used = !ports->dynamic_used;
+        c.dynamic_used = own_dynamic_used ? count_dynamic_used(&c) : ports->dynamic_used;
         count_statics_in_range(&c);
     }
     int sticky = (rq->fast_paths & QM_PATH_STICKY) && chain_is_sticky(&c);
@@ -262,7 +265,8 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             break;
     }
     qm_runs_free(runs);
-    free(c.dynamic_used);
+    if (own_dynamic_used)
+        free(c.dynamic_used);
     free(stage);
     return QM_OK;
 }

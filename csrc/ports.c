@@ -83,3 +83,94 @@ int qm_fit_ports(const qm_ports *ports, int64_t position, int protocol,
     }
     return found == n_dynamic;
 }
+
+/* Remove key from the added set by backward-shift deletion (linear probing
+ * needs no tombstones then); 1 if it was there. */
+int qm_port_release(qm_ports *ports, int64_t position, int protocol, int64_t port)
+{
+    if (ports->added_capacity == 0)
+        return 0;
+    uint64_t mask = (uint64_t)ports->added_capacity - 1;
+    uint64_t hole = added_slot(ports, port_key(position, protocol, port));
+    if (ports->added[hole] == 0)
+        return 0;
+    for (uint64_t j = (hole + 1) & mask; ports->added[j] != 0; j = (j + 1) & mask) {
+        uint64_t home = qm_splitmix64((uint64_t)(ports->added[j] - 1)) & mask;
+        /* The entry at j may fill the hole unless its home lies cyclically in (hole, j]. */
+        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        ports->added[hole] = ports->added[j];
+        hole = j;
+    }
+    ports->added[hole] = 0;
+    ports->n_added--;
+    return 1;
+}
+
+int qm_port_held(const qm_ports *ports, int64_t position, int protocol, int64_t port)
+{
+    return added_has(ports, port_key(position, protocol, port));
+}
+
+static int set_is_sound(const qm_ports *p)
+{
+    int64_t cap = p->added_capacity;
+    return p->added && cap > 0 && (cap & (cap - 1)) == 0 && p->n_added >= 0 && p->n_added <= cap / 2
+           && p->n_base == 0;
+}
+
+static void count_dynamic(qm_ports *p, int64_t n, int64_t key, int64_t sign)
+{
+    int64_t position = key >> 17, protocol = (key >> 16) & 1, port = key & 0xFFFF;
+    if (p->dynamic_used && position < n && port >= QM_DYNAMIC_PORT_FIRST)
+        p->dynamic_used[protocol * n + position] += sign;
+}
+
+int qm_ports_insert(qm_ports *p, int64_t n, const int64_t *keys, int64_t n_keys, int64_t *duplicate)
+{
+    if (!p || (n_keys > 0 && !keys) || !duplicate)
+        return QM_ENULL;
+    *duplicate = -1;
+    if (!set_is_sound(p) || n_keys < 0 || n < 0)
+        return QM_EINVAL;
+    if (n_keys > p->added_capacity / 2 - p->n_added)
+        return QM_ECAPACITY;
+    for (int64_t k = 0; k < n_keys; k++)
+        if (keys[k] < 0 || (keys[k] >> 17) >= n)
+            return QM_EBOUNDS;
+    int64_t k = 0;
+    for (; k < n_keys; k++) {
+        int64_t key = keys[k];
+        if (!qm_port_take(p, key >> 17, (int)((key >> 16) & 1), key & 0xFFFF))
+            break;
+        count_dynamic(p, n, key, +1);
+    }
+    if (k == n_keys)
+        return QM_OK;
+    *duplicate = k;
+    while (k-- > 0) { /* undo: the call changes nothing */
+        int64_t key = keys[k];
+        qm_port_release(p, key >> 17, (int)((key >> 16) & 1), key & 0xFFFF);
+        count_dynamic(p, n, key, -1);
+    }
+    return QM_EINVAL;
+}
+
+int qm_ports_rehash(const qm_ports *from, qm_ports *to)
+{
+    if (!from || !to)
+        return QM_ENULL;
+    if (!set_is_sound(from) || !to->added || to->added_capacity <= 0
+        || (to->added_capacity & (to->added_capacity - 1)) != 0 || to->n_added != 0
+        || from->n_added > to->added_capacity / 2)
+        return QM_EINVAL;
+    for (int64_t s = 0; s < from->added_capacity; s++) {
+        int64_t stored = from->added[s];
+        if (stored == 0)
+            continue;
+        int64_t key = stored - 1;
+        qm_port_take(to, key >> 17, (int)((key >> 16) & 1), key & 0xFFFF);
+    }
+    return QM_OK;
+}

@@ -16,6 +16,12 @@ int qm_port_used(const qm_ports *ports, int64_t position, int protocol, int64_t 
 /* Mark a port as used for the rest of the request; 1 if it was free. */
 int qm_port_take(qm_ports *ports, int64_t position, int protocol, int64_t port);
 
+/* Remove a port from the added set (the cluster's persistent set); 1 if it was held. */
+int qm_port_release(qm_ports *ports, int64_t position, int protocol, int64_t port);
+
+/* Whether the added set holds the port. */
+int qm_port_held(const qm_ports *ports, int64_t position, int protocol, int64_t port);
+
 /* Whether a task's ports of one protocol fit on an instance: every static port
  * free, and `n_dynamic` free ports in the dynamic range, taken lowest first
  * and skipping the task's own static ports. When `out` is not NULL the ports

@@ -130,7 +130,26 @@ typedef struct {
     int64_t *added;
     int64_t added_capacity;
     int64_t n_added;
+    /* NULL, or the cluster's count per protocol and instance of the ports in
+     * use in the dynamic range (dynamic_used[protocol * n + i]), kept up to
+     * date by qm_take and qm_release; when NULL qm_place counts them per call. */
+    int64_t *dynamic_used;
 } qm_ports;
+
+/* Tasks handed back by qm_release (or checked by qm_ports_insert's callers):
+ * columns of n tasks; ports are CSR, tcp_ports[tcp_offsets[r] .. tcp_offsets[r+1]). */
+typedef struct {
+    int64_t n;
+    const int64_t *position;
+    const int64_t *cpu;
+    const int64_t *memory;
+    const int64_t *gpu;
+    const int64_t *eni;
+    const int64_t *tcp_offsets;
+    const int32_t *tcp_ports;
+    const int64_t *udp_offsets;
+    const int32_t *udp_ports;
+} qm_tasks;
 
 /* The outcome of qm_place. Arrays are the caller's, sized for `count` tasks. */
 typedef struct {
@@ -176,6 +195,34 @@ int qm_place(const qm_instances *instances, const qm_strategy *strategies,
              int32_t n_strategies, const qm_request *request, qm_ports *ports,
              int64_t count, int32_t one_at_a_time, int32_t explain,
              qm_index_state *index, qm_result *result);
+
+/* ---- The cluster's mutable state: taking and releasing (state.c) ------ */
+
+/* Give back what `tasks` (all of the group whose counts are in->group_count)
+ * hold: resources, ENIs, counters and host ports; the mirror of what qm_place
+ * takes. Every task is checked first (position in range, amounts >= 0, every
+ * port held, no sum past int64); on any problem nothing changes. */
+int qm_release(const qm_instances *in, qm_ports *ports, const qm_tasks *tasks);
+
+/* Insert port keys into the set `ports->added` (the cluster's persistent
+ * set; n_base must be 0), counting dynamic-range ports in
+ * ports->dynamic_used for instances < n. A key already present, or listed
+ * twice, refuses the whole call (QM_EINVAL, its index in *duplicate) and
+ * changes nothing; QM_ECAPACITY if the set would be more than half full. */
+int qm_ports_insert(qm_ports *ports, int64_t n, const int64_t *keys, int64_t n_keys,
+                    int64_t *duplicate);
+
+/* Copy every key of `from` into the empty set `to` (of any power-of-two
+ * capacity at least twice the keys). */
+int qm_ports_rehash(const qm_ports *from, qm_ports *to);
+
+/* Repair a kept cell index after the instances `dirty` changed outside the
+ * requests placed with it (stops, drains, other requests): each goes back
+ * into its cell's heap (or is re-sifted there), and its cell's top is
+ * re-checked at the next choice. */
+int qm_index_repair(qm_index_state *index, const qm_instances *instances,
+                    const qm_strategy *strategies, int32_t n_strategies,
+                    const qm_request *request, const int64_t *dirty, int64_t n_dirty);
 
 /* CDEF END */
 

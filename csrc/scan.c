@@ -59,28 +59,3 @@ int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *coun
     }
     return -1; /* unreachable: survivors were counted above */
 }
-
-void qm_take(const qm_ctx *c, int64_t w, int32_t *tcp, int32_t *udp)
-{
-    const qm_instances *in = c->in;
-    const qm_request *rq = c->rq;
-    in->cpu_remaining[w] -= rq->cpu;
-    in->memory_remaining[w] -= rq->memory;
-    in->gpu_remaining[w] -= rq->gpu;
-    in->eni_used[w] += rq->eni;
-    in->group_count[w] += 1;
-    in->running_tasks[w] += 1;
-    for (int32_t k = 0; k < c->ranked; k++)
-        if (c->strategies[k].kind == QM_SPREAD_ATTRIBUTE)
-            c->strategies[k].bucket_count[c->strategies[k].bucket[w]] += 1;
-    if (!c->has_ports)
-        return;
-    qm_fit_ports(c->ports, w, QM_TCP, rq->static_tcp, rq->n_static_tcp, rq->dynamic_tcp, tcp);
-    qm_fit_ports(c->ports, w, QM_UDP, rq->static_udp, rq->n_static_udp, rq->dynamic_udp, udp);
-    for (int64_t k = 0; k < c->n_tcp; k++)
-        if (qm_port_take(c->ports, w, QM_TCP, tcp[k]) && c->dynamic_used && tcp[k] >= QM_DYNAMIC_PORT_FIRST)
-            c->dynamic_used[w]++;
-    for (int64_t k = 0; k < c->n_udp; k++)
-        if (qm_port_take(c->ports, w, QM_UDP, udp[k]) && c->dynamic_used && udp[k] >= QM_DYNAMIC_PORT_FIRST)
-            c->dynamic_used[c->in->n + w]++;
-}

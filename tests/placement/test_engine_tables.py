@@ -114,13 +114,13 @@ def test_default_service_strategy_spreads_zone_then_instance():
                       {ZONE: "us-east-1b"})
     tasks = live({"ec2_instance_id": "i-2"}, {"ec2_instance_id": "i-0", "group": "family:other"})
     cluster = Cluster.from_arrow(instances, tasks)
-    result = cluster.run_task(TaskDefinition.from_json(_definition("web")), count=3, service=True)
+    result = cluster.run_task(TaskDefinition.from_json(_definition("web")), count=3, service=True, seed=0)
     assert result.request.group == "family:web"
     assert positions(result) == [1, 0, 3]
     same_as_reference(result, instances, tasks,
                       request(count=3, memory=128, strategy=list(DEFAULT_SERVICE_STRATEGY)))
     # Without service=True the same request is RunTask's random: j(t, n) over all four, not a spread.
-    plain = Cluster.from_arrow(instances, tasks).run_task(_definition("web"), count=3)
+    plain = Cluster.from_arrow(instances, tasks).run_task(_definition("web"), count=3, seed=0)
     same_as_reference(plain, instances, tasks, request(count=3, memory=128))
 
 
@@ -201,7 +201,7 @@ def test_wordpress_one_task_per_instance_then_ports():
     # PORTS, p4 at MEMORY; the closest of p0..p2 is k(1) -> i-1; t4 fails the same way.
     instances = fleet({}, {}, {}, {"status": "DRAINING"}, {"memory_registered": 512})
     cluster = Cluster.from_arrow(instances)
-    result = cluster.run_task(WORDPRESS, count=5)
+    result = cluster.run_task(WORDPRESS, count=5, seed=0)
     assert [random_index(0, 0, 3), random_index(0, 1, 2)] == [0, 1]
     assert positions(result) == [0, 2, 1]
     assert result.placements.column("host_ports").to_pylist() == [[80]] * 3
@@ -275,7 +275,7 @@ def test_no_active_instances():
     assert result.failures == [{"task_index": t, "reason": "NO ACTIVE INSTANCES", "arn": None,
                                 "detail": "0 of 2 instances: 2 not ACTIVE"} for t in range(2)]
     # ECS leaves out a failure's arn when there is none
-    assert Cluster.from_arrow(instances).run_task(_definition("web")).to_ecs()["failures"] == [
+    assert Cluster.from_arrow(instances).run_task(_definition("web"), seed=0).to_ecs()["failures"] == [
         {"reason": "NO ACTIVE INSTANCES", "detail": "0 of 2 instances: 2 not ACTIVE"}]
 
 
@@ -287,7 +287,7 @@ def test_a_cluster_without_instances_refuses_with_ecs_text(make_cluster):
     # ECS answers RunTask on such a cluster with InvalidParameterException and this text.
     cluster = make_cluster()
     with pytest.raises(InvalidParameterError) as refused:
-        cluster.run_task(_definition("web"))
+        cluster.run_task(_definition("web"), seed=0)
     assert str(refused.value) == NO_INSTANCES
     assert cluster.task_table().num_rows == 0 and cluster.tasks.next_sequence == 0
 
@@ -322,7 +322,7 @@ def test_dynamic_ports_from_a_task_definition():
     # bridge: hostPort absent or 0 is dynamic; two TCP mappings and one UDP per task.
     definition = _definition("web", portMappings=[{"containerPort": 8080}, {"containerPort": 8081, "hostPort": 0},
                                                   {"containerPort": 53, "protocol": "udp"}])
-    result = Cluster.from_arrow(fleet({})).run_task(definition, count=2)
+    result = Cluster.from_arrow(fleet({})).run_task(definition, count=2, seed=0)
     assert result.placements.column("host_ports").to_pylist() == [[49153, 49154], [49155, 49156]]
     assert result.placements.column("host_ports_udp").to_pylist() == [[49153], [49154]]
 
@@ -386,7 +386,7 @@ def test_gpus():
 def test_gpus_from_a_task_definition():
     definition = _definition("gpu", resourceRequirements=[{"type": "GPU", "value": "2"}])
     cluster = Cluster.from_arrow(fleet({"gpu_registered": 1}, {"gpu_registered": 4}))
-    result = cluster.run_task(definition, count=3)
+    result = cluster.run_task(definition, count=3, seed=0)
     # p0 has one GPU: never. p1 has four: two tasks, then RESOURCE:GPU (p0 and p1 both stop there).
     assert positions(result) == [1, 1]
     assert result.failure["reason"] == "RESOURCE:GPU"
@@ -425,7 +425,7 @@ def test_task_definition_attributes_and_member_of_join_the_request_constraints()
                       {"attribute:stack": "prod", ZONE: "us-east-1b", "attribute:ecs.instance-type": "t2.small"},
                       {ZONE: "us-east-1b"})
     result = Cluster.from_arrow(instances).run_task(
-        definition, count=3, placement_constraints=[{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t2.*"}])
+        definition, count=3, placement_constraints=[{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t2.*"}], seed=0)
     assert positions(result) == [2, 2, 2]
     same_as_reference(result, instances, None,
                       request(memory=128, count=3, required_attributes=[["stack", "prod"]],
@@ -448,7 +448,7 @@ def test_host_network_mode_takes_the_container_port():
         {"name": "app", "image": "busybox", "memory": 64,
          "portMappings": [{"containerPort": 8080}, {"containerPort": 514, "protocol": "udp"}]}]}
     instances = fleet({}, {})
-    result = Cluster.from_arrow(instances).run_task(definition, count=3)
+    result = Cluster.from_arrow(instances).run_task(definition, count=3, seed=0)
     assert sorted(positions(result)) == [0, 1]
     assert result.placements.column("host_ports").to_pylist() == [[8080], [8080]]
     assert result.placements.column("host_ports_udp").to_pylist() == [[514], [514]]
@@ -464,7 +464,7 @@ def test_awsvpc_takes_an_eni_and_no_host_port():
         {"name": "app", "image": "busybox", "memory": 64, "portMappings": [{"containerPort": 80}]}]}
     instances = fleet({"eni_limit": 2}, {"eni_limit": 1})
     cluster = Cluster.from_arrow(instances)
-    result = cluster.run_task(definition, count=4, placement_strategy=[{"type": "spread", "field": "instanceId"}])
+    result = cluster.run_task(definition, count=4, placement_strategy=[{"type": "spread", "field": "instanceId"}], seed=0)
     assert result.placements.column("host_ports").to_pylist() == [[], [], []]
     assert sorted(positions(result)) == [0, 0, 1]
     assert result.failure["reason"] == "RESOURCE:ENI"

@@ -42,7 +42,7 @@ from quaymaster.model.attributes import (
     attribute_value_problem,
     is_custom,
 )
-from quaymaster.model.cluster import TCP, UDP, port_key
+from quaymaster.model.state_owner import TCP, UDP, PortSet, _port_keys_of
 from quaymaster.model.coerce import coerce_instances
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
@@ -85,7 +85,7 @@ class ContainerInstanceAdmin:
     def _arn_index(self) -> dict[str, int]:
         """ARN and short id -> position; extended as instances are appended."""
         arns = self.state.arns
-        owner, done, index = self.__dict__.get("_admin_arn_index", (None, 0, None))
+        owner, done, index = self.caches.instance_arns or (None, 0, None)
         if owner is not arns or done > len(arns):  # a new state: start again
             done, index = 0, {}
         if done < len(arns):
@@ -93,7 +93,7 @@ class ContainerInstanceAdmin:
                 index[arns[position]] = position
             for position in range(done, len(arns)):  # a full ARN wins over a short id
                 index.setdefault(arns[position].rsplit("/", 1)[-1], position)
-            self.__dict__["_admin_arn_index"] = (arns, len(arns), index)
+            self.caches.instance_arns = (arns, len(arns), index)
         return index
 
     def _missing_arn(self, ref: str) -> str:
@@ -104,11 +104,11 @@ class ContainerInstanceAdmin:
     def _admin_meta(self) -> dict:
         return self.__dict__.setdefault("_admin_meta_store", {"version": {}, "version_info": {}})
 
-    def _bump_version(self, position: int) -> None:
-        """Count a change of one instance, and tell the cluster its state changed."""
+    def _bump_version(self, position: int, what: str) -> None:
+        """Count a change of one instance, and log it (kept placement plans repair themselves)."""
         versions = self._admin_meta()["version"]
         versions[position] = versions.get(position, 1) + 1
-        self._touch()  # placement rebuilds what it kept between requests
+        self.owner.instances_changed(position, what)
 
     # -- registration ---------------------------------------------------------
 
@@ -177,14 +177,13 @@ class ContainerInstanceAdmin:
             filled = pc.coalesce(table.column(index), table.column(f"{resource}_registered"))
             table = table.set_column(index, table.schema.field(index), filled)
         start = self.state.n
+        reserved = [[tuple(p) for p in table.column(name).to_pylist()]
+                    for name in ("reserved_ports", "reserved_ports_udp")]
+        check = PortSet(len(reserved[0]))  # reserved ports listed twice refuse the batch before it lands
+        check.insert(np.concatenate([_port_keys_of(0, reserved[0], TCP), _port_keys_of(0, reserved[1], UDP)]),
+                     "reserved_ports")
         self.state.append(table)
-        # The new instances only add ports: merge them into the cached keys rather
-        # than rebuilding every instance's from the task chunks (new positions sort
-        # last, so the merge appends).
-        self._merge_port_keys(np.concatenate([_port_keys_of(start, table.column(name).to_pylist(), protocol)
-                                              for name, protocol in (("reserved_ports", TCP),
-                                                                     ("reserved_ports_udp", UDP))]))
-        self._touch()
+        self.owner.instances_added(start, *reserved)
         return range(start, self.state.n)
 
     # -- status ---------------------------------------------------------------
@@ -204,7 +203,7 @@ class ContainerInstanceAdmin:
                               value=instance)
         if self.state.status[position] != INACTIVE:
             self.state.status[position] = INACTIVE
-            self._bump_version(position)
+            self._bump_version(position, "status")
         return self._describe_positions([position])[0]
 
     def update_container_instances_state(self, instances, status: str) -> dict:
@@ -229,7 +228,7 @@ class ContainerInstanceAdmin:
         for position in changed:
             if self.state.status_name(position) != status:
                 self.state.status[position] = STATUS_CODE[status]
-                self._bump_version(position)
+                self._bump_version(position, "status")
         return {"containerInstances": self._describe_positions(changed), "failures": failures}
 
     # -- describe and list ----------------------------------------------------
@@ -283,15 +282,17 @@ class ContainerInstanceAdmin:
         for position, name, value in requests:
             final[(position, name)] = NO_VALUE if value is None else value
         self._check_custom_limit(final)
-        touched = set()
+        touched = {}
         for (position, name), value in final.items():
             column = self.state.attributes.get(name)
             if column is None:
                 column = self.state.attributes[name] = AttributeColumn.missing(self.state.n)
             column.set(position, value)
-            touched.add(position)
+            touched.setdefault(position, []).append(name)
         for position in sorted(touched):
-            self._bump_version(position)
+            for name in touched[position][1:]:
+                self.owner.instances_changed(position, f"attributes:{name}")
+            self._bump_version(position, f"attributes:{touched[position][0]}")
         return {"attributes": [describe.attribute_json(name, final[(p, name)], self.state.arns[p])
                                for p, name, _ in requests]}
 
@@ -310,7 +311,7 @@ class ContainerInstanceAdmin:
                                                    self.state.arns[position]))
             if old is not None:
                 column.set(position, None)
-                self._bump_version(position)
+                self._bump_version(position, f"attributes:{name}")
         return {"attributes": deleted}
 
     def list_attributes(self, target_type: str = TARGET_TYPE, attribute_name: str | None = None,
@@ -396,13 +397,6 @@ class ContainerInstanceAdmin:
     def _custom_names(self, position: int) -> set[str]:
         return {name for name, column in self.state.attributes.items()
                 if is_custom(name) and column.codes[position] >= 0}
-
-
-def _port_keys_of(first_position: int, port_lists: list, protocol: int) -> np.ndarray:
-    """port_key() of every port of instances ``first_position, first_position + 1, ...``."""
-    owners = [first_position + k for k, ports in enumerate(port_lists) for _ in ports]
-    return port_key(np.asarray(owners, dtype=np.int64), protocol,
-                    np.asarray([p for ports in port_lists for p in ports], dtype=np.int64))
 
 
 # -- request checks shared by the operations above ------------------------------

@@ -1,9 +1,12 @@
 """A cluster: container instances and live tasks, kept as columns.
 
 ``Cluster`` is the object users hold. Its state lives in an
-:class:`InstanceState` (numpy columns by instance position) and a
-:class:`TaskState` (chunks of task columns). Placement mutates both; the Arrow
-tables of placement.md section 1 are produced on demand.
+:class:`InstanceState` (numpy columns by instance position), a
+:class:`TaskState` (chunks of task columns) and the host ports in use; all
+three are changed only through the cluster's :class:`StateOwner`
+(model/state_owner.py). Caches live apart, in one :class:`Caches` object the
+cluster drops when copied or pickled. The Arrow tables of placement.md
+section 1 are produced on demand, as snapshots that never change afterwards.
 
 The ECS operations are grouped by topic in mixins defined next to the code
 that implements them: container-instance administration
@@ -12,6 +15,8 @@ that implements them: container-instance administration
 
 from __future__ import annotations
 
+import copy as _copy
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,32 +24,64 @@ import pyarrow.parquet as pq
 from quaymaster.errors import SchemaError
 from quaymaster.model.coerce import coerce_instances, coerce_tasks
 from quaymaster.model.instances import InstanceState
-from quaymaster.model.tasks import STATUS_INDEX, NO_INSTANCE, TaskChunk, TaskState, csr
 from quaymaster.model.schema import instance_schema
-
-PROTOCOL_SHIFT = 16   # port key = position << 17 | protocol << 16 | port
-POSITION_SHIFT = 17
-TCP, UDP = 0, 1
+from quaymaster.model.state_owner import (  # noqa: F401 (port_key and the shifts are re-exported)
+    POSITION_SHIFT,
+    PROTOCOL_SHIFT,
+    TCP,
+    UDP,
+    Caches,
+    SeedStream,
+    StateOwner,
+    port_key,
+)
+from quaymaster.model.tasks import STATUS_INDEX, NO_INSTANCE, TaskChunk, TaskState, csr
 
 
 class ClusterCore:
     """State, loading and saving; the ECS operations come from the mixins of :class:`Cluster`."""
 
     def __init__(self, name: str = "default", *, region: str = "us-east-1",
-                 account: str = "000000000000"):
+                 account: str = "000000000000", seed_stream: SeedStream | None = None):
         self.name = name
         self.region = region
         self.account = account
         self.arn = f"arn:aws:ecs:{region}:{account}:cluster/{name}"
         self.state = InstanceState(instance_schema().empty_table())
         self.tasks = TaskState(f"arn:aws:ecs:{region}:{account}:task/{name}/")
-        self._port_keys: np.ndarray | None = None
-        # Bumped by every change of state; kept placement plans compare it.
-        self._version = 0
+        self.seed_stream = seed_stream if seed_stream is not None else SeedStream()
+        self.owner = StateOwner(self)
+        self.caches = Caches()
 
-    def _touch(self) -> None:
-        """Record that the state changed (kept placement plans are then rebuilt)."""
-        self._version += 1
+    # -- copies and pickles -------------------------------------------------
+
+    def copy(self):
+        """An independent cluster in the same state, whose next placements equal this one's.
+
+        Caches are not copied (the copy rebuilds what it needs); the seed
+        stream is copied, so both continue it from the same point.
+        """
+        twin = object.__new__(type(self))
+        for key, value in self.__dict__.items():
+            if key not in ("state", "tasks", "owner", "caches", "seed_stream"):
+                twin.__dict__[key] = _copy.deepcopy(value)
+        twin.state = self.state.copy()
+        twin.tasks = self.tasks.copy()
+        twin.seed_stream = self.seed_stream.copy()
+        twin.owner = self.owner.copy_for(twin)
+        twin.caches = Caches()
+        return twin
+
+    snapshot = copy
+
+    def __getstate__(self):
+        saved = dict(self.__dict__)
+        saved.pop("caches", None)
+        return saved
+
+    def __setstate__(self, saved):
+        self.__dict__.update(saved)
+        self.caches = Caches()
 
     # -- loading and saving -------------------------------------------------
 
@@ -61,6 +98,8 @@ class ClusterCore:
         state = InstanceState(instance_table)
         task_table = coerce_tasks(tasks, state.position) if tasks is not None else None
         cluster.state = state
+        cluster.owner = StateOwner(cluster)
+        cluster.owner.instances_added(0, state.reserved_tcp, state.reserved_udp)
         if task_table is not None:
             cluster._load_tasks(task_table)
         cluster._derive_remaining(instance_table)
@@ -84,7 +123,9 @@ class ClusterCore:
 
     @property
     def instances(self) -> pa.Table:
-        """The container instances as the Arrow table of placement.md section 1."""
+        """The container instances as the Arrow table of placement.md section 1.
+
+        A snapshot: later changes of the cluster do not show in it."""
         return self.instance_table()
 
     # -- live tasks ---------------------------------------------------------
@@ -108,25 +149,8 @@ class ClusterCore:
                             dtype=np.int8),
             tcp_offsets=tcp_offsets, tcp_ports=tcp_ports,
             udp_offsets=udp_offsets, udp_ports=udp_ports,
-            arns=table.column("task_arn").to_pylist(),
         )
-        self.tasks.add(chunk)
-        self._count_tasks(chunk, np.arange(len(chunk)), +1)
-
-    def _count_tasks(self, chunk: TaskChunk, rows: np.ndarray, sign: int) -> None:
-        """Add (sign=+1) or remove (-1) tasks' share of the per-instance counters."""
-        state = self.state
-        on_instance = rows[chunk.instance_pos[rows] != NO_INSTANCE]
-        pos = chunk.instance_pos[on_instance]
-        n = state.n
-        np.add.at(state.running_tasks, pos, sign)
-        np.add.at(state.eni_used, pos, sign * chunk.eni[on_instance])
-        codes = chunk.group_code[on_instance]
-        for code in np.unique(codes).tolist():
-            counts = np.bincount(pos[codes == code], minlength=n)
-            state.group_count(self.tasks.groups[code])[:] += sign * counts
-        if len(on_instance) and (chunk.tcp_offsets[-1] or chunk.udp_offsets[-1]):
-            self._port_keys = None
+        self.owner.load_tasks(chunk, table.column("task_arn").to_pylist())
 
     def _derive_remaining(self, table: pa.Table) -> None:
         """remaining = registered - what live tasks hold, where not given."""
@@ -135,7 +159,7 @@ class ClusterCore:
         for chunk in self.tasks.chunks:
             live = chunk.alive & (chunk.instance_pos != NO_INSTANCE)
             for name, total in held.items():
-                np.add.at(total, chunk.instance_pos[live], getattr(chunk, name)[live])
+                _add_checked(total, chunk.instance_pos[live], getattr(chunk, name)[live], name, state)
         for name, total in held.items():
             given = table.column(f"{name}_remaining")
             derived = getattr(state, f"{name}_registered") - total
@@ -156,64 +180,18 @@ class ClusterCore:
     def port_keys(self) -> np.ndarray:
         """Every host port in use, as sorted unique keys ``pos << 17 | proto << 16 | port``.
 
-        The union of the agent's reserved ports and the live tasks' host ports;
-        cached until ports change.
+        The agent's reserved ports and the live tasks' host ports (a sorted copy
+        of the owner's set, for describing; placement reads the set itself).
         """
-        if self._port_keys is None:
-            parts = [_agent_port_keys(self.state.reserved_tcp, TCP),
-                     _agent_port_keys(self.state.reserved_udp, UDP)]
-            for chunk in self.tasks.chunks:
-                for proto, offsets, flat in ((TCP, chunk.tcp_offsets, chunk.tcp_ports),
-                                             (UDP, chunk.udp_offsets, chunk.udp_ports)):
-                    if len(flat):
-                        owner = np.repeat(chunk.instance_pos, np.diff(offsets))
-                        live = np.repeat(chunk.alive, np.diff(offsets)) & (owner != NO_INSTANCE)
-                        parts.append(port_key(owner[live], proto, flat[live]))
-            self._port_keys = _sorted_unique(np.concatenate(parts))
-        return self._port_keys
-
-    def _ports_changed(self) -> None:
-        self._port_keys = None
-
-    def _merge_port_keys(self, keys: np.ndarray) -> None:
-        """Add newly taken ports to the cached keys (cheaper than a rebuild).
-
-        Keys of new instances sort after every cached key (positions only grow),
-        so registering instances one at a time appends instead of re-sorting.
-        """
-        if self._port_keys is None or len(keys) == 0:
-            return
-        keys = _sorted_unique(keys)
-        cached = self._port_keys
-        if len(cached) == 0 or keys[0] > cached[-1]:
-            self._port_keys = np.concatenate([cached, keys])
-            return
-        # A request adds a few keys to many: inserting them where they sort costs one copy of
-        # the cache, where union1d would re-sort (or hash) all of it on every request.
-        at = np.searchsorted(cached, keys)
-        present = cached[np.minimum(at, len(cached) - 1)] == keys
-        self._port_keys = np.insert(cached, at[~present], keys[~present])
+        return self.owner.ports.sorted_keys()
 
 
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """np.unique for int64 keys by sorting: numpy 2's hash-based unique is several times
-    slower on the hundreds of thousands of keys a fleet's ports make."""
-    keys = np.sort(np.asarray(keys, dtype=np.int64))
-    if len(keys) < 2:
-        return keys
-    keep = np.empty(len(keys), dtype=np.bool_)
-    keep[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys[keep]
-
-
-def port_key(position, protocol: int, port) -> np.ndarray:
-    return ((np.asarray(position, dtype=np.int64) << POSITION_SHIFT)
-            | (protocol << PROTOCOL_SHIFT) | np.asarray(port, dtype=np.int64))
-
-
-def _agent_port_keys(per_instance: list[tuple[int, ...]], protocol: int) -> np.ndarray:
-    lengths = np.fromiter((len(p) for p in per_instance), dtype=np.int64, count=len(per_instance))
-    owners = np.repeat(np.arange(len(per_instance), dtype=np.int64), lengths)
-    ports = np.fromiter((x for p in per_instance for x in p), dtype=np.int64, count=int(lengths.sum()))
-    return port_key(owners, protocol, ports)
+def _add_checked(total: np.ndarray, positions: np.ndarray, amounts: np.ndarray, name: str, state) -> None:
+    """total[positions] += amounts, refusing sums that do not fit in int64."""
+    sums = np.zeros(len(total), dtype=np.float64)
+    np.add.at(sums, positions, amounts.astype(np.float64))
+    if len(sums) and sums.max() >= 2.0 ** 62:
+        row = int(np.argmax(sums))
+        raise SchemaError(f"the live tasks on {state.ids[row]!r} hold more {name} than can be counted",
+                          column=name, row=row, value=float(sums[row]))
+    np.add.at(total, positions, amounts)

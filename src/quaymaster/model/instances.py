@@ -9,6 +9,8 @@ placement.md section 1.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pyarrow as pa
 
@@ -100,17 +102,39 @@ class InstanceState:
             mine.extend(other.attribute(name).strings())
             self.attributes[name] = mine
 
+    def copy(self) -> InstanceState:
+        """An independent copy: arrays copied, attribute columns deep-copied, no caches."""
+        twin = InstanceState.__new__(InstanceState)
+        for name, value in self.__dict__.items():
+            if name.startswith("_"):
+                continue  # caches others keep on the state (Arrow arrays of ids, ...)
+            if isinstance(value, np.ndarray):
+                value = value.copy()
+            elif isinstance(value, list):
+                value = list(value)
+            elif name == "group_counts":
+                value = {group: counts.copy() for group, counts in value.items()}
+            elif name == "attributes":
+                value = {key: copy.deepcopy(column) for key, column in value.items()}
+            elif isinstance(value, dict):
+                value = dict(value)
+            twin.__dict__[name] = value
+        return twin
+
     def to_table(self) -> pa.Table:
-        """The instance table of placement.md section 1 (attributes sorted by name)."""
+        """The instance table of placement.md section 1 (attributes sorted by name).
+
+        Numeric columns are copied: the table is a snapshot, never a view of
+        arrays the next placement changes."""
         names = sorted(n for n, col in self.attributes.items() if not col.is_empty())
         columns = {
             "ec2_instance_id": self.ids,
             "container_instance_arn": self.arns,
             "status": [INSTANCE_STATUSES[c] for c in self.status.tolist()],
-            "agent_connected": self.agent_connected,
+            "agent_connected": self.agent_connected.copy(),
             "agent_version": self.agent_version,
-            "registered_at": pa.array(self.registered_at, pa.int64()),
-            **{name: getattr(self, name) for name in _INT_COLUMNS},
+            "registered_at": pa.array(self.registered_at.copy(), pa.int64()),
+            **{name: getattr(self, name).copy() for name in _INT_COLUMNS},
             "reserved_ports": [list(v) for v in self.reserved_tcp],
             "reserved_ports_udp": [list(v) for v in self.reserved_udp],
             "capacity_provider": self.capacity_provider,

@@ -1,12 +1,19 @@
-"""The live tasks of a cluster, as appendable column chunks.
+"""The live tasks of a cluster, as appendable column chunks, compacted as tasks stop.
 
 A placement appends one chunk of numpy columns (no Python object per task);
-stopping a task clears its ``alive`` flag. ARNs of placed tasks are derived
-from a per-cluster sequence number and only turned into strings when a table
-is asked for, so placing a million tasks makes no million strings.
+stopping a task clears its ``alive`` flag, a chunk whose tasks all stopped is
+dropped, and once stopped rows outnumber live ones every chunk is merged into
+one of live rows (row order kept), so what is kept follows what is live.
+
+Every task has a sequence number, in row order; a placed task's ARN is derived
+from it (and read back from it: :func:`sequence_of` inverts the derivation),
+so placing a million tasks makes no million strings and finding a task by ARN
+needs no index. Tasks loaded with ARNs of their own keep them in a map.
 """
 
 from __future__ import annotations
+
+import bisect
 
 import numpy as np
 import pyarrow as pa
@@ -34,13 +41,14 @@ class TaskChunk:
 
     def __init__(self, instance_pos: np.ndarray, *, tcp_ports: np.ndarray, udp_ports: np.ndarray,
                  tcp_offsets: np.ndarray | None = None, udp_offsets: np.ndarray | None = None,
-                 arns: list[str] | None = None, seq_start: int = 0, uniform: dict | None = None,
+                 seqs: np.ndarray | None = None, seq_start: int = 0, uniform: dict | None = None,
                  **columns):
         self.instance_pos = instance_pos          # int64, NO_INSTANCE for Fargate
         self.tcp_ports = tcp_ports                # int32
         self.udp_ports = udp_ports
-        self.arns = arns                          # explicit ARNs (loaded tables); else from seq_start
-        self.seq_start = seq_start
+        self.seqs = seqs                          # sequence number per row (merged chunks); else
+        self.seq_start = seq_start                # seq_start + row
+        self.n_stopped = 0
         self._uniform = uniform or {}
         if tcp_offsets is not None:
             self.tcp_offsets = tcp_offsets
@@ -71,12 +79,50 @@ class TaskChunk:
         return len(self.instance_pos)
 
 
+def sequence_at(chunk: TaskChunk, row: int) -> int:
+    return int(chunk.seqs[row]) if chunk.seqs is not None else chunk.seq_start + row
+
+
 def task_id(sequence: np.ndarray) -> list[str]:
     """32 hex digits per sequence number, as ECS task ids look; deterministic."""
     seq = np.asarray(sequence, dtype=np.uint64)
     high = splitmix64_array(seq)
     low = splitmix64_array(seq ^ np.uint64(0xA5A5A5A5A5A5A5A5))
     return [f"{h:016x}{lo:016x}" for h, lo in zip(high.tolist(), low.tolist())]
+
+
+_M1_INVERSE = pow(0xBF58476D1CE4E5B9, -1, 1 << 64)
+_M2_INVERSE = pow(0x94D049BB133111EB, -1, 1 << 64)
+_MASK = (1 << 64) - 1
+
+
+def _unshift(z: int, shift: int) -> int:
+    x = z
+    for _ in range(64 // shift + 1):
+        x = z ^ (x >> shift)
+    return x
+
+
+def sequence_of(task_id_text: str) -> int | None:
+    """The sequence number whose :func:`task_id` is ``task_id_text``, or None.
+
+    splitmix64 is a bijection: the high half is inverted and the low half
+    checked, so a look-up by ARN costs a few integer operations.
+    """
+    if len(task_id_text) != 32:
+        return None
+    try:
+        high, low = int(task_id_text[:16], 16), int(task_id_text[16:], 16)
+    except ValueError:
+        return None
+    z = _unshift(high, 31)
+    z = (z * _M2_INVERSE) & _MASK
+    z = _unshift(z, 27)
+    z = (z * _M1_INVERSE) & _MASK
+    seq = (_unshift(z, 30) - 0x9E3779B97F4A7C15) & _MASK
+    if task_id(np.array([seq], dtype=np.uint64))[0] != task_id_text.lower() or task_id_text != task_id_text.lower():
+        return None
+    return seq
 
 
 def csr(lists) -> tuple[np.ndarray, np.ndarray]:
@@ -88,16 +134,23 @@ def csr(lists) -> tuple[np.ndarray, np.ndarray]:
     return offsets, flat
 
 
+_COMPACT_AFTER = 1024  # stopped rows kept before the chunks are merged (and at least the live ones)
+
+
 class TaskState:
-    """All live tasks of a cluster, over chunks."""
+    """All live tasks of a cluster, over chunks in sequence order."""
 
     def __init__(self, arn_prefix: str):
         self.arn_prefix = arn_prefix  # "arn:aws:ecs:<region>:<account>:task/<cluster>/"
         self.groups: list[str] = []
         self._group_index: dict[str, int] = {}
         self.chunks: list[TaskChunk] = []
+        self._first_seqs: list[int] = []   # per chunk, its first row's sequence number
         self.next_sequence = 0
-        self._arn_index: dict[str, tuple[int, int]] | None = None
+        self.explicit_arns: dict[int, str] = {}     # sequence -> ARN of loaded tasks
+        self._explicit_index: dict[str, int] = {}   # ARN -> sequence
+        self.rows = 0      # rows kept, live or stopped
+        self.stopped = 0   # stopped rows still kept
 
     def group_code(self, group: str) -> int:
         code = self._group_index.get(group)
@@ -107,45 +160,120 @@ class TaskState:
         return code
 
     def add(self, chunk: TaskChunk) -> None:
+        """Append a chunk whose sequence numbers follow every kept one."""
+        if len(chunk) == 0:
+            return
         self.chunks.append(chunk)
-        if self._arn_index is not None:
-            self._index_chunk(len(self.chunks) - 1)
+        self._first_seqs.append(sequence_at(chunk, 0))
+        self.rows += len(chunk)
+
+    def add_loaded(self, chunk: TaskChunk, arns: list[str]) -> None:
+        """Append loaded tasks with ARNs of their own (sequence numbers are reserved for them)."""
+        start = self.reserve_sequence(len(chunk))
+        chunk.seq_start = start
+        for k, arn in enumerate(arns):
+            self.explicit_arns[start + k] = arn
+            self._explicit_index[arn] = start + k
+        self.add(chunk)
 
     def reserve_sequence(self, count: int) -> int:
         start = self.next_sequence
         self.next_sequence += count
         return start
 
-    def chunk_arns(self, chunk: TaskChunk) -> list[str]:
-        if chunk.arns is not None:
-            return chunk.arns
-        ids = task_id(np.arange(chunk.seq_start, chunk.seq_start + len(chunk), dtype=np.uint64))
-        return [self.arn_prefix + i for i in ids]
+    def arn_of(self, sequence: int) -> str:
+        explicit = self.explicit_arns.get(sequence)
+        return explicit if explicit is not None else self.arn_prefix + task_id(np.array([sequence], np.uint64))[0]
 
-    def _index_chunk(self, k: int) -> None:
-        chunk = self.chunks[k]
-        for row, arn in enumerate(self.chunk_arns(chunk)):
-            if chunk.alive[row]:
-                self._arn_index[arn] = (k, row)
+    def chunk_arns(self, chunk: TaskChunk, rows=None) -> list[str]:
+        """ARNs of a chunk's rows (all, or ``rows``)."""
+        seqs = chunk.seqs if chunk.seqs is not None else np.arange(chunk.seq_start, chunk.seq_start + len(chunk))
+        if rows is not None:
+            seqs = seqs[rows]
+        ids = task_id(np.asarray(seqs, dtype=np.uint64))
+        arns = [self.arn_prefix + i for i in ids]
+        if self.explicit_arns:
+            for k, seq in enumerate(np.asarray(seqs).tolist()):
+                explicit = self.explicit_arns.get(seq)
+                if explicit is not None:
+                    arns[k] = explicit
+        return arns
 
     def locate(self, arn: str) -> tuple[TaskChunk, int] | None:
         """The chunk and row of a live task, or None."""
-        if self._arn_index is None:
-            self._arn_index = {}
-            for k in range(len(self.chunks)):
-                self._index_chunk(k)
-        where = self._arn_index.get(arn)
-        if where is None:
+        seq = self._explicit_index.get(arn)
+        if seq is None and arn.startswith(self.arn_prefix):
+            seq = sequence_of(arn[len(self.arn_prefix):])
+            if seq is not None and seq in self.explicit_arns:
+                seq = None  # a loaded task answers only to its own ARN
+        if seq is None or seq >= self.next_sequence:
             return None
-        chunk = self.chunks[where[0]]
-        return (chunk, where[1]) if chunk.alive[where[1]] else None
+        k = bisect.bisect_right(self._first_seqs, seq) - 1
+        if k < 0:
+            return None
+        chunk = self.chunks[k]
+        if chunk.seqs is None:
+            row = seq - chunk.seq_start
+            if row >= len(chunk):
+                return None
+        else:
+            row = int(np.searchsorted(chunk.seqs, seq))
+            if row >= len(chunk) or chunk.seqs[row] != seq:
+                return None
+        return (chunk, row) if chunk.alive[row] else None
 
-    def forget(self, arn: str) -> None:
-        if self._arn_index is not None:
-            self._arn_index.pop(arn, None)
+    def remove(self, chunk: TaskChunk, row: int) -> None:
+        """The task at (chunk, row) stopped: its row leaves the live state."""
+        chunk.alive[row] = False
+        chunk.n_stopped += 1
+        self.stopped += 1
+        if chunk.n_stopped == len(chunk):
+            k = bisect.bisect_right(self._first_seqs, sequence_at(chunk, 0)) - 1
+            del self.chunks[k], self._first_seqs[k]
+            self.rows -= len(chunk)
+            self.stopped -= len(chunk)
+        if self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
+            self.compact()
+
+    def compact(self) -> None:
+        """Merge every chunk into one of its live rows, in order."""
+        live = [(c, np.flatnonzero(c.alive)) for c in self.chunks]
+        live = [(c, rows) for c, rows in live if len(rows)]
+        if not live:
+            self.chunks, self._first_seqs, self.rows, self.stopped = [], [], 0, 0
+            return
+        merged = {name: np.concatenate([np.asarray(getattr(c, name))[rows] for c, rows in live])
+                  for name in TaskChunk.COLUMNS}
+        seqs = np.concatenate([(c.seqs[rows] if c.seqs is not None else c.seq_start + rows).astype(np.int64)
+                               for c, rows in live])
+        ports = {}
+        for proto in ("tcp", "udp"):
+            parts = [_csr_rows(getattr(c, f"{proto}_offsets"), getattr(c, f"{proto}_ports"), rows)
+                     for c, rows in live]
+            lengths = np.concatenate([p[0] for p in parts])
+            offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            ports[proto] = (offsets, np.concatenate([p[1] for p in parts]).astype(np.int32))
+        chunk = TaskChunk(np.concatenate([c.instance_pos[rows] for c, rows in live]),
+                          tcp_offsets=ports["tcp"][0], tcp_ports=ports["tcp"][1],
+                          udp_offsets=ports["udp"][0], udp_ports=ports["udp"][1], seqs=seqs, **merged)
+        self.chunks, self._first_seqs = [chunk], [int(seqs[0])]
+        self.rows, self.stopped = len(chunk), 0
 
     def live_count(self) -> int:
-        return sum(int(c.alive.sum()) for c in self.chunks)
+        return self.rows - self.stopped
+
+    def copy(self) -> TaskState:
+        """An independent copy (chunks compacted into one: the copy costs what is live)."""
+        if self.stopped or len(self.chunks) > 1:
+            self.compact()
+        twin = TaskState(self.arn_prefix)
+        twin.groups, twin._group_index = list(self.groups), dict(self._group_index)
+        twin.next_sequence = self.next_sequence
+        twin.explicit_arns, twin._explicit_index = dict(self.explicit_arns), dict(self._explicit_index)
+        for chunk in self.chunks:
+            twin.add(_chunk_copy(chunk))
+        return twin
 
     def to_table(self, instance_ids: list[str]) -> pa.Table:
         """The live tasks as the task table of placement.md section 1."""
@@ -156,7 +284,7 @@ class TaskState:
 
     def _chunk_table(self, chunk: TaskChunk, instance_ids: list[str]) -> pa.Table:
         keep = np.flatnonzero(chunk.alive)
-        arns = self.chunk_arns(chunk)
+        arns = self.chunk_arns(chunk, keep)
         ids = np.array(instance_ids + [None], dtype=object)  # index -1 -> None
         ports = {}
         for name, offsets, flat in (("host_ports", chunk.tcp_offsets, chunk.tcp_ports),
@@ -166,7 +294,7 @@ class TaskState:
         groups = np.array(self.groups, dtype=object)
         schema = task_schema()
         return pa.Table.from_arrays([
-            pa.array([arns[r] for r in keep.tolist()], pa.string()),
+            pa.array(arns, pa.string()),
             pa.array(ids[chunk.instance_pos[keep]], pa.string()),
             pa.array(groups[chunk.group_code[keep]], pa.string()),
             pa.array(chunk.cpu[keep]), pa.array(chunk.memory[keep]), pa.array(chunk.gpu[keep]),
@@ -175,3 +303,28 @@ class TaskState:
             pa.array(chunk.daemon[keep]),
             pa.array(chunk.eni[keep]),
         ], schema=schema)
+
+
+def _csr_rows(offsets: np.ndarray, flat: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths and flat values of some rows of a CSR column."""
+    lengths = offsets[rows + 1] - offsets[rows]
+    if not len(flat):
+        return lengths, flat[:0]
+    if (lengths == lengths[0]).all() and len(rows) == len(offsets) - 1:
+        return lengths, flat
+    index = np.repeat(offsets[rows] - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths) + \
+        np.arange(int(lengths.sum()))
+    return lengths, flat[index]
+
+
+def _chunk_copy(chunk: TaskChunk) -> TaskChunk:
+    columns = {name: np.array(getattr(chunk, name)) for name in TaskChunk.COLUMNS}
+    twin = TaskChunk(chunk.instance_pos.copy(), tcp_offsets=np.array(chunk.tcp_offsets),
+                     tcp_ports=chunk.tcp_ports.copy(), udp_offsets=np.array(chunk.udp_offsets),
+                     udp_ports=chunk.udp_ports.copy(),
+                     seqs=None if chunk.seqs is None else chunk.seqs.copy(), seq_start=chunk.seq_start,
+                     **columns)
+    if "alive" in chunk.__dict__:
+        twin.alive = chunk.alive.copy()
+        twin.n_stopped = chunk.n_stopped
+    return twin

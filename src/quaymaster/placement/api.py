@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -66,13 +67,16 @@ class PlacementAPI:
         return registry
 
     def run_task(self, task_definition, *, count: int = 1, group: str | None = None,
-                 placement_constraints=None, placement_strategy=None, seed: int = 0,
+                 placement_constraints=None, placement_strategy=None, seed: int | None = None,
                  launch_type: str = "EC2", service: bool = False, explain: bool = False,
                  fast_paths: bool = True) -> PlacementResult:
         """ECS RunTask: place ``count`` tasks one after another (placement.md sections 3 to 6).
 
         ``placement_constraints`` and ``placement_strategy`` take ECS's request
-        shapes. With no strategy, RunTask uses ``random``; ``service=True``
+        shapes. Without ``seed`` the request takes the next seed of the
+        cluster's :class:`~quaymaster.model.state_owner.SeedStream` (so
+        consecutive requests draw differently and a replay draws the same);
+        an explicit seed always wins. With no strategy, RunTask uses ``random``; ``service=True``
         uses the service default spread(zone) then spread(instanceId).
         Invalid input raises a typed error and changes nothing; tasks that do
         not fit are reported as failures while the placed ones are kept.
@@ -85,13 +89,16 @@ class PlacementAPI:
         kwargs = {"default_strategy": DEFAULT_SERVICE} if service else {}
         request = build_request(requirements, count=count, group=group,
                                 placement_constraints=placement_constraints,
-                                placement_strategy=placement_strategy, seed=seed,
+                                placement_strategy=placement_strategy, seed=0 if seed is None else seed,
                                 launch_type=launch_type, family=_family(requirements, td),
                                 task_definition=td, **kwargs)
         if request.launch_type == "FARGATE":
             raise InvalidParameterError("FARGATE tasks are not placed on container instances; "
                                         "use launch type EC2 or EXTERNAL", field="launchType",
                                         value="FARGATE")
+        engine.check_placeable(self, request)
+        if seed is None:  # drawn only once the request is known to be placed
+            request = dataclasses.replace(request, seed=self.seed_stream.next_seed())
         outcome = engine.place(self, request, fast_paths=fast_paths, explain=explain)
         return PlacementResult(self, request, outcome)
 
@@ -150,19 +157,12 @@ class PlacementAPI:
         if found is None:
             raise NotFoundError(f"The referenced task was not found: {task!r}", field="task", value=task)
         chunk, row = found
-        chunk.alive[row] = False
-        self.tasks.forget(arn)
-        self._touch()
         position = int(chunk.instance_pos[row])
-        if position >= 0:
-            for name in ("cpu", "memory", "gpu"):
-                getattr(self.state, f"{name}_remaining")[position] += int(getattr(chunk, name)[row])
-        self._count_tasks(chunk, np.array([row]), -1)
-        if chunk.tcp_offsets[row + 1] > chunk.tcp_offsets[row] or chunk.udp_offsets[row + 1] > chunk.udp_offsets[row]:
-            self._ports_changed()
+        group = self.tasks.groups[int(chunk.group_code[row])]
+        self.owner.stop(chunk, row)
         return {"taskArn": arn, "clusterArn": self.arn, "lastStatus": "STOPPED",
                 "desiredStatus": "STOPPED", "stopCode": "UserInitiated", "stoppedReason": reason,
-                "group": self.tasks.groups[int(chunk.group_code[row])],
+                "group": group,
                 "containerInstanceArn": self.state.arns[position] if position >= 0 else None}
 
     def choose_tasks_to_stop(self, group: str, count: int, placement_strategy=None,

@@ -4,11 +4,16 @@ Python prepares a :class:`Plan` (prepare.py's arrays and the C structs that
 point at them), the C core places the tasks one after another (csrc/place.c),
 and the placed tasks are appended to the cluster's task state as one chunk.
 
-A plan is kept on the cluster and reused by the next request of the same kind
-(same requirements, group, constraints, strategies, seed) as long as nothing
-but this plan's own placements changed the cluster: the cluster's version
-says so. Reuse is what makes a run_task call of ten tasks cost microseconds
-rather than a pass over every instance: the core's cell index carries over.
+A plan is kept in the cluster's caches and reused by the next request of the
+same kind (same requirements, group, constraints, strategies). Before reuse it
+reads the cluster's change log (model/state_owner.py) since its last request
+and repairs what it holds: the group's spread counts move by the tasks that
+came and went, the instances that changed go back into (or are re-sifted in)
+their cell's heap, drains and status changes refresh the static stages. Only
+a change it cannot repair (new instances, an attribute it reads) makes it
+start afresh. A new seed keeps the plan and recomputes its tie keys. Reuse is
+what makes a run_task call of ten tasks cost microseconds rather than a pass
+over every instance: the core's cell index carries over.
 
 When a memberOf expression reads state that placements change
 (``runningTasksCount``, ``task:group``), the core places one task per call and
@@ -25,7 +30,6 @@ from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
 from quaymaster.native import check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
-from quaymaster.placement.commit import commit_placed
 from quaymaster.placement.request import PlacementRequest
 
 _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_BINPACK_MEMORY,
@@ -34,6 +38,7 @@ _PLANS_KEPT = 8
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
 _CHUNK = 1 << 20     # larger requests go to the core a million tasks at a time
 _DYNAMIC_BATCH = 256  # one-task-per-call requests commit this many tasks at a time
+_MAX_PORT = 65535
 # The state arrays a plan's structs point at; a plan is used only while they are the same objects.
 _STATE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_limit", "eni_used",
                   "running_tasks")
@@ -67,25 +72,72 @@ class Plan:
         self.member_ok = prepare.member_mask(state, request.constraints)
         self.dynamic = request.constraints.dynamic
         self.keep: list = []  # arrays the C structs point at
-        self.view = self._instances(state, prepare.cached_tie_keys(cluster, request.seed))
+        self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
+        self.seed = request.seed
+        self.tie = prepare.cached_tie_keys(cluster, request.seed).copy()  # the plan's own: reseed writes it
+        self.view = self._instances(state, self.tie)
         self.strategies = self._strategies(state, request.strategies)
         self.n_strategies = len(request.strategies)
         self.rq = self._request(req, request, fast_paths)
         self.n_tcp = len(req.static_tcp) + req.dynamic_tcp
         self.n_udp = len(req.static_udp) + req.dynamic_udp
-        self.ports = ffi.new("qm_ports *")  # empty until a call with ports sets it
         self.result = ffi.new("qm_result *")
         self.index = self._index(state.n)
         self._buffers = None
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
-        self.version = cluster._version
+        self.owner = cluster.owner
+        self.log_index = cluster.owner.log.end
+        self.reads = {s.attribute for s in request.strategies if s.attribute is not None} | {
+            name for name, _ in req.required_attributes}
 
     def usable(self, cluster) -> bool:
-        """Whether the cluster is exactly as this plan's last placement left it."""
+        """Whether this plan still points at the cluster's live arrays (same instances)."""
         state = cluster.state
-        return (self.version == cluster._version and state is self.state
+        return (state is self.state and cluster.owner is self.owner and state.n == self.view.n
                 and state.group_counts.get(self.request.group) is self.group_count
                 and all(a is getattr(state, name) for a, name in zip(self.arrays, _STATE_COLUMNS)))
+
+    def repair(self, cluster) -> bool:
+        """Bring the plan up to date with the changes logged since its last request.
+
+        Returns False when a change cannot be repaired here (the caller builds afresh).
+        """
+        entries = self.owner.log.since(self.log_index)
+        if entries is None:
+            return False
+        if not entries:
+            return True
+        code = cluster.tasks.group_code(self.request.group)
+        dirty, status_changed = [], False
+        for positions, group_code, delta, what in entries:
+            if what == "instances" or (what.startswith("attributes:") and (
+                    what[len("attributes:"):] in self.reads or self.request.constraints.member_of)):
+                return False
+            if what == "status":
+                status_changed = True
+            elif what == "tasks" and group_code == code:
+                for bucket, counts in self.buckets:
+                    np.add.at(counts, bucket[positions], delta)
+            dirty.append(positions)
+        if status_changed:
+            self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes)
+            if self.request.constraints.member_of and not self.dynamic:
+                self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
+        if self.index.built:
+            dirty = np.unique(np.concatenate(dirty))
+            check(lib.qm_index_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq,
+                                      ptr(dirty), len(dirty)), "qm_index_repair")
+        self.log_index = self.owner.log.end
+        return True
+
+    def reseed(self, cluster, seed: int) -> None:
+        """Take a new seed: tie keys recomputed in place, the cell index rebuilt at first use."""
+        if seed == self.seed:
+            return
+        self.tie[:] = prepare.cached_tie_keys(cluster, seed)
+        self.rq.seed_state = seed_state(seed)
+        self.seed = seed
+        self.index.built = 0
 
     def _instances(self, state, tie):
         view = ffi.new("qm_instances *")
@@ -109,6 +161,7 @@ class Plan:
             if strategy.attribute is not None:
                 bucket, counts = prepare.spread_buckets(state, strategy.attribute, self.group_count)
                 self.keep += [bucket, counts]
+                self.buckets.append((bucket, counts))
                 structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
                 structs[k].bucket = ptr(bucket)
                 structs[k].bucket_count = ptr(counts)
@@ -164,25 +217,29 @@ class Plan:
         Large requests go to the core a chunk at a time and each chunk is
         committed before the next starts, so memory follows the tasks placed
         (not the count asked for) and an error between chunks leaves a
-        consistent cluster. A memberOf that reads live state gets one task per
-        call, its mask refreshed in between, and commits every few hundred.
+        consistent cluster. Host ports go straight into the cluster's port set,
+        grown before a call so that the call's tasks fit. A memberOf that reads
+        live state gets one task per call, its mask refreshed in between, and
+        commits every few hundred.
         """
-        result, rq = self.result, self.rq
+        result, rq, owner = self.result, self.rq, cluster.owner
         granule = _DYNAMIC_BATCH if self.dynamic else min(count, _CHUNK)  # tasks per commit
-        with_ports = self.n_tcp + self.n_udp > 0
-        if with_ports:
-            self._set_ports(cluster, granule)
+        per_task = self.n_tcp + self.n_udp
         if self.dynamic:
             self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         removed, parts, pending, done, first_sequence = None, [], [], 0, None
         while done < count:
-            step = 1 if self.dynamic else min(count - done, _CHUNK)
+            step = 1 if self.dynamic else min(count - done, _CHUNK, self._most_placeable())
+            if per_task:  # grow with what was placed: the port set follows the tasks, not the count
+                step = min(step, max(_KEPT_BUFFER, 2 * done))
+            if per_task:
+                owner.ports.ensure_room(step * per_task)
             arrays, (at_positions, at_tcp, at_udp), kept = self._outputs(step)
             rq.first_task = done
             result.position = ffi.cast("int64_t *", at_positions)
             result.ports_tcp = ffi.cast("int32_t *", at_tcp)
             result.ports_udp = ffi.cast("int32_t *", at_udp)
-            check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, self.ports, step,
+            check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, owner.ports.struct, step,
                                int(self.dynamic), int(explain and done == 0), self.index, result),
                   "qm_place")
             if done == 0 and result.explained:
@@ -193,11 +250,9 @@ class Plan:
             done += placed
             finished = bool(result.failed) or done >= count
             if finished or sum(len(part[0]) for part in pending) >= granule:
-                sequence = commit_placed(cluster, self.request, *_joined(pending))
+                sequence = owner.commit_placed(self.request, *_joined(pending))
                 first_sequence = sequence if first_sequence is None else first_sequence
                 pending = []
-                if with_ports and not finished:
-                    self._set_ports(cluster, granule)  # the committed ports are in the base keys now
             if finished:
                 break
             if self.dynamic:
@@ -208,27 +263,25 @@ class Plan:
         return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
                        fail_counts, removed, first_sequence or 0)
 
-    def _set_ports(self, cluster, count: int) -> None:
-        """Point the ports struct at the ports in use and a fresh set for the next
-        ``count`` tasks' (kept alive on the plan while the struct points at them)."""
-        base = cluster.port_keys()
-        # No request can take more ports than its instances have (65,535 per protocol).
-        most = min(count * (self.n_tcp + self.n_udp),
-                   self.state.n * 65535 * ((self.n_tcp > 0) + (self.n_udp > 0)))
-        added = np.zeros(prepare.next_power_of_two(2 * most + 1), dtype=np.int64)
-        self.ports.base, self.ports.n_base = ptr(base), len(base)
-        self.ports.added, self.ports.added_capacity, self.ports.n_added = ptr(added), len(added), 0
-        self._ports_keep = (base, added)
+    def _most_placeable(self) -> int:
+        """An upper bound on the tasks one call can place: with host ports, no instance
+        holds more tasks than its 65,535 ports of a protocol allow (so buffers and the
+        port set are sized by what can be placed, not by the count asked for)."""
+        widest = max(self.n_tcp, self.n_udp)
+        if widest == 0:
+            return _CHUNK
+        return max(1, self.state.n * (_MAX_PORT // widest))
 
 
 def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
-    """The cluster's kept plan for this kind of request, or a new one."""
-    plans = cluster.__dict__.setdefault("_plans", {})
+    """The cluster's kept plan for this kind of request, repaired; or a new one."""
+    plans = cluster.caches.plans
     key = (request.requirements, request.group, request.strategies,
            tuple(q.text for q in request.constraints.member_of),
-           request.constraints.distinct_instance, request.seed, fast_paths)
+           request.constraints.distinct_instance, fast_paths)
     plan = plans.get(key)
-    if plan is not None and plan.usable(cluster):
+    if plan is not None and plan.usable(cluster) and plan.repair(cluster):
+        plan.reseed(cluster, request.seed)
         return plan
     plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes),
                 fast_paths)
@@ -246,6 +299,21 @@ def _joined(parts):
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
+MAX_LIVE_TASKS = 1 << 26  # tasks that hold nothing are bounded by this, not by the instances
+
+
+def check_placeable(cluster, request: PlacementRequest) -> None:
+    """Refuse, before anything changes, a request on no instances or one nothing bounds."""
+    if cluster.state.n == 0:
+        raise InvalidParameterError(reasons.NO_CONTAINER_INSTANCES, field="cluster", value=cluster.name)
+    req = request.requirements
+    holds_nothing = not (req.cpu or req.memory or req.gpu or req.eni or request.ports_per_task)
+    if holds_nothing and cluster.tasks.live_count() + request.count > MAX_LIVE_TASKS:
+        raise InvalidParameterError(f"count: {request.count} tasks that hold no resource would take the "
+                                    f"cluster past {MAX_LIVE_TASKS} live tasks", field="count",
+                                    value=request.count)
+
+
 def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = None,
           fast_paths: bool = True, explain: bool = False) -> Outcome:
     """Run a validated EC2/EXTERNAL request against the cluster and commit what was placed.
@@ -254,13 +322,12 @@ def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = Non
     such a plan is not kept. ``fast_paths=False`` makes the core scan every
     instance for every task: the plain loop the fast paths are tested against.
     """
-    if cluster.state.n == 0:
-        raise InvalidParameterError(reasons.NO_CONTAINER_INSTANCES, field="cluster", value=cluster.name)
+    check_placeable(cluster, request)
     if prefilter is None:
         plan = _plan_for(cluster, request, fast_paths)
     else:
         plan = Plan(cluster, request, prefilter, fast_paths)
     outcome = plan.run(cluster, request.count, explain)
-    cluster._version += 1
-    plan.version = cluster._version
+    plan.log_index = cluster.owner.log.end  # its own placements are already in what it holds
+    cluster.owner.log.trim(cluster.state.n)
     return outcome

@@ -48,7 +48,7 @@ def member_mask(state, constraints) -> np.ndarray:
 
 def cached_tie_keys(cluster, seed: int) -> np.ndarray:
     """k(p) for every position, kept per cluster for the last few seeds."""
-    cache = cluster.__dict__.setdefault("_tie_keys", {})
+    cache = cluster.caches.tie_keys
     keys = cache.get(seed)
     if keys is None or len(keys) != cluster.state.n:
         if len(cache) >= _TIE_CACHE_SIZE:

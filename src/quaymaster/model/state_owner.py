@@ -1,0 +1,387 @@
+"""The one owner of a cluster's mutable state.
+
+Everything that takes or gives back what instances hold (CPU, memory, GPU,
+ENIs, host ports, group and task counts, task rows) goes through
+:class:`StateOwner`. Taking is the C core's ``qm_take`` (called by
+``qm_place`` for every task it places); releasing is ``qm_release``, its
+mirror, next to it in ``csrc/state.c``. Host ports live in one persistent
+hash set in C memory (:class:`PortSet`): placing inserts into it, stopping
+removes from it, so no request rebuilds port keys from task lists.
+
+Every change is also recorded as the instance positions it touched
+(:class:`ChangeLog`), so that kept placement plans repair themselves
+(placement/engine.py) instead of being thrown away.
+
+A commit is atomic: :meth:`StateOwner.commit_placed` appends the task rows of
+what the core took, and gives it all back through ``qm_release`` if anything
+fails in between.
+
+Caches (kept plans, tie keys, lookup indexes) are not state: they live in one
+:class:`Caches` object the cluster drops when it is copied or pickled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quaymaster.errors import InvalidParameterError, SchemaError
+from quaymaster.keys import splitmix64
+from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.model.tasks import NO_INSTANCE, TaskChunk
+
+PROTOCOL_SHIFT = 16   # port key = position << 17 | protocol << 16 | port
+POSITION_SHIFT = 17
+TCP, UDP = 0, 1
+UINT64_MASK = (1 << 64) - 1
+_MIN_PORT_CAPACITY = 1 << 10
+_LOG_LIMIT_FACTOR = 2  # a plan further behind than n * this many changes rebuilds
+
+
+def port_key(position, protocol: int, port) -> np.ndarray:
+    return ((np.asarray(position, dtype=np.int64) << POSITION_SHIFT)
+            | (protocol << PROTOCOL_SHIFT) | np.asarray(port, dtype=np.int64))
+
+
+class SeedStream:
+    """Placement seeds for requests that give none: ``splitmix64(stream_seed + n)``.
+
+    ``n`` counts the requests that took a seed from the stream so far. A region
+    can own one stream and hand it to all its clusters; a cluster owns its own
+    otherwise. Copies and pickles of a cluster continue the same stream.
+    """
+
+    def __init__(self, stream_seed: int = 0, drawn: int = 0):
+        self.stream_seed = int(stream_seed) & UINT64_MASK
+        self.drawn = int(drawn)
+
+    def next_seed(self) -> int:
+        seed = splitmix64((self.stream_seed + self.drawn) & UINT64_MASK)
+        self.drawn += 1
+        return seed
+
+    def copy(self) -> SeedStream:
+        return SeedStream(self.stream_seed, self.drawn)
+
+    def __repr__(self) -> str:
+        return f"SeedStream(stream_seed={self.stream_seed}, drawn={self.drawn})"
+
+
+class PortSet:
+    """Every host port in use (agent-reserved and the live tasks'), as the C core's set.
+
+    ``table`` is an open-addressing set of ``key + 1`` (0: empty), at most half
+    full; ``dynamic_used[protocol * n + p]`` counts the ports in use in the
+    dynamic range per instance, so a request never counts them itself.
+    """
+
+    def __init__(self, n: int, capacity: int = _MIN_PORT_CAPACITY):
+        self.n = n
+        self.table = np.zeros(capacity, dtype=np.int64)
+        self.dynamic_used = np.zeros(2 * n, dtype=np.int64)
+        self.shared: dict[int, int] = {}  # key -> holders beyond the first (loaded tables only)
+        self.struct = ffi.new("qm_ports *")
+        self._point(0)
+
+    def _point(self, n_added: int) -> None:
+        s = self.struct
+        s.base, s.n_base = ffi.NULL, 0
+        s.added, s.added_capacity, s.n_added = ptr(self.table), len(self.table), n_added
+        s.dynamic_used = ptr(self.dynamic_used) if len(self.dynamic_used) else ffi.NULL
+
+    @property
+    def size(self) -> int:
+        return int(self.struct.n_added)
+
+    def room(self) -> int:
+        """Keys that can still be inserted before the set must grow."""
+        return len(self.table) // 2 - self.size
+
+    def ensure_room(self, keys: int) -> None:
+        """Grow (rehash into a table twice as large, or more) until ``keys`` more fit."""
+        if keys <= self.room():
+            return
+        capacity = len(self.table)
+        while capacity // 2 - self.size < keys:
+            capacity *= 2
+        bigger = PortSet.__new__(PortSet)
+        bigger.n, bigger.dynamic_used, bigger.shared = self.n, self.dynamic_used, self.shared
+        bigger.table = np.zeros(capacity, dtype=np.int64)
+        bigger.struct = ffi.new("qm_ports *")
+        bigger._point(0)
+        check(lib.qm_ports_rehash(self.struct, bigger.struct), "qm_ports_rehash")
+        self.table, self.struct = bigger.table, bigger.struct
+
+    def insert(self, keys: np.ndarray, what: str) -> None:
+        """Add keys (refused whole, with a typed error, if one is already in use or listed twice)."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        if len(keys) == 0:
+            return
+        self.ensure_room(len(keys))
+        duplicate = ffi.new("int64_t *")
+        status = lib.qm_ports_insert(self.struct, self.n, ptr(keys), len(keys), duplicate)
+        if status == lib.QM_EINVAL and duplicate[0] >= 0:
+            key = int(keys[duplicate[0]])
+            protocol = "udp" if (key >> PROTOCOL_SHIFT) & 1 else "tcp"
+            raise SchemaError(f"{what}: host port {key & 0xFFFF}/{protocol} is in use twice on the "
+                              f"instance at position {key >> POSITION_SHIFT}", column=what,
+                              row=int(duplicate[0]), value=key & 0xFFFF)
+        check(status, "qm_ports_insert")
+
+    def insert_loaded(self, keys: np.ndarray) -> None:
+        """Add the ports of loaded tasks; a port already in use (reserved by the agent, or
+        held by another loaded task) is counted in ``shared`` instead, so that stopping
+        one holder leaves it in use for the others."""
+        keys = np.asarray(keys, dtype=np.int64)
+        if len(keys) == 0:
+            return
+        order = np.sort(keys)
+        repeated = np.zeros(len(order), dtype=np.bool_)
+        repeated[1:] = order[1:] == order[:-1]
+        held = np.isin(order, self.sorted_keys()) if self.size else np.zeros(len(order), np.bool_)
+        extra = repeated | held
+        self.insert(order[~extra], "host_ports")
+        for key in order[extra].tolist():
+            self.shared[key] = self.shared.get(key, 0) + 1
+
+    def grow_instances(self, n: int) -> None:
+        """Make room in the dynamic-range counts for instances appended up to ``n``."""
+        old = self.n
+        used = np.zeros(2 * n, dtype=np.int64)
+        used[:old], used[n:n + old] = self.dynamic_used[:old], self.dynamic_used[old:]
+        self.n, self.dynamic_used = n, used
+        self._point(self.size)
+
+    def sorted_keys(self) -> np.ndarray:
+        """Every key in use, sorted (for describing instances; not used when placing)."""
+        held = self.table[self.table != 0] - 1
+        return np.sort(held)
+
+    def copy(self) -> PortSet:
+        twin = PortSet.__new__(PortSet)
+        twin.n, twin.table, twin.dynamic_used = self.n, self.table.copy(), self.dynamic_used.copy()
+        twin.shared = dict(self.shared)
+        twin.struct = ffi.new("qm_ports *")
+        twin._point(self.size)
+        return twin
+
+    def __getstate__(self):
+        return {"n": self.n, "table": self.table, "dynamic_used": self.dynamic_used, "size": self.size,
+                "shared": self.shared}
+
+    def __setstate__(self, saved):
+        self.n, self.table, self.dynamic_used = saved["n"], saved["table"], saved["dynamic_used"]
+        self.shared = saved["shared"]
+        self.struct = ffi.new("qm_ports *")
+        self._point(saved["size"])
+
+
+class ChangeLog:
+    """Which instance positions changed, in order, so that kept plans repair what they hold.
+
+    Each entry is ``(positions, group_code, delta, what)``: ``what`` is
+    ``"tasks"`` (``delta`` tasks of ``group_code`` came or went on each
+    position), ``"status"``, ``"attributes:<name>"`` or ``"instances"`` (new
+    positions). ``end`` only grows; entries older than what any plan may
+    still need are dropped.
+    """
+
+    def __init__(self):
+        self.entries: list[tuple[np.ndarray, int, int, str]] = []
+        self.start = 0  # the log index of entries[0]
+        self.dirty_total = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.entries)
+
+    def record(self, positions, group_code: int = -1, delta: int = 0, what: str = "tasks") -> None:
+        positions = np.atleast_1d(np.asarray(positions, dtype=np.int64))
+        self.entries.append((positions, group_code, delta, what))
+        self.dirty_total += len(positions)
+
+    def since(self, index: int) -> list | None:
+        """The entries recorded since log index ``index``, or None if they were dropped."""
+        if index < self.start:
+            return None
+        return self.entries[index - self.start:]
+
+    def trim(self, n_instances: int) -> None:
+        """Forget the oldest entries once they describe more changes than a rebuild costs."""
+        limit = _LOG_LIMIT_FACTOR * max(n_instances, 64)
+        while self.dirty_total > limit and self.entries:
+            positions = self.entries.pop(0)[0]
+            self.dirty_total -= len(positions)
+            self.start += 1
+
+
+class Caches:
+    """What a cluster keeps between calls only to be fast; never part of its state.
+
+    Dropped (and rebuilt on demand) when the cluster is copied or pickled.
+    """
+
+    def __init__(self):
+        self.plans: dict = {}         # placement/engine.py's kept plans
+        self.tie_keys: dict = {}      # seed -> k(p) for every position
+        self.instance_arns = None     # admin.py's ARN -> position index
+
+
+class StateOwner:
+    """Takes and releases everything instances hold; the only code that does."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.ports = PortSet(cluster.state.n)
+        self.log = ChangeLog()
+
+    # -- views the C core reads and writes ------------------------------------
+
+    def instances_struct(self, group_count: np.ndarray):
+        """A qm_instances over the live arrays (for qm_release; placement builds its own)."""
+        state = self.cluster.state
+        view = ffi.new("qm_instances *")
+        view.n = state.n
+        view.cpu_remaining = ptr(state.cpu_remaining)
+        view.memory_remaining = ptr(state.memory_remaining)
+        view.gpu_remaining = ptr(state.gpu_remaining)
+        view.eni_limit = ptr(state.eni_limit)
+        view.eni_used = ptr(state.eni_used)
+        view.group_count = ptr(group_count)
+        view.running_tasks = ptr(state.running_tasks)
+        return view
+
+    # -- instances ------------------------------------------------------------
+
+    def instances_added(self, start: int, reserved_tcp: list, reserved_udp: list) -> None:
+        """New instances at positions start..: their reserved ports are now in use."""
+        n = self.cluster.state.n
+        self.ports.grow_instances(n)
+        self.ports.insert(np.concatenate([_port_keys_of(start, reserved_tcp, TCP),
+                                          _port_keys_of(start, reserved_udp, UDP)]), "reserved_ports")
+        self.log.record(np.arange(start, n), what="instances")
+
+    def instances_changed(self, positions, what: str) -> None:
+        """Admin changes (status, attributes): kept plans re-check these positions."""
+        self.log.record(positions, what=what)
+
+    # -- tasks ----------------------------------------------------------------
+
+    def load_tasks(self, chunk: TaskChunk, arns: list[str]) -> None:
+        """Live tasks of a loaded table: counters and ports (resources are derived by the loader)."""
+        tasks, state = self.cluster.tasks, self.cluster.state
+        on = np.flatnonzero(chunk.instance_pos != NO_INSTANCE)
+        pos = chunk.instance_pos[on]
+        np.add.at(state.running_tasks, pos, 1)
+        np.add.at(state.eni_used, pos, chunk.eni[on])
+        codes = chunk.group_code[on]
+        for code in np.unique(codes).tolist():
+            state.group_count(tasks.groups[code])[:] += np.bincount(pos[codes == code], minlength=state.n)
+        keys = [port_key(np.repeat(chunk.instance_pos, np.diff(offsets)), proto, flat)
+                for proto, offsets, flat in ((TCP, chunk.tcp_offsets, chunk.tcp_ports),
+                                             (UDP, chunk.udp_offsets, chunk.udp_ports))]
+        owners = [np.repeat(chunk.instance_pos, np.diff(o)) for o in (chunk.tcp_offsets, chunk.udp_offsets)]
+        keys = np.concatenate([k[o != NO_INSTANCE] for k, o in zip(keys, owners)])
+        self.ports.insert_loaded(keys)
+        tasks.add_loaded(chunk, arns)
+
+    def commit_placed(self, request, positions: np.ndarray, ports_tcp: np.ndarray,
+                      ports_udp: np.ndarray) -> int | None:
+        """Record the tasks the core just took resources for; returns the first ARN sequence.
+
+        If recording fails, what the core took is given back (``qm_release``)
+        before the error propagates: nothing stays half-taken.
+        """
+        from quaymaster.placement.commit import placed_chunk
+
+        placed = len(positions)
+        if placed == 0:
+            return None
+        tasks = self.cluster.tasks
+        try:
+            first_sequence = tasks.next_sequence
+            chunk = placed_chunk(tasks, request, positions, ports_tcp, ports_udp, first_sequence)
+            tasks.add(chunk)
+            tasks.next_sequence += placed
+        except BaseException:
+            self._give_back(request.group, positions, request.requirements, ports_tcp, ports_udp)
+            raise
+        self.log.record(positions, tasks.group_code(request.group), +1)
+        return first_sequence
+
+    def _give_back(self, group, positions, req, ports_tcp, ports_udp) -> None:
+        n = len(positions)
+        width_tcp, width_udp = ports_tcp.shape[1], ports_udp.shape[1]
+        columns = {name: np.full(n, getattr(req, name), np.int64) for name in ("cpu", "memory", "gpu", "eni")}
+        self._release(group, np.ascontiguousarray(positions, np.int64), columns,
+                      np.arange(n + 1, dtype=np.int64) * width_tcp, np.ascontiguousarray(ports_tcp.reshape(-1)),
+                      np.arange(n + 1, dtype=np.int64) * width_udp, np.ascontiguousarray(ports_udp.reshape(-1)))
+
+    def stop(self, chunk: TaskChunk, row: int) -> None:
+        """Stop one live task: qm_release gives back all it holds, then its row goes."""
+        position = int(chunk.instance_pos[row])
+        group = self.cluster.tasks.groups[int(chunk.group_code[row])]
+        if position != NO_INSTANCE:
+            rows = slice(row, row + 1)
+            columns = {name: np.ascontiguousarray(getattr(chunk, name)[rows], np.int64)
+                       for name in ("cpu", "memory", "gpu", "eni")}
+            tcp = chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]]
+            udp = chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]]
+            self._release(group, np.array([position], np.int64), columns,
+                          np.array([0, len(tcp)], np.int64), np.ascontiguousarray(tcp, np.int32),
+                          np.array([0, len(udp)], np.int64), np.ascontiguousarray(udp, np.int32))
+            if self.ports.shared:
+                self._keep_shared(position, tcp, udp)
+        self.cluster.tasks.remove(chunk, row)
+        if position != NO_INSTANCE:
+            self.log.record(position, self.cluster.tasks.group_code(group), -1)
+
+    def _keep_shared(self, position: int, tcp, udp) -> None:
+        """Ports the stopped task shared with another holder stay in use."""
+        shared = self.ports.shared
+        keys = np.concatenate([port_key(position, TCP, tcp), port_key(position, UDP, udp)]).tolist()
+        back = [key for key in keys if key in shared]
+        for key in back:
+            shared[key] -= 1
+            if shared[key] == 0:
+                del shared[key]
+        self.ports.insert(np.array(back, dtype=np.int64), "host_ports")
+
+    def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports) -> None:
+        counts = self.cluster.state.group_count(group)
+        view = self.instances_struct(counts)
+        tasks = ffi.new("qm_tasks *")
+        tasks.n = len(positions)
+        tasks.position = ptr(positions)
+        for name, values in columns.items():
+            setattr(tasks, name, ptr(values))
+        tcp_ports = np.ascontiguousarray(tcp_ports, np.int32)  # named: alive while C reads them
+        udp_ports = np.ascontiguousarray(udp_ports, np.int32)
+        tasks.tcp_offsets, tasks.tcp_ports = ptr(tcp_offsets), ptr(tcp_ports)
+        tasks.udp_offsets, tasks.udp_ports = ptr(udp_offsets), ptr(udp_ports)
+        status = lib.qm_release(view, self.ports.struct, tasks)
+        if status == lib.QM_EINVAL:
+            raise InvalidParameterError("a task does not hold what it is being released for "
+                                        "(the cluster's state is inconsistent)", field="task",
+                                        value=int(positions[0]) if len(positions) else None)
+        check(status, "qm_release")
+
+    # -- copies -----------------------------------------------------------------
+
+    def copy_for(self, cluster) -> StateOwner:
+        twin = StateOwner.__new__(StateOwner)
+        twin.cluster, twin.ports, twin.log = cluster, self.ports.copy(), ChangeLog()
+        return twin
+
+    def __getstate__(self):
+        return {"cluster": self.cluster, "ports": self.ports}
+
+    def __setstate__(self, saved):
+        self.cluster, self.ports, self.log = saved["cluster"], saved["ports"], ChangeLog()
+
+
+def _port_keys_of(first_position: int, port_lists: list, protocol: int) -> np.ndarray:
+    """port_key() of every port of instances ``first_position, first_position + 1, ...``."""
+    lengths = np.fromiter((len(p) for p in port_lists), dtype=np.int64, count=len(port_lists))
+    owners = np.repeat(np.arange(first_position, first_position + len(port_lists), dtype=np.int64), lengths)
+    ports = np.fromiter((x for p in port_lists for x in p), dtype=np.int64, count=int(lengths.sum()))
+    return port_key(owners, protocol, ports)
