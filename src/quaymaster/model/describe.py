@@ -21,10 +21,9 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.model.attributes import NO_VALUE
-from quaymaster.model.cluster import POSITION_SHIFT, PROTOCOL_SHIFT
 from quaymaster.model.coerce import MAX_RESERVED_PORTS
 from quaymaster.model.schema import INT64_MAX, MAX_PORT, MIN_PORT
-from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX
+
 
 INT32_MAX = 2**31 - 1
 
@@ -91,27 +90,14 @@ def failure(arn: str, reason: str, detail: str | None = None) -> dict:
 
 
 def task_counts(cluster) -> tuple[np.ndarray, np.ndarray]:
-    """Per instance position: live tasks with desired status RUNNING, and those PENDING."""
-    n = cluster.state.n
-    running = np.zeros(n, dtype=np.int64)
-    pending = np.zeros(n, dtype=np.int64)
-    last_wanted_running = STATUS_INDEX["RUNNING"]  # PROVISIONING..RUNNING: still meant to run
-    for chunk in cluster.tasks.chunks:
-        live = chunk.alive & (chunk.instance_pos != NO_INSTANCE)
-        wanted = live & (chunk.status <= last_wanted_running)
-        running += np.bincount(chunk.instance_pos[wanted], minlength=n)
-        is_pending = live & (chunk.status == STATUS_INDEX["PENDING"])
-        pending += np.bincount(chunk.instance_pos[is_pending], minlength=n)
-    return running, pending
+    """Per instance position: live tasks with desired status RUNNING, and those PENDING
+    (kept by the cluster's state owner as tasks come and go)."""
+    return cluster.owner.running_wanted, cluster.owner.pending
 
 
 def ports_in_use(cluster, position: int) -> tuple[np.ndarray, np.ndarray]:
     """TCP and UDP host ports in use on an instance: the agent's plus the live tasks'."""
-    keys = cluster.port_keys()  # sorted keys: position << 17 | protocol << 16 | port
-    base = position << POSITION_SHIFT
-    bounds = np.searchsorted(keys, [base, base | (1 << PROTOCOL_SHIFT), (position + 1) << POSITION_SHIFT])
-    port_mask = (1 << PROTOCOL_SHIFT) - 1
-    return keys[bounds[0]:bounds[1]] & port_mask, keys[bounds[1]:bounds[2]] & port_mask
+    return cluster.owner.ports.ports_of(position)
 
 
 def container_instance_json(cluster, position: int, *, running: int, pending: int,

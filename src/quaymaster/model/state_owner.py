@@ -27,7 +27,7 @@ import numpy as np
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
 from quaymaster.native import check, ffi, lib, ptr
-from quaymaster.model.tasks import NO_INSTANCE, TaskChunk
+from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
 
 PROTOCOL_SHIFT = 16   # port key = position << 17 | protocol << 16 | port
 POSITION_SHIFT = 17
@@ -35,6 +35,8 @@ TCP, UDP = 0, 1
 UINT64_MASK = (1 << 64) - 1
 _MIN_PORT_CAPACITY = 1 << 10
 _LOG_LIMIT_FACTOR = 2  # a plan further behind than n * this many changes rebuilds
+_LAST_WANTED_RUNNING = STATUS_INDEX["RUNNING"]  # PROVISIONING..RUNNING: still meant to run
+_PENDING = STATUS_INDEX["PENDING"]
 
 
 def port_key(position, protocol: int, port) -> np.ndarray:
@@ -151,6 +153,13 @@ class PortSet:
         self.n, self.dynamic_used = n, used
         self._point(self.size)
 
+    def ports_of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """The TCP and UDP ports in use on one instance, sorted."""
+        held = self.table[(self.table - 1) >> POSITION_SHIFT == position] - 1
+        held = np.sort(held)
+        udp = ((held >> PROTOCOL_SHIFT) & 1).astype(np.bool_)
+        return held[~udp] & 0xFFFF, held[udp] & 0xFFFF
+
     def sorted_keys(self) -> np.ndarray:
         """Every key in use, sorted (for describing instances; not used when placing)."""
         held = self.table[self.table != 0] - 1
@@ -175,43 +184,70 @@ class PortSet:
         self._point(saved["size"])
 
 
+TASKS, STATUS, ATTRIBUTE, INSTANCES = 0, 1, 2, 3  # what a change-log entry records
+
+
 class ChangeLog:
     """Which instance positions changed, in order, so that kept plans repair what they hold.
 
-    Each entry is ``(positions, group_code, delta, what)``: ``what`` is
-    ``"tasks"`` (``delta`` tasks of ``group_code`` came or went on each
-    position), ``"status"``, ``"attributes:<name>"`` or ``"instances"`` (new
-    positions). ``end`` only grows; entries older than what any plan may
-    still need are dropped.
+    One row per changed position, in numpy columns: ``kind`` (TASKS: ``delta``
+    tasks of ``group`` came or went; STATUS; ATTRIBUTE ``group`` holding the
+    attribute's id; INSTANCES: new positions). Log indexes only grow; rows
+    older than a rebuild would cost are dropped (a plan that far behind builds
+    afresh).
     """
 
     def __init__(self):
-        self.entries: list[tuple[np.ndarray, int, int, str]] = []
-        self.start = 0  # the log index of entries[0]
-        self.dirty_total = 0
+        self.start = 0      # the log index of row 0
+        self.size = 0
+        self.position = np.zeros(256, np.int64)
+        self.group = np.zeros(256, np.int64)
+        self.delta = np.zeros(256, np.int64)
+        self.kind = np.zeros(256, np.int8)
+        self.attribute_ids: dict[str, int] = {}
 
     @property
     def end(self) -> int:
-        return self.start + len(self.entries)
+        return self.start + self.size
 
-    def record(self, positions, group_code: int = -1, delta: int = 0, what: str = "tasks") -> None:
+    def record(self, positions, group: int = -1, delta: int = 0, kind: int = TASKS) -> None:
         positions = np.atleast_1d(np.asarray(positions, dtype=np.int64))
-        self.entries.append((positions, group_code, delta, what))
-        self.dirty_total += len(positions)
+        end = self.size + len(positions)
+        if end > len(self.position):
+            for name in ("position", "group", "delta", "kind"):
+                old = getattr(self, name)
+                grown = np.zeros(max(end, 2 * len(old)), old.dtype)
+                grown[:self.size] = old[:self.size]
+                setattr(self, name, grown)
+        self.position[self.size:end] = positions
+        self.group[self.size:end] = group
+        self.delta[self.size:end] = delta
+        self.kind[self.size:end] = kind
+        self.size = end
 
-    def since(self, index: int) -> list | None:
-        """The entries recorded since log index ``index``, or None if they were dropped."""
+    def record_attribute(self, position: int, name: str) -> None:
+        code = self.attribute_ids.setdefault(name, len(self.attribute_ids))
+        self.record(position, code, 0, ATTRIBUTE)
+
+    def since(self, index: int):
+        """(position, group, delta, kind) rows recorded since log index ``index``, or None."""
         if index < self.start:
             return None
-        return self.entries[index - self.start:]
+        at = index - self.start
+        return (self.position[at:self.size], self.group[at:self.size], self.delta[at:self.size],
+                self.kind[at:self.size])
 
     def trim(self, n_instances: int) -> None:
-        """Forget the oldest entries once they describe more changes than a rebuild costs."""
+        """Forget the oldest rows once they describe more changes than a rebuild costs."""
         limit = _LOG_LIMIT_FACTOR * max(n_instances, 64)
-        while self.dirty_total > limit and self.entries:
-            positions = self.entries.pop(0)[0]
-            self.dirty_total -= len(positions)
-            self.start += 1
+        if self.size <= 2 * limit:
+            return
+        drop = self.size - limit
+        for name in ("position", "group", "delta", "kind"):
+            column = getattr(self, name)
+            column[:limit] = column[drop:self.size]
+        self.start += drop
+        self.size = limit
 
 
 class Caches:
@@ -233,6 +269,14 @@ class StateOwner:
         self.cluster = cluster
         self.ports = PortSet(cluster.state.n)
         self.log = ChangeLog()
+        # Per instance: live tasks still meant to run, and those PENDING (DescribeContainerInstances).
+        self.running_wanted = np.zeros(cluster.state.n, dtype=np.int64)
+        self.pending = np.zeros(cluster.state.n, dtype=np.int64)
+
+    def _count_statuses(self, positions: np.ndarray, statuses: np.ndarray, sign: int) -> None:
+        on = positions != NO_INSTANCE
+        np.add.at(self.running_wanted, positions[on & (statuses <= _LAST_WANTED_RUNNING)], sign)
+        np.add.at(self.pending, positions[on & (statuses == _PENDING)], sign)
 
     # -- views the C core reads and writes ------------------------------------
 
@@ -256,13 +300,19 @@ class StateOwner:
         """New instances at positions start..: their reserved ports are now in use."""
         n = self.cluster.state.n
         self.ports.grow_instances(n)
+        grown = np.zeros(n - len(self.pending), dtype=np.int64)
+        self.running_wanted = np.concatenate([self.running_wanted, grown])
+        self.pending = np.concatenate([self.pending, grown])
         self.ports.insert(np.concatenate([_port_keys_of(start, reserved_tcp, TCP),
                                           _port_keys_of(start, reserved_udp, UDP)]), "reserved_ports")
-        self.log.record(np.arange(start, n), what="instances")
+        self.log.record(np.arange(start, n), kind=INSTANCES)
 
-    def instances_changed(self, positions, what: str) -> None:
-        """Admin changes (status, attributes): kept plans re-check these positions."""
-        self.log.record(positions, what=what)
+    def instances_changed(self, position: int, what: str) -> None:
+        """Admin changes ("status", "attributes:<name>"): kept plans re-check the position."""
+        if what.startswith("attributes:"):
+            self.log.record_attribute(position, what[len("attributes:"):])
+        else:
+            self.log.record(position, kind=STATUS)
 
     # -- tasks ----------------------------------------------------------------
 
@@ -282,6 +332,7 @@ class StateOwner:
         owners = [np.repeat(chunk.instance_pos, np.diff(o)) for o in (chunk.tcp_offsets, chunk.udp_offsets)]
         keys = np.concatenate([k[o != NO_INSTANCE] for k, o in zip(keys, owners)])
         self.ports.insert_loaded(keys)
+        self._count_statuses(chunk.instance_pos, chunk.status, +1)
         tasks.add_loaded(chunk, arns)
 
     def commit_placed(self, request, positions: np.ndarray, ports_tcp: np.ndarray,
@@ -291,7 +342,7 @@ class StateOwner:
         If recording fails, what the core took is given back (``qm_release``)
         before the error propagates: nothing stays half-taken.
         """
-        from quaymaster.placement.commit import placed_chunk
+        from quaymaster.placement.commit import placed_columns
 
         placed = len(positions)
         if placed == 0:
@@ -299,13 +350,14 @@ class StateOwner:
         tasks = self.cluster.tasks
         try:
             first_sequence = tasks.next_sequence
-            chunk = placed_chunk(tasks, request, positions, ports_tcp, ports_udp, first_sequence)
-            tasks.add(chunk)
+            tasks.add_placed(positions, placed_columns(tasks, request), ports_tcp, ports_udp, first_sequence)
             tasks.next_sequence += placed
         except BaseException:
             self._give_back(request.group, positions, request.requirements, ports_tcp, ports_udp)
             raise
         self.log.record(positions, tasks.group_code(request.group), +1)
+        np.add.at(self.running_wanted, positions, 1)  # placed tasks are PENDING
+        np.add.at(self.pending, positions, 1)
         return first_sequence
 
     def _give_back(self, group, positions, req, ports_tcp, ports_udp) -> None:
@@ -331,8 +383,11 @@ class StateOwner:
                           np.array([0, len(udp)], np.int64), np.ascontiguousarray(udp, np.int32))
             if self.ports.shared:
                 self._keep_shared(position, tcp, udp)
+        status = int(chunk.status[row])
         self.cluster.tasks.remove(chunk, row)
         if position != NO_INSTANCE:
+            self.running_wanted[position] -= status <= _LAST_WANTED_RUNNING
+            self.pending[position] -= status == _PENDING
             self.log.record(position, self.cluster.tasks.group_code(group), -1)
 
     def _keep_shared(self, position: int, tcp, udp) -> None:
@@ -370,13 +425,16 @@ class StateOwner:
     def copy_for(self, cluster) -> StateOwner:
         twin = StateOwner.__new__(StateOwner)
         twin.cluster, twin.ports, twin.log = cluster, self.ports.copy(), ChangeLog()
+        twin.running_wanted, twin.pending = self.running_wanted.copy(), self.pending.copy()
         return twin
 
     def __getstate__(self):
-        return {"cluster": self.cluster, "ports": self.ports}
+        return {"cluster": self.cluster, "ports": self.ports, "running_wanted": self.running_wanted,
+                "pending": self.pending}
 
     def __setstate__(self, saved):
-        self.cluster, self.ports, self.log = saved["cluster"], saved["ports"], ChangeLog()
+        self.__dict__.update(saved)
+        self.log = ChangeLog()
 
 
 def _port_keys_of(first_position: int, port_lists: list, protocol: int) -> np.ndarray:

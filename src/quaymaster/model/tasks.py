@@ -18,7 +18,7 @@ import bisect
 import numpy as np
 import pyarrow as pa
 
-from quaymaster.keys import splitmix64_array
+from quaymaster.keys import splitmix64, splitmix64_array
 from quaymaster.model.schema import TASK_STATUSES, task_schema
 
 STATUS_INDEX = {name: code for code, name in enumerate(TASK_STATUSES)}
@@ -61,6 +61,8 @@ class TaskChunk:
 
     def __getattr__(self, name: str):
         # Only reached for attributes not set yet: the uniform columns.
+        if name.startswith("__") or "instance_pos" not in self.__dict__:
+            raise AttributeError(name)  # pickle probes before the state is restored
         uniform = self.__dict__.get("_uniform", {})
         n = len(self.__dict__["instance_pos"])
         if name == "alive":  # made on first use: most chunks never lose a task
@@ -120,7 +122,7 @@ def sequence_of(task_id_text: str) -> int | None:
     z = _unshift(z, 27)
     z = (z * _M1_INVERSE) & _MASK
     seq = (_unshift(z, 30) - 0x9E3779B97F4A7C15) & _MASK
-    if task_id(np.array([seq], dtype=np.uint64))[0] != task_id_text.lower() or task_id_text != task_id_text.lower():
+    if splitmix64(seq ^ 0xA5A5A5A5A5A5A5A5) != low or task_id_text != task_id_text.lower():
         return None
     return seq
 
@@ -134,6 +136,7 @@ def csr(lists) -> tuple[np.ndarray, np.ndarray]:
     return offsets, flat
 
 
+_TAIL_ROWS = 4096  # rows of the open chunk small placements go to
 _COMPACT_AFTER = 1024  # stopped rows kept before the chunks are merged (and at least the live ones)
 
 
@@ -149,6 +152,7 @@ class TaskState:
         self.next_sequence = 0
         self.explicit_arns: dict[int, str] = {}     # sequence -> ARN of loaded tasks
         self._explicit_index: dict[str, int] = {}   # ARN -> sequence
+        self._tail: _Tail | None = None  # the chunk small placements are appended to
         self.rows = 0      # rows kept, live or stopped
         self.stopped = 0   # stopped rows still kept
 
@@ -228,6 +232,8 @@ class TaskState:
         chunk.n_stopped += 1
         self.stopped += 1
         if chunk.n_stopped == len(chunk):
+            if self._tail is not None and chunk is self._tail.chunk:
+                self._tail = None
             k = bisect.bisect_right(self._first_seqs, sequence_at(chunk, 0)) - 1
             del self.chunks[k], self._first_seqs[k]
             self.rows -= len(chunk)
@@ -235,12 +241,41 @@ class TaskState:
         if self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
             self.compact()
 
+    def add_placed(self, positions: np.ndarray, uniform: dict, ports_tcp: np.ndarray,
+                   ports_udp: np.ndarray, first_sequence: int) -> None:
+        """Append the tasks of one placement. Small placements are written into the open
+        tail chunk (so a thousand requests of a few tasks make one chunk, not a thousand);
+        large ones get a chunk of their own."""
+        placed = len(positions)
+        if placed > _TAIL_ROWS // 4:
+            self._tail = None
+            self.add(TaskChunk(positions, tcp_ports=ports_tcp.reshape(-1), udp_ports=ports_udp.reshape(-1),
+                               seq_start=first_sequence,
+                               uniform={**uniform, "tcp_width": ports_tcp.shape[1],
+                                        "udp_width": ports_udp.shape[1]}))
+            return
+        tail = self._tail
+        if tail is None or tail.size + placed > _TAIL_ROWS:
+            tail = self._tail = _Tail()
+            self.chunks.append(tail.chunk)
+            self._first_seqs.append(first_sequence)
+        tail.append(positions, uniform, ports_tcp, ports_udp, first_sequence)
+        self.rows += placed
+
     def compact(self) -> None:
         """Merge every chunk into one of its live rows, in order."""
-        live = [(c, np.flatnonzero(c.alive)) for c in self.chunks]
+        self._merge_tail(len(self.chunks))
+
+    def _merge_tail(self, k: int) -> None:
+        """Replace the last ``k`` chunks by one chunk of their live rows, in order."""
+        self._tail = None
+        tail = self.chunks[len(self.chunks) - k:]
+        del self.chunks[len(self.chunks) - k:], self._first_seqs[len(self._first_seqs) - k:]
+        self.rows -= sum(len(c) for c in tail)
+        self.stopped -= sum(c.n_stopped for c in tail)
+        live = [(c, np.flatnonzero(c.alive) if c.n_stopped else np.arange(len(c))) for c in tail]
         live = [(c, rows) for c, rows in live if len(rows)]
         if not live:
-            self.chunks, self._first_seqs, self.rows, self.stopped = [], [], 0, 0
             return
         merged = {name: np.concatenate([np.asarray(getattr(c, name))[rows] for c, rows in live])
                   for name in TaskChunk.COLUMNS}
@@ -257,16 +292,20 @@ class TaskState:
         chunk = TaskChunk(np.concatenate([c.instance_pos[rows] for c, rows in live]),
                           tcp_offsets=ports["tcp"][0], tcp_ports=ports["tcp"][1],
                           udp_offsets=ports["udp"][0], udp_ports=ports["udp"][1], seqs=seqs, **merged)
-        self.chunks, self._first_seqs = [chunk], [int(seqs[0])]
-        self.rows, self.stopped = len(chunk), 0
+        self.chunks.append(chunk)
+        self._first_seqs.append(int(seqs[0]))
+        self.rows += len(chunk)
 
     def live_count(self) -> int:
         return self.rows - self.stopped
 
+    def __getstate__(self):
+        saved = dict(self.__dict__)
+        saved["_tail"] = None  # the open chunk's columns are views of its buffers: pickled, a plain chunk
+        return saved
+
     def copy(self) -> TaskState:
-        """An independent copy (chunks compacted into one: the copy costs what is live)."""
-        if self.stopped or len(self.chunks) > 1:
-            self.compact()
+        """An independent copy (stopped rows are at most the live ones: it costs what is live)."""
         twin = TaskState(self.arn_prefix)
         twin.groups, twin._group_index = list(self.groups), dict(self._group_index)
         twin.next_sequence = self.next_sequence
@@ -303,6 +342,52 @@ class TaskState:
             pa.array(chunk.daemon[keep]),
             pa.array(chunk.eni[keep]),
         ], schema=schema)
+
+
+class _Tail:
+    """An open chunk whose columns are views of buffers with room to grow."""
+
+    def __init__(self):
+        self.size = 0
+        self.buffers = {name: np.zeros(_TAIL_ROWS, dtype) for name, dtype in TaskChunk.COLUMNS.items()}
+        self.buffers["instance_pos"] = np.zeros(_TAIL_ROWS, np.int64)
+        self.buffers["seqs"] = np.zeros(_TAIL_ROWS, np.int64)
+        self.buffers["alive"] = np.ones(_TAIL_ROWS, np.bool_)
+        self.offsets = {proto: np.zeros(_TAIL_ROWS + 1, np.int64) for proto in ("tcp", "udp")}
+        self.ports = {proto: np.zeros(64, np.int32) for proto in ("tcp", "udp")}
+        self.chunk = TaskChunk(self.buffers["instance_pos"][:0], tcp_ports=self.ports["tcp"][:0],
+                               udp_ports=self.ports["udp"][:0], tcp_offsets=self.offsets["tcp"][:1],
+                               udp_offsets=self.offsets["udp"][:1], seqs=self.buffers["seqs"][:0])
+        self._point()
+
+    def append(self, positions, uniform: dict, ports_tcp, ports_udp, first_sequence: int) -> None:
+        start, end = self.size, self.size + len(positions)
+        b = self.buffers
+        b["instance_pos"][start:end] = positions
+        b["seqs"][start:end] = np.arange(first_sequence, first_sequence + len(positions))
+        for name in TaskChunk.COLUMNS:
+            b[name][start:end] = uniform[name]
+        for proto, ports in (("tcp", ports_tcp), ("udp", ports_udp)):
+            offsets, width = self.offsets[proto], ports.shape[1]
+            used = int(offsets[start])
+            need = used + width * len(positions)
+            if need > len(self.ports[proto]):
+                grown = np.zeros(max(need, 2 * len(self.ports[proto])), np.int32)
+                grown[:used] = self.ports[proto][:used]
+                self.ports[proto] = grown
+            self.ports[proto][used:need] = ports.reshape(-1)
+            offsets[start + 1:end + 1] = used + width * np.arange(1, len(positions) + 1)
+        self.size = end
+        self._point()
+
+    def _point(self) -> None:
+        """Make the chunk's columns the filled part of the buffers."""
+        c, n = self.chunk, self.size
+        for name, buffer in self.buffers.items():
+            setattr(c, name, buffer[:n])
+        for proto in ("tcp", "udp"):
+            setattr(c, f"{proto}_offsets", self.offsets[proto][:n + 1])
+            setattr(c, f"{proto}_ports", self.ports[proto][:int(self.offsets[proto][n])])
 
 
 def _csr_rows(offsets: np.ndarray, flat: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -28,13 +28,14 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
+from quaymaster.model.state_owner import ATTRIBUTE, INSTANCES, STATUS, TASKS
 from quaymaster.native import check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
 
 _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_BINPACK_MEMORY,
          ("spread", "instanceId"): lib.QM_SPREAD_INSTANCE, ("random", None): lib.QM_RANDOM}
-_PLANS_KEPT = 8
+_PLANS_KEPT = 64  # a plan's index costs about 30 bytes per instance
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
 _CHUNK = 1 << 20     # larger requests go to the core a million tasks at a time
 _DYNAMIC_BATCH = 256  # one-task-per-call requests commit this many tasks at a time
@@ -102,32 +103,31 @@ class Plan:
 
         Returns False when a change cannot be repaired here (the caller builds afresh).
         """
-        entries = self.owner.log.since(self.log_index)
-        if entries is None:
+        log = self.owner.log
+        rows = log.since(self.log_index)
+        if rows is None:
             return False
-        if not entries:
+        positions, groups, deltas, kinds = rows
+        if len(positions) == 0:
             return True
-        code = cluster.tasks.group_code(self.request.group)
-        dirty, status_changed = [], False
-        for positions, group_code, delta, what in entries:
-            if what == "instances" or (what.startswith("attributes:") and (
-                    what[len("attributes:"):] in self.reads or self.request.constraints.member_of)):
-                return False
-            if what == "status":
-                status_changed = True
-            elif what == "tasks" and group_code == code:
-                for bucket, counts in self.buckets:
-                    np.add.at(counts, bucket[positions], delta)
-            dirty.append(positions)
-        if status_changed:
+        attributes = kinds == ATTRIBUTE
+        if (kinds == INSTANCES).any() or (attributes.any() and (
+                self.request.constraints.member_of
+                or np.isin(groups[attributes], [log.attribute_ids.get(a, -1) for a in self.reads]).any())):
+            return False
+        ours = (kinds == TASKS) & (groups == cluster.tasks.group_code(self.request.group))
+        if ours.any():
+            for bucket, counts in self.buckets:
+                np.add.at(counts, bucket[positions[ours]], deltas[ours])
+        if (kinds == STATUS).any():
             self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         if self.index.built:
-            dirty = np.unique(np.concatenate(dirty))
+            dirty = np.ascontiguousarray(positions)  # a position listed twice is re-sifted twice
             check(lib.qm_index_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq,
                                       ptr(dirty), len(dirty)), "qm_index_repair")
-        self.log_index = self.owner.log.end
+        self.log_index = log.end
         return True
 
     def reseed(self, cluster, seed: int) -> None:
