@@ -48,6 +48,7 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
     m, n = len(candidates), state.n
     if m == 0 or count == 0:
         return []
+    count = min(count, m)  # no more than the group has: a huge count (2**63) chooses them all
     position = np.array([c.instance_pos[r] for _, c, r in candidates], dtype=np.int64)
     position[position < 0] = n  # Fargate: a bucket of its own
     rows = np.array([q for q, _, _ in candidates], dtype=np.int64)
