@@ -403,13 +403,14 @@ def _csr_rows(offsets: np.ndarray, flat: np.ndarray, rows: np.ndarray) -> tuple[
 
 
 def _chunk_copy(chunk: TaskChunk) -> TaskChunk:
-    columns = {name: np.array(getattr(chunk, name)) for name in TaskChunk.COLUMNS}
-    twin = TaskChunk(chunk.instance_pos.copy(), tcp_offsets=np.array(chunk.tcp_offsets),
-                     tcp_ports=chunk.tcp_ports.copy(), udp_offsets=np.array(chunk.udp_offsets),
-                     udp_ports=chunk.udp_ports.copy(),
-                     seqs=None if chunk.seqs is None else chunk.seqs.copy(), seq_start=chunk.seq_start,
-                     **columns)
+    """A chunk for another TaskState: columns shared, ``alive`` copied.
+
+    Sharing is safe because a chunk's columns never change once written: only
+    ``alive`` does (stopping), and an open tail chunk's buffers are only written
+    past the rows a copy can see (the copy never appends to them).
+    """
+    twin = TaskChunk.__new__(TaskChunk)
+    twin.__dict__.update(chunk.__dict__)
     if "alive" in chunk.__dict__:
         twin.alive = chunk.alive.copy()
-        twin.n_stopped = chunk.n_stopped
     return twin
