@@ -251,8 +251,8 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             int more = !one_at_a_time && done + 1 < count;
             if (sticky && !runs && more)
                 runs = qm_runs_build(&c, stage);
-            else if (use_index && !index->built && more)
-                qm_index_build(index, &c, stage);
+            else if (use_index && !index->built)
+                qm_index_build(index, &c, stage); /* kept by the caller: later requests use it too */
         }
         out->position[done] = w;
         qm_take(&c, w, c.has_ports ? out->ports_tcp + done * c.n_tcp : NULL,

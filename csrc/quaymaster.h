@@ -187,7 +187,9 @@ typedef struct {
 /* Place up to `count` tasks one after another (section 3). Stops at the first
  * task that cannot be placed (result->failed = 1), or after one placement when
  * `one_at_a_time` is set (the caller re-evaluates state-dependent memberOf
- * expressions between tasks). `index` may be NULL (no index fast path).
+ * expressions between tasks). `index` may be NULL (no index fast path);
+ * when given, it is built at the first full scan of a chain that suits it,
+ * even for one task, since the caller keeps it for later requests.
  * The first task's stage counts go to result->removed (explained = 1)
  * whenever that task is placed by a full scan; `explain` forces the scan
  * (which a kept index would otherwise skip). */

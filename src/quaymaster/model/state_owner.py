@@ -281,8 +281,15 @@ class StateOwner:
     # -- views the C core reads and writes ------------------------------------
 
     def instances_struct(self, group_count: np.ndarray):
-        """A qm_instances over the live arrays (for qm_release; placement builds its own)."""
+        """A qm_instances over the live arrays (for qm_release; placement builds its own),
+        kept per group while the arrays it points at stay the same objects."""
         state = self.cluster.state
+        views = self.__dict__.setdefault("_views", {})
+        arrays = (state.cpu_remaining, state.memory_remaining, state.gpu_remaining, state.eni_limit,
+                  state.eni_used, state.running_tasks, group_count)
+        kept = views.get(id(group_count))
+        if kept is not None and all(a is b for a, b in zip(kept[0], arrays)):
+            return kept[1]
         view = ffi.new("qm_instances *")
         view.n = state.n
         view.cpu_remaining = ptr(state.cpu_remaining)
@@ -292,6 +299,7 @@ class StateOwner:
         view.eni_used = ptr(state.eni_used)
         view.group_count = ptr(group_count)
         view.running_tasks = ptr(state.running_tasks)
+        views[id(group_count)] = (arrays, view)  # the arrays are held: their ids stay theirs
         return view
 
     # -- instances ------------------------------------------------------------
@@ -430,7 +438,7 @@ class StateOwner:
 
     def __getstate__(self):
         return {"cluster": self.cluster, "ports": self.ports, "running_wanted": self.running_wanted,
-                "pending": self.pending}
+                "pending": self.pending}  # not the kept C views: they point at this process's memory
 
     def __setstate__(self, saved):
         self.__dict__.update(saved)

@@ -231,9 +231,8 @@ class TaskState:
         chunk.alive[row] = False
         chunk.n_stopped += 1
         self.stopped += 1
-        if chunk.n_stopped == len(chunk):
-            if self._tail is not None and chunk is self._tail.chunk:
-                self._tail = None
+        open_tail = self._tail is not None and chunk is self._tail.chunk
+        if chunk.n_stopped == len(chunk) and not open_tail:  # the open tail stays for the next rows
             k = bisect.bisect_right(self._first_seqs, sequence_at(chunk, 0)) - 1
             del self.chunks[k], self._first_seqs[k]
             self.rows -= len(chunk)

@@ -64,7 +64,8 @@ class Outcome:
 class Plan:
     """Arrays and C structs for one kind of request on one cluster."""
 
-    def __init__(self, cluster, request: PlacementRequest, prefilter: np.ndarray, fast_paths: bool):
+    def __init__(self, cluster, request: PlacementRequest, prefilter: np.ndarray, fast_paths: bool,
+                 kept: bool = True):
         state, req = cluster.state, request.requirements
         self.request = request
         self.state = state
@@ -83,7 +84,7 @@ class Plan:
         self.n_tcp = len(req.static_tcp) + req.dynamic_tcp
         self.n_udp = len(req.static_udp) + req.dynamic_udp
         self.result = ffi.new("qm_result *")
-        self.index = self._index(state.n)
+        self.index = self._index(state.n) if kept else ffi.NULL  # one request: no index to keep
         self._buffers = None
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
         self.owner = cluster.owner
@@ -123,7 +124,7 @@ class Plan:
             self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
-        if self.index.built:
+        if self.index and self.index.built:
             dirty = np.ascontiguousarray(positions)  # a position listed twice is re-sifted twice
             check(lib.qm_index_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq,
                                       ptr(dirty), len(dirty)), "qm_index_repair")
@@ -137,7 +138,8 @@ class Plan:
         self.tie[:] = prepare.cached_tie_keys(cluster, seed)
         self.rq.seed_state = seed_state(seed)
         self.seed = seed
-        self.index.built = 0
+        if self.index:
+            self.index.built = 0
 
     def _instances(self, state, tie):
         view = ffi.new("qm_instances *")
@@ -326,7 +328,7 @@ def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = Non
     if prefilter is None:
         plan = _plan_for(cluster, request, fast_paths)
     else:
-        plan = Plan(cluster, request, prefilter, fast_paths)
+        plan = Plan(cluster, request, prefilter, fast_paths, kept=False)
     outcome = plan.run(cluster, request.count, explain)
     plan.log_index = cluster.owner.log.end  # its own placements are already in what it holds
     cluster.owner.log.trim(cluster.state.n)
