@@ -290,15 +290,7 @@ class StateOwner:
         kept = views.get(id(group_count))
         if kept is not None and all(a is b for a, b in zip(kept[0], arrays)):
             return kept[1]
-        view = ffi.new("qm_instances *")
-        view.n = state.n
-        view.cpu_remaining = ptr(state.cpu_remaining)
-        view.memory_remaining = ptr(state.memory_remaining)
-        view.gpu_remaining = ptr(state.gpu_remaining)
-        view.eni_limit = ptr(state.eni_limit)
-        view.eni_used = ptr(state.eni_used)
-        view.group_count = ptr(group_count)
-        view.running_tasks = ptr(state.running_tasks)
+        view = instances_view(state, group_count)
         views[id(group_count)] = (arrays, view)  # the arrays are held: their ids stay theirs
         return view
 
@@ -443,6 +435,21 @@ class StateOwner:
     def __setstate__(self, saved):
         self.__dict__.update(saved)
         self.log = ChangeLog()
+
+
+def instances_view(state, group_count: np.ndarray):
+    """A qm_instances over the state's live arrays and one group's counts; the callers
+    that place set the request's arrays (prefilter, member_ok, tie_key) on it."""
+    view = ffi.new("qm_instances *")
+    view.n = state.n
+    view.cpu_remaining = ptr(state.cpu_remaining)
+    view.memory_remaining = ptr(state.memory_remaining)
+    view.gpu_remaining = ptr(state.gpu_remaining)
+    view.eni_limit = ptr(state.eni_limit)
+    view.eni_used = ptr(state.eni_used)
+    view.group_count = ptr(group_count)
+    view.running_tasks = ptr(state.running_tasks)
+    return view
 
 
 def _port_keys_of(first_position: int, port_lists: list, protocol: int) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
-from quaymaster.model.state_owner import ATTRIBUTE, INSTANCES, STATUS, TASKS
+from quaymaster.model.state_owner import ATTRIBUTE, INSTANCES, STATUS, TASKS, instances_view
 from quaymaster.native import check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
@@ -142,17 +142,9 @@ class Plan:
             self.index.built = 0
 
     def _instances(self, state, tie):
-        view = ffi.new("qm_instances *")
-        view.n = state.n
+        view = instances_view(state, self.group_count)
         view.prefilter = ptr(self.prefilter)
-        view.cpu_remaining = ptr(state.cpu_remaining)
-        view.memory_remaining = ptr(state.memory_remaining)
-        view.gpu_remaining = ptr(state.gpu_remaining)
-        view.eni_limit = ptr(state.eni_limit)
-        view.eni_used = ptr(state.eni_used)
         view.member_ok = ptr(self.member_ok)
-        view.group_count = ptr(self.group_count)
-        view.running_tasks = ptr(state.running_tasks)
         view.tie_key = ptr(tie)
         self.keep.append(tie)
         return view
