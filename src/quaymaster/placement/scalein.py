@@ -23,11 +23,37 @@ from quaymaster.placement.request import _check_seed
 from quaymaster.placement.strategy import DEFAULT_SERVICE, parse_strategies
 
 
-def _live_rows(cluster):
-    """Per live task, in task-table order: (chunk, row within chunk)."""
-    for chunk in cluster.tasks.chunks:
-        for row in np.flatnonzero(chunk.alive).tolist():
-            yield chunk, row
+class _Candidates:
+    """The live tasks of one group, in task-table order, as columns (no Python row objects).
+
+    ``rows`` is each task's row q in the task table; ``chunk_of``/``row_in`` say
+    where it is kept.
+    """
+
+    def __init__(self, tasks, code):
+        parts, q = [], 0
+        for k, chunk in enumerate(tasks.chunks):
+            alive = np.asarray(chunk.alive)
+            mine = alive & (np.asarray(chunk.group_code) == code) if code is not None else alive & False
+            hits = np.flatnonzero(mine)
+            if len(hits):
+                table_row = q + np.cumsum(alive)[hits] - 1  # live rows before it in the chunk
+                parts.append((k, hits, table_row))
+            q += int(alive.sum())
+        self.chunks = tasks.chunks
+        self.chunk_of = np.concatenate([np.full(len(h), k) for k, h, _ in parts]) if parts else np.empty(0, int)
+        self.row_in = np.concatenate([h for _, h, _ in parts]) if parts else np.empty(0, int)
+        self.rows = np.concatenate([r for _, _, r in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> np.ndarray:
+        out = np.empty(len(self.rows), dtype=np.asarray(getattr(self.chunks[0], name)).dtype) if len(self) else None
+        for k in np.unique(self.chunk_of).tolist():
+            at = self.chunk_of == k
+            out[at] = np.asarray(getattr(self.chunks[k], name))[self.row_in[at]]
+        return out
 
 
 def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=None,
@@ -39,19 +65,14 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
     seed = _check_seed(seed)
     strategies = parse_strategies(placement_strategy, default=DEFAULT_SERVICE)
     state = cluster.state
-    code = cluster.tasks._group_index.get(group)
-    candidates, q = [], 0
-    for chunk, row in _live_rows(cluster):
-        if chunk.group_code[row] == code:
-            candidates.append((q, chunk, row))
-        q += 1
+    candidates = _Candidates(cluster.tasks, cluster.tasks._group_index.get(group))
     m, n = len(candidates), state.n
     if m == 0 or count == 0:
         return []
     count = min(count, m)  # no more than the group has: a huge count (2**63) chooses them all
-    position = np.array([c.instance_pos[r] for _, c, r in candidates], dtype=np.int64)
+    position = candidates.column("instance_pos").astype(np.int64)
     position[position < 0] = n  # Fargate: a bucket of its own
-    rows = np.array([q for q, _, _ in candidates], dtype=np.int64)
+    rows = candidates.rows
     ranked = []
     for s in strategies:
         ranked.append(s)
@@ -66,7 +87,7 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
     for k, s in enumerate(ranked):
         if s.type == "binpack":
             bucket[k] = position
-            binpack_value[k] = [getattr(c, s.field)[r] for _, c, r in candidates]
+            binpack_value[k] = candidates.column(s.field)
             binpack_base[k, :n] = getattr(state, f"{s.field}_remaining")
         elif s.type == "spread":
             if s.attribute is None:
@@ -80,13 +101,13 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
             bucket_counts.append(np.bincount(local))
             offset += len(bucket_counts[-1])
     bucket_count = np.concatenate(bucket_counts) if bucket_counts else np.zeros(1, np.int64)
-    daemon = np.array([c.daemon[r] for _, c, r in candidates], dtype=np.bool_)
+    daemon = candidates.column("daemon").astype(np.bool_)
     tie = tie_keys(seed, int(rows.max()) + 1)[rows]
     chosen = np.empty(min(count, m), dtype=np.int64)
     done = choose_victims(kinds, bucket, bucket_count.astype(np.int64), binpack_value, binpack_base,
                           daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
     arns = []
     for index in chosen[:done].tolist():
-        _, chunk, row = candidates[index]
-        arns.append(cluster.tasks.chunk_arns(chunk)[row])
+        chunk = candidates.chunks[int(candidates.chunk_of[index])]
+        arns.append(cluster.tasks.chunk_arns(chunk, [int(candidates.row_in[index])])[0])
     return arns
