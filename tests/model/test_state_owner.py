@@ -295,3 +295,13 @@ def test_stopped_tasks_leave_the_live_state():
     assert cluster.tasks.live_count() == 5
     assert cluster.tasks.rows <= 5 + 1024  # stopped rows kept at most as many as live ones, or a few
     check_invariants(cluster)
+
+
+def test_live_tasks_whose_sums_pass_int64_are_refused_at_load():
+    from quaymaster.errors import QuaymasterError
+
+    tasks = pa.table({"task_arn": ["t-1", "t-2", "t-3"], "ec2_instance_id": ["i-000"] * 3,
+                      "group": ["service:a"] * 3, "cpu": pa.array([2**62] * 3, pa.int64())})
+    with pytest.raises(QuaymasterError) as refused:
+        Cluster.from_arrow(fleet(2), tasks)
+    assert "cpu" in str(refused.value)
