@@ -356,8 +356,13 @@ class StateOwner:
             self._give_back(request.group, positions, request.requirements, ports_tcp, ports_udp)
             raise
         self.log.record(positions, tasks.group_code(request.group), +1)
-        np.add.at(self.running_wanted, positions, 1)  # placed tasks are PENDING
-        np.add.at(self.pending, positions, 1)
+        if placed <= 16:  # np.add.at costs microseconds even for one element
+            for position in positions.tolist():  # placed tasks are PENDING
+                self.running_wanted[position] += 1
+                self.pending[position] += 1
+        else:
+            np.add.at(self.running_wanted, positions, 1)
+            np.add.at(self.pending, positions, 1)
         return first_sequence
 
     def _give_back(self, group, positions, req, ports_tcp, ports_udp) -> None:
