@@ -24,7 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quaymaster.errors import SchemaError
-from quaymaster.model.attributes import attribute_name_problem, attribute_value_problem
+from quaymaster.model.attributes import _VALUE_RE, attribute_name_problem, attribute_value_problem
+
+#: attributes.attribute_value_problem's character rule, anchored for Arrow's (RE2) matcher.
+ATTRIBUTE_VALUE_PATTERN = f"^(?:{_VALUE_RE.pattern})$"
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
     DEFAULT_AGENT_VERSION,
@@ -189,11 +192,18 @@ def _check_non_negative(column: pa.ChunkedArray, name: str) -> None:
 
 
 def _check_unique(column: pa.ChunkedArray, name: str) -> None:
-    seen: set = set()
-    for row, value in enumerate(column.to_pylist()):
-        if value in seen:
-            raise SchemaError(f"duplicate value {value!r}", column=name, row=row, value=value)
-        seen.add(value)
+    """No value twice (a second null counts as a duplicate, as a repeated value does)."""
+    if len(column) < 2:
+        return
+    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    if len(encoded.dictionary) == len(encoded):
+        return
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")  # rows of one value together, in row order
+    repeats = order[1:][codes[order[1:]] == codes[order[:-1]]]
+    row = int(repeats.min())
+    value = column[row].as_py()
+    raise SchemaError(f"duplicate value {value!r}", column=name, row=row, value=value)
 
 
 def _check_not_empty(column: pa.ChunkedArray, name: str) -> None:
@@ -203,39 +213,97 @@ def _check_not_empty(column: pa.ChunkedArray, name: str) -> None:
 
 
 def _check_in(column: pa.ChunkedArray, name: str, allowed, note: str = "") -> None:
-    for row, value in enumerate(column.to_pylist()):
-        if value is not None and value not in allowed:
-            raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}{note}", column=name,
-                              row=row, value=value)
+    unknown = pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(allowed))))
+    if pc.any(unknown).as_py():
+        row = _first_row(unknown.to_numpy(zero_copy_only=False))
+        value = column[row].as_py()
+        raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}{note}", column=name,
+                          row=row, value=value)
 
 
-def _check_row_ports(ports: list | None, name: str, row: int) -> None:
-    """Every port of one row is a port number (a null port included)."""
-    for port in ports or ():
-        if port is None or not MIN_PORT <= port <= MAX_PORT:
-            raise SchemaError(f"port {port!r} is outside {MIN_PORT}..{MAX_PORT}", column=name, row=row,
-                              value=port)
+def _flat_ports(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A port-list column as (row of each port, the port or -1 for a null one, null rows).
+
+    Ports come in row order, each row's in its own order; an absent column is all null rows.
+    """
+    if column is None:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.ones(n, dtype=np.bool_)
+    lists = column.combine_chunks()
+    null_rows = lists.is_null().to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(lists)
+    rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    ports = pc.fill_null(flat, -1).to_numpy().astype(np.int64)
+    return rows, ports, null_rows
 
 
-def _reserved_ports(tcp_given: list, udp_given: list) -> tuple[list, list]:
+def _all_null(column: pa.ChunkedArray | None) -> bool:
+    return column is None or column.null_count == len(column)
+
+
+def _first_bad_port(rows: np.ndarray, ports: np.ndarray, name: str) -> tuple[int, SchemaError] | None:
+    """The first port (in row order) that is not a port number (a null port included)."""
+    bad = (ports < MIN_PORT) | (ports > MAX_PORT)
+    if not bad.any():
+        return None
+    at = _first_row(bad)
+    port = None if ports[at] == -1 else int(ports[at])
+    return int(rows[at]), SchemaError(f"port {port!r} is outside {MIN_PORT}..{MAX_PORT}", column=name,
+                                      row=int(rows[at]), value=port)
+
+
+def _raise_first(problems) -> None:
+    """Raise the problem of the lowest row; on a tie, the one listed first."""
+    found = [p for p in problems if p is not None]
+    if found:
+        raise min(found, key=lambda p: p[0])[1]
+
+
+def _port_list_array(rows: np.ndarray, ports: np.ndarray, n: int) -> pa.ListArray:
+    """A ``list<int32>`` column of n rows (no nulls) from ports already in row order."""
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(ports.astype(np.int32), pa.int32()))
+
+
+def _sorted_distinct(rows: np.ndarray, ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's distinct ports in ascending order (a key sorts by row, then port)."""
+    keys = (rows << 17) | ports
+    if len(keys) < 2 or (keys[1:] > keys[:-1]).all():  # already so (a table this library wrote)
+        return rows, ports
+    keys = np.sort(keys)  # a sort: numpy 2's hashing np.unique is slower here
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    return keys >> 17, keys & 0x1FFFF
+
+
+def _reserved_ports(tcp_column, udp_column, n: int) -> tuple[pa.ListArray, pa.ListArray]:
     """Sorted distinct reserved ports per instance (the agent's defaults where TCP is null).
 
-    Row by row, each row's ports checked before they are sorted (a null port
-    cannot be ordered) and counted after duplicates collapse.
+    A row's problems are reported in the order TCP ports, UDP ports, then the
+    count (after duplicates collapse); the first row with a problem wins.
     """
-    tcp, udp = [], []
-    for row, (t, u) in enumerate(zip(tcp_given, udp_given, strict=True)):
-        _check_row_ports(t, "reserved_ports", row)
-        _check_row_ports(u, "reserved_ports_udp", row)
-        t = list(DEFAULT_RESERVED_PORTS) if t is None else sorted(set(t))
-        u = [] if u is None else sorted(set(u))
-        if len(t) + len(u) > MAX_RESERVED_PORTS:
-            raise SchemaError(f"{len(t) + len(u)} reserved ports; at most "
-                              f"{MAX_RESERVED_PORTS} may be given per instance",
-                              column="reserved_ports", row=row)
-        tcp.append(t)
-        udp.append(u)
-    return tcp, udp
+    if _all_null(tcp_column) and _all_null(udp_column):  # the usual fleet: the agent's defaults
+        default = np.array(DEFAULT_RESERVED_PORTS, dtype=np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), len(default))
+        return (_port_list_array(rows, np.tile(default, n), n),
+                _port_list_array(rows[:0], default[:0], n))
+    tcp_rows, tcp_ports, tcp_null = _flat_ports(tcp_column, n)
+    udp_rows, udp_ports, _ = _flat_ports(udp_column, n)
+    bad_tcp = _first_bad_port(tcp_rows, tcp_ports, "reserved_ports")
+    bad_udp = _first_bad_port(udp_rows, udp_ports, "reserved_ports_udp")
+    if bad_tcp or bad_udp:  # a bad port cannot be sorted or counted
+        _raise_first([bad_tcp, bad_udp])
+    defaulted = np.flatnonzero(tcp_null)
+    tcp_rows = np.concatenate([tcp_rows, np.repeat(defaulted, len(DEFAULT_RESERVED_PORTS))])
+    tcp_ports = np.concatenate([tcp_ports, np.tile(np.array(DEFAULT_RESERVED_PORTS, dtype=np.int64),
+                                                   len(defaulted))])
+    tcp_rows, tcp_ports = _sorted_distinct(tcp_rows, tcp_ports)
+    udp_rows, udp_ports = _sorted_distinct(udp_rows, udp_ports)
+    counts = np.bincount(tcp_rows, minlength=n) + np.bincount(udp_rows, minlength=n)
+    if (counts > MAX_RESERVED_PORTS).any():
+        row = _first_row(counts > MAX_RESERVED_PORTS)
+        raise SchemaError(f"{int(counts[row])} reserved ports; at most {MAX_RESERVED_PORTS} may be "
+                          "given per instance", column="reserved_ports", row=row)
+    return _port_list_array(tcp_rows, tcp_ports, n), _port_list_array(udp_rows, udp_ports, n)
 
 
 def check_attribute_name(name: str, *, column: str | None = None, row: int | None = None) -> None:
@@ -260,7 +328,7 @@ def _check_distinct_names(table: pa.Table) -> None:
 
 def _fill(column: pa.ChunkedArray | None, n: int, default, typ) -> pa.ChunkedArray:
     if column is None:
-        return pa.chunked_array([pa.array([default] * n, typ)], typ)
+        return pa.chunked_array([pa.repeat(pa.scalar(default, typ), n)], typ)
     if default is None:
         return column
     return pc.fill_null(column, pa.scalar(default, typ))
@@ -293,13 +361,19 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
     if columns["status"] is not None:
         _check_in(columns["status"], "status", INSTANCE_STATUSES)
     _fill_instance_defaults(columns, table.num_rows, registered_at=registered_at,
-                            instance_arn_of=lambda ec2_id: instance_arn(region, account, cluster, ec2_id))
+                            arn_prefix=instance_arn(region, account, cluster, ""))
     attribute_names = sorted(name[len(ATTRIBUTE_PREFIX):] for name in table.column_names
                              if name.startswith(ATTRIBUTE_PREFIX))
     for attr in attribute_names:
         columns[ATTRIBUTE_PREFIX + attr] = _attribute_column(table, attr)
     schema = instance_schema(attribute_names)
-    return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)
+    return pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
+
+
+def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
 
 
 def _cast_fields(table: pa.Table, fields) -> dict[str, pa.ChunkedArray | None]:
@@ -317,34 +391,36 @@ def _cast_fields(table: pa.Table, fields) -> dict[str, pa.ChunkedArray | None]:
     return columns
 
 
-def _fill_instance_defaults(columns: dict, n: int, *, instance_arn_of, registered_at) -> None:
+def _fill_instance_defaults(columns: dict, n: int, *, arn_prefix: str, registered_at) -> None:
     """Default values of placement.md section 1, in place; ARNs unique, ports checked."""
-    ids = columns["ec2_instance_id"].to_pylist()
+    derived = pc.binary_join_element_wise(arn_prefix, columns["ec2_instance_id"], "")
     given_arns = columns["container_instance_arn"]
-    arns = given_arns.to_pylist() if given_arns is not None else [None] * n
-    columns["container_instance_arn"] = pa.chunked_array([pa.array(
-        [a if a is not None else instance_arn_of(i) for a, i in zip(arns, ids, strict=True)], pa.string())])
-    _check_unique(columns["container_instance_arn"], "container_instance_arn")
-    _check_not_empty(columns["container_instance_arn"], "container_instance_arn")
+    arns = derived if given_arns is None else pc.coalesce(given_arns, derived)
+    columns["container_instance_arn"] = arns
+    # ARNs made from the (unique, non-empty) instance ids need no second look.
+    if given_arns is not None and not pc.all(pc.equal(arns, derived)).as_py():
+        _check_unique(arns, "container_instance_arn")
+        _check_not_empty(arns, "container_instance_arn")
     columns["status"] = _fill(columns["status"], n, "ACTIVE", pa.string())
     columns["agent_connected"] = _fill(columns["agent_connected"], n, True, pa.bool_())
     columns["agent_version"] = _fill(columns["agent_version"], n, DEFAULT_AGENT_VERSION, pa.string())
     columns["gpu_registered"] = _fill(columns["gpu_registered"], n, 0, pa.int64())
     when = registered_at if registered_at is not None else datetime.now(timezone.utc)
     columns["registered_at"] = _fill(columns["registered_at"], n, when, TIMESTAMP)
-    tcp, udp = _reserved_ports(_port_lists(columns["reserved_ports"], n),
-                               _port_lists(columns["reserved_ports_udp"], n))
-    columns["reserved_ports"] = pa.chunked_array([pa.array(tcp, PORT_LIST)])
-    columns["reserved_ports_udp"] = pa.chunked_array([pa.array(udp, PORT_LIST)])
+    tcp, udp = _reserved_ports(columns["reserved_ports"], columns["reserved_ports_udp"], n)
+    columns["reserved_ports"] = pa.chunked_array([tcp])
+    columns["reserved_ports_udp"] = pa.chunked_array([udp])
     for name in ("eni_limit", "cpu_remaining", "memory_remaining", "gpu_remaining", "capacity_provider"):
         if columns[name] is None:
             typ = pa.string() if name == "capacity_provider" else pa.int64()
             columns[name] = pa.chunked_array([pa.nulls(n, typ)])
 
 
-def _port_lists(column: pa.ChunkedArray | None, n: int) -> list:
-    """A port-list column as Python lists (None for a null row or an absent column)."""
-    return column.to_pylist() if column is not None else [None] * n
+def _host_ports(column: pa.ChunkedArray | None, n: int, name: str) -> pa.ChunkedArray:
+    """A task's host-port column with every port checked and a null row as no ports."""
+    rows, ports, _ = _flat_ports(column, n)
+    _raise_first([_first_bad_port(rows, ports, name)])
+    return pa.chunked_array([_port_list_array(rows, ports, n)])
 
 
 def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
@@ -352,10 +428,23 @@ def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
     column_name = ATTRIBUTE_PREFIX + attr
     check_attribute_name(attr, column=column_name)
     column = _cast_column(table, column_name, pa.string())
-    for row, value in enumerate(column.to_pylist()):
-        if value is not None:
-            check_attribute_value(value, column=column_name, row=row)
+    # Decided once per distinct value (a fleet repeats a few values over many instances).
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    valid = _valid_attribute_values(encoded.dictionary).to_numpy(zero_copy_only=False)
+    if not valid.all():
+        codes = pc.fill_null(encoded.indices, -1).to_numpy()
+        bad = (codes >= 0) & ~valid[np.maximum(codes, 0)]
+        row = _first_row(bad)
+        check_attribute_value(column[row].as_py(), column=column_name, row=row)
     return column
+
+
+def _valid_attribute_values(values: pa.Array) -> pa.Array:
+    """True where a value passes ``attribute_value_problem``: the same rule, decided by
+    Arrow's (RE2) matcher over a whole array."""
+    matches = pc.match_substring_regex(values, ATTRIBUTE_VALUE_PATTERN)
+    padded = pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))
+    return pc.or_(pc.equal(pc.utf8_length(values), 0), pc.and_(matches, pc.invert(padded)))
 
 
 def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
@@ -390,9 +479,12 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
               " (stopped tasks are not live and do not belong in the table)")
     columns["daemon"] = _fill(columns["daemon"], n, False, pa.bool_())
     for name in ("host_ports", "host_ports_udp"):
-        ports = _port_lists(columns[name], n)
-        for row, values in enumerate(ports):
-            _check_row_ports(values, name, row)
-        columns[name] = pa.chunked_array([pa.array([p or [] for p in ports], PORT_LIST)])
+        columns[name] = _host_ports(columns[name], n, name)
     schema = task_schema()
-    return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)
+    return pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
+
+
+def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
