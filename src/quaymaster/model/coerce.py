@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quaymaster.errors import SchemaError
+from quaymaster.model.task_fit import check_tasks_fit
 from quaymaster.model.attributes import _VALUE_RE, attribute_name_problem, attribute_value_problem
 
 #: attributes.attribute_value_problem's character rule, anchored for Arrow's (RE2) matcher.
@@ -130,6 +131,7 @@ def _first_row(mask) -> int:
 
 def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedArray:
     column = table.column(name)
+    _check_utf8(column, name)
     if column.type == target:
         return column
     source = column.type
@@ -141,7 +143,17 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
         # Naive timestamps are taken as UTC, as the spec's registered_at is; finer
         # than a microsecond (pandas' nanoseconds) is truncated, not refused.
         utc = column.cast(pa.timestamp(source.unit, tz="UTC"))
-        return utc.cast(TIMESTAMP, safe=False) if source.unit == "ns" else utc.cast(TIMESTAMP)
+        if source.unit == "ns":
+            return utc.cast(TIMESTAMP, safe=False)
+        try:
+            return utc.cast(TIMESTAMP)
+        except pa.ArrowInvalid:  # seconds or milliseconds past what microseconds in int64 hold
+            ticks = pc.fill_null(utc.cast(pa.int64()), 0).to_numpy()
+            limit = (2**63 - 1) // {"s": 1_000_000, "ms": 1000}[source.unit]
+            row = _first_row((ticks > limit) | (ticks < -limit))
+            raise SchemaError(f"timestamp {int(ticks[row])} ({source.unit} since 1970) is outside what "
+                              "a microsecond timestamp holds", column=name, row=row,
+                              value=int(ticks[row])) from None
     compatible = (
         (pa.types.is_integer(target) and (pa.types.is_integer(source) or pa.types.is_floating(source)))
         or (pa.types.is_string(target)
@@ -163,6 +175,21 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
     row = _first_row(valid) if valid.any() else 0
     raise SchemaError(f"expected type {target}, found {column.type}", column=name, row=row,
                       value=column[row].as_py() if len(column) else None)
+
+
+def _check_utf8(column: pa.ChunkedArray, name: str) -> None:
+    """String columns (Parquet files are not checked when read) must be valid UTF-8."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        for row in range(len(column)):  # only on the error path
+            try:
+                column[row].as_py()
+            except UnicodeDecodeError:
+                raise SchemaError("a value is not valid UTF-8", column=name, row=row) from None
+        raise SchemaError("the column is not a valid Arrow string array", column=name) from None
 
 
 def _first_uncastable_row(column: pa.ChunkedArray, target: pa.DataType) -> int:
@@ -447,11 +474,14 @@ def _valid_attribute_values(values: pa.Array) -> pa.Array:
     return pc.or_(pc.equal(pc.utf8_length(values), 0), pc.and_(matches, pc.invert(padded)))
 
 
-def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
+def coerce_tasks(source, instance_ids: dict[str, int], *, instances: pa.Table | None = None) -> pa.Table:
     """The live-task table of placement.md section 1, defaults filled in.
 
     ``instance_ids`` maps each known ec2_instance_id to its position; a task on
-    an unknown instance is refused.
+    an unknown instance is refused. Given the (coerced) ``instances`` table too,
+    the tasks must fit them: resources summed per instance within what it
+    registered, host ports free of the reserved ones and of each other
+    (:func:`quaymaster.model.task_fit.check_tasks_fit`).
     """
     table = read_table(source, "tasks")
     known = {name for name, _, _ in TASK_FIELDS}
@@ -468,10 +498,14 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
         columns[name] = _fill(columns[name], n, 0, pa.int64())
         _check_non_negative(columns[name], name)
     if columns["ec2_instance_id"] is not None:
-        for row, value in enumerate(columns["ec2_instance_id"].to_pylist()):
-            if value is not None and value not in instance_ids:
-                raise SchemaError(f"task on unknown instance {value!r}", column="ec2_instance_id",
-                                  row=row, value=value)
+        known_ids = pa.array(list(instance_ids), pa.string())
+        unknown = pc.and_(pc.is_valid(columns["ec2_instance_id"]),
+                          pc.invert(pc.is_in(columns["ec2_instance_id"], value_set=known_ids)))
+        if pc.any(unknown).as_py():
+            row = _first_row(unknown.to_numpy(zero_copy_only=False))
+            value = columns["ec2_instance_id"][row].as_py()
+            raise SchemaError(f"task on unknown instance {value!r}", column="ec2_instance_id",
+                              row=row, value=value)
     else:
         columns["ec2_instance_id"] = pa.chunked_array([pa.nulls(n, pa.string())])
     columns["last_status"] = _fill(columns["last_status"], n, DEFAULT_TASK_STATUS, pa.string())
@@ -481,7 +515,10 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
     for name in ("host_ports", "host_ports_udp"):
         columns[name] = _host_ports(columns[name], n, name)
     schema = task_schema()
-    return pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
+    table = pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
+    if instances is not None:
+        check_tasks_fit(table, instances)
+    return table
 
 
 def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
