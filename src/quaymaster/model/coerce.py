@@ -137,6 +137,7 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
     source = column.type
     if pa.types.is_dictionary(source):  # pandas categoricals, Parquet dictionary pages
         column, source = column.cast(source.value_type), source.value_type
+        _check_utf8(column, name)
         if source == target:
             return column
     if target == TIMESTAMP and pa.types.is_timestamp(source):
@@ -168,13 +169,24 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
             return column.cast(target)  # safe cast: overflow and truncation raise
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             row = _first_uncastable_row(column, target)
-            raise SchemaError(f"value {column[row].as_py()!r} does not fit type {target}",
-                              column=name, row=row, value=column[row].as_py()) from None
+            value = _value_at(column, row)
+            raise SchemaError(f"value {value!r} does not fit type {target}",
+                              column=name, row=row, value=value) from None
     # Every non-null value has the wrong type: the first of them is the bad row.
     valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
     row = _first_row(valid) if valid.any() else 0
     raise SchemaError(f"expected type {target}, found {column.type}", column=name, row=row,
-                      value=column[row].as_py() if len(column) else None)
+                      value=_value_at(column, row) if len(column) else None)
+
+
+def _value_at(column: pa.ChunkedArray, row: int):
+    """The Python value of one cell for a message; a timestamp Python cannot hold
+    (nanoseconds, out of range) as its integer ticks."""
+    scalar = column[row]
+    try:
+        return scalar.as_py()
+    except (ValueError, OverflowError, pa.ArrowException):
+        return getattr(scalar, "value", None)  # a timestamp's ticks since 1970
 
 
 def _check_utf8(column: pa.ChunkedArray, name: str) -> None:
