@@ -216,7 +216,8 @@ def _as_re2(text: str) -> str:
         return text
     rewritten = text.replace("{,", "{0,")
     try:
-        same = str(re._parser.parse(text)) == str(re._parser.parse(rewritten))
+        parse = re._parser.parse  # type: ignore[attr-defined]  # Python's own parse tree
+        same = str(parse(text)) == str(parse(rewritten))
     except re.error:
         return text
     return rewritten if same else text

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quaymaster.errors import SchemaError
+from quaymaster.model.port_columns import MAX_RESERVED_PORTS, host_ports, reserved_ports  # noqa: F401 (re-exported)
 from quaymaster.model.task_fit import check_tasks_fit
 from quaymaster.model.attributes import _VALUE_RE, attribute_name_problem, attribute_value_problem
 
@@ -32,13 +33,9 @@ ATTRIBUTE_VALUE_PATTERN = f"^(?:{_VALUE_RE.pattern})$"
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
     DEFAULT_AGENT_VERSION,
-    DEFAULT_RESERVED_PORTS,
     DEFAULT_TASK_STATUS,
     INSTANCE_FIELDS,
     INSTANCE_STATUSES,
-    MAX_PORT,
-    MIN_PORT,
-    PORT_LIST,
     TASK_FIELDS,
     TASK_STATUSES,
     TIMESTAMP,
@@ -47,7 +44,6 @@ from quaymaster.model.schema import (
     task_schema,
 )
 
-MAX_RESERVED_PORTS = 100  # placement.md section 5 Decision: checked at registration
 
 
 def read_table(source, what: str = "table") -> pa.Table:
@@ -260,91 +256,6 @@ def _check_in(column: pa.ChunkedArray, name: str, allowed, note: str = "") -> No
                           row=row, value=value)
 
 
-def _flat_ports(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A port-list column as (row of each port, the port or -1 for a null one, null rows).
-
-    Ports come in row order, each row's in its own order; an absent column is all null rows.
-    """
-    if column is None:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.ones(n, dtype=np.bool_)
-    lists = column.combine_chunks()
-    null_rows = lists.is_null().to_numpy(zero_copy_only=False)
-    flat = pc.list_flatten(lists)
-    rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    ports = pc.fill_null(flat, -1).to_numpy().astype(np.int64)
-    return rows, ports, null_rows
-
-
-def _all_null(column: pa.ChunkedArray | None) -> bool:
-    return column is None or column.null_count == len(column)
-
-
-def _first_bad_port(rows: np.ndarray, ports: np.ndarray, name: str) -> tuple[int, SchemaError] | None:
-    """The first port (in row order) that is not a port number (a null port included)."""
-    bad = (ports < MIN_PORT) | (ports > MAX_PORT)
-    if not bad.any():
-        return None
-    at = _first_row(bad)
-    port = None if ports[at] == -1 else int(ports[at])
-    return int(rows[at]), SchemaError(f"port {port!r} is outside {MIN_PORT}..{MAX_PORT}", column=name,
-                                      row=int(rows[at]), value=port)
-
-
-def _raise_first(problems) -> None:
-    """Raise the problem of the lowest row; on a tie, the one listed first."""
-    found = [p for p in problems if p is not None]
-    if found:
-        raise min(found, key=lambda p: p[0])[1]
-
-
-def _port_list_array(rows: np.ndarray, ports: np.ndarray, n: int) -> pa.ListArray:
-    """A ``list<int32>`` column of n rows (no nulls) from ports already in row order."""
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(ports.astype(np.int32), pa.int32()))
-
-
-def _sorted_distinct(rows: np.ndarray, ports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's distinct ports in ascending order (a key sorts by row, then port)."""
-    keys = (rows << 17) | ports
-    if len(keys) < 2 or (keys[1:] > keys[:-1]).all():  # already so (a table this library wrote)
-        return rows, ports
-    keys = np.sort(keys)  # a sort: numpy 2's hashing np.unique is slower here
-    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-    return keys >> 17, keys & 0x1FFFF
-
-
-def _reserved_ports(tcp_column, udp_column, n: int) -> tuple[pa.ListArray, pa.ListArray]:
-    """Sorted distinct reserved ports per instance (the agent's defaults where TCP is null).
-
-    A row's problems are reported in the order TCP ports, UDP ports, then the
-    count (after duplicates collapse); the first row with a problem wins.
-    """
-    if _all_null(tcp_column) and _all_null(udp_column):  # the usual fleet: the agent's defaults
-        default = np.array(DEFAULT_RESERVED_PORTS, dtype=np.int64)
-        rows = np.repeat(np.arange(n, dtype=np.int64), len(default))
-        return (_port_list_array(rows, np.tile(default, n), n),
-                _port_list_array(rows[:0], default[:0], n))
-    tcp_rows, tcp_ports, tcp_null = _flat_ports(tcp_column, n)
-    udp_rows, udp_ports, _ = _flat_ports(udp_column, n)
-    bad_tcp = _first_bad_port(tcp_rows, tcp_ports, "reserved_ports")
-    bad_udp = _first_bad_port(udp_rows, udp_ports, "reserved_ports_udp")
-    if bad_tcp or bad_udp:  # a bad port cannot be sorted or counted
-        _raise_first([bad_tcp, bad_udp])
-    defaulted = np.flatnonzero(tcp_null)
-    tcp_rows = np.concatenate([tcp_rows, np.repeat(defaulted, len(DEFAULT_RESERVED_PORTS))])
-    tcp_ports = np.concatenate([tcp_ports, np.tile(np.array(DEFAULT_RESERVED_PORTS, dtype=np.int64),
-                                                   len(defaulted))])
-    tcp_rows, tcp_ports = _sorted_distinct(tcp_rows, tcp_ports)
-    udp_rows, udp_ports = _sorted_distinct(udp_rows, udp_ports)
-    counts = np.bincount(tcp_rows, minlength=n) + np.bincount(udp_rows, minlength=n)
-    if (counts > MAX_RESERVED_PORTS).any():
-        row = _first_row(counts > MAX_RESERVED_PORTS)
-        raise SchemaError(f"{int(counts[row])} reserved ports; at most {MAX_RESERVED_PORTS} may be "
-                          "given per instance", column="reserved_ports", row=row)
-    return _port_list_array(tcp_rows, tcp_ports, n), _port_list_array(udp_rows, udp_ports, n)
-
-
 def check_attribute_name(name: str, *, column: str | None = None, row: int | None = None) -> None:
     problem = attribute_name_problem(name)
     if problem:
@@ -410,6 +321,7 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
 
 
 def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The column as one array (without a copy when it already is one chunk)."""
     if isinstance(column, pa.ChunkedArray):
         return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     return column
@@ -446,20 +358,13 @@ def _fill_instance_defaults(columns: dict, n: int, *, arn_prefix: str, registere
     columns["gpu_registered"] = _fill(columns["gpu_registered"], n, 0, pa.int64())
     when = registered_at if registered_at is not None else datetime.now(timezone.utc)
     columns["registered_at"] = _fill(columns["registered_at"], n, when, TIMESTAMP)
-    tcp, udp = _reserved_ports(columns["reserved_ports"], columns["reserved_ports_udp"], n)
+    tcp, udp = reserved_ports(columns["reserved_ports"], columns["reserved_ports_udp"], n)
     columns["reserved_ports"] = pa.chunked_array([tcp])
     columns["reserved_ports_udp"] = pa.chunked_array([udp])
     for name in ("eni_limit", "cpu_remaining", "memory_remaining", "gpu_remaining", "capacity_provider"):
         if columns[name] is None:
             typ = pa.string() if name == "capacity_provider" else pa.int64()
             columns[name] = pa.chunked_array([pa.nulls(n, typ)])
-
-
-def _host_ports(column: pa.ChunkedArray | None, n: int, name: str) -> pa.ChunkedArray:
-    """A task's host-port column with every port checked and a null row as no ports."""
-    rows, ports, _ = _flat_ports(column, n)
-    _raise_first([_first_bad_port(rows, ports, name)])
-    return pa.chunked_array([_port_list_array(rows, ports, n)])
 
 
 def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
@@ -525,15 +430,9 @@ def coerce_tasks(source, instance_ids: dict[str, int], *, instances: pa.Table | 
               " (stopped tasks are not live and do not belong in the table)")
     columns["daemon"] = _fill(columns["daemon"], n, False, pa.bool_())
     for name in ("host_ports", "host_ports_udp"):
-        columns[name] = _host_ports(columns[name], n, name)
+        columns[name] = host_ports(columns[name], n, name)
     schema = task_schema()
     table = pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
     if instances is not None:
         check_tasks_fit(table, instances)
     return table
-
-
-def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    return column
