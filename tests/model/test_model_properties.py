@@ -105,9 +105,32 @@ def canonical_tasks(draw, ec2_ids: list[str]) -> pa.Table:
 @st.composite
 def clusters(draw):
     instances = draw(canonical_instances())
-    tasks = draw(canonical_tasks(instances.column("ec2_instance_id").to_pylist()))
+    tasks = fitting(instances, draw(canonical_tasks(instances.column("ec2_instance_id").to_pylist())))
     order = draw(st.permutations(instances.column_names))
     return instances, tasks, instances.select(order)
+
+
+def fitting(instances: pa.Table, tasks: pa.Table) -> pa.Table:
+    """The tasks a loader accepts, in order: each must fit what its instance registered and
+    take host ports no earlier task and no reserved port holds (the rest are dropped)."""
+    rows = instances.to_pylist()
+    position = {row["ec2_instance_id"]: p for p, row in enumerate(rows)}
+    held = [{"cpu": 0, "memory": 0, "gpu": 0} for _ in rows]
+    used = [{"tcp": set(row["reserved_ports"]), "udp": set(row["reserved_ports_udp"])} for row in rows]
+    keep = []
+    for k, task in enumerate(tasks.to_pylist()):
+        p = position.get(task["ec2_instance_id"])
+        if p is not None:
+            ports = {"tcp": task["host_ports"], "udp": task["host_ports_udp"]}
+            if any(held[p][r] + task[r] > rows[p][f"{r}_registered"] for r in held[p]) or any(
+                    len(set(v)) < len(v) or used[p][proto] & set(v) for proto, v in ports.items()):
+                continue
+            for r in held[p]:
+                held[p][r] += task[r]
+            for proto, v in ports.items():
+                used[p][proto] |= set(v)
+        keep.append(k)
+    return tasks.take(pa.array(keep, pa.int64()))
 
 
 def without_empty_attributes(table: pa.Table) -> pa.Table:
@@ -177,7 +200,10 @@ def partial_clusters(draw):
         hide = np.asarray(draw(column(st.booleans(), table.num_rows)), dtype=bool) & fits
         values = [None if h else v for h, v in zip(hide.tolist(), table.column(name).to_pylist())]
         table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, pa.int64()))
-    return table.drop_columns(sorted(dropped)), tasks
+    table = table.drop_columns(sorted(dropped))
+    # Left-out columns take their defaults (gpu 0, the agent's reserved ports): keep the tasks
+    # that still fit.
+    return table, fitting(coerce_instances(table, cluster=CLUSTER, region=REGION, account=ACCOUNT), tasks)
 
 
 @EXAMPLES

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from engine_harness import assert_same_as_reference, constraints_from, requirements_from
 from quaymaster import Cluster
+from quaymaster.model.schema import DEFAULT_RESERVED_PORTS
 from quaymaster.taskdef import TaskRequirements
 
 ABSENT = {"type": "spread", "field": "attribute:nobody-has-this"}
@@ -56,7 +57,8 @@ def hog_tasks(table: pa.Table, seed: int) -> pa.Table | None:
     if not hogged:
         return None
     def held(left: int) -> list[int]:
-        return list(range(49153 + 8, 65536 - left))  # 49153..49160 stay free too
+        # 49153..49160 stay free too; the agent's reserved ports (51678, 51679) are not a task's
+        return [p for p in range(49153 + 8, 65536 - left) if p not in DEFAULT_RESERVED_PORTS]
     return pa.table({
         "task_arn": [f"hog-{k}" for k in range(len(hogged))], "ec2_instance_id": hogged,
         "group": ["service:hog"] * len(hogged),

@@ -340,8 +340,8 @@ def test_dynamic_ports_skip_static_reserved_and_live_ports():
 
 
 def test_dynamic_ports_run_out():
-    # A live task holds 49153..65534: one dynamic port (65535) is left, two are not.
-    tasks = live({"ec2_instance_id": "i-0", "host_ports": list(range(49153, 65535))})
+    # A live task holds 49153..65534 (but the agent's reserved 51678, 51679): one dynamic port (65535) is left.
+    tasks = live({"ec2_instance_id": "i-0", "host_ports": [p for p in range(49153, 65535) if p not in (51678, 51679)]})
     assert place_both(fleet({}), tasks, request(dynamic_tcp=1)).placements.column("host_ports").to_pylist() == [[65535]]
     assert place_both(fleet({}), tasks, request(dynamic_tcp=2)).failures[0]["reason"] == "RESOURCE:PORTS"
 

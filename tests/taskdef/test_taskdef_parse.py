@@ -19,7 +19,7 @@ def test_parse_is_from_json():
 
 
 def test_every_input_form_gives_the_same_definition(tmp_path):
-    document = load_case("unknown_fields.json")
+    document = load_case("gpu_worker.json")
     path = tmp_path / "def.json"
     path.write_text(json.dumps(document))
     forms = [document, json.dumps(document), json.dumps(document).encode(), str(path), path,
@@ -39,20 +39,24 @@ def test_parsing_copies_the_input():
     assert parsed.family == "web"
 
 
-def test_round_trip_keeps_unknown_fields():
-    document = load_case("unknown_fields.json")
+def test_round_trip_keeps_every_field():
+    document = load_case("gpu_worker.json")
     parsed = parse_task_definition(document)
     assert parsed.to_json() == document
-    assert parsed.unknown_fields == {"xQuaymasterNote": document["xQuaymasterNote"]}
+    assert parsed.unknown_fields == {}
     again = parse_task_definition(json.dumps(parsed.to_json()))
     assert again == parsed and again.to_json() == document
-    container_json = parsed.to_json()["containerDefinitions"][0]
-    assert container_json["futureContainerField"] == {"nested": [True, None, "x"]}
-    assert container_json["portMappings"][0]["futureMappingField"] == 3
+
+
+def test_unknown_members_are_refused_at_their_path():
+    # ECS refuses members its model does not have, at any depth (tests/taskdef/test_taskdef_members.py).
+    with pytest.raises(TaskDefinitionError) as caught:
+        parse_task_definition(load_case("unknown_fields.json"))
+    assert caught.value.field == "xQuaymasterNote"
 
 
 def test_unknown_fields_example_requirements():
-    requirements = parse_task_definition(load_case("unknown_fields.json")).requirements()
+    requirements = parse_task_definition(load_case("gpu_worker.json")).requirements()
     # cpu 1024 from the one container; memoryReservation 1536 counts, not memory 2048
     assert requirements == TaskRequirements(
         cpu=1024, memory=1536, gpu=2, eni=0, network_mode="bridge", static_tcp=(),
@@ -130,7 +134,7 @@ def test_from_json_of_a_task_definition_is_itself():
 
 
 def test_requirements_of_accepts_all_forms(tmp_path):
-    document = load_case("unknown_fields.json")
+    document = load_case("gpu_worker.json")
     expected = parse_task_definition(document).requirements()
     path = tmp_path / "d.json"
     path.write_text(json.dumps(document))

@@ -122,8 +122,7 @@ class _Leaf(Plan):
         if self.positive in (ast.EQ, ast.IN):
             return frozenset(self.arguments).__contains__
         if self.positive == ast.MATCHES:
-            pattern = values.compile_pattern(self.arguments[0])
-            return lambda value: pattern.fullmatch(value) is not None
+            return values.compile_pattern(self.arguments[0]).fullmatch
         raise AssertionError(f"no string decision for {self.positive}")  # parser forbids it
 
 

@@ -9,9 +9,15 @@ the expression and the instance always agree on what a version or a number is.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from datetime import UTC, datetime, timedelta
+
+import re2
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # refusals are reported as CQL errors, not on stderr
 
 # ASCII digits only: Python's \d and int() also accept other scripts' digits.
 _VERSION_RE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
@@ -159,16 +165,62 @@ def _cmp(a, b) -> int:
 
 # -- patterns -----------------------------------------------------------------
 
-def compile_pattern(text: str) -> re.Pattern:
-    """A compiled regular expression; matching uses ``fullmatch`` (the whole value)."""
+@functools.lru_cache(maxsize=256)
+def compile_pattern(text: str) -> LinearPattern:
+    """A compiled regular expression; matching uses ``fullmatch`` (the whole value).
+
+    The syntax is Python's (its messages report syntax errors); matching is RE2's,
+    linear in the value, so a pattern that needs backtracking (backreferences,
+    lookaround, possessive or atomic groups, conditionals) is refused.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "possible nested set" and friends
-            return re.compile(text)
+            re.compile(text)
     except re.error as exc:
         raise BadValue(f"invalid pattern {_show(text)}: {exc.msg}") from None
     except (OverflowError, RecursionError, ValueError, MemoryError) as exc:
         raise BadValue(f"invalid pattern {_show(text)}: {exc}") from None
+    try:
+        return LinearPattern(re2.compile(_as_re2(text), _RE2_OPTIONS))
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) \
+            else str(exc)
+        raise BadValue(f"pattern {_show(text)} cannot be matched in linear time ({reason}); CQL "
+                       "patterns take no backreferences, lookaround, possessive or atomic groups, "
+                       "and repeat counts up to 1000") from None
+    except (UnicodeEncodeError, ValueError, OverflowError, MemoryError) as exc:
+        raise BadValue(f"invalid pattern {_show(text)}: {exc}") from None
+
+
+class LinearPattern:
+    """An RE2 pattern: ``fullmatch`` answers True or False, in time linear in the value."""
+
+    __slots__ = ("_regexp",)
+
+    def __init__(self, regexp):
+        self._regexp = regexp
+
+    def fullmatch(self, value: str) -> bool:
+        try:
+            return self._regexp.fullmatch(value) is not None
+        except UnicodeEncodeError:  # a lone surrogate: no pattern text can equal it
+            return False
+
+
+def _as_re2(text: str) -> str:
+    """The pattern in RE2's syntax where it differs: Python reads ``a{,3}`` as ``a{0,3}``
+    where RE2 reads it literally. Rewritten only where Python parses both alike (so a
+    ``{,`` inside a class or before a non-number stays as written)."""
+    if "{," not in text:
+        return text
+    rewritten = text.replace("{,", "{0,")
+    try:
+        parse = re._parser.parse  # type: ignore[attr-defined]  # Python's own parse tree
+        same = str(parse(text)) == str(parse(rewritten))
+    except re.error:
+        return text
+    return rewritten if same else text
 
 
 def _show(text: str, limit: int = 60) -> str:

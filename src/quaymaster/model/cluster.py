@@ -96,7 +96,7 @@ class ClusterCore:
         cluster = cls(name, region=region, account=account)
         instance_table = coerce_instances(instances, cluster=name, region=region, account=account)
         state = InstanceState(instance_table)
-        task_table = coerce_tasks(tasks, state.position) if tasks is not None else None
+        task_table = coerce_tasks(tasks, state.position, instances=instance_table) if tasks is not None else None
         cluster.state = state
         cluster.owner = StateOwner(cluster)
         cluster.owner.instances_added(0, state.reserved_tcp, state.reserved_udp)

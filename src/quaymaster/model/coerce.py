@@ -24,17 +24,18 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quaymaster.errors import SchemaError
-from quaymaster.model.attributes import attribute_name_problem, attribute_value_problem
+from quaymaster.model.port_columns import MAX_RESERVED_PORTS, host_ports, reserved_ports  # noqa: F401 (re-exported)
+from quaymaster.model.task_fit import check_tasks_fit
+from quaymaster.model.attributes import _VALUE_RE, attribute_name_problem, attribute_value_problem
+
+#: attributes.attribute_value_problem's character rule, anchored for Arrow's (RE2) matcher.
+ATTRIBUTE_VALUE_PATTERN = f"^(?:{_VALUE_RE.pattern})$"
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
     DEFAULT_AGENT_VERSION,
-    DEFAULT_RESERVED_PORTS,
     DEFAULT_TASK_STATUS,
     INSTANCE_FIELDS,
     INSTANCE_STATUSES,
-    MAX_PORT,
-    MIN_PORT,
-    PORT_LIST,
     TASK_FIELDS,
     TASK_STATUSES,
     TIMESTAMP,
@@ -43,7 +44,6 @@ from quaymaster.model.schema import (
     task_schema,
 )
 
-MAX_RESERVED_PORTS = 100  # placement.md section 5 Decision: checked at registration
 
 
 def read_table(source, what: str = "table") -> pa.Table:
@@ -127,18 +127,30 @@ def _first_row(mask) -> int:
 
 def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedArray:
     column = table.column(name)
+    _check_utf8(column, name)
     if column.type == target:
         return column
     source = column.type
     if pa.types.is_dictionary(source):  # pandas categoricals, Parquet dictionary pages
         column, source = column.cast(source.value_type), source.value_type
+        _check_utf8(column, name)
         if source == target:
             return column
     if target == TIMESTAMP and pa.types.is_timestamp(source):
         # Naive timestamps are taken as UTC, as the spec's registered_at is; finer
         # than a microsecond (pandas' nanoseconds) is truncated, not refused.
         utc = column.cast(pa.timestamp(source.unit, tz="UTC"))
-        return utc.cast(TIMESTAMP, safe=False) if source.unit == "ns" else utc.cast(TIMESTAMP)
+        if source.unit == "ns":
+            return utc.cast(TIMESTAMP, safe=False)
+        try:
+            return utc.cast(TIMESTAMP)
+        except pa.ArrowInvalid:  # seconds or milliseconds past what microseconds in int64 hold
+            ticks = pc.fill_null(utc.cast(pa.int64()), 0).to_numpy()
+            limit = (2**63 - 1) // {"s": 1_000_000, "ms": 1000}[source.unit]
+            row = _first_row((ticks > limit) | (ticks < -limit))
+            raise SchemaError(f"timestamp {int(ticks[row])} ({source.unit} since 1970) is outside what "
+                              "a microsecond timestamp holds", column=name, row=row,
+                              value=int(ticks[row])) from None
     compatible = (
         (pa.types.is_integer(target) and (pa.types.is_integer(source) or pa.types.is_floating(source)))
         or (pa.types.is_string(target)
@@ -153,13 +165,39 @@ def _cast_column(table: pa.Table, name: str, target: pa.DataType) -> pa.ChunkedA
             return column.cast(target)  # safe cast: overflow and truncation raise
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             row = _first_uncastable_row(column, target)
-            raise SchemaError(f"value {column[row].as_py()!r} does not fit type {target}",
-                              column=name, row=row, value=column[row].as_py()) from None
+            value = _value_at(column, row)
+            raise SchemaError(f"value {value!r} does not fit type {target}",
+                              column=name, row=row, value=value) from None
     # Every non-null value has the wrong type: the first of them is the bad row.
     valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
     row = _first_row(valid) if valid.any() else 0
     raise SchemaError(f"expected type {target}, found {column.type}", column=name, row=row,
-                      value=column[row].as_py() if len(column) else None)
+                      value=_value_at(column, row) if len(column) else None)
+
+
+def _value_at(column: pa.ChunkedArray, row: int):
+    """The Python value of one cell for a message; a timestamp Python cannot hold
+    (nanoseconds, out of range) as its integer ticks."""
+    scalar = column[row]
+    try:
+        return scalar.as_py()
+    except (ValueError, OverflowError, pa.ArrowException):
+        return getattr(scalar, "value", None)  # a timestamp's ticks since 1970
+
+
+def _check_utf8(column: pa.ChunkedArray, name: str) -> None:
+    """String columns (Parquet files are not checked when read) must be valid UTF-8."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        for row in range(len(column)):  # only on the error path
+            try:
+                column[row].as_py()
+            except UnicodeDecodeError:
+                raise SchemaError("a value is not valid UTF-8", column=name, row=row) from None
+        raise SchemaError("the column is not a valid Arrow string array", column=name) from None
 
 
 def _first_uncastable_row(column: pa.ChunkedArray, target: pa.DataType) -> int:
@@ -189,11 +227,18 @@ def _check_non_negative(column: pa.ChunkedArray, name: str) -> None:
 
 
 def _check_unique(column: pa.ChunkedArray, name: str) -> None:
-    seen: set = set()
-    for row, value in enumerate(column.to_pylist()):
-        if value in seen:
-            raise SchemaError(f"duplicate value {value!r}", column=name, row=row, value=value)
-        seen.add(value)
+    """No value twice (a second null counts as a duplicate, as a repeated value does)."""
+    if len(column) < 2:
+        return
+    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    if len(encoded.dictionary) == len(encoded):
+        return
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")  # rows of one value together, in row order
+    repeats = order[1:][codes[order[1:]] == codes[order[:-1]]]
+    row = int(repeats.min())
+    value = column[row].as_py()
+    raise SchemaError(f"duplicate value {value!r}", column=name, row=row, value=value)
 
 
 def _check_not_empty(column: pa.ChunkedArray, name: str) -> None:
@@ -203,39 +248,12 @@ def _check_not_empty(column: pa.ChunkedArray, name: str) -> None:
 
 
 def _check_in(column: pa.ChunkedArray, name: str, allowed, note: str = "") -> None:
-    for row, value in enumerate(column.to_pylist()):
-        if value is not None and value not in allowed:
-            raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}{note}", column=name,
-                              row=row, value=value)
-
-
-def _check_row_ports(ports: list | None, name: str, row: int) -> None:
-    """Every port of one row is a port number (a null port included)."""
-    for port in ports or ():
-        if port is None or not MIN_PORT <= port <= MAX_PORT:
-            raise SchemaError(f"port {port!r} is outside {MIN_PORT}..{MAX_PORT}", column=name, row=row,
-                              value=port)
-
-
-def _reserved_ports(tcp_given: list, udp_given: list) -> tuple[list, list]:
-    """Sorted distinct reserved ports per instance (the agent's defaults where TCP is null).
-
-    Row by row, each row's ports checked before they are sorted (a null port
-    cannot be ordered) and counted after duplicates collapse.
-    """
-    tcp, udp = [], []
-    for row, (t, u) in enumerate(zip(tcp_given, udp_given, strict=True)):
-        _check_row_ports(t, "reserved_ports", row)
-        _check_row_ports(u, "reserved_ports_udp", row)
-        t = list(DEFAULT_RESERVED_PORTS) if t is None else sorted(set(t))
-        u = [] if u is None else sorted(set(u))
-        if len(t) + len(u) > MAX_RESERVED_PORTS:
-            raise SchemaError(f"{len(t) + len(u)} reserved ports; at most "
-                              f"{MAX_RESERVED_PORTS} may be given per instance",
-                              column="reserved_ports", row=row)
-        tcp.append(t)
-        udp.append(u)
-    return tcp, udp
+    unknown = pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=pa.array(allowed))))
+    if pc.any(unknown).as_py():
+        row = _first_row(unknown.to_numpy(zero_copy_only=False))
+        value = column[row].as_py()
+        raise SchemaError(f"{value!r} is not one of {', '.join(allowed)}{note}", column=name,
+                          row=row, value=value)
 
 
 def check_attribute_name(name: str, *, column: str | None = None, row: int | None = None) -> None:
@@ -260,7 +278,7 @@ def _check_distinct_names(table: pa.Table) -> None:
 
 def _fill(column: pa.ChunkedArray | None, n: int, default, typ) -> pa.ChunkedArray:
     if column is None:
-        return pa.chunked_array([pa.array([default] * n, typ)], typ)
+        return pa.chunked_array([pa.repeat(pa.scalar(default, typ), n)], typ)
     if default is None:
         return column
     return pc.fill_null(column, pa.scalar(default, typ))
@@ -293,13 +311,20 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
     if columns["status"] is not None:
         _check_in(columns["status"], "status", INSTANCE_STATUSES)
     _fill_instance_defaults(columns, table.num_rows, registered_at=registered_at,
-                            instance_arn_of=lambda ec2_id: instance_arn(region, account, cluster, ec2_id))
+                            arn_prefix=instance_arn(region, account, cluster, ""))
     attribute_names = sorted(name[len(ATTRIBUTE_PREFIX):] for name in table.column_names
                              if name.startswith(ATTRIBUTE_PREFIX))
     for attr in attribute_names:
         columns[ATTRIBUTE_PREFIX + attr] = _attribute_column(table, attr)
     schema = instance_schema(attribute_names)
-    return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)
+    return pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
+
+
+def _one_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The column as one array (without a copy when it already is one chunk)."""
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
 
 
 def _cast_fields(table: pa.Table, fields) -> dict[str, pa.ChunkedArray | None]:
@@ -317,34 +342,29 @@ def _cast_fields(table: pa.Table, fields) -> dict[str, pa.ChunkedArray | None]:
     return columns
 
 
-def _fill_instance_defaults(columns: dict, n: int, *, instance_arn_of, registered_at) -> None:
+def _fill_instance_defaults(columns: dict, n: int, *, arn_prefix: str, registered_at) -> None:
     """Default values of placement.md section 1, in place; ARNs unique, ports checked."""
-    ids = columns["ec2_instance_id"].to_pylist()
+    derived = pc.binary_join_element_wise(arn_prefix, columns["ec2_instance_id"], "")
     given_arns = columns["container_instance_arn"]
-    arns = given_arns.to_pylist() if given_arns is not None else [None] * n
-    columns["container_instance_arn"] = pa.chunked_array([pa.array(
-        [a if a is not None else instance_arn_of(i) for a, i in zip(arns, ids, strict=True)], pa.string())])
-    _check_unique(columns["container_instance_arn"], "container_instance_arn")
-    _check_not_empty(columns["container_instance_arn"], "container_instance_arn")
+    arns = derived if given_arns is None else pc.coalesce(given_arns, derived)
+    columns["container_instance_arn"] = arns
+    # ARNs made from the (unique, non-empty) instance ids need no second look.
+    if given_arns is not None and not pc.all(pc.equal(arns, derived)).as_py():
+        _check_unique(arns, "container_instance_arn")
+        _check_not_empty(arns, "container_instance_arn")
     columns["status"] = _fill(columns["status"], n, "ACTIVE", pa.string())
     columns["agent_connected"] = _fill(columns["agent_connected"], n, True, pa.bool_())
     columns["agent_version"] = _fill(columns["agent_version"], n, DEFAULT_AGENT_VERSION, pa.string())
     columns["gpu_registered"] = _fill(columns["gpu_registered"], n, 0, pa.int64())
     when = registered_at if registered_at is not None else datetime.now(timezone.utc)
     columns["registered_at"] = _fill(columns["registered_at"], n, when, TIMESTAMP)
-    tcp, udp = _reserved_ports(_port_lists(columns["reserved_ports"], n),
-                               _port_lists(columns["reserved_ports_udp"], n))
-    columns["reserved_ports"] = pa.chunked_array([pa.array(tcp, PORT_LIST)])
-    columns["reserved_ports_udp"] = pa.chunked_array([pa.array(udp, PORT_LIST)])
+    tcp, udp = reserved_ports(columns["reserved_ports"], columns["reserved_ports_udp"], n)
+    columns["reserved_ports"] = pa.chunked_array([tcp])
+    columns["reserved_ports_udp"] = pa.chunked_array([udp])
     for name in ("eni_limit", "cpu_remaining", "memory_remaining", "gpu_remaining", "capacity_provider"):
         if columns[name] is None:
             typ = pa.string() if name == "capacity_provider" else pa.int64()
             columns[name] = pa.chunked_array([pa.nulls(n, typ)])
-
-
-def _port_lists(column: pa.ChunkedArray | None, n: int) -> list:
-    """A port-list column as Python lists (None for a null row or an absent column)."""
-    return column.to_pylist() if column is not None else [None] * n
 
 
 def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
@@ -352,17 +372,33 @@ def _attribute_column(table: pa.Table, attr: str) -> pa.ChunkedArray:
     column_name = ATTRIBUTE_PREFIX + attr
     check_attribute_name(attr, column=column_name)
     column = _cast_column(table, column_name, pa.string())
-    for row, value in enumerate(column.to_pylist()):
-        if value is not None:
-            check_attribute_value(value, column=column_name, row=row)
+    # Decided once per distinct value (a fleet repeats a few values over many instances).
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    valid = _valid_attribute_values(encoded.dictionary).to_numpy(zero_copy_only=False)
+    if not valid.all():
+        codes = pc.fill_null(encoded.indices, -1).to_numpy()
+        bad = (codes >= 0) & ~valid[np.maximum(codes, 0)]
+        row = _first_row(bad)
+        check_attribute_value(column[row].as_py(), column=column_name, row=row)
     return column
 
 
-def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
+def _valid_attribute_values(values: pa.Array) -> pa.Array:
+    """True where a value passes ``attribute_value_problem``: the same rule, decided by
+    Arrow's (RE2) matcher over a whole array."""
+    matches = pc.match_substring_regex(values, ATTRIBUTE_VALUE_PATTERN)
+    padded = pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))
+    return pc.or_(pc.equal(pc.utf8_length(values), 0), pc.and_(matches, pc.invert(padded)))
+
+
+def coerce_tasks(source, instance_ids: dict[str, int], *, instances: pa.Table | None = None) -> pa.Table:
     """The live-task table of placement.md section 1, defaults filled in.
 
     ``instance_ids`` maps each known ec2_instance_id to its position; a task on
-    an unknown instance is refused.
+    an unknown instance is refused. Given the (coerced) ``instances`` table too,
+    the tasks must fit them: resources summed per instance within what it
+    registered, host ports free of the reserved ones and of each other
+    (:func:`quaymaster.model.task_fit.check_tasks_fit`).
     """
     table = read_table(source, "tasks")
     known = {name for name, _, _ in TASK_FIELDS}
@@ -379,10 +415,14 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
         columns[name] = _fill(columns[name], n, 0, pa.int64())
         _check_non_negative(columns[name], name)
     if columns["ec2_instance_id"] is not None:
-        for row, value in enumerate(columns["ec2_instance_id"].to_pylist()):
-            if value is not None and value not in instance_ids:
-                raise SchemaError(f"task on unknown instance {value!r}", column="ec2_instance_id",
-                                  row=row, value=value)
+        known_ids = pa.array(list(instance_ids), pa.string())
+        unknown = pc.and_(pc.is_valid(columns["ec2_instance_id"]),
+                          pc.invert(pc.is_in(columns["ec2_instance_id"], value_set=known_ids)))
+        if pc.any(unknown).as_py():
+            row = _first_row(unknown.to_numpy(zero_copy_only=False))
+            value = columns["ec2_instance_id"][row].as_py()
+            raise SchemaError(f"task on unknown instance {value!r}", column="ec2_instance_id",
+                              row=row, value=value)
     else:
         columns["ec2_instance_id"] = pa.chunked_array([pa.nulls(n, pa.string())])
     columns["last_status"] = _fill(columns["last_status"], n, DEFAULT_TASK_STATUS, pa.string())
@@ -390,9 +430,9 @@ def coerce_tasks(source, instance_ids: dict[str, int]) -> pa.Table:
               " (stopped tasks are not live and do not belong in the table)")
     columns["daemon"] = _fill(columns["daemon"], n, False, pa.bool_())
     for name in ("host_ports", "host_ports_udp"):
-        ports = _port_lists(columns[name], n)
-        for row, values in enumerate(ports):
-            _check_row_ports(values, name, row)
-        columns[name] = pa.chunked_array([pa.array([p or [] for p in ports], PORT_LIST)])
+        columns[name] = host_ports(columns[name], n, name)
     schema = task_schema()
-    return pa.Table.from_arrays([columns[f.name].combine_chunks() for f in schema], schema=schema)
+    table = pa.Table.from_arrays([_one_chunk(columns[f.name]) for f in schema], schema=schema)
+    if instances is not None:
+        check_tasks_fit(table, instances)
+    return table

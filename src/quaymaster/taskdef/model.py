@@ -12,6 +12,7 @@ import copy
 
 from quaymaster.taskdef.containers import read_containers
 from quaymaster.taskdef.describe import compatibilities_of, describe_document
+from quaymaster.taskdef.members import check_member_names
 from quaymaster.taskdef.parse import check_shape, load_document
 from quaymaster.taskdef.requirements import TaskRequirements, compute_requirements
 from quaymaster.taskdef.shapes import DESCRIBE_ONLY_MEMBERS, REQUEST_MEMBERS, TASK_DEFINITION
@@ -39,6 +40,7 @@ class TaskDefinition:
             return source
         document = load_document(source)
         check_shape(document, TASK_DEFINITION, "")
+        check_member_names(document)
         containers = read_containers(document)
         size = validate_definition(document, containers, _request_part(document))
         definition = object.__new__(cls)

@@ -88,6 +88,8 @@ def _parse_json_text(text: str) -> object:
                                   f"{exc.colno}): {shown(text)}", field=ROOT, value=text) from exc
     except RecursionError as exc:
         raise TaskDefinitionError("JSON nested too deeply", field=ROOT, value=None) from exc
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300 by default)
+        raise TaskDefinitionError(f"not valid JSON: {exc}", field=ROOT, value=None) from exc
 
 
 def _unwrap(document: object) -> dict:
@@ -99,6 +101,10 @@ def _unwrap(document: object) -> dict:
     if not isinstance(document, dict):
         raise TaskDefinitionError(f"a task definition must be a JSON object, got {shown(document)}",
                                   field=ROOT, value=document)
+    try:
+        check_json_text(document, "")
+    except RecursionError as exc:
+        raise TaskDefinitionError("task definition nested too deeply", field=ROOT, value=None) from exc
     inner = document.get("taskDefinition")
     if isinstance(inner, dict) and "containerDefinitions" not in document:
         definition = dict(inner)
@@ -106,6 +112,30 @@ def _unwrap(document: object) -> dict:
             definition["tags"] = document["tags"]
         return definition
     return document
+
+
+def check_json_text(value: object, path: str) -> None:
+    """Every key is a string and every string is text (UTF-8 can hold it: no lone surrogates)."""
+    if isinstance(value, str):
+        _check_text(value, path)
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            if not isinstance(key, str):
+                raise TaskDefinitionError(f"keys must be strings, got {shown(key)}", field=path or ROOT,
+                                          value=key)
+            _check_text(key, path or ROOT, what="key")
+            check_json_text(element, child(path, key))
+    elif isinstance(value, list):
+        for index, element in enumerate(value):
+            check_json_text(element, item(path, index))
+
+
+def _check_text(text: str, path: str, what: str = "string") -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TaskDefinitionError(f"{what} {shown(text)} is not valid text (a lone surrogate at "
+                                  f"{exc.start})", field=path, value=text) from None
 
 
 def check_shape(value: object, shape: Shape, path: str) -> None:

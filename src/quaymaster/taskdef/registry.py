@@ -26,9 +26,12 @@ from typing import Callable
 from quaymaster.errors import ClientError, InvalidParameterError, NotFoundError
 from quaymaster.model.schema import ACCOUNT_RE, REGION_RE
 from quaymaster.taskdef.model import TaskDefinition
+from quaymaster.taskdef.parse import shown
 from quaymaster.taskdef.shapes import TASK_DEFINITION_STATUSES
 
 NOT_FOUND_MESSAGE = "Unable to describe task definition."
+#: Revisions count up from 1 per family, so one of more digits than this was never registered.
+_MAX_REVISION_DIGITS = 18
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):ecs:(?P<region>[^:]*):(?P<account>[^:]*):"
                   r"task-definition/(?P<family>[^:/]+)(?::(?P<revision>[^:]*))?$")
 _FAMILY_STATUSES = ("ACTIVE", "INACTIVE", "ALL")
@@ -187,9 +190,11 @@ class TaskDefinitionRegistry:
             revision = revision if ":" in ref else None
         if revision is None:
             return family, None
-        if not revision.isdigit() or not revision.isascii() or int(revision) < 1:
-            raise ClientError(f"Invalid revision number. Number: {revision}",
+        if not revision.isdigit() or not revision.isascii() or not revision.strip("0"):
+            raise ClientError(f"Invalid revision number. Number: {shown(revision)}",
                               field="taskDefinition", value=ref)
+        if len(revision.lstrip("0")) > _MAX_REVISION_DIGITS:  # no family has that many revisions
+            raise NotFoundError(NOT_FOUND_MESSAGE, field="taskDefinition", value=ref)
         return family, int(revision)
 
     def _find(self, ref: object) -> TaskDefinition:

@@ -61,9 +61,16 @@ def _parse(value: object, field: str, *, what: str, unit_name: str, unit_size: i
     amount = number * unit_size if unit else number
     if amount.denominator != 1:
         raise TaskDefinitionError(
-            f"task {what} {value!r} is not a whole number of {plain} ({float(amount):g})",
+            f"task {what} {shown(value)} is not a whole number of {plain} ({_approximately(amount)})",
             field=field, value=value)
     return _within_int64(int(amount), value, field, what, plain)
+
+
+def _approximately(amount: Fraction) -> str:
+    """A fraction shown as a decimal (without float, which overflows past 1e308)."""
+    whole, rest = divmod(amount.numerator, amount.denominator)
+    text = str(whole) if len(str(whole)) <= 30 else f"about 10^{len(str(whole)) - 1}"
+    return f"{text}.{rest * 1000 // amount.denominator:03d}..."
 
 
 def _within_int64(amount: int, value: object, field: str, what: str, plain: str) -> int:
