@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from quaymaster.bench.checks import Check
@@ -130,7 +131,7 @@ def _met_text(met: bool | None) -> str:
     return {True: "yes", False: "NO", None: "-"}[met]
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: int = 2) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: int = 2) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i < left else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(r, widths))).rstrip()

@@ -175,7 +175,7 @@ def run_growth(options: RunOptions) -> tuple[Row, list[GrowthCell]]:
         grid.append(GrowthCell(cell.instances, cell.count, float(np.median(times))))
     grid += [GrowthCell(c.instances, c.count, None) for c in skipped]
     slope = growth_slope([(c.instances, c.tasks, c.seconds) for c in grid if c.seconds is not None])
-    normalized = [c.normalized_ns for c in grid if c.seconds is not None]
+    normalized = [c.normalized_ns for c in grid if c.normalized_ns is not None]
     text = "slope -" if slope is None else f"slope {slope:.2f}"
     note = (f"time / ((n + t) log2 n) from {min(normalized):.3g} to {max(normalized):.3g} ns; "
             "slope of log time against log((n + t) log2 n) over cells of 5 ms or more")

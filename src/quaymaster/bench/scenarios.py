@@ -218,7 +218,8 @@ def b3(sizes: Sizes = FULL) -> Scenario:
 
 def b4_cells(sizes: Sizes = FULL, full: bool = False) -> tuple[list[Scenario], list[Scenario]]:
     """B4, growth: (cells to run, cells skipped because they need ``full``)."""
-    run, skipped = [], []
+    run: list[Scenario] = []
+    skipped: list[Scenario] = []
     for instances in sizes.b4_instances:
         for tasks in sizes.b4_tasks:
             cell = Scenario("B4", "growth", instances, tasks, cpu=16, memory=64,
