@@ -55,6 +55,11 @@ class Row:
     baselines: list[Baseline] = field(default_factory=list)
     details: dict = field(default_factory=dict)
     note: str = ""                  # one line of detail printed under the table
+    unit: str = ""                  # what a baseline's time is per; "" means a task (a call for B2)
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit or ("call" if self.key == "B2" else "task")
 
     @property
     def met(self) -> bool | None:
@@ -155,7 +160,7 @@ def format_rows(rows: list[Row]) -> str:
             notes.append(f"  {r.key}: {r.note}")
         for b in r.baselines:
             notes.append(f"  {r.key} {b.name}: {format_seconds(b.per_unit_s)} per "
-                         f"{'call' if r.key == 'B2' else 'task'} ({b.size})")
+                         f"{r.unit_name} ({b.size})")
     return _table(header, body) + "\n" + "\n".join(notes)
 
 
