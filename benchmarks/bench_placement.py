@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenarios import b1, b2, b3, checked_positions
+from scenarios import b1, b1_end_to_end, b2, b3, b6, checked_positions
 
 from quaymaster.bench.baselines import numpy_calls
 from quaymaster.bench.reference import reference_request
 from quaymaster.bench.timing import format_seconds, growth_model
 
 BULK_ROUNDS = 3
-BUILDERS = {"B1": b1, "B2": b2, "B3": b3}
+BUILDERS = {"B1": b1, "B2": b2, "B3": b3, "B6": b6, "B1E": b1_end_to_end}
 # What each scenario's target is about, per unit (a task for B1/B3, a call for B2).
-TARGETS = {"B1": "run <= 0.1 s", "B2": "median call <= 30 us", "B3": ">= 1M tasks/s"}
+TARGETS = {"B1": "run <= 0.1 s", "B2": "median call <= 30 us", "B3": ">= 1M tasks/s",
+           "B6": "run <= 0.1 s", "B1E": "run with result.placements <= 0.1 s"}
 
 _checked: dict = {}
 _per_unit: dict = {}   # (scenario key, "engine" | baseline name) -> seconds per unit
@@ -61,10 +62,11 @@ def _summarize(key: str, summary) -> None:
 # -- the scenarios ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["B1", "B3"])
+@pytest.mark.parametrize("key", ["B1", "B3", "B6", "B1E"])
 def test_bulk(benchmark, key, sizes, reference):
-    """B1 (bulk, spread zone + binpack memory + memberOf) and B3 (binpack cpu, spread
-    attribute:stack, random): one run_task call, timed whole."""
+    """B1 (bulk, spread zone + binpack memory + memberOf), B3 (binpack cpu, spread
+    attribute:stack, random), B6 (random alone) and B1E (B1 and building
+    result.placements): one run_task call, timed whole."""
     scenario, expected = _checked_run(key, sizes, reference)
     benchmark.group = key
     result = benchmark.pedantic(scenario.run_call, setup=lambda: ((scenario.cluster(),), {}),
@@ -108,7 +110,7 @@ def test_b4_growth(benchmark, growth_cell):
 # -- the baselines, on the same fleets ------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["B1", "B2", "B3"])
+@pytest.mark.parametrize("key", ["B1", "B2", "B3", "B6", "B1E"])
 def test_baseline_numpy(benchmark, key, sizes, reference, summary):
     """The NumPy per-task scan for the scenario's first tasks (calls for B2)."""
     scenario, expected = _checked_run(key, sizes, reference)
@@ -122,7 +124,7 @@ def test_baseline_numpy(benchmark, key, sizes, reference, summary):
     _summarize(key, summary)
 
 
-@pytest.mark.parametrize("key", ["B1", "B2", "B3"])
+@pytest.mark.parametrize("key", ["B1", "B2", "B3", "B6", "B1E"])
 def test_baseline_reference(benchmark, key, sizes, reference, summary):
     """The pure-Python reference: marginal time per task, (T(k + 1) - T(1)) / k."""
     scenario, expected = _checked_run(key, sizes, reference)
@@ -139,7 +141,7 @@ def test_baseline_reference(benchmark, key, sizes, reference, summary):
     _summarize(key, summary)
 
 
-@pytest.mark.parametrize("key", ["B1", "B2", "B3"])
+@pytest.mark.parametrize("key", ["B1", "B2", "B3", "B6", "B1E"])
 def test_baseline_engine_scan(benchmark, key, sizes, reference, summary):
     """The engine's own per-task path (fast_paths=False) for the first tasks (calls)."""
     scenario, expected = _checked_run(key, sizes, reference)

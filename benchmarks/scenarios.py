@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from quaymaster.bench.baselines import exactness_checks
 from quaymaster.bench.runs import invariant_checks
-from quaymaster.bench.scenarios import FULL, QUICK, Scenario, Sizes, b1, b2, b3, b4_cells
+from quaymaster.bench.scenarios import FULL, QUICK, Scenario, Sizes, b1, b1_end_to_end, b2, b3, b4_cells, b6
 
-__all__ = ["FULL", "QUICK", "Scenario", "Sizes", "b1", "b2", "b3", "b4_cells", "checked_positions"]
+__all__ = ["FULL", "QUICK", "Scenario", "Sizes", "b1", "b1_end_to_end", "b2", "b3", "b4_cells", "b6",
+           "checked_positions"]
 
 
 def checked_positions(scenario, reference=None, *, exact: bool = True):

@@ -13,5 +13,5 @@ class Cluster(ClusterCore, ContainerInstanceAdmin, PlacementAPI):
     Build one with :meth:`from_arrow` / :meth:`from_parquet`, or empty with
     ``Cluster("name")`` and register instances. Instances and tasks are kept
     as columns; :attr:`instances` and :meth:`task_table` present them as the
-    Arrow tables of placement.md section 1.
+    Arrow tables described in docs/semantics.md ("The instance and task tables").
     """

@@ -1,4 +1,4 @@
-"""The tie and random keys of placement.md section 6, vectorised.
+"""The tie and random keys of placement's strategies (random, and ties between equal scores), vectorised.
 
 All arithmetic is modulo 2^64 (numpy uint64 wraps), except the product in
 ``j(t, n)`` whose high word is taken exactly with Python integers.

@@ -1,62 +1,47 @@
 """DescribeContainerInstances in ECS's JSON shape (botocore's ECS model).
 
-The field names below were checked against botocore's
-data/ecs/2014-11-13/service-2.json. When botocore is importable the test also
-compares them with the model it ships, so a model change shows up here; without
-botocore the embedded lists are the reference.
+Every field name is compared with botocore's ECS service model directly: the
+library takes its names and enums from that model (quaymaster.model.describe),
+and the test loads it on its own, so neither can drift from botocore.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import pathlib
 
+import botocore.session
 import pytest
 
 from model_support import WHEN, assert_same_state, make_cluster, resources, snapshot
 from quaymaster import Cluster
 from quaymaster.errors import ClientError, InvalidParameterError
+from quaymaster.model import describe
 
-MODEL_FIELDS = {
-    "ContainerInstance": ["containerInstanceArn", "ec2InstanceId", "capacityProviderName", "version",
-                          "versionInfo", "remainingResources", "registeredResources", "status", "statusReason",
-                          "agentConnected", "runningTasksCount", "pendingTasksCount", "agentUpdateStatus",
-                          "attributes", "registeredAt", "attachments", "tags", "healthStatus"],
-    "Resource": ["name", "type", "doubleValue", "longValue", "integerValue", "stringSetValue"],
-    "VersionInfo": ["agentVersion", "agentHash", "dockerVersion"],
-    "Attribute": ["name", "value", "targetType", "targetId"],
-    "Failure": ["arn", "reason", "detail"],
-    "DescribeContainerInstancesResponse": ["containerInstances", "failures"],
-    "UpdateContainerInstancesStateResponse": ["containerInstances", "failures"],
-    "ContainerInstanceHealthStatus": ["overallStatus", "details"],
-}
 #: Always present in our ContainerInstance (the optional ones depend on the instance or ``include``).
 ALWAYS = {"containerInstanceArn", "ec2InstanceId", "version", "versionInfo", "remainingResources",
           "registeredResources", "status", "agentConnected", "runningTasksCount", "pendingTasksCount",
           "attributes", "registeredAt"}
 DEFAULT_TCP = ["22", "2375", "2376", "51678", "51679"]
+SHAPES = ("ContainerInstance", "Resource", "VersionInfo", "Attribute", "Failure",
+          "DescribeContainerInstancesResponse", "UpdateContainerInstancesStateResponse",
+          "ContainerInstanceHealthStatus")
 
 
-def botocore_shapes() -> dict | None:
-    try:
-        import botocore
-    except ImportError:
-        return None
-    folder = pathlib.Path(botocore.__file__).parent / "data" / "ecs" / "2014-11-13"
-    for name, opener in (("service-2.json", open), ("service-2.json.gz", gzip.open)):
-        if (folder / name).exists():
-            with opener(folder / name, "rt") as handle:
-                return json.load(handle)["shapes"]
-    return None
+def botocore_members(shape: str) -> set[str]:
+    """A structure's member names, straight from the ECS model botocore ships."""
+    model = botocore.session.get_session().get_service_model("ecs")
+    return set(model.shape_for(shape).members)
 
 
-def test_embedded_field_names_match_botocore_when_available():
-    shapes = botocore_shapes()
-    if shapes is not None:
-        for shape, fields in MODEL_FIELDS.items():
-            assert sorted(shapes[shape]["members"]) == sorted(fields), shape
-    assert ALWAYS <= set(MODEL_FIELDS["ContainerInstance"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_member_names_are_botocores(shape):
+    assert set(describe.shape_members(shape)) == botocore_members(shape)
+
+
+def test_include_values_are_botocores_enum():
+    model = botocore.session.get_session().get_service_model("ecs")
+    assert describe.INCLUDE_FIELDS == tuple(model.shape_for("ContainerInstanceField").enum)
+    assert ALWAYS <= botocore_members("ContainerInstance")
 
 
 def described(cluster, *refs, include=None) -> dict:
@@ -75,17 +60,17 @@ def test_shape_uses_only_model_field_names():
                                                       "dockerVersion": "d"})
     result = cluster.describe_container_instances(["i-a", "i-b", "i-c", "i-new", "i-zz"],
                                                   include=["TAGS", "CONTAINER_INSTANCE_HEALTH"])
-    assert set(result) <= set(MODEL_FIELDS["DescribeContainerInstancesResponse"])
+    assert set(result) <= botocore_members("DescribeContainerInstancesResponse")
     for instance in result["containerInstances"]:
-        assert ALWAYS <= set(instance) <= set(MODEL_FIELDS["ContainerInstance"])
-        assert set(instance["versionInfo"]) <= set(MODEL_FIELDS["VersionInfo"])
-        assert set(instance["healthStatus"]) <= set(MODEL_FIELDS["ContainerInstanceHealthStatus"])
+        assert ALWAYS <= set(instance) <= botocore_members("ContainerInstance")
+        assert set(instance["versionInfo"]) <= botocore_members("VersionInfo")
+        assert set(instance["healthStatus"]) <= botocore_members("ContainerInstanceHealthStatus")
         for entry in instance["registeredResources"] + instance["remainingResources"]:
-            assert set(entry) <= set(MODEL_FIELDS["Resource"])
+            assert set(entry) <= botocore_members("Resource")
         for entry in instance["attributes"]:
-            assert set(entry) <= set(MODEL_FIELDS["Attribute"])
+            assert set(entry) <= botocore_members("Attribute")
     for entry in result["failures"]:
-        assert set(entry) <= set(MODEL_FIELDS["Failure"])
+        assert set(entry) <= botocore_members("Failure")
     json.dumps(result)  # plain JSON values only
 
 

@@ -230,16 +230,28 @@ def test_missing_files_exit_2(tmp_path):
     assert not files.out.exists()
 
 
-@pytest.mark.parametrize("where", ["out is a folder", "out in a missing folder", "failures in a missing folder"])
+@pytest.mark.parametrize("where", ["out is a folder", "out under a file", "failures is a folder"])
 def test_unwritable_outputs_exit_2(tmp_path, where):
     files = Files(tmp_path, fleet({}))
     files.request.write_text(json.dumps({"taskDefinition": WORDPRESS}))
     out, failures = {"out is a folder": (tmp_path, files.failures),
-                     "out in a missing folder": (tmp_path / "none" / "p.parquet", files.failures),
-                     "failures in a missing folder": (files.out, tmp_path / "none" / "f.json")}[where]
+                     "out under a file": (files.request / "p.parquet", files.failures),
+                     "failures is a folder": (files.out, tmp_path)}[where]
     status, _, err = run_place("--instances", files.instances, "--request", files.request, "--out", out,
                                "--failures", failures)
     assert status == 2 and err.startswith("quaymaster place: error:")
+
+
+def test_output_folders_are_created(tmp_path):
+    files = Files(tmp_path, fleet({}))
+    files.request.write_text(json.dumps({"taskDefinition": WORDPRESS, "count": 2}))
+    out, failures = tmp_path / "a" / "b" / "p.parquet", tmp_path / "c" / "f.json"
+    tasks_out = tmp_path / "d" / "t.parquet"
+    status, _, err = run_place("--instances", files.instances, "--request", files.request, "--out", out,
+                               "--failures", failures, "--tasks-out", tasks_out)
+    assert (status, err) == (0, "")
+    assert pq.read_table(out).num_rows == 1 and len(json.loads(failures.read_text())) == 1
+    assert pq.read_table(tasks_out).num_rows == 1
 
 
 @pytest.mark.parametrize("seed", ["-1", "18446744073709551616", "seven"])
@@ -247,6 +259,9 @@ def test_bad_seed_exits_2(tmp_path, seed):
     files = Files(tmp_path, fleet({}))
     status, _, err = files.place({"taskDefinition": WORDPRESS}, "--seed", seed)
     assert status == 2 and "--seed" in err
+    # argparse names the converter when it raises anything but ArgumentTypeError: no internal names
+    assert "argument --seed: must be an integer 0..18446744073709551615" in err
+    assert "_seed" not in err and "parse_seed" not in err and "invalid" not in err
 
 
 # ---------------------------------------------------------------- the command against the reference

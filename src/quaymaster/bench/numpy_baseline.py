@@ -4,7 +4,7 @@ For each task, every instance is looked at with whole-array operations: the
 feasible ones are found (resources and a fixed eligibility mask), each
 strategy of the chain keeps the survivors with the smallest value, ``random``
 ends the chain with draw ``j(t, n)``, otherwise the smallest tie key wins
-(placement.md section 6). The cost is O(instances) per task: what an
+(the tie and random keys of quaymaster.keys). The cost is O(instances) per task: what an
 implementation without indexes does.
 
 It covers what the benchmarks need, nothing more: one resource shape (cpu,
@@ -28,7 +28,7 @@ _ATTRIBUTE = "attribute:"
 class NumpyBaseline:
     """The cluster state of one task group, placed into task by task.
 
-    ``table`` is an instance table (placement.md section 1) whose
+    ``table`` is an instance table (docs/semantics.md) whose
     ``*_remaining`` columns are set; ``eligible`` marks the instances the
     request may use (ACTIVE, agent connected, memberOf true). State persists
     across :meth:`place` calls, as consecutive RunTask calls of one group.

@@ -88,14 +88,14 @@ def growth_series(cells: list[GrowthCell]) -> tuple[GrowthSeries, ...]:
         row = sorted((c for c in measured if c.instances == instances), key=lambda c: c.tasks)
         series.append(GrowthSeries(instances, tuple(c.tasks for c in row),
                                    tuple(growth_model(c.instances, c.tasks) for c in row),
-                                   tuple(c.seconds for c in row)))
+                                   tuple(float(c.seconds or 0.0) for c in row)))
     return tuple(series)
 
 
 def median_cell(cells: list[GrowthCell]) -> GrowthCell | None:
     """The measured cell with the median time per unit of (n + t) log2 n (the lower
     middle one for an even count, so the reference line goes through a real cell)."""
-    measured = sorted((c for c in cells if c.seconds is not None), key=lambda c: c.normalized_ns)
+    measured = sorted((c for c in cells if c.seconds is not None), key=lambda c: c.normalized_ns or 0.0)
     return measured[(len(measured) - 1) // 2] if measured else None
 
 
@@ -104,7 +104,7 @@ def growth_panel(cells: list[GrowthCell], row: Row | None) -> GrowthPanel | None
     middle = median_cell(cells)
     if middle is None:
         return None
-    return GrowthPanel(growth_series(cells), middle.normalized_ns, (middle.instances, middle.tasks),
+    return GrowthPanel(growth_series(cells), middle.normalized_ns or 0.0, (middle.instances, middle.tasks),
                        row.measured if row is not None else None,
                        sum(c.seconds is None for c in cells))
 
@@ -269,6 +269,6 @@ def write_plot(report: Report, path: str) -> None:
     figure = Figure(figsize=(6.6 * len(panels), 5.4), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     for ax, (draw, panel) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
-        draw(ax, panel)
+        draw(ax, panel)  # type: ignore[arg-type]  # each draw is paired with its own panel
     figure.suptitle(data.title, fontsize=10)
     figure.savefig(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from quaymaster.bench.checks import Check
@@ -54,6 +55,11 @@ class Row:
     baselines: list[Baseline] = field(default_factory=list)
     details: dict = field(default_factory=dict)
     note: str = ""                  # one line of detail printed under the table
+    unit: str = ""                  # what a baseline's time is per; "" means a task (a call for B2)
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit or ("call" if self.key == "B2" else "task")
 
     @property
     def met(self) -> bool | None:
@@ -130,7 +136,7 @@ def _met_text(met: bool | None) -> str:
     return {True: "yes", False: "NO", None: "-"}[met]
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: int = 2) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: int = 2) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i < left else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
@@ -154,7 +160,7 @@ def format_rows(rows: list[Row]) -> str:
             notes.append(f"  {r.key}: {r.note}")
         for b in r.baselines:
             notes.append(f"  {r.key} {b.name}: {format_seconds(b.per_unit_s)} per "
-                         f"{'call' if r.key == 'B2' else 'task'} ({b.size})")
+                         f"{r.unit_name} ({b.size})")
     return _table(header, body) + "\n" + "\n".join(notes)
 
 

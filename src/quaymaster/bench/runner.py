@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from quaymaster.bench import scenarios as sc
 from quaymaster.bench.checks import Check
+from quaymaster.bench.churn import churn_row
+from quaymaster.bench.load import copy_row, from_arrow_row
 from quaymaster.bench.coldstart import measure_cold_start, measure_first_compile
 from quaymaster.bench.memory import measure_peak_memory
 from quaymaster.bench.reference import load_reference
@@ -12,7 +14,7 @@ from quaymaster.bench.runs import RunOptions, run_bulk, run_growth, run_latency
 from quaymaster.bench.timing import format_seconds, summarize
 from quaymaster.errors import InvalidInputError
 
-SCENARIO_KEYS = ("B1", "B2", "B3", "B4", "COLD", "MEM")
+SCENARIO_KEYS = ("B1", "B2", "B3", "B4", "B5", "B6", "B1E", "LOAD", "COPY", "COLD", "MEM")
 COLD_TARGET = Target("<= 1.5 s", 1.5)
 MEMORY_TARGET = Target("<= 300 MB", 300.0)
 _MB = 1e6
@@ -81,6 +83,14 @@ def run_benchmarks(keys=SCENARIO_KEYS, *, sizes: sc.Sizes = sc.FULL, repeat: int
             row, grid = run_growth(options)
             report.rows.append(row)
             report.growth = grid
+        elif key == "B5":
+            report.rows.append(churn_row(sc.b5(sizes), progress_enabled=progress))
+        elif key in ("B6", "B1E"):
+            report.rows.append(run_bulk(sc.b6(sizes) if key == "B6" else sc.b1_end_to_end(sizes), options))
+        elif key == "LOAD":
+            report.rows.append(from_arrow_row(sizes, repeat))
+        elif key == "COPY":
+            report.rows.append(copy_row(sizes, repeat))
         elif key == "COLD":
             report.rows.append(cold_start_row(sizes))
         elif key == "MEM":

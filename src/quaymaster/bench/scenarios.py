@@ -55,6 +55,7 @@ class Scenario:
     fleet_seed: int = 0
     seed: int = 0
     family: str = "bench"
+    end_to_end: bool = False    # the timed call also builds result.placements
 
     # -- what the request is ---------------------------------------------------
 
@@ -110,7 +111,10 @@ class Scenario:
         definition is parsed and the request's lists built once per scenario, so a
         timed call measures the library, not this harness."""
         task_definition, kwargs = _request(self)
-        return cluster.run_task(task_definition, **kwargs, fast_paths=fast_paths)
+        result = cluster.run_task(task_definition, **kwargs, fast_paths=fast_paths)
+        if self.end_to_end:
+            result.placements.validate()  # built inside the call: ids, ARNs, ports per task
+        return result
 
     def eligible(self, table: pa.Table | None = None) -> np.ndarray:
         """Instances the request may use, computed with NumPy from the table (not CQL):
@@ -183,6 +187,12 @@ class Sizes:
     numpy_calls: int                    # calls the NumPy baseline makes for B2
     reference_tasks: int                # tasks the pure-Python reference places per scenario
     cold_repeat: int
+    b5: tuple[int, int, int, int] = (5000, 50, 20_000, 100_000)  # instances, groups, live tasks, ops
+    b5_check_ops: int = 3000            # ops checked (and baselined) against the plain loop
+    b6: tuple[int, int] = (5000, 1_000_000)                     # instances, tasks (random)
+    load_instances: int = 100_000       # Cluster.from_arrow
+    copy_cluster: tuple[int, int] = (5000, 100_000)             # instances, live tasks for copy()
+    load_baseline_instances: int = 2000  # instances registered one call at a time (baseline)
 
 
 FULL = Sizes("full", b1=(5000, 1_000_000), b2=(5000, 10_000), b3=(10_000, 200_000),
@@ -191,7 +201,9 @@ FULL = Sizes("full", b1=(5000, 1_000_000), b2=(5000, 10_000), b3=(10_000, 200_00
              reference_tasks=12, cold_repeat=3)
 QUICK = Sizes("quick", b1=(240, 3000), b2=(240, 150), b3=(400, 3000),
               b4_instances=(100, 400), b4_tasks=(1000, 4000), b4_default_work=10**12,
-              numpy_tasks=400, numpy_calls=40, reference_tasks=20, cold_repeat=1)
+              numpy_tasks=400, numpy_calls=40, reference_tasks=20, cold_repeat=1,
+              b5=(200, 10, 600, 1500), b5_check_ops=400, b6=(240, 20_000), load_instances=3000,
+              copy_cluster=(200, 3000), load_baseline_instances=200)
 
 
 def b1(sizes: Sizes = FULL) -> Scenario:
@@ -216,9 +228,36 @@ def b3(sizes: Sizes = FULL) -> Scenario:
                     instance_types=None, stack_attribute=True)
 
 
+def b6(sizes: Sizes = FULL) -> Scenario:
+    """B6, random: one big request with the default ``random`` strategy alone."""
+    instances, tasks = sizes.b6
+    return Scenario("B6", "random", instances, tasks, cpu=16, memory=64, strategy=(("random", None),))
+
+
+def b1_end_to_end(sizes: Sizes = FULL) -> Scenario:
+    """B1E: B1, timed up to and including building ``result.placements`` (ARNs, ports)."""
+    return dataclasses.replace(b1(sizes), key="B1E", title="bulk run_task + placements table",
+                               end_to_end=True)
+
+
+def b5(sizes: Sizes = FULL):
+    """B5, churn: see :mod:`quaymaster.bench.churn`."""
+    from quaymaster.bench.churn import Churn
+
+    instances, groups, live, ops = sizes.b5
+    return Churn(instances, groups, live, ops, check_ops=sizes.b5_check_ops)
+
+
+def fleet_of(instances: int, *, azs: int = 3, fleet_seed: int = 0,
+             instance_types: tuple[tuple[str, float], ...] | None = LARGE_TYPES) -> pa.Table:
+    """A scenario fleet by size (cached like :meth:`Scenario.fleet`)."""
+    return _fleet(instances, azs, fleet_seed, instance_types, False)
+
+
 def b4_cells(sizes: Sizes = FULL, full: bool = False) -> tuple[list[Scenario], list[Scenario]]:
     """B4, growth: (cells to run, cells skipped because they need ``full``)."""
-    run, skipped = [], []
+    run: list[Scenario] = []
+    skipped: list[Scenario] = []
     for instances in sizes.b4_instances:
         for tasks in sizes.b4_tasks:
             cell = Scenario("B4", "growth", instances, tasks, cpu=16, memory=64,

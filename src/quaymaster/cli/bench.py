@@ -24,6 +24,11 @@ scenarios:
   B2    latency: 10,000 run_task calls of 10 tasks, spread(zone) then spread(instanceId)
   B3    chain: 10,000 instances, 200,000 tasks, binpack(cpu), spread(attribute:stack), random
   B4    growth: instances {1k,5k,20k,100k} x tasks {10k,100k,1M} (the biggest with --full)
+  B5    churn: 5,000 instances, 50 groups, 20,000 live tasks, 100,000 run/stop/drain/attribute ops
+  B6    random: 5,000 instances, 1,000,000 tasks, the default random strategy
+  B1E   B1 end to end: run_task and building result.placements (ARNs, ports)
+  LOAD  Cluster.from_arrow of 100,000 instances
+  COPY  Cluster.copy() of 5,000 instances with 100,000 live tasks (unavailable without copy())
   COLD  a new interpreter: import plus the first run_task (and with an empty Numba cache)
   MEM   B1's peak memory above a process that only built the fleet
 
@@ -50,7 +55,8 @@ def register(subparsers, help_text: str) -> None:
                      "strategies' invariants, exactness against the reference on a reduced "
                      "instance); exit status 1 if a check fails."))
     parser.add_argument("--scenarios", metavar="LIST",
-                        help="comma-separated subset of B1,B2,B3,B4,COLD,MEM (default: all)")
+                        help="comma-separated subset of B1,B2,B3,B4,B5,B6,B1E,LOAD,COPY,COLD,MEM "
+                             "(default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes: a smoke test that runs in seconds")
     parser.add_argument("--repeat", type=_positive, metavar="N",

@@ -6,8 +6,7 @@ import argparse
 import math
 
 from quaymaster.errors import InvalidInputError
-from quaymaster.fleet import generate_fleet, load_catalog, summarize_fleet
-from quaymaster.fleet.output import write_fleet
+from quaymaster.fleet.catalog import load_catalog
 
 EXAMPLES = """\
 examples:
@@ -69,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--instances is required", field="--instances", value=None)
     if not args.output:
         raise InvalidInputError("-o/--output is required", field="--output", value=None)
+    from quaymaster.fleet import generate_fleet, summarize_fleet  # numpy and pyarrow: not for --list-types
+    from quaymaster.fleet.output import write_fleet
+
     types = parse_types(args.types) if args.types is not None else None
     table = generate_fleet(args.instances, azs=args.azs, seed=args.seed, region=args.region,
                            cluster=args.cluster, account=args.account, instance_types=types)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from quaymaster.errors import InvalidInputError
@@ -35,7 +36,9 @@ def _version_text() -> str:
             f"numba {numba.__version__}, pyarrow {pyarrow.__version__})")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``only`` that one (a run of one command
+    imports no other command's module: each costs imports, numpy and pyarrow among them)."""
     parser = argparse.ArgumentParser(
         prog="quaymaster",
         description="Amazon ECS's scheduling brain, exact and fast.",
@@ -45,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the versions of quaymaster, its native core, numba and pyarrow")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(f"quaymaster.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -55,8 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _named_command(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names, when it is the first argument (else None: --help, typos)."""
+    names = {name for name, _ in SUBCOMMANDS}
+    return argv[0] if argv and argv[0] in names else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_named_command(argv))
     args = parser.parse_args(argv)
     if args.version:
         print(_version_text())
@@ -65,13 +77,32 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
     except InvalidInputError as exc:
         print(f"quaymaster {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file that cannot be read or written
         print(f"quaymaster {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _reader_went_away() -> int:
+    """stdout's reader closed the pipe (``quaymaster ... | head``): stop quietly.
+
+    What is still buffered can never be written; pointing stdout at /dev/null
+    keeps the interpreter's final flush from printing a BrokenPipeError.
+    Exit status 0: the reader chose to stop, nothing went wrong here.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (redirected in-process)
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from quaymaster.model.schema import INSTANCE_STATUSES
+# ECS's container-instance statuses (quaymaster.model.schema.INSTANCE_STATUSES, which a test
+# keeps equal): written out so that `quaymaster --help` does not import pyarrow.
+INSTANCE_STATUSES = ("ACTIVE", "DRAINING", "INACTIVE", "REGISTERING", "DEREGISTERING",
+                     "REGISTRATION_FAILED")
 
 _DESCRIPTION = """\
 Print the ec2_instance_id of every container instance that the cluster query
@@ -29,12 +32,12 @@ def register(subparsers, help_text: str) -> None:
     parser = subparsers.add_parser("query", help=help_text, description=_DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", required=True, metavar="I.parquet",
-                        help="the instance table (placement.md section 1) as Parquet")
+                        help="the instance table as Parquet (columns: docs/semantics.md)")
     parser.add_argument("--tasks", metavar="T.parquet",
                         help="the live-task table as Parquet (for runningTasksCount and task:group)")
     parser.add_argument("--status", choices=INSTANCE_STATUSES,
                         help="list only the instances in this status")
-    parser.add_argument("expression", metavar="EXPRESSION", help="a CQL expression (cql.md)")
+    parser.add_argument("expression", metavar="EXPRESSION", help="a cluster query language expression (docs/semantics.md)")
     parser.set_defaults(handler=run)
 
 

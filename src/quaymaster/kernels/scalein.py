@@ -1,4 +1,4 @@
-"""Numba kernel of the scale-in choice (placement.md section 7)."""
+"""Numba kernel of the scale-in choice (docs/semantics.md, "Scale-in")."""
 
 from __future__ import annotations
 

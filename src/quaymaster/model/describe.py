@@ -13,9 +13,17 @@ Choices where ECS's shapes leave room (written down in the report / docs):
 - ``runningTasksCount`` counts the live tasks whose desired status is RUNNING,
   that is those in PROVISIONING..RUNNING; ``pendingTasksCount`` those in PENDING.
 - Port sets are listed in ascending numeric order.
+
+Shape member names and enums come from botocore's ECS service model
+(:func:`shape_members`, :func:`shape_enum`), loaded on first use and cached,
+never copied by hand: a newer botocore with a new member shows up in the
+tests, not as a silent drift.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +40,35 @@ NUMBER_RESOURCES = ("CPU", "MEMORY", "GPU")
 PORT_RESOURCES = ("PORTS", "PORTS_UDP")
 _NUMBER_TYPES = {"INTEGER": "integerValue", "LONG": "longValue", "DOUBLE": "doubleValue"}
 
-#: ``include`` values of DescribeContainerInstances (botocore ``ContainerInstanceField``).
-INCLUDE_FIELDS = ("TAGS", "CONTAINER_INSTANCE_HEALTH")
+
+# -- botocore's ECS model ------------------------------------------------------
+
+@functools.cache
+def ecs_model() -> dict:
+    """botocore's ECS service model (``service-2``), loaded once per process."""
+    from botocore.loaders import Loader
+
+    return Loader().load_service_model("ecs", "service-2")
+
+
+def shape_members(shape: str) -> tuple[str, ...]:
+    """The member names of an ECS model structure, in the model's order."""
+    return tuple(ecs_model()["shapes"][shape]["members"])
+
+
+def shape_enum(shape: str) -> tuple[str, ...]:
+    """The values of an ECS model string enum."""
+    return tuple(ecs_model()["shapes"][shape]["enum"])
+
+
+def __getattr__(name: str) -> Any:
+    # INCLUDE_FIELDS: the ``include`` values of DescribeContainerInstances, botocore's
+    # ``ContainerInstanceField`` enum; resolved on first use (loading the model costs 0.1 s).
+    if name == "INCLUDE_FIELDS":
+        value = shape_enum("ContainerInstanceField")
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- out ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ Position ``p`` (the row of the instance table) indexes every array here; it is
 fixed at registration and is what ties and random draws are keyed on. The
 placement core mutates ``*_remaining``, ``eni_used`` and ``running_tasks`` in
 place; :meth:`InstanceState.to_table` presents the state as the Arrow table of
-placement.md section 1.
+docs/semantics.md ("The instance and task tables").
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class InstanceState:
         return twin
 
     def to_table(self) -> pa.Table:
-        """The instance table of placement.md section 1 (attributes sorted by name).
+        """The instance table of docs/semantics.md (attributes sorted by name).
 
         Numeric columns are copied: the table is a snapshot, never a view of
         arrays the next placement changes."""

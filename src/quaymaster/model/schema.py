@@ -1,4 +1,4 @@
-"""The canonical Arrow schemas of the cluster state (spec: placement.md section 1).
+"""The canonical Arrow schemas of the cluster state (the columns docs/semantics.md lists).
 
 This module owns the column names, types and defaults; ``coerce.py`` turns
 whatever a user hands in into tables of exactly these schemas.

@@ -32,7 +32,7 @@ def version() -> str:
     return ffi.string(lib.qm_version()).decode()
 
 
-_CTYPES = {
+_CTYPES: dict[np.dtype, str] = {
     np.dtype(np.int64): "int64_t *",
     np.dtype(np.int32): "int32_t *",
     np.dtype(np.uint64): "uint64_t *",
