@@ -22,7 +22,7 @@ from typing import Callable
 
 from quaymaster.lifecycle.task import Task
 from quaymaster.lifecycle.timings import TaskTimings
-from quaymaster.region.seeds import uniform
+from quaymaster.streams import uniform
 
 # What a stopping task passes through and how long each step lasts (timings' field).
 _STOP_STEPS = {"DEACTIVATING": ("STOPPING", "stopping_ms"), "STOPPING": ("DEPROVISIONING", "deprovisioning_ms"),

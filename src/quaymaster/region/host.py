@@ -15,6 +15,7 @@ from quaymaster.placement.strategy import DEFAULT_SERVICE
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
                    "requirements. Reason: {reason}.")
 STARTED = "service {name} has started {n} tasks: {tasks}."
+STOPPED = "service {name} has stopped {n} running tasks: {tasks}."
 START_TASK_BATCH = 10
 
 
@@ -29,6 +30,7 @@ class Launch:
 class ServiceHost:
     def __init__(self, region):
         self.region = region
+        self._stopped: dict = {}
 
     @property
     def now(self) -> int:
@@ -124,7 +126,7 @@ class ServiceHost:
         for arn, instance_arn, ec2_id, ports_tcp, ports_udp in zip(arns, instance_arns, ec2_ids, tcp, udp):
             region.task_count += 1
             task = Task(arn=arn, seq=region.task_count, cluster=record.name, cluster_arn=record.arn,
-                        group=result.request.group, task_definition=task_definition, launch_type="EC2",
+                        group=result.request.group, task_definition=task_definition, launch_type=result.request.launch_type,
                         created_at=self.now, instance_arn=instance_arn, ec2_instance_id=ec2_id,
                         availability_zone=zones.get(instance_arn),
                         service=service.name if service is not None else None,
@@ -145,7 +147,15 @@ class ServiceHost:
     # -- stopping -------------------------------------------------------------
 
     def stop_task(self, service, task, code: str, reason: str) -> None:
-        self.region.lifecycle.stop(task, self.now, code, reason)
+        if self.region.lifecycle.stop(task, self.now, code, reason):
+            self._stopped.setdefault(service, []).append(task)
+
+    def report_stops(self, service) -> None:
+        """One event per pass for the tasks it stopped, as ECS reports them."""
+        stopped = self._stopped.pop(service, None)
+        if stopped:
+            shown = " ".join(f"(task {t.task_id})" for t in stopped)
+            service.events.emit(self.now, STOPPED.format(name=service.name, n=len(stopped), tasks=shown))
 
     def choose_victims(self, service, candidates: list, count: int) -> list:
         """``count`` of ``candidates`` by the scale-in rule (the service's strategies)."""

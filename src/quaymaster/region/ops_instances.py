@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
+import pyarrow.compute as pc
+
 from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.paging import page
 
@@ -53,6 +55,28 @@ class InstanceOps:
             if service.scheduling_strategy == "DAEMON":
                 self.scheduler.mark(service)
 
+    def register_fleet(self, cluster: str, table) -> range:
+        """Register a Parquet/Arrow instance table (placement's instance schema) into ``cluster``."""
+        record = self.record(cluster, create_default=cluster == "default")
+        with api_errors("InvalidParameterException"):
+            positions = record.cluster.register_instances(table, registered_at=self.clock.datetime())
+        self._daemons_dirty(record)
+        return positions
+
+    def cluster_capacity(self, record) -> tuple[int, int, int]:
+        """(instances not INACTIVE, their registered CPU and memory), cached until instances change."""
+        cluster = record.cluster
+        key = (cluster.state.n, self.__dict__.get("_capacity_epoch", 0))
+        cached = record.__dict__.get("_capacity")
+        if cached is None or cached[0] != key:
+            table = cluster.instances
+            active = pc.not_equal(table.column("status"), "INACTIVE")
+            value = (int(pc.sum(active).as_py() or 0),
+                     int(pc.sum(pc.if_else(active, table.column("cpu_registered"), 0)).as_py() or 0),
+                     int(pc.sum(pc.if_else(active, table.column("memory_registered"), 0)).as_py() or 0))
+            cached = record.__dict__["_capacity"] = (key, value)
+        return cached[1]
+
     def register_container_instance(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         document = _instance_document(request.get("instanceIdentityDocument"))
@@ -81,6 +105,7 @@ class InstanceOps:
                 raise invalid("Found running tasks on the instance.")
             entry = record.cluster.deregister_container_instance(request["containerInstance"], force=True)
         record.draining.discard(arn)
+        self.__dict__["_capacity_epoch"] = self.__dict__.get("_capacity_epoch", 0) + 1
         for task in live:
             self.lifecycle.stop(task, self.now, "ServiceSchedulerInitiated" if task.service else "UserInitiated",
                                 "Container instance deregistered")
@@ -142,3 +167,4 @@ class InstanceOps:
             out = record.cluster.list_attributes(request["targetType"], request.get("attributeName"),
                                                  request.get("attributeValue"))
         return page(out["attributes"], request, "attributes")
+

@@ -24,7 +24,7 @@ from quaymaster.region.ops_services import ServiceOps
 from quaymaster.region.ops_tags import TagOps
 from quaymaster.region.ops_taskdefs import TaskDefinitionOps
 from quaymaster.region.ops_tasks import TaskOps
-from quaymaster.region.seeds import placement_seed
+from quaymaster.streams import placement_seed
 from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
 

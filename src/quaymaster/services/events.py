@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from quaymaster.clock import to_datetime
-from quaymaster.region.seeds import key_hash
+from quaymaster.streams import key_hash
 
 EVENT_LIMIT = 100
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from quaymaster.clock import to_datetime
-from quaymaster.region.seeds import key_hash
+from quaymaster.streams import key_hash
 from quaymaster.services.events import EventLog
 
 

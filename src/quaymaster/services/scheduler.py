@@ -58,6 +58,7 @@ class ServiceScheduler:
             daemon_pass(service, self.host)
         else:
             replica_pass(service, self.host)
+        self.host.report_stops(service)
         self._settle(service, now)
 
     # -- after a pass: deployments, rollout state, steady state --------------
