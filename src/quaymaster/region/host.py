@@ -73,10 +73,11 @@ class ServiceHost:
             return
         tasks = self.adopt(record, result, launch.deployment.task_definition, service=service,
                            deployment=launch.deployment)
+        if tasks and result.failure is None:
+            service.events.clear("placement")
         if result.failure is not None:
             self._unplaced(service, result.failure["reason"])
         if tasks:
-            service.events.clear("placement")
             self._started(service, tasks)
 
     def _place_daemon(self, launch: Launch) -> None:

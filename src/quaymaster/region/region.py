@@ -109,9 +109,12 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.clock.now = max(self.clock.now, t_ms)
 
     def _ceil_tick(self, due: int) -> int:
+        """The tick at which something due at ``due`` is observed: never one already evaluated or past."""
         start, tick = self.clock.start, self.clock.tick_ms
-        at = start + max(0, -(-(due - start) // tick)) * tick
-        return max(at, self._done_through + tick)
+
+        def ceil(t: int) -> int:
+            return start + max(0, -(-(t - start) // tick)) * tick
+        return max(ceil(due), ceil(self.clock.now), self._done_through + tick)
 
     def _next_work_tick(self) -> int | None:
         dues = [self.lifecycle.next_due(), self.scheduler.next_due()]

@@ -69,7 +69,7 @@ def _stop_old(service, host, old: list, healthy: int, floor_healthy: int) -> tup
         return 0, healthy
     unhealthy = [t for t in old if not t.healthy]
     for task in unhealthy:   # they never lower the healthy count
-        host.stop_task(service, task, "ServiceSchedulerInitiated", _replaced_reason(task))
+        host.stop_task(service, task, "ServiceSchedulerInitiated", _replaced_reason(service, task))
     stopped = len(unhealthy)
     rest = [t for t in old if t.healthy]
     n, healthy = _stop_some(service, host, rest, len(rest), healthy, floor_healthy)
@@ -82,18 +82,18 @@ def _stop_some(service, host, candidates: list, wanted: int, healthy: int,
     unhealthy = [t for t in candidates if not t.healthy]
     stopped = 0
     for task in unhealthy[:wanted]:
-        host.stop_task(service, task, "ServiceSchedulerInitiated", _replaced_reason(task))
+        host.stop_task(service, task, "ServiceSchedulerInitiated", _replaced_reason(service, task))
         stopped += 1
     allowed = min(wanted - stopped, healthy - floor_healthy)
     if allowed <= 0:
         return stopped, healthy
     victims = host.choose_victims(service, [t for t in candidates if t.healthy], allowed)
     for task in victims:
-        host.stop_task(service, task, "ServiceSchedulerInitiated", _replaced_reason(task))
+        host.stop_task(service, task, "ServiceSchedulerInitiated", _replaced_reason(service, task))
     return stopped + len(victims), healthy - len(victims)
 
 
-def _replaced_reason(task) -> str:
+def _replaced_reason(service, task) -> str:
     if task.on_draining:
         return "Service ECS is replacing a task on a draining container instance"
-    return "Scaling activity initiated by (deployment " + (task.deployment_id or "") + ")"
+    return f"Scaling activity initiated by (deployment {service.primary.id})"
