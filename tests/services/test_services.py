@@ -60,27 +60,36 @@ def test_scale_out_and_in_by_update_service():
 def test_circuit_breaker_fails_and_rolls_back():
     region = region_with(4)
     call(region, "RegisterTaskDefinition", web_definition())
-    call(region, "RegisterTaskDefinition", web_definition(family="web", image="broken"))
-    region.set_task_timings("web", {"startFailureProbability": 0.0})
+    call(region, "RegisterTaskDefinition", web_definition(family="broken", image="broken"))
+    region.set_task_timings("broken", {"startFailureProbability": 1.0})
     make(region, taskDefinition="web:1", deploymentConfiguration={
         "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
     region.advance(300)
     first = service_of(region, "web").primary
-    region.set_task_timings("web", {"startFailureProbability": 1.0})
-    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
+    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "broken:1"})
     failing = service_of(region, "web").primary
-    region.set_task_timings("web", {})
-    # Only web:2's tasks fail: give them the failing timings by family revision via a hook.
-    region._timings_for = lambda task, f=failing: (
-        __import__("quaymaster.lifecycle", fromlist=["TaskTimings"]).TaskTimings(start_failure_probability=1.0)
-        if task.deployment_id == f.id else region.default_timings)
-    region.lifecycle._timings_for = region._timings_for
     region.advance(3600)
     service = service_of(region, "web")
-    assert failing.rollout_state == "FAILED" and failing.failed_tasks >= 3
+    assert failing.rollout_state == "FAILED" and failing.failed_tasks == 3   # threshold of desired 3
     assert service.primary is first and first.rollout_state == "COMPLETED"
     assert describe_service(region, "web")["runningCount"] == 3
     assert any("rolling back" in m for m in service.events.messages())
+    statuses = [d["status"] for d in call(region, "ListServiceDeployments",
+                                          {"cluster": "prod", "service": "web"})["serviceDeployments"]]
+    assert "ROLLBACK_SUCCESSFUL" in statuses
+
+
+def test_circuit_breaker_without_rollback_stops_starting():
+    region = region_with(4)
+    call(region, "RegisterTaskDefinition", web_definition(family="broken"))
+    region.set_task_timings("broken", {"startFailureProbability": 1.0})
+    make(region, taskDefinition="broken", desiredCount=6, deploymentConfiguration={
+        "deploymentCircuitBreaker": {"enable": True, "rollback": False}})
+    region.advance(3600)
+    service = service_of(region, "web")
+    assert service.primary.rollout_state == "FAILED"
+    assert service.primary.failed_tasks == 6     # one batch of 6 failed together, past the threshold of 3
+    assert region.task_count == 6
 
 
 def test_throttling_spaces_launch_attempts():

@@ -3,7 +3,8 @@
 Transitions are kept in one heap of ``(due, seq, generation)``; the region asks
 for every transition due at or before now and they are applied in
 task-creation order. A task's next transition is timed from the tick at
-which its previous one was observed.
+which its previous one was observed. A task's timings are those of its
+family when it is placed.
 
 Resources and ports: the placement layer releases a task's resources and its
 host ports together (``Cluster.stop_task``), so both are released when the
@@ -57,7 +58,8 @@ class Lifecycle:
 
     def placed(self, task: Task, now: int) -> None:
         """A task was placed at ``now``: it is PROVISIONING until its provisioning time passes."""
-        self._schedule(task, now + self._timings_for(task).provisioning_ms)
+        task.timings = self._timings_for(task)
+        self._schedule(task, now + task.timings.provisioning_ms)
 
     # -- applying ----------------------------------------------------------
 
@@ -75,7 +77,7 @@ class Lifecycle:
                 self._step(task, now)
 
     def _step(self, task: Task, now: int) -> None:
-        timings = self._timings_for(task)
+        timings = task.timings
         status = task.last_status
         if status == "PROVISIONING":
             self._move(task, "PENDING", now, now + timings.pending_ms)
@@ -142,7 +144,7 @@ class Lifecycle:
         task.stop_code = stop_code
         task.stopped_reason = reason
         task.stopping_at = now
-        timings = self._timings_for(task)
+        timings = task.timings
         if task.last_status in ("PROVISIONING", "PENDING"):
             self._move(task, "STOPPING", now, now + timings.stopping_ms)
         else:

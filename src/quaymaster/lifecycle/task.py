@@ -43,6 +43,7 @@ class Task:
     next_due: int | None = None        # when the next transition is due
     generation: int = 0                # invalidates stale heap entries
     on_draining: bool = False          # its instance is DRAINING (set by the region)
+    timings: object = None             # its TaskTimings, fixed when it is placed
     tags: list = field(default_factory=list)
 
     @property

@@ -29,6 +29,7 @@ from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
 
 MINUTE_MS = 60_000
+_QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
 
 
 class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TagOps):
@@ -152,7 +153,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
             record.instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
 
     def _task_changed(self, task, old_status: str) -> None:
-        if task.service is not None:
+        # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
+        if task.service is not None and task.last_status not in _QUIET:
             record = self.clusters[task.cluster]
             service = record.services.get(task.service)
             if service is not None:
