@@ -40,6 +40,7 @@ class Lifecycle:
         self._release = release
         self._listener = listener
         self._heap: list[tuple[int, int, int, Task]] = []
+        self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
         self.transitions = 0           # counted for the benchmarks
 
     # -- scheduling -------------------------------------------------------
@@ -47,7 +48,7 @@ class Lifecycle:
     def _schedule(self, task: Task, due: int | None) -> None:
         task.generation += 1
         task.next_due = due
-        if due is not None:
+        if due is not None and due > self._applying:
             heapq.heappush(self._heap, (due, task.seq, task.generation, task))
 
     def next_due(self) -> int | None:
@@ -72,9 +73,13 @@ class Lifecycle:
             if task.generation == generation:
                 due.append(task)
         due.sort(key=lambda t: t.seq)
-        for task in due:
-            while task.next_due is not None and task.next_due <= now:
-                self._step(task, now)
+        self._applying = now
+        try:
+            for task in due:
+                while task.next_due is not None and task.next_due <= now:
+                    self._step(task, now)
+        finally:
+            self._applying = -1
 
     def _step(self, task: Task, now: int) -> None:
         timings = task.timings

@@ -44,6 +44,7 @@ class Task:
     generation: int = 0                # invalidates stale heap entries
     on_draining: bool = False          # its instance is DRAINING (set by the region)
     timings: object = None             # its TaskTimings, fixed when it is placed
+    deployment: object = None          # the service deployment (or task set) it belongs to
     tags: list = field(default_factory=list)
 
     @property

@@ -141,6 +141,7 @@ class ServiceHost:
             record.instance_tasks.setdefault(instance_arn, {})[arn] = task
             if deployment is not None:
                 deployment.tasks[arn] = task
+                task.deployment = deployment
             region.lifecycle.placed(task, self.now)
             tasks.append(task)
         return tasks

@@ -97,8 +97,8 @@ class ServiceScheduler:
     def task_changed(self, service, task, old_status: str) -> None:
         """Called for every lifecycle change of a service task."""
         self.dirty.add(service)
-        deployment = next((d for d in service.deployments if d.id == task.deployment_id), None)
-        now = self.host.now
+        deployment = task.deployment
+        now = self.host.region.clock.now
         if task.last_status == "RUNNING" and old_status != "RUNNING":
             service.throttle_failures = 0
             service.next_launch_at = 0
