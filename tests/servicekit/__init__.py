@@ -62,3 +62,18 @@ def service_of(region: Region, name: str, cluster: str = "prod"):
 def step(region: Region) -> None:
     """Advance by one tick."""
     region.run_until(region.now + region.clock.tick_ms)
+
+
+def steady_then_deploy(desired: int, minimum: int, maximum: int, *, instances: int = 8, seed: int = 1,
+                       settle_s: int = 300):
+    """A steady service ``web`` on web:1 with these bounds, then UpdateService to web:2; returns the region."""
+    region = region_with(instances, seed=seed, cpu=4096, memory=8192)   # room for 16 tasks per instance
+    call(region, "RegisterTaskDefinition", web_definition())
+    call(region, "RegisterTaskDefinition", web_definition(image="nginx:2"))
+    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web:1",
+                                   "desiredCount": desired, "deploymentConfiguration": {
+                                       "minimumHealthyPercent": minimum, "maximumPercent": maximum}})
+    region.advance(settle_s)
+    assert service_of(region, "web").primary.rollout_state == "COMPLETED"
+    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
+    return region

@@ -2,7 +2,8 @@
 
 from hypothesis import assume, given, settings, strategies as st
 
-from servicekit import call, region_with, register_instances, service_of, step, web_definition
+from servicekit import (call, region_with, register_instances, service_of, steady_then_deploy, step,
+                        web_definition)
 
 PERCENTS = st.sampled_from([0, 25, 50, 75, 100])
 MAXIMUMS = st.sampled_from([100, 125, 150, 200])
@@ -22,16 +23,8 @@ def _no_over_commit(region):
 def test_rolling_deployment_bounds_and_completion(desired, minimum, maximum, instances, seed):
     # Some bounds allow no move at all (ECS then reports it); the others must complete.
     moves = desired * maximum // 100 > desired or -(-desired * minimum // 100) < desired
-    region = region_with(instances, seed=seed, cpu=4096, memory=8192)   # room for 16 tasks per instance
-    call(region, "RegisterTaskDefinition", web_definition())
-    call(region, "RegisterTaskDefinition", web_definition(image="nginx:2"))
-    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web:1",
-                                   "desiredCount": desired, "deploymentConfiguration": {
-                                       "minimumHealthyPercent": minimum, "maximumPercent": maximum}})
-    region.advance(300)
+    region = steady_then_deploy(desired, minimum, maximum, instances=instances, seed=seed)
     service = service_of(region, "web")
-    assert service.primary.rollout_state == "COMPLETED"
-    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
     ceiling = desired * maximum // 100
     floor = -(-desired * minimum // 100)
     for _ in range(120):

@@ -9,7 +9,7 @@ from quaymaster.services.policy import (
     minimum_healthy,
     throttle_delay_s,
 )
-from servicekit import call, region_with, service_of, web_definition
+from servicekit import service_of, steady_then_deploy
 
 
 @pytest.mark.parametrize("desired, minimum, may_stop", [(4, 50, 2), (2, 75, 0), (4, 100, 0), (3, 0, 3)])
@@ -46,14 +46,7 @@ def test_event_log_keeps_100_and_deduplicates_by_cause():
 
 
 def _deploy(desired, minimum, maximum, instances=8):
-    region = region_with(instances, cpu=4096, memory=8192)
-    call(region, "RegisterTaskDefinition", web_definition())
-    call(region, "RegisterTaskDefinition", web_definition(image="nginx:2"))
-    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web:1",
-                                   "desiredCount": desired, "deploymentConfiguration": {
-                                       "minimumHealthyPercent": minimum, "maximumPercent": maximum}})
-    region.advance(180)
-    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
+    region = steady_then_deploy(desired, minimum, maximum, instances=instances, settle_s=180)
     region.run_until(region.now)     # the tick at the call's instant: the deployment's first pass
     service = service_of(region, "web")
     old = [t for t in service.all_tasks() if t.deployment_id != service.primary.id]

@@ -70,9 +70,9 @@ class Task:
             "createdAt": to_datetime(self.created_at), "healthStatus": self.health_status,
             "version": RANK[self.last_status] + 1, "tags": list(self.tags),
             "containers": [{"taskArn": self.arn, "name": c.get("name"), "lastStatus": self.last_status,
-                            "networkBindings": [b for b in self.network_bindings
-                                                if b.get("containerName") in (None, c.get("name"))][:0]}
-                           for c in td.to_json().get("containerDefinitions", [])],
+                            # host ports are not split per container by placement: the first holds them
+                            "networkBindings": list(self.network_bindings) if i == 0 else []}
+                           for i, c in enumerate(td.to_json().get("containerDefinitions", []))],
         }
         optional = {"containerInstanceArn": self.instance_arn, "availabilityZone": self.availability_zone,
                     "startedBy": self.started_by, "stopCode": self.stop_code,

@@ -148,10 +148,6 @@ def deployment_to_ecs(service: Service, d: Deployment) -> dict:
             "rolloutStateReason": d.rollout_reason}
 
 
-_SERVICE_DEPLOYMENT_STATUS = {"COMPLETED": "SUCCESSFUL", "FAILED": "ROLLBACK_SUCCESSFUL",
-                              "IN_PROGRESS": "IN_PROGRESS"}
-
-
 def service_deployment_status(d: Deployment) -> str:
     if d.rollout_state == "FAILED":
         return "ROLLBACK_SUCCESSFUL" if d.rolled_back else "STOPPED"
