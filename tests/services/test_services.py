@@ -214,3 +214,18 @@ def test_duplicate_service_and_bad_update_change_nothing():
     after = describe_service(region, "web")
     assert after["desiredCount"] == before["desiredCount"] == 3
     assert after["deployments"] == before["deployments"]
+
+
+def test_deregistration_delay_seam_holds_a_stopping_task_in_deactivating():
+    region = region_with(1)
+    call(region, "RegisterTaskDefinition", web_definition())
+    region.lifecycle.deregistration_delay_ms = lambda task: 300_000
+    arn = call(region, "RunTask", {"cluster": "prod", "taskDefinition": "web"})["tasks"][0]["taskArn"]
+    region.advance(60)
+    call(region, "StopTask", {"cluster": "prod", "task": arn})
+    region.advance(290)
+    assert call(region, "DescribeTasks", {"cluster": "prod", "tasks": [arn]})["tasks"][0]["lastStatus"] == \
+        "DEACTIVATING"
+    region.advance(60)
+    assert call(region, "DescribeTasks", {"cluster": "prod", "tasks": [arn]})["tasks"][0]["lastStatus"] == \
+        "STOPPING"

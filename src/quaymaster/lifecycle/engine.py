@@ -10,7 +10,8 @@ Resources and ports: the placement layer releases a task's resources and its
 host ports together (``Cluster.stop_task``), so both are released when the
 task reaches ``STOPPED``; see docs/semantics.md.
 
-Health is decided by :meth:`Lifecycle.decide_health` (the seam a load
+Health is decided by :meth:`Lifecycle.decide_health` and a stopping task
+waits ``deregistration_delay_ms(task)`` in DEACTIVATING (the two seams a load
 balancer replaces): by default a task is healthy ``healthyAfter`` (40 s)
 after ``RUNNING``; with ``unhealthy`` timings and a container health check it
 fails it at that moment instead.
@@ -40,6 +41,8 @@ class Lifecycle:
         self._release = release
         self._listener = listener
         self._heap: list[tuple[int, int, int, Task]] = []
+        # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
+        self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
         self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
         self.transitions = 0           # counted for the benchmarks
 
@@ -153,7 +156,8 @@ class Lifecycle:
         if task.last_status in ("PROVISIONING", "PENDING"):
             self._move(task, "STOPPING", now, now + timings.stopping_ms)
         else:
-            self._move(task, "DEACTIVATING", now, now + timings.deactivating_ms)
+            delay = timings.deactivating_ms + self.deregistration_delay_ms(task)
+            self._move(task, "DEACTIVATING", now, now + delay)
         return True
 
     def _move(self, task: Task, status: str, now: int, due: int | None) -> None:
