@@ -226,6 +226,6 @@ def test_deregistration_delay_seam_holds_a_stopping_task_in_deactivating():
     region.advance(290)
     assert call(region, "DescribeTasks", {"cluster": "prod", "tasks": [arn]})["tasks"][0]["lastStatus"] == \
         "DEACTIVATING"
-    region.advance(60)
+    region.advance(20)    # 300 s of deregistration delay, then the 30 s of STOPPING
     assert call(region, "DescribeTasks", {"cluster": "prod", "tasks": [arn]})["tasks"][0]["lastStatus"] == \
         "STOPPING"
