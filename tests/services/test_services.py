@@ -229,3 +229,22 @@ def test_deregistration_delay_seam_holds_a_stopping_task_in_deactivating():
     region.advance(20)    # 300 s of deregistration delay, then the 30 s of STOPPING
     assert call(region, "DescribeTasks", {"cluster": "prod", "tasks": [arn]})["tasks"][0]["lastStatus"] == \
         "STOPPING"
+
+
+def test_circuit_breaker_stage_two_counts_failed_health_checks():
+    region = region_with(4)
+    check = {"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]}
+    call(region, "RegisterTaskDefinition", web_definition())
+    call(region, "RegisterTaskDefinition", web_definition(family="sick", healthCheck=check))
+    region.set_task_timings("sick", {"unhealthy": True})
+    make(region, taskDefinition="web", deploymentConfiguration={
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    region.advance(300)
+    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "sick"})
+    sick = service_of(region, "web").primary
+    region.advance(1800)
+    assert sick.rollout_state == "FAILED" and sick.failed_tasks >= 3
+    failed = [t for t in region.clusters["prod"].tasks.values()
+              if t.deployment is sick and t.stopped_reason == "Task failed container health checks"]
+    assert len(failed) == sick.failed_tasks and all(t.started_at is not None for t in failed)   # RUNNING first
+    assert service_of(region, "web").primary.task_definition.family == "web"
