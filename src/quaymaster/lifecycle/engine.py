@@ -128,10 +128,10 @@ class Lifecycle:
             if self.decide_health(task, timings):
                 task.healthy_at = now
                 task.health_status = "HEALTHY"
-                self._notify(task, "RUNNING")
+                self._listener(task, "RUNNING")
             else:
                 task.health_status = "UNHEALTHY"
-                self._notify(task, "RUNNING")
+                self._listener(task, "RUNNING")
                 if task.desired_status == "RUNNING":
                     self.stop(task, now, "ServiceSchedulerInitiated", "Task failed container health checks")
                     return
@@ -165,7 +165,7 @@ class Lifecycle:
         task.last_status = status
         self.transitions += 1
         self._schedule(task, due)
-        self._notify(task, old)
+        self._listener(task, old)
 
     def _finish(self, task: Task, now: int) -> None:
         old = task.last_status
@@ -175,7 +175,4 @@ class Lifecycle:
         self.transitions += 1
         self._schedule(task, None)
         self._release(task)
-        self._notify(task, old)
-
-    def _notify(self, task: Task, old: str) -> None:
         self._listener(task, old)

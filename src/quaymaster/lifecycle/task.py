@@ -45,6 +45,7 @@ class Task:
     on_draining: bool = False          # its instance is DRAINING (set by the region)
     timings: object = None             # its TaskTimings, fixed when it is placed
     deployment: object = None          # the service deployment (or task set) it belongs to
+    owner: object = None               # the service it belongs to
     tags: list = field(default_factory=list)
 
     @property

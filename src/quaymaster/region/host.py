@@ -141,7 +141,7 @@ class ServiceHost:
             record.instance_tasks.setdefault(instance_arn, {})[arn] = task
             if deployment is not None:
                 deployment.tasks[arn] = task
-                task.deployment = deployment
+                task.deployment, task.owner = deployment, service
             region.lifecycle.placed(task, self.now)
             tasks.append(task)
         return tasks

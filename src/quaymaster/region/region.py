@@ -154,11 +154,9 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
 
     def _task_changed(self, task, old_status: str) -> None:
         # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
-        if task.service is not None and task.last_status not in _QUIET:
-            record = self.clusters[task.cluster]
-            service = record.services.get(task.service)
-            if service is not None:
-                self.scheduler.task_changed(service, task, old_status)
+        service = task.owner
+        if service is not None and task.last_status not in _QUIET and service.status != "INACTIVE":
+            self.scheduler.task_changed(service, task, old_status)
         if task.last_status == "STOPPED" and self.task_sink is not None:
             self.task_sink(task)
 
