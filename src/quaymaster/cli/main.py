@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     ("query", "list the instances a cluster query language expression selects"),
     ("place", "place a RunTask request on a fleet and write where each task went"),
     ("bench", "time the placement scenarios and print rates and ratios"),
+    ("simulate", "run a scenario of timed ECS calls on a virtual clock and write its tables"),
 ]
 
 

@@ -1,0 +1,178 @@
+"""The task lifecycle on the clock (ECS task lifecycle; docs/semantics.md, "Services over time").
+
+Transitions are kept in one heap of ``(due, seq, generation)``; the region asks
+for every transition due at or before now and they are applied in
+task-creation order. A task's next transition is timed from the tick at
+which its previous one was observed. A task's timings are those of its
+family when it is placed.
+
+Resources and ports: the placement layer releases a task's resources and its
+host ports together (``Cluster.stop_task``), so both are released when the
+task reaches ``STOPPED``; see docs/semantics.md.
+
+Health is decided by :meth:`Lifecycle.decide_health` and a stopping task
+waits ``deregistration_delay_ms(task)`` in DEACTIVATING (the two seams a load
+balancer replaces): by default a task is healthy ``healthyAfter`` (40 s)
+after ``RUNNING``; with ``unhealthy`` timings and a container health check it
+fails it at that moment instead.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Callable
+
+from quaymaster.lifecycle.task import Task
+from quaymaster.lifecycle.timings import TaskTimings
+from quaymaster.streams import uniform
+
+# What a stopping task passes through and how long each step lasts (timings' field).
+_STOP_STEPS = {"DEACTIVATING": ("STOPPING", "stopping_ms"), "STOPPING": ("DEPROVISIONING", "deprovisioning_ms"),
+               "DEPROVISIONING": ("STOPPED", None)}
+
+
+class Lifecycle:
+    """Owns the transition heap; tells ``listener(task, old_status)`` about every change."""
+
+    def __init__(self, *, seed: int, timings_for: Callable[[Task], TaskTimings],
+                 release: Callable[[Task], None], listener: Callable[[Task, str], None]):
+        self.seed = seed
+        self._timings_for = timings_for
+        self._release = release
+        self._listener = listener
+        self._heap: list[tuple[int, int, int, Task]] = []
+        # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
+        self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
+        self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
+        self.transitions = 0           # counted for the benchmarks
+
+    # -- scheduling -------------------------------------------------------
+
+    def _schedule(self, task: Task, due: int | None) -> None:
+        task.generation += 1
+        task.next_due = due
+        if due is not None and due > self._applying:
+            heapq.heappush(self._heap, (due, task.seq, task.generation, task))
+
+    def next_due(self) -> int | None:
+        heap = self._heap
+        while heap and heap[0][3].generation != heap[0][2]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def placed(self, task: Task, now: int) -> None:
+        """A task was placed at ``now``: it is PROVISIONING until its provisioning time passes."""
+        task.timings = self._timings_for(task)
+        self._schedule(task, now + task.timings.provisioning_ms)
+
+    # -- applying ----------------------------------------------------------
+
+    def apply_due(self, now: int) -> None:
+        """Apply every transition due at or before ``now``, in task-creation order."""
+        due: list[Task] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, _, generation, task = heapq.heappop(heap)
+            if task.generation == generation:
+                due.append(task)
+        due.sort(key=lambda t: t.seq)
+        self._applying = now
+        try:
+            for task in due:
+                while task.next_due is not None and task.next_due <= now:
+                    self._step(task, now)
+        finally:
+            self._applying = -1
+
+    def _step(self, task: Task, now: int) -> None:
+        timings = task.timings
+        status = task.last_status
+        if status == "PROVISIONING":
+            self._move(task, "PENDING", now, now + timings.pending_ms)
+        elif status == "PENDING":
+            if timings.start_failure_probability and \
+                    uniform(self.seed, "start-failure", task.seq) < timings.start_failure_probability:
+                task.desired_status = "STOPPED"
+                task.stop_code = "TaskFailedToStart"
+                task.stopped_reason = "Task failed to start"
+                task.stopping_at = now
+                self._finish(task, now)
+            else:
+                self._move(task, "ACTIVATING", now, now + timings.activating_ms)
+        elif status == "ACTIVATING":
+            task.started_at = now
+            self._move(task, "RUNNING", now, self._after_running(task, timings, now))
+        elif status == "RUNNING":
+            self._running_due(task, timings, now)
+        else:
+            following, duration = _STOP_STEPS[status]
+            if following == "STOPPED":
+                self._finish(task, now)
+            else:
+                self._move(task, following, now, now + getattr(timings, duration))
+
+    def _after_running(self, task: Task, timings: TaskTimings, now: int) -> int | None:
+        """The next moment something happens to a RUNNING task (health, or its exit)."""
+        candidates = []
+        if task.healthy_at is None and task.health_status != "UNHEALTHY":
+            candidates.append(task.started_at + timings.healthy_after_ms)
+        if timings.run_for_ms is not None:
+            candidates.append(task.started_at + timings.run_for_ms)
+        return min(candidates) if candidates else None
+
+    def _running_due(self, task: Task, timings: TaskTimings, now: int) -> None:
+        if timings.run_for_ms is not None and now >= task.started_at + timings.run_for_ms:
+            self.stop(task, now, "EssentialContainerExited", "Essential container in task exited")
+            return
+        if task.healthy_at is None and now >= task.started_at + timings.healthy_after_ms:
+            if self.decide_health(task, timings):
+                task.healthy_at = now
+                task.health_status = "HEALTHY"
+                self._listener(task, "RUNNING")
+            else:
+                task.health_status = "UNHEALTHY"
+                self._listener(task, "RUNNING")
+                if task.desired_status == "RUNNING":
+                    self.stop(task, now, "ServiceSchedulerInitiated", "Task failed container health checks")
+                    return
+        self._schedule(task, self._after_running(task, timings, now))
+
+    def decide_health(self, task: Task, timings: TaskTimings) -> bool:
+        """Whether a RUNNING task passes its health check (the load-balancer seam)."""
+        if not timings.unhealthy:
+            return True
+        containers = task.task_definition.to_json().get("containerDefinitions", [])
+        return not any("healthCheck" in c for c in containers)
+
+    def stop(self, task: Task, now: int, stop_code: str, reason: str) -> bool:
+        """Ask a task to stop; False when it is already stopping."""
+        if task.desired_status == "STOPPED" or task.last_status == "STOPPED":
+            return False
+        task.desired_status = "STOPPED"
+        task.stop_code = stop_code
+        task.stopped_reason = reason
+        task.stopping_at = now
+        timings = task.timings
+        if task.last_status in ("PROVISIONING", "PENDING"):
+            self._move(task, "STOPPING", now, now + timings.stopping_ms)
+        else:
+            delay = timings.deactivating_ms + self.deregistration_delay_ms(task)
+            self._move(task, "DEACTIVATING", now, now + delay)
+        return True
+
+    def _move(self, task: Task, status: str, now: int, due: int | None) -> None:
+        old = task.last_status
+        task.last_status = status
+        self.transitions += 1
+        self._schedule(task, due)
+        self._listener(task, old)
+
+    def _finish(self, task: Task, now: int) -> None:
+        old = task.last_status
+        task.last_status = "STOPPED"
+        task.stopped_at = now
+        task.healthy_at = task.healthy_at  # kept: when it had become healthy, for the tasks table
+        self.transitions += 1
+        self._schedule(task, None)
+        self._release(task)
+        self._listener(task, old)

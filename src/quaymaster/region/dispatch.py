@@ -1,0 +1,64 @@
+"""``Region.handle(service, operation, request)``: botocore's operation names to region methods.
+
+Requests are checked against botocore's input shape first (the modeled
+types, required members, enums are left to each operation), so a malformed
+request is an ``InvalidParameterException`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+
+import botocore.session
+from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
+
+from quaymaster.errors import ServiceError
+
+SUPPORTED = {"ecs": (
+    "CreateCluster", "DeleteCluster", "DescribeClusters", "ListClusters", "UpdateCluster",
+    "UpdateClusterSettings",
+    "RegisterContainerInstance", "DeregisterContainerInstance", "DescribeContainerInstances",
+    "ListContainerInstances", "UpdateContainerInstancesState", "PutAttributes", "DeleteAttributes",
+    "ListAttributes",
+    "RegisterTaskDefinition", "DeregisterTaskDefinition", "DeleteTaskDefinitions", "DescribeTaskDefinition",
+    "ListTaskDefinitions", "ListTaskDefinitionFamilies",
+    "RunTask", "StartTask", "StopTask", "DescribeTasks", "ListTasks",
+    "CreateService", "UpdateService", "DeleteService", "DescribeServices", "ListServices",
+    "ListServiceDeployments", "DescribeServiceDeployments",
+    "TagResource", "UntagResource", "ListTagsForResource",
+)}
+
+
+@functools.cache
+def service_model(service: str):
+    return botocore.session.get_session().get_service_model(service)
+
+
+def snake_case(operation: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", operation).lower()
+
+
+def operation_model(service: str, operation: str):
+    return service_model(service).operation_model(operation)
+
+
+class Dispatch:
+    """Mixin of Region: the one entry point the HTTP endpoint and the simulator use."""
+
+    def handle(self, service: str, operation: str, request: dict | None = None) -> dict:
+        """Validate ``request`` against botocore's model and run the operation; returns its response."""
+        if service not in SUPPORTED or operation not in SUPPORTED[service]:
+            raise ServiceError("InvalidAction", f"{service}:{operation} is not supported by this region",
+                               status=400)
+        request = {} if request is None else request
+        if not isinstance(request, dict):
+            raise ServiceError("InvalidParameterException", "The request must be a JSON object.")
+        model = operation_model(service, operation)
+        try:
+            validate_parameters(request, model.input_shape)
+        except ParamValidationError as error:
+            raise ServiceError("InvalidParameterException", str(error).replace("\n", " ")) from None
+        return getattr(self, snake_case(operation))(copy.deepcopy(request))

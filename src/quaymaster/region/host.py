@@ -1,0 +1,213 @@
+"""What the service scheduler asks of the region: launches, stops, victims, instances.
+
+Launches wait in PROVISIONING until step 7 of the tick, where they are
+placed in arrival order, each with the region's next placement seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quaymaster.errors import InvalidInputError
+from quaymaster.lifecycle import Task
+from quaymaster.placement.strategy import DEFAULT_SERVICE
+
+UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
+                   "requirements. Reason: {reason}.")
+STARTED = "service {name} has started {n} tasks: {tasks}."
+STOPPED = "service {name} has stopped {n} running tasks: {tasks}."
+START_TASK_BATCH = 10
+
+
+@dataclass
+class Launch:
+    service: object
+    deployment: object
+    count: int = 0
+    instances: tuple = ()     # DAEMON: the instances to start on
+
+
+class ServiceHost:
+    def __init__(self, region):
+        self.region = region
+        self._stopped: dict = {}
+
+    @property
+    def now(self) -> int:
+        return self.region.clock.now
+
+    # -- launching ------------------------------------------------------------
+
+    def launch_blocked(self, service) -> bool:
+        return self.now < service.next_launch_at
+
+    def launch(self, service, deployment, count: int) -> int:
+        self.region.launch_queue.append(Launch(service, deployment, count=count))
+        service.launches_in_minute += count
+        return count
+
+    def launch_daemon(self, service, deployment, instance_arns: list) -> None:
+        self.region.launch_queue.append(Launch(service, deployment, instances=tuple(instance_arns)))
+
+    def place_waiting(self) -> None:
+        queue, self.region.launch_queue = self.region.launch_queue, []
+        for launch in queue:
+            if launch.service.status != "ACTIVE" or launch.deployment.status != "PRIMARY":
+                continue
+            if launch.instances:
+                self._place_daemon(launch)
+            else:
+                self._place_replica(launch)
+
+    def _place_replica(self, launch: Launch) -> None:
+        service, region = launch.service, self.region
+        record = region.clusters[service.cluster]
+        strategy = service.placement_strategy or [s.to_ecs() for s in DEFAULT_SERVICE]
+        try:
+            result = record.cluster.run_task(
+                launch.deployment.task_definition, count=launch.count, group=service.group,
+                placement_constraints=service.placement_constraints or None,
+                placement_strategy=strategy, seed=region.next_placement_seed())
+        except InvalidInputError as error:
+            self._unplaced(service, str(error).rstrip("."))
+            return
+        tasks = self.adopt(record, result, launch.deployment.task_definition, service=service,
+                           deployment=launch.deployment)
+        if tasks and result.failure is None:
+            service.events.clear("placement")
+        if result.failure is not None:
+            self._unplaced(service, result.failure["reason"])
+        if tasks:
+            self._started(service, tasks)
+
+    def _place_daemon(self, launch: Launch) -> None:
+        service, region = launch.service, self.region
+        record = region.clusters[service.cluster]
+        tasks, reason = [], None
+        for i in range(0, len(launch.instances), START_TASK_BATCH):
+            batch = list(launch.instances[i:i + START_TASK_BATCH])
+            region.placement_requests += 1
+            try:
+                result = record.cluster.start_task(launch.deployment.task_definition, batch, group=service.group)
+            except InvalidInputError as error:
+                reason = str(error).rstrip(".")
+                continue
+            tasks += self.adopt(record, result, launch.deployment.task_definition, service=service,
+                                deployment=launch.deployment, daemon=True)
+            if result.failures:
+                reason = result.failures[0]["reason"]
+        if reason is not None:
+            self._unplaced(service, reason)
+        if tasks:
+            self._started(service, tasks)
+
+    def _unplaced(self, service, reason: str) -> None:
+        service.events.emit(self.now, UNABLE_TO_PLACE.format(name=service.name, reason=reason), cause="placement")
+        self.region.scheduler.wake_at(service, self.now + self.region.clock.tick_ms)
+
+    def _started(self, service, tasks: list) -> None:
+        shown = " ".join(f"(task {t.task_id})" for t in tasks)
+        service.events.emit(self.now, STARTED.format(name=service.name, n=len(tasks), tasks=shown))
+
+    def adopt(self, record, result, task_definition, *, service=None, deployment=None, started_by=None,
+              daemon=False, tags=()) -> list[Task]:
+        """Region tasks for the tasks a placement just put on ``record``'s cluster."""
+        region = self.region
+        placements = result.placements
+        if placements.num_rows == 0:
+            return []
+        arns = placements.column("task_arn").to_pylist()
+        instance_arns = placements.column("container_instance_arn").to_pylist()
+        ec2_ids = placements.column("ec2_instance_id").to_pylist()
+        tcp = placements.column("host_ports").to_pylist()
+        udp = placements.column("host_ports_udp").to_pylist()
+        requirements = result.request.requirements
+        zones = region.instance_zones(record)
+        tasks = []
+        for arn, instance_arn, ec2_id, ports_tcp, ports_udp in zip(arns, instance_arns, ec2_ids, tcp, udp):
+            region.task_count += 1
+            task = Task(arn=arn, seq=region.task_count, cluster=record.name, cluster_arn=record.arn,
+                        group=result.request.group, task_definition=task_definition, launch_type=result.request.launch_type,
+                        created_at=self.now, instance_arn=instance_arn, ec2_instance_id=ec2_id,
+                        availability_zone=zones.get(instance_arn),
+                        service=service.name if service is not None else None,
+                        deployment_id=deployment.id if deployment is not None else None,
+                        started_by=deployment.id if deployment is not None else started_by,
+                        cpu=int(requirements.cpu), memory=int(requirements.memory), tags=list(tags),
+                        network_bindings=[{"hostPort": p, "protocol": "tcp"} for p in ports_tcp]
+                        + [{"hostPort": p, "protocol": "udp"} for p in ports_udp])
+            task.on_draining = instance_arn in record.draining
+            record.tasks[arn] = task
+            record.instance_tasks.setdefault(instance_arn, {})[arn] = task
+            if deployment is not None:
+                deployment.tasks[arn] = task
+                task.deployment, task.owner = deployment, service
+            region.lifecycle.placed(task, self.now)
+            tasks.append(task)
+        return tasks
+
+    # -- stopping -------------------------------------------------------------
+
+    def stop_task(self, service, task, code: str, reason: str) -> None:
+        if self.region.lifecycle.stop(task, self.now, code, reason):
+            self._stopped.setdefault(service, []).append(task)
+
+    def report_stops(self, service) -> None:
+        """One event per pass for the tasks it stopped, as ECS reports them."""
+        stopped = self._stopped.pop(service, None)
+        if stopped:
+            shown = " ".join(f"(task {t.task_id})" for t in stopped)
+            service.events.emit(self.now, STOPPED.format(name=service.name, n=len(stopped), tasks=shown))
+
+    def choose_victims(self, service, candidates: list, count: int) -> list:
+        """``count`` of ``candidates`` by the scale-in rule (the service's strategies)."""
+        if count >= len(candidates):
+            return list(candidates)
+        record = self.region.clusters[service.cluster]
+        wanted = {t.arn: t for t in candidates}
+        group_live = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
+        order = record.cluster.choose_tasks_to_stop(service.group, group_live,
+                                                    placement_strategy=service.placement_strategy or None,
+                                                    seed=self.region.next_placement_seed())
+        chosen = [wanted[arn] for arn in order if arn in wanted]
+        return chosen[:count]
+
+    # -- DAEMON ---------------------------------------------------------------
+
+    def daemon_instances(self, service) -> dict:
+        record = self.region.clusters[service.cluster]
+        expressions = [c["expression"] for c in service.placement_constraints if c.get("type") == "memberOf"]
+        expressions += list(service.primary.task_definition.member_of)
+        query = " and ".join(f"({e})" for e in expressions) or None
+        arns = record.cluster.list_container_instances(filter=query, status="ACTIVE")
+        return dict.fromkeys(arns, True)
+
+    def daemon_target_count(self, service) -> int:
+        return len(self.daemon_instances(service))
+
+    # -- deployments ----------------------------------------------------------
+
+    def roll_back(self, service, failed) -> None:
+        target = next((d for d in reversed(service.history) if d.completed and d is not failed), None)
+        if target is None:
+            return
+        failed.rolled_back = True
+        failed.status = "ACTIVE"
+        service.deployments.remove(failed)
+        if target in service.deployments:
+            service.deployments.remove(target)
+        target.status, target.rollout_state = "PRIMARY", "IN_PROGRESS"
+        target.rollout_reason = "ECS deployment circuit breaker: rolling back to deploymentId " + target.id + "."
+        target.updated_at = self.now
+        target.breaker_failures = 0
+        service.deployments.insert(0, target)
+        service.deployments.insert(1, failed)
+        service.events.emit(self.now, f"service {service.name} deployment {failed.id} failed and is rolling back "
+                                      f"to deployment {target.id}.")
+        self.region.scheduler.reset_for_deployment(service)
+
+    def service_deleted(self, service) -> None:
+        record = self.region.clusters[service.cluster]
+        service.status = "INACTIVE"
+        record.services.pop(service.name, None)
+        record.inactive_services[service.name] = service

@@ -1,0 +1,170 @@
+"""Container-instance operations of the region, over the placement layer's Cluster.
+
+The region also keeps, per cluster, which instances are DRAINING and which
+tasks are on each instance, so that draining and deregistration reach the
+services (draining replaces service tasks within the deployment bounds;
+deregistration with ``force`` stops the instance's tasks).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+import pyarrow.compute as pc
+
+from quaymaster.region.errors import api_errors, invalid
+from quaymaster.region.paging import page
+
+
+def _instance_document(text: str | None) -> dict:
+    if text is None:
+        raise invalid("instanceIdentityDocument is required to register a container instance.")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise invalid("instanceIdentityDocument is not valid JSON.") from None
+    if not isinstance(document, dict) or not isinstance(document.get("instanceId"), str):
+        raise invalid("instanceIdentityDocument must be a JSON object with an instanceId.")
+    return document
+
+
+def _timestamps(entry: dict) -> dict:
+    if isinstance(entry.get("registeredAt"), (int, float)):
+        entry["registeredAt"] = _dt.datetime.fromtimestamp(entry["registeredAt"], _dt.timezone.utc)
+    return entry
+
+
+class InstanceOps:
+    def instance_zones(self, record) -> dict:
+        """Container-instance ARN -> availability zone (refreshed when instances were added)."""
+        cluster = record.cluster
+        table_rows = cluster.state.n
+        cached = record.instance_zone
+        if cached.get("__rows__") != table_rows:
+            table = cluster.instances
+            column = "attribute:ecs.availability-zone"
+            zones = table.column(column).to_pylist() if column in table.column_names else [None] * table_rows
+            cached.clear()
+            cached.update(zip(table.column("container_instance_arn").to_pylist(), zones))
+            cached["__rows__"] = table_rows
+        return cached
+
+    def _daemons_dirty(self, record) -> None:
+        for service in record.services.values():
+            if service.scheduling_strategy == "DAEMON":
+                self.scheduler.mark(service)
+
+    def register_fleet(self, cluster: str, table) -> range:
+        """Register a Parquet/Arrow instance table (placement's instance schema) into ``cluster``."""
+        record = self.record(cluster, create_default=cluster == "default")
+        with api_errors("InvalidParameterException"):
+            positions = record.cluster.register_instances(table, registered_at=self.clock.datetime())
+        self._daemons_dirty(record)
+        return positions
+
+    def cluster_capacity(self, record) -> tuple[int, int, int]:
+        """(instances not INACTIVE, their registered CPU and memory), cached until instances change."""
+        cluster = record.cluster
+        key = (cluster.state.n, self.__dict__.get("_capacity_epoch", 0))
+        cached = record.__dict__.get("_capacity")
+        if cached is None or cached[0] != key:
+            table = cluster.instances
+            active = pc.not_equal(table.column("status"), "INACTIVE")
+            value = (int(pc.sum(active).as_py() or 0),
+                     int(pc.sum(pc.if_else(active, table.column("cpu_registered"), 0)).as_py() or 0),
+                     int(pc.sum(pc.if_else(active, table.column("memory_registered"), 0)).as_py() or 0))
+            cached = record.__dict__["_capacity"] = (key, value)
+        return cached[1]
+
+    def register_container_instance(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        document = _instance_document(request.get("instanceIdentityDocument"))
+        attributes = list(request.get("attributes", []))
+        for name, key in (("ecs.availability-zone", "availabilityZone"), ("ecs.instance-type", "instanceType")):
+            if isinstance(document.get(key), str) and not any(a.get("name") == name for a in attributes):
+                attributes.append({"name": name, "value": document[key]})
+        with api_errors("InvalidParameterException"):
+            entry = record.cluster.register_container_instance(
+                document["instanceId"], total_resources=request.get("totalResources", []),
+                attributes=attributes, version_info=request.get("versionInfo"),
+                registered_at=self.clock.datetime())
+        self._daemons_dirty(record)
+        return {"containerInstance": _timestamps(entry)}
+
+    def deregister_container_instance(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        force = request.get("force", False)
+        with api_errors("InvalidParameterException"):
+            described = record.cluster.describe_container_instances([request["containerInstance"]])
+            if described["failures"]:
+                raise invalid(f"Container instance {request['containerInstance']!r} not found.")
+            arn = described["containerInstances"][0]["containerInstanceArn"]
+            live = [t for t in record.instance_tasks.get(arn, {}).values() if t.desired_status == "RUNNING"]
+            if live and not force:
+                raise invalid("Found running tasks on the instance.")
+            entry = record.cluster.deregister_container_instance(request["containerInstance"], force=True)
+        record.draining.discard(arn)
+        self.__dict__["_capacity_epoch"] = self.__dict__.get("_capacity_epoch", 0) + 1
+        for task in live:
+            self.lifecycle.stop(task, self.now, "ServiceSchedulerInitiated" if task.service else "UserInitiated",
+                                "Container instance deregistered")
+        self._daemons_dirty(record)
+        return {"containerInstance": _timestamps(entry)}
+
+    def describe_container_instances(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        with api_errors("InvalidParameterException"):
+            out = record.cluster.describe_container_instances(request["containerInstances"],
+                                                              include=request.get("include"))
+        out["containerInstances"] = [_timestamps(e) for e in out["containerInstances"]]
+        return out
+
+    def list_container_instances(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        with api_errors("InvalidParameterException"):
+            arns = record.cluster.list_container_instances(filter=request.get("filter"),
+                                                           status=request.get("status"))
+        return page(arns, request, "containerInstanceArns")
+
+    def update_container_instances_state(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        with api_errors("InvalidParameterException"):
+            out = record.cluster.update_container_instances_state(request["containerInstances"],
+                                                                  request["status"])
+        touched = set()
+        for entry in out["containerInstances"]:
+            arn = entry["containerInstanceArn"]
+            draining = entry["status"] == "DRAINING"
+            (record.draining.add if draining else record.draining.discard)(arn)
+            for task in record.instance_tasks.get(arn, {}).values():
+                task.on_draining = draining
+                if task.service in record.services:
+                    touched.add(task.service)
+        for name in touched:
+            self.scheduler.mark(record.services[name])
+        self._daemons_dirty(record)
+        out["containerInstances"] = [_timestamps(e) for e in out["containerInstances"]]
+        return out
+
+    def put_attributes(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        with api_errors("TargetNotFoundException"):
+            out = record.cluster.put_attributes(request["attributes"])
+        self._daemons_dirty(record)
+        return out
+
+    def delete_attributes(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        with api_errors("TargetNotFoundException"):
+            out = record.cluster.delete_attributes(request["attributes"])
+        self._daemons_dirty(record)
+        return out
+
+    def list_attributes(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        with api_errors("InvalidParameterException"):
+            out = record.cluster.list_attributes(request["targetType"], request.get("attributeName"),
+                                                 request.get("attributeValue"))
+        return page(out["attributes"], request, "attributes")
+

@@ -1,0 +1,200 @@
+"""CreateService, UpdateService, DeleteService, DescribeServices, ListServices, service deployments."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from quaymaster.clock import parse_instant
+from quaymaster.errors import ServiceError
+from quaymaster.region.errors import invalid
+from quaymaster.region.paging import page
+from quaymaster.services import config
+from quaymaster.services.events import EventLog
+from quaymaster.services.model import (
+    Service,
+    service_deployment_brief,
+    service_deployment_status,
+    service_deployment_to_ecs,
+)
+
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+SERVICES_PER_CLUSTER = 5000
+
+
+def _service_not_found() -> ServiceError:
+    return ServiceError("ServiceNotFoundException", "Service not found.")
+
+
+class ServiceOps:
+    def service_arn(self, cluster: str, name: str) -> str:
+        return f"arn:aws:ecs:{self.name}:{self.account}:service/{cluster}/{name}"
+
+    def find_service(self, record, ref: str, *, active: bool = True) -> Service:
+        name = ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+        service = record.services.get(name)
+        if service is None:
+            if not active and name in record.inactive_services:
+                return record.inactive_services[name]
+            raise _service_not_found()
+        if active and service.status != "ACTIVE":
+            raise ServiceError("ServiceNotActiveException", "Service was not ACTIVE.")
+        return service
+
+    def create_service(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        name = request["serviceName"]
+        if not _SERVICE_NAME.match(name):
+            raise invalid("Service name must be 1 to 255 letters, numbers, hyphens and underscores.")
+        if name in record.services:
+            raise invalid("Creation of service was not idempotent.")
+        if len(record.services) >= SERVICES_PER_CLUSTER:
+            raise invalid(f"The cluster already has {SERVICES_PER_CLUSTER} services, the limit.")
+        config.check_controller(request)
+        scheduling = request.get("schedulingStrategy", "REPLICA")
+        launch_type = config.check_launch_type(request)
+        if "taskDefinition" not in request:
+            raise invalid("A task definition is required for a service with the ECS deployment controller.")
+        definition = self._runnable(request["taskDefinition"])
+        constraints, strategy = config.check_placement(request, definition, launch_type, scheduling)
+        if launch_type == "FARGATE":
+            raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
+        desired = config.check_desired_count(request.get("desiredCount"), scheduling)
+        minimum, maximum, enable, rollback = config.check_deployment_configuration(
+            request.get("deploymentConfiguration"), scheduling)
+        self._check_tags(request.get("tags", []))
+        self.service_count += 1
+        arn = self.service_arn(record.name, name)
+        service = Service(
+            name=name, arn=arn, cluster=record.name, cluster_arn=record.arn, seq=self.service_count,
+            created_at=self.now, scheduling_strategy=scheduling, desired_count=desired,
+            launch_type=launch_type, maximum_percent=maximum, minimum_healthy_percent=minimum,
+            breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
+            placement_strategy=strategy, request=request, tags=list(request.get("tags", [])))
+        service.events = EventLog(arn, lambda t, m: self.record_event(record.name, name, t, m))
+        service.new_deployment(definition, self.now, self.name, self.account)
+        record.services[name] = service
+        record.inactive_services.pop(name, None)
+        self.scheduler.mark(service)
+        return {"service": service.to_ecs()}
+
+    def update_service(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        service = self.find_service(record, request["service"])
+        scheduling = service.scheduling_strategy
+        definition = self._runnable(request["taskDefinition"]) if "taskDefinition" in request \
+            else service.primary.task_definition
+        if "deploymentController" in request:
+            config.check_controller(request)
+        launch_type = config.check_launch_type({"launchType": service.launch_type, **request})
+        placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
+                     "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
+        constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
+        desired = service.desired_count
+        if "desiredCount" in request:
+            desired = config.check_desired_count(request["desiredCount"], scheduling)
+        current = (service.minimum_healthy_percent, service.maximum_percent, service.breaker_enable,
+                   service.breaker_rollback)
+        minimum, maximum, enable, rollback = config.check_deployment_configuration(
+            request.get("deploymentConfiguration"), scheduling, current)
+        needs_new_deployment = bool(request.get("forceNewDeployment")) or \
+            definition.arn != service.primary.task_definition.arn or \
+            constraints != service.placement_constraints or strategy != service.placement_strategy or \
+            any(k in request and request[k] != service.request.get(k)
+                for k in ("loadBalancers", "networkConfiguration"))
+        # Everything is checked: now change.
+        service.desired_count = desired
+        service.minimum_healthy_percent, service.maximum_percent = minimum, maximum
+        service.breaker_enable, service.breaker_rollback = enable, rollback
+        service.placement_constraints, service.placement_strategy = constraints, strategy
+        service.launch_type = launch_type
+        for key in ("loadBalancers", "networkConfiguration", "healthCheckGracePeriodSeconds",
+                    "enableExecuteCommand", "enableECSManagedTags", "propagateTags"):
+            if key in request:
+                service.request[key] = request[key]
+        if needs_new_deployment:
+            service.new_deployment(definition, self.now, self.name, self.account)
+            self.scheduler.reset_for_deployment(service)
+        self.scheduler.mark(service)
+        return {"service": service.to_ecs()}
+
+    def delete_service(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        service = self.find_service(record, request["service"], active=False)
+        if service.status == "INACTIVE":
+            raise ServiceError("ServiceNotActiveException", "Service was not ACTIVE.")
+        if service.scheduling_strategy == "REPLICA" and service.desired_count > 0 and not request.get("force"):
+            raise invalid("The service cannot be stopped while it is scaled above 0.")
+        service.status = "DRAINING"
+        service.desired_count = 0
+        self.scheduler.mark(service)
+        return {"service": service.to_ecs()}
+
+    def describe_services(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        if len(request["services"]) > 10:
+            raise invalid("services can have at most 10 items.")
+        found, failures = [], []
+        for ref in request["services"]:
+            try:
+                service = self.find_service(record, ref, active=False)
+            except ServiceError:
+                failures.append({"arn": ref if ref.startswith("arn:") else self.service_arn(record.name, ref),
+                                 "reason": "MISSING"})
+                continue
+            described = service.to_ecs()
+            if "TAGS" not in request.get("include", []):
+                described.pop("tags")
+            found.append(described)
+        return {"services": found, "failures": failures}
+
+    def list_services(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        arns = [s.arn for s in sorted(record.services.values(), key=lambda s: s.seq)
+                if request.get("launchType") in (None, s.launch_type)
+                and request.get("schedulingStrategy") in (None, s.scheduling_strategy)]
+        return page(arns, request, "serviceArns", default_max=10)
+
+    # -- service deployments ------------------------------------------------
+
+    def list_service_deployments(self, request: dict) -> dict:
+        record = self.record(request.get("cluster"))
+        service = self.find_service(record, request["service"], active=False)
+        statuses = request.get("status")
+        window = request.get("createdAt") or {}
+        after = _instant(window.get("after"))
+        before = _instant(window.get("before"))
+        briefs = []
+        for d in reversed(service.history):
+            if statuses and service_deployment_status(d) not in statuses:
+                continue
+            if (after is not None and d.created_at < after) or (before is not None and d.created_at > before):
+                continue
+            briefs.append(service_deployment_brief(service, d))
+        return page(briefs, request, "serviceDeployments", default_max=20, limit=100)
+
+    def describe_service_deployments(self, request: dict) -> dict:
+        if len(request["serviceDeploymentArns"]) > 20:
+            raise invalid("serviceDeploymentArns can have at most 20 items.")
+        index = {}
+        for record in self.clusters.values():
+            for service in [*record.services.values(), *record.inactive_services.values()]:
+                for d in service.history:
+                    index[d.arn] = (service, d)
+        found, failures = [], []
+        for arn in request["serviceDeploymentArns"]:
+            if arn in index:
+                found.append(service_deployment_to_ecs(*index[arn]))
+            else:
+                failures.append({"arn": arn, "reason": "MISSING"})
+        return {"serviceDeployments": found, "failures": failures}
+
+
+def _instant(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value * 1000)
+    if isinstance(value, _dt.datetime):
+        return parse_instant(value)
+    return parse_instant(str(value), field="createdAt")

@@ -1,0 +1,165 @@
+"""The region: clusters by name, the regional task definitions, one clock, one seed.
+
+Every ECS operation is reached through :meth:`Region.handle` (botocore's
+operation name, a request named as botocore's model names it) or the
+snake_case method it dispatches to. Time moves only by :meth:`advance` /
+:meth:`run_until`, which evaluate the fixed order of docs/semantics.md
+("Services over time") at every tick where something is due, jumping over
+ticks where nothing is.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Callable
+
+from quaymaster.clock import Clock, DEFAULT_START, DEFAULT_TICK_MS, parse_duration
+from quaymaster.errors import InvalidParameterError
+from quaymaster.lifecycle import Lifecycle, TaskTimings
+from quaymaster.region.dispatch import Dispatch
+from quaymaster.region.host import ServiceHost
+from quaymaster.region.ops_clusters import ClusterOps
+from quaymaster.region.ops_instances import InstanceOps
+from quaymaster.region.ops_services import ServiceOps
+from quaymaster.region.ops_tags import TagOps
+from quaymaster.region.ops_taskdefs import TaskDefinitionOps
+from quaymaster.region.ops_tasks import TaskOps
+from quaymaster.streams import placement_seed
+from quaymaster.services.scheduler import ServiceScheduler
+from quaymaster.taskdef import TaskDefinitionRegistry
+
+MINUTE_MS = 60_000
+_QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
+
+
+class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TagOps):
+    """One AWS account in one region, on a virtual clock."""
+
+    def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
+                 start=DEFAULT_START, tick="15s"):
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+            raise InvalidParameterError(f"seed must be an integer in [0, 2**64), found {seed!r}",
+                                        field="seed", value=seed)
+        tick_ms = parse_duration(tick, field="tick") if not isinstance(tick, int) else tick
+        self.name = name
+        self.account = account
+        self.seed = seed
+        self.clock = Clock(start, tick_ms or DEFAULT_TICK_MS)
+        self.task_definitions = TaskDefinitionRegistry(name, account, clock=self.clock.datetime)
+        self.clusters: dict = {}            # name -> ClusterRecord (ACTIVE and INACTIVE)
+        self.default_timings = TaskTimings()
+        self.timings: dict[str, TaskTimings] = {}     # family -> timings
+        self.placement_requests = 0
+        self.task_count = 0
+        self.service_count = 0
+        self.resource_tags: dict[str, list] = {}      # ARN -> tags, for resources without a record
+        self.event_sink: Callable | None = None       # sink(time_ms, cluster, service, message)
+        self.task_sink: Callable | None = None        # sink(task) when a task is STOPPED
+        self.minute_hooks: list[Callable[[int], None]] = []
+        self.sample_hooks: list[Callable[[int], None]] = []
+        self._calls: list = []                        # (at, order, fn): timed calls of a scenario
+        self._call_order = 0
+        self._done_through = self.clock.start - self.clock.tick_ms
+        self.lifecycle = Lifecycle(seed=seed, timings_for=self._timings_for, release=self._release,
+                                   listener=self._task_changed)
+        self.host = ServiceHost(self)
+        self.scheduler = ServiceScheduler(self.host)
+        self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
+
+    @property
+    def now(self) -> int:
+        return self.clock.now
+
+    # -- settings -----------------------------------------------------------
+
+    def set_task_timings(self, family: str | None, timings) -> None:
+        """Lifecycle timings of a task definition family (``None``: the default of every family)."""
+        parsed = timings if isinstance(timings, TaskTimings) else TaskTimings.from_json(timings)
+        if family is None:
+            self.default_timings = parsed
+        else:
+            self.timings[family] = parsed
+
+    def _timings_for(self, task) -> TaskTimings:
+        return self.timings.get(task.task_definition.family, self.default_timings)
+
+    def next_placement_seed(self) -> int:
+        seed = placement_seed(self.seed, self.placement_requests)
+        self.placement_requests += 1
+        return seed
+
+    # -- time ---------------------------------------------------------------
+
+    def schedule(self, at_ms: int, call: Callable[[], None]) -> None:
+        """Run ``call`` at step 1 of the tick at or after ``at_ms`` (scenario calls, in file order)."""
+        heapq.heappush(self._calls, (at_ms, self._call_order, call))
+        self._call_order += 1
+
+    def advance(self, seconds: float) -> None:
+        self.run_until(self.clock.now + int(round(seconds * 1000)))
+
+    def run_until(self, t_ms: int) -> None:
+        """Evaluate every tick up to ``t_ms`` at which something is due; then ``now = t_ms``."""
+        while True:
+            tick = self._next_work_tick()
+            if tick is None or tick > t_ms:
+                break
+            self.clock.now = tick
+            self._tick(tick)
+            self._done_through = tick
+        self.clock.now = max(self.clock.now, t_ms)
+
+    def _ceil_tick(self, due: int) -> int:
+        """The tick at which something due at ``due`` is observed: never one already evaluated or past."""
+        start, tick = self.clock.start, self.clock.tick_ms
+
+        def ceil(t: int) -> int:
+            return start + max(0, -(-(t - start) // tick)) * tick
+        return max(ceil(due), ceil(self.clock.now), self._done_through + tick)
+
+    def _next_work_tick(self) -> int | None:
+        dues = [self.lifecycle.next_due(), self.scheduler.next_due()]
+        if self._calls:
+            dues.append(self._calls[0][0])
+        if self.launch_queue or self.scheduler.dirty:
+            dues.append(self._done_through + self.clock.tick_ms)
+        if self.minute_hooks or self.sample_hooks:
+            after = self._done_through + 1
+            dues.append(-(-after // MINUTE_MS) * MINUTE_MS)
+        dues = [d for d in dues if d is not None]
+        return self._ceil_tick(min(dues)) if dues else None
+
+    def _tick(self, now: int) -> None:
+        """The fixed order, at one tick."""
+        while self._calls and self._calls[0][0] <= now:        # 1. timed API calls
+            heapq.heappop(self._calls)[2]()
+        self.lifecycle.apply_due(now)                           # 2. task lifecycle
+        whole_minute = now % MINUTE_MS == 0
+        if whole_minute:                                        # 5. the minute that just ended
+            for hook in self.minute_hooks:
+                hook(now)
+        self.scheduler.run(now)                                 # 6. service scheduler passes
+        self.host.place_waiting()                               # 7. PROVISIONING tasks placed
+        if whole_minute:                                        # 8. samples of this instant
+            for hook in self.sample_hooks:
+                hook(now)
+
+    # -- task changes ---------------------------------------------------------
+
+    def _release(self, task) -> None:
+        record = self.clusters[task.cluster]
+        record.cluster.stop_task(task.arn, task.stopped_reason or "")
+        if task.instance_arn is not None:
+            record.instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
+
+    def _task_changed(self, task, old_status: str) -> None:
+        # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
+        service = task.owner
+        if service is not None and task.last_status not in _QUIET and service.status != "INACTIVE":
+            self.scheduler.task_changed(service, task, old_status)
+        if task.last_status == "STOPPED" and self.task_sink is not None:
+            self.task_sink(task)
+
+    def record_event(self, cluster: str, service: str | None, now: int, message: str) -> None:
+        if self.event_sink is not None:
+            self.event_sink(now, cluster, service, message)

@@ -1,0 +1,1 @@
+"""Services over time: REPLICA and DAEMON scheduling, rolling deployments, events."""

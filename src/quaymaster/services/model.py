@@ -1,0 +1,189 @@
+"""A service and its deployments, and their botocore-shaped descriptions.
+
+A service's tasks are grouped by deployment (``Deployment.tasks``): the seam a
+blue/green task set takes over. A task stays in its deployment until STOPPED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from quaymaster.clock import to_datetime
+from quaymaster.streams import key_hash
+from quaymaster.services.events import EventLog
+
+
+@dataclass(eq=False)
+class Deployment:
+    id: str
+    arn: str                         # the service deployment ARN (ListServiceDeployments)
+    task_definition: object
+    created_at: int
+    status: str = "PRIMARY"          # PRIMARY, ACTIVE, INACTIVE
+    rollout_state: str = "IN_PROGRESS"
+    rollout_reason: str = "ECS deployment in progress."
+    updated_at: int = 0
+    finished_at: int | None = None
+    failed_tasks: int = 0
+    breaker_failures: int = 0        # failures since a task of this deployment last became healthy
+    completed: bool = False
+    rolled_back: bool = False
+    source_arns: tuple = ()
+    tasks: dict = field(default_factory=dict)   # task ARN -> Task, until STOPPED
+
+    def counts(self) -> tuple[int, int]:
+        """(running, pending) as ECS reports them."""
+        running = pending = 0
+        for task in self.tasks.values():
+            if task.desired_status != "RUNNING":
+                continue
+            if task.last_status == "RUNNING":
+                running += 1
+            else:
+                pending += 1
+        return running, pending
+
+
+@dataclass(eq=False)
+class Service:
+    name: str
+    arn: str
+    cluster: str
+    cluster_arn: str
+    seq: int
+    created_at: int
+    scheduling_strategy: str
+    desired_count: int
+    launch_type: str
+    maximum_percent: int
+    minimum_healthy_percent: int
+    breaker_enable: bool
+    breaker_rollback: bool
+    placement_constraints: list
+    placement_strategy: list
+    request: dict                    # the CreateService request, for the fields we only echo
+    events: EventLog = None
+    status: str = "ACTIVE"
+    deployments: list = field(default_factory=list)   # PRIMARY first, then newest first
+    history: list = field(default_factory=list)       # every deployment, oldest first
+    tags: list = field(default_factory=list)
+    throttle_failures: int = 0
+    next_launch_at: int = 0
+    launches_minute: int = -1
+    launches_in_minute: int = 0
+
+    @property
+    def group(self) -> str:
+        return f"service:{self.name}"
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+    def all_tasks(self):
+        for deployment in self.deployments:
+            yield from deployment.tasks.values()
+
+    def new_deployment(self, task_definition, now: int, region_name: str, account: str) -> Deployment:
+        n = len(self.history) + 1
+        number = key_hash(self.arn, n) % 10**19
+        deployment = Deployment(
+            id=f"ecs-svc/{number:019d}",
+            arn=f"arn:aws:ecs:{region_name}:{account}:service-deployment/{self.cluster}/{self.name}/"
+                f"{key_hash(number, self.arn) % 36**22:022x}"[:120],
+            task_definition=task_definition, created_at=now, updated_at=now,
+            source_arns=tuple(d.arn for d in self.deployments if d.tasks))
+        for old in self.deployments:
+            if old.status == "PRIMARY":
+                old.status = "ACTIVE"
+                old.updated_at = now
+        self.deployments.insert(0, deployment)
+        self.history.append(deployment)
+        return deployment
+
+    def counts(self) -> tuple[int, int]:
+        running = pending = 0
+        for deployment in self.deployments:
+            r, p = deployment.counts()
+            running += r
+            pending += p
+        return running, pending
+
+    def deployment_configuration(self) -> dict:
+        return {"maximumPercent": self.maximum_percent, "minimumHealthyPercent": self.minimum_healthy_percent,
+                "deploymentCircuitBreaker": {"enable": self.breaker_enable, "rollback": self.breaker_rollback}}
+
+    def to_ecs(self) -> dict:
+        running, pending = self.counts()
+        out = {
+            "serviceArn": self.arn, "serviceName": self.name, "clusterArn": self.cluster_arn,
+            "status": self.status, "desiredCount": self.desired_count, "runningCount": running,
+            "pendingCount": pending, "launchType": self.launch_type,
+            "taskDefinition": self.primary.task_definition.arn,
+            "deploymentConfiguration": self.deployment_configuration(),
+            "deployments": [deployment_to_ecs(self, d) for d in self.deployments if d.status != "INACTIVE"],
+            "events": self.events.to_ecs(), "createdAt": to_datetime(self.created_at),
+            "placementConstraints": list(self.placement_constraints),
+            "placementStrategy": list(self.placement_strategy),
+            "schedulingStrategy": self.scheduling_strategy,
+            "deploymentController": {"type": "ECS"}, "tags": list(self.tags),
+            "loadBalancers": list(self.request.get("loadBalancers", [])),
+            "serviceRegistries": list(self.request.get("serviceRegistries", [])),
+            "enableECSManagedTags": bool(self.request.get("enableECSManagedTags", False)),
+            "propagateTags": self.request.get("propagateTags", "NONE"),
+            "enableExecuteCommand": bool(self.request.get("enableExecuteCommand", False)),
+        }
+        if "healthCheckGracePeriodSeconds" in self.request:
+            out["healthCheckGracePeriodSeconds"] = self.request["healthCheckGracePeriodSeconds"]
+        return out
+
+
+def deployment_to_ecs(service: Service, d: Deployment) -> dict:
+    running, pending = d.counts()
+    return {"id": d.id, "status": d.status, "taskDefinition": d.task_definition.arn,
+            "desiredCount": service.desired_count if d.status == "PRIMARY" else len(d.tasks),
+            "pendingCount": pending, "runningCount": running, "failedTasks": d.failed_tasks,
+            "createdAt": to_datetime(d.created_at), "updatedAt": to_datetime(d.updated_at),
+            "launchType": service.launch_type, "rolloutState": d.rollout_state,
+            "rolloutStateReason": d.rollout_reason}
+
+
+def service_deployment_status(d: Deployment) -> str:
+    if d.rollout_state == "FAILED":
+        return "ROLLBACK_SUCCESSFUL" if d.rolled_back else "STOPPED"
+    if d.rollout_state == "COMPLETED":
+        return "SUCCESSFUL"
+    return "STOPPED" if d.status == "INACTIVE" else "IN_PROGRESS"
+
+
+def service_deployment_brief(service: Service, d: Deployment) -> dict:
+    out = {"serviceDeploymentArn": d.arn, "serviceArn": service.arn, "clusterArn": service.cluster_arn,
+           "createdAt": to_datetime(d.created_at), "startedAt": to_datetime(d.created_at),
+           "targetServiceRevisionArn": d.task_definition.arn, "status": service_deployment_status(d),
+           "statusReason": d.rollout_reason}
+    if d.finished_at is not None:
+        out["finishedAt"] = to_datetime(d.finished_at)
+    return out
+
+
+def service_deployment_to_ecs(service: Service, d: Deployment) -> dict:
+    running, pending = d.counts()
+    out = service_deployment_brief(service, d)
+    out.pop("targetServiceRevisionArn")
+    out.update({
+        "updatedAt": to_datetime(d.updated_at),
+        "targetServiceRevision": {"arn": d.task_definition.arn, "requestedTaskCount": service.desired_count,
+                                  "runningTaskCount": running, "pendingTaskCount": pending},
+        "sourceServiceRevisions": [{"arn": a} for a in d.source_arns],
+        "deploymentConfiguration": service.deployment_configuration(),
+        "deploymentCircuitBreaker": {"status": "TRIGGERED" if d.rollout_state == "FAILED" else "MONITORING",
+                                     "failureCount": d.breaker_failures,
+                                     "threshold": _threshold(service)},
+    })
+    return out
+
+
+def _threshold(service: Service) -> int:
+    from quaymaster.services.policy import circuit_breaker_threshold
+
+    return circuit_breaker_threshold(service.desired_count)

@@ -1,0 +1,202 @@
+"""Loading and checking a scenario (JSON or YAML) before anything runs; errors name the JSON path."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
+
+from quaymaster.clock import DEFAULT_START, parse_duration, parse_instant
+from quaymaster.errors import InvalidInputError, InvalidParameterError
+from quaymaster.lifecycle import TaskTimings
+from quaymaster.region.dispatch import SUPPORTED, operation_model
+
+TOP_KEYS = ("region", "account", "seed", "start", "duration", "tick", "calls", "fleets", "workloads",
+            "outputs", "timings")
+OUTPUTS = ("metrics", "events", "tasks", "activities")
+WORKLOAD_MODELS = {"constant": ("cpu",), "diurnal": ("low", "high", "peak"), "steps": ("steps",)}
+
+
+class ScenarioError(InvalidInputError):
+    """An invalid scenario; ``field`` is the JSON path of the problem."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}", field=path)
+        self.path = path
+
+
+@dataclass
+class Call:
+    index: int
+    at_ms: int                # offset from the start
+    service: str
+    operation: str
+    request: dict
+
+
+@dataclass
+class Scenario:
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    seed: int = 0
+    start_ms: int = 0
+    duration_ms: int = 86_400_000
+    tick_ms: int = 15_000
+    calls: list = field(default_factory=list)
+    fleets: list = field(default_factory=list)       # (cluster, path)
+    workloads: list = field(default_factory=list)    # dicts, checked
+    outputs: tuple = OUTPUTS
+    timings: dict = field(default_factory=dict)      # family (or "*") -> TaskTimings
+    base_dir: Path = Path(".")
+
+
+def load_scenario(source, *, base_dir=None) -> Scenario:
+    """A Scenario from a path (.json/.yaml/.yml) or an already-parsed mapping."""
+    if isinstance(source, (str, Path)) and not (isinstance(source, str) and source.lstrip().startswith("{")):
+        path = Path(source)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ScenarioError("$", f"cannot read {path}: {error.strerror}") from None
+        base_dir = base_dir or path.parent
+        document = _parse_text(text, yaml=path.suffix.lower() in (".yaml", ".yml"))
+    elif isinstance(source, str):
+        document = _parse_text(source, yaml=False)
+    else:
+        document = source
+    return check_scenario(document, base_dir=Path(base_dir or "."))
+
+
+def _parse_text(text: str, *, yaml: bool):
+    try:
+        if yaml:
+            import yaml as _yaml
+            return _yaml.safe_load(text)
+        return json.loads(text)
+    except Exception as error:  # both parsers' errors: the document is not valid
+        raise ScenarioError("$", f"not valid {'YAML' if yaml else 'JSON'}: {error}") from None
+
+
+def _at(path: str, check, value):
+    try:
+        return check(value)
+    except InvalidParameterError as error:
+        raise ScenarioError(path, str(error).split(": ", 1)[-1]) from None
+
+
+def check_scenario(document, *, base_dir: Path = Path(".")) -> Scenario:
+    if not isinstance(document, dict):
+        raise ScenarioError("$", "a scenario is a JSON object")
+    for key in document:
+        if key not in TOP_KEYS:
+            raise ScenarioError(f"$.{key}", f"unknown key (known: {', '.join(TOP_KEYS)})")
+    s = Scenario(base_dir=base_dir)
+    for key in ("region", "account"):
+        if key in document:
+            if not isinstance(document[key], str):
+                raise ScenarioError(f"$.{key}", "must be a string")
+            setattr(s, key, document[key])
+    seed = document.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise ScenarioError("$.seed", f"an unsigned 64-bit integer, found {seed!r}")
+    s.seed = seed
+    s.start_ms = _at("$.start", parse_instant, document.get("start", DEFAULT_START))
+    s.duration_ms = _at("$.duration", parse_duration, document.get("duration", "24h"))
+    s.tick_ms = _at("$.tick", parse_duration, document.get("tick", "15s"))
+    if s.tick_ms <= 0:
+        raise ScenarioError("$.tick", "must be positive")
+    s.calls = [_call(i, c, s.start_ms) for i, c in enumerate(_list(document, "calls"))]
+    s.fleets = [_fleet(i, f, base_dir) for i, f in enumerate(_list(document, "fleets"))]
+    s.workloads = [_workload(i, w) for i, w in enumerate(_list(document, "workloads"))]
+    outputs = document.get("outputs", list(OUTPUTS))
+    if not isinstance(outputs, list) or any(o not in OUTPUTS for o in outputs):
+        raise ScenarioError("$.outputs", f"a list of {', '.join(OUTPUTS)}")
+    s.outputs = tuple(outputs)
+    timings = document.get("timings", {})
+    if not isinstance(timings, dict):
+        raise ScenarioError("$.timings", "a mapping of task definition family (or *) to timings")
+    for family, spec in timings.items():
+        try:
+            s.timings[family] = TaskTimings.from_json(spec, path=f"$.timings.{family}")
+        except InvalidParameterError as error:
+            raise ScenarioError(error.field or "$.timings", str(error).split(": ", 1)[-1]) from None
+    return s
+
+
+def _list(document: dict, key: str) -> list:
+    value = document.get(key, [])
+    if not isinstance(value, list):
+        raise ScenarioError(f"$.{key}", "must be a list")
+    return value
+
+
+def _call(i: int, call, start_ms: int) -> Call:
+    path = f"$.calls[{i}]"
+    if not isinstance(call, dict):
+        raise ScenarioError(path, "a call is an object with at, operation and request")
+    for key in call:
+        if key not in ("at", "operation", "request"):
+            raise ScenarioError(f"{path}.{key}", "unknown key (known: at, operation, request)")
+    at = call.get("at", "0s")
+    if isinstance(at, str) and "T" in at:
+        offset = _at(f"{path}.at", parse_instant, at) - start_ms
+        if offset < 0:
+            raise ScenarioError(f"{path}.at", "is before the scenario's start")
+    else:
+        offset = _at(f"{path}.at", parse_duration, at)
+    operation = call.get("operation")
+    service, _, name = operation.partition(":") if isinstance(operation, str) else ("", "", "")
+    if service not in SUPPORTED or name not in SUPPORTED[service]:
+        raise ScenarioError(f"{path}.operation", f"unsupported operation {operation!r} (ecs:<Operation>)")
+    request = call.get("request", {})
+    try:
+        validate_parameters(request, operation_model(service, name).input_shape)
+    except ParamValidationError as error:
+        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): InvalidParameterException: "
+                            + str(error).replace("\n", " ")) from None
+    return Call(i, offset, service, name, request)
+
+
+def _fleet(i: int, fleet, base_dir: Path) -> tuple[str, Path]:
+    path = f"$.fleets[{i}]"
+    if not isinstance(fleet, dict) or set(fleet) - {"cluster", "instances"} or "instances" not in fleet:
+        raise ScenarioError(path, "a fleet is {cluster, instances: a Parquet instance table}")
+    file = Path(fleet["instances"])
+    file = file if file.is_absolute() else base_dir / file
+    if not file.exists():
+        raise ScenarioError(f"{path}.instances", f"no such file: {file}")
+    return fleet.get("cluster", "default"), file
+
+
+def _workload(i: int, workload) -> dict:
+    path = f"$.workloads[{i}]"
+    if not isinstance(workload, dict):
+        raise ScenarioError(path, "a workload is an object")
+    model = workload.get("model")
+    if model not in WORKLOAD_MODELS:
+        raise ScenarioError(f"{path}.model", f"one of {', '.join(WORKLOAD_MODELS)}")
+    allowed = {"service", "model", "noise", *WORKLOAD_MODELS[model]}
+    for key in workload:
+        if key not in allowed:
+            raise ScenarioError(f"{path}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+    if not isinstance(workload.get("service"), str) or "/" not in workload["service"]:
+        raise ScenarioError(f"{path}.service", "cluster/service")
+    for key in WORKLOAD_MODELS[model]:
+        if key == "peak":
+            workload.setdefault("peak", "14:00")
+            continue
+        if key == "steps":
+            steps = workload.get("steps")
+            if not isinstance(steps, list) or not steps:
+                raise ScenarioError(f"{path}.steps", "a non-empty list of {at, cpu}")
+            for j, step in enumerate(steps):
+                step["at_ms"] = _at(f"{path}.steps[{j}].at", parse_duration, step.get("at"))
+                if not isinstance(step.get("cpu"), (int, float)):
+                    raise ScenarioError(f"{path}.steps[{j}].cpu", "a number")
+            continue
+        if not isinstance(workload.get(key), (int, float)) or isinstance(workload.get(key), bool):
+            raise ScenarioError(f"{path}.{key}", "a number")
+    return workload

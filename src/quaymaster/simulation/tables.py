@@ -1,0 +1,158 @@
+"""The tables a simulation returns, recorded as the region runs (Arrow; Parquet under --out)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from quaymaster.simulation.workloads import demand
+
+TIME = pa.timestamp("ms", tz="UTC")
+SCHEMAS = {
+    "metrics": pa.schema([("time", TIME), ("scope", pa.string()), ("cluster", pa.string()),
+                          ("name", pa.string()), ("metric", pa.string()), ("value", pa.float64())]),
+    "events": pa.schema([("time", TIME), ("cluster", pa.string()), ("service", pa.string()),
+                         ("message", pa.string())]),
+    "tasks": pa.schema([(name, pa.string()) for name in (
+        "task_arn", "cluster", "group", "service", "deployment_id", "task_definition_arn", "launch_type",
+        "capacity_provider", "ec2_instance_id", "availability_zone")]
+        + [(name, TIME) for name in ("created_at", "started_at", "stopping_at", "stopped_at")]
+        + [("stop_code", pa.string()), ("stopped_reason", pa.string())]),
+    "activities": pa.schema([("time", TIME), ("resource_id", pa.string()), ("kind", pa.string()),
+                             ("from", pa.string()), ("to", pa.string()), ("cause", pa.string())]),
+}
+# Event kinds for summary.json: the message with the service's name and ids taken out.
+_KINDS = [("steady state", re.compile(r"has reached a steady state")),
+          ("started tasks", re.compile(r"has started \d+ tasks")),
+          ("stopped tasks", re.compile(r"has stopped \d+ running tasks")),
+          ("unable to place", re.compile(r"was unable to place a task")),
+          ("deployment completed", re.compile(r"deployment completed")),
+          ("deployment failed", re.compile(r"deployment failed")),
+          ("rolling back", re.compile(r"is rolling back")),
+          ("unable to move", re.compile(r"unable to stop or start tasks")),
+          ("throttled", re.compile(r"unable to consistently start tasks"))]
+
+
+def event_kind(message: str) -> str:
+    return next((kind for kind, pattern in _KINDS if pattern.search(message)), "other")
+
+
+class Recorder:
+    def __init__(self, region, scenario, seed: int):
+        self.region = region
+        self.scenario = scenario
+        self.seed = seed
+        self.events: list = []
+        self.metrics: list = []
+        self.activities: list = []
+        self.peak_instances = 0
+        self.unserved_total = 0.0
+        region.event_sink = lambda t, c, s, m: self.events.append((t, c, s, m))
+        self.workloads = {w["service"]: w for w in scenario.workloads}
+        if "metrics" in scenario.outputs or self.workloads:
+            region.sample_hooks.append(self.sample)
+
+    # -- per minute -----------------------------------------------------------
+
+    def sample(self, now: int) -> None:
+        minute = (now - self.region.clock.start) // 60_000
+        rows = self.metrics
+        instances_total = 0
+        for record in self.region.clusters.values():
+            if record.status != "ACTIVE":
+                continue
+            services = sorted(record.services.values(), key=lambda s: s.seq)
+            cpu_held = memory_held = provisioning = 0
+            for task in record.live_tasks():
+                cpu_held += task.cpu
+                memory_held += task.memory
+                provisioning += task.last_status == "PROVISIONING"
+            for service in services:
+                running, pending = service.counts()
+                healthy = sum(1 for t in service.all_tasks() if t.healthy)
+                values = [("desiredCount", service.desired_count), ("runningCount", running),
+                          ("pendingCount", pending), ("healthyTargets", healthy)]
+                workload = self.workloads.get(f"{record.name}/{service.name}")
+                if workload is not None:
+                    values += self._utilisation(workload, minute, running, service)
+                rows += [(now, "service", record.name, service.name, k, float(v)) for k, v in values]
+            instances, cpu_total, memory_total = self.region.cluster_capacity(record)
+            instances_total += instances
+            rows += [(now, "cluster", record.name, record.name, k, float(v)) for k, v in (
+                ("instances", instances), ("provisioningTasks", provisioning),
+                ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
+                ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0))]
+        self.peak_instances = max(self.peak_instances, instances_total)
+
+    def _utilisation(self, workload, minute, running, service):
+        work = demand(workload, minute, self.seed)
+        task_cpu = service.primary.task_definition.requirements().cpu or 1
+        capacity = running * task_cpu
+        utilisation = 100.0 if capacity == 0 and work > 0 else min(100.0, 100.0 * work / capacity) if capacity else 0.0
+        unserved = max(0.0, work - capacity)
+        self.unserved_total += unserved
+        return [("CPUUtilization", utilisation), ("MemoryUtilization", 0.0), ("UnservedDemand", unserved)]
+
+    # -- activities -----------------------------------------------------------
+
+    def desired_counts(self) -> dict:
+        return {s.arn: s.desired_count for r in self.region.clusters.values() for s in r.services.values()}
+
+    def activities_after(self, before: dict, cause: str) -> None:
+        for arn, count in self.desired_counts().items():
+            if before.get(arn, 0) != count:
+                self.activities.append((self.region.now, arn, "service", str(before.get(arn, 0)), str(count),
+                                        cause))
+
+    # -- results --------------------------------------------------------------
+
+    def finish(self) -> None:
+        self._tasks = [t for r in self.region.clusters.values() for t in r.tasks.values()]
+        self._tasks.sort(key=lambda t: t.seq)
+
+    def tables(self) -> dict:
+        columns = {
+            "metrics": list(zip(*self.metrics)) if self.metrics else [[]] * 6,
+            "events": list(zip(*self.events)) if self.events else [[]] * 4,
+            "activities": list(zip(*self.activities)) if self.activities else [[]] * 6,
+            "tasks": _task_columns(self._tasks),
+        }
+        out = {}
+        for name in self.scenario.outputs:
+            schema = SCHEMAS[name]
+            out[name] = pa.table([pa.array(list(col), f.type) for col, f in zip(columns[name], schema)],
+                                 schema=schema)
+        return out
+
+    def summary(self) -> dict:
+        services = {}
+        for record in self.region.clusters.values():
+            for service in sorted([*record.services.values(), *record.inactive_services.values()],
+                                  key=lambda s: s.seq):
+                running, pending = service.counts()
+                services[f"{record.name}/{service.name}"] = {
+                    "status": service.status, "desiredCount": service.desired_count, "runningCount": running,
+                    "pendingCount": pending, "rolloutState": service.primary.rollout_state}
+        kinds = Counter(event_kind(m) for _, _, _, m in self.events)
+        return {"services": services, "peakInstances": self.peak_instances,
+                "unservedDemandTotal": self.unserved_total, "events": dict(sorted(kinds.items())),
+                "tasks": len(self._tasks), "transitions": self.region.lifecycle.transitions}
+
+    def write(self, out_dir) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables().items():
+            pq.write_table(table, out / f"{name}.parquet", compression="zstd")
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True) + "\n")
+
+
+def _task_columns(tasks) -> list:
+    rows = [(t.arn, t.cluster, t.group, t.service, t.deployment_id, t.task_definition.arn, t.launch_type, None,
+             t.ec2_instance_id, t.availability_zone, t.created_at, t.started_at, t.stopping_at, t.stopped_at,
+             t.stop_code, t.stopped_reason) for t in tasks]
+    return list(zip(*rows)) if rows else [[]] * 16
