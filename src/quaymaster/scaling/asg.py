@@ -1,0 +1,126 @@
+"""Auto Scaling groups: instances launched, booted, protected and terminated on the virtual clock.
+
+A group keeps its desired count and decides when instances launch and go;
+:meth:`AutoScalingGroup.reconcile` hands the region "register this instance"
+and "terminate this instance" actions to carry out (docs/semantics.md,
+"Scaling"):
+
+- launches go to the zone with the fewest instances (ties in the group's zone
+  order) and take the group's instance types in turn;
+- a launched instance registers with the cluster ``boot_seconds`` later;
+- scale-in picks unprotected instances from the zone with the most
+  instances, the oldest launch first (ties by instance id order of launch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from quaymaster.fleet.catalog import InstanceType
+from quaymaster.keys import splitmix64
+
+DEFAULT_BOOT_SECONDS = 90
+
+
+@dataclass
+class AsgInstance:
+    instance_id: str
+    instance_type: InstanceType
+    zone: str
+    launched_ms: int
+    registers_ms: int                 # when it registers with the cluster (launch + boot time)
+    protected: bool
+    lifecycle: str = "Pending"        # Pending -> InService; terminated instances leave the group
+    sequence: int = 0                 # launch order, for "oldest first"
+
+
+@dataclass(frozen=True)
+class AsgAction:
+    """What the region must do: ``launch`` (booting, counts in N), ``register`` or ``terminate``."""
+
+    kind: str
+    group: str
+    instance_id: str
+    instance_type: InstanceType
+    zone: str
+    time_ms: int
+
+
+@dataclass
+class AutoScalingGroup:
+    name: str
+    arn: str
+    min_size: int
+    max_size: int
+    desired: int
+    instance_types: tuple[InstanceType, ...]
+    zones: tuple[str, ...]
+    created_ms: int
+    request: dict                     # the create request's launch members, echoed by Describe
+    boot_seconds: int = DEFAULT_BOOT_SECONDS
+    new_instances_protected: bool = False
+    default_cooldown: int = 300
+    seed: int = 0
+    instances: dict[str, AsgInstance] = field(default_factory=dict)
+    launched: int = 0                 # instances ever launched: the type cursor and id counter
+
+    def _instance_id(self) -> str:
+        return f"i-{splitmix64(self.seed ^ splitmix64(self.launched)) & ((1 << 68) - 1):017x}"
+
+    def _zone_counts(self) -> dict[str, int]:
+        counts = {zone: 0 for zone in self.zones}
+        for instance in self.instances.values():
+            counts[instance.zone] = counts.get(instance.zone, 0) + 1
+        return counts
+
+    def _launch(self, now_ms: int) -> AsgInstance:
+        counts = self._zone_counts()
+        zone = min(self.zones, key=lambda z: counts[z])  # min keeps the first of equal counts
+        instance_type = self.instance_types[self.launched % len(self.instance_types)]
+        self.launched += 1
+        instance = AsgInstance(self._instance_id(), instance_type, zone, now_ms,
+                               now_ms + self.boot_seconds * 1000, self.new_instances_protected,
+                               sequence=self.launched)
+        self.instances[instance.instance_id] = instance
+        return instance
+
+    def _victim(self) -> AsgInstance | None:
+        candidates = [i for i in self.instances.values() if not i.protected]
+        if not candidates:
+            return None
+        counts = self._zone_counts()
+        return min(candidates, key=lambda i: (-counts[i.zone], i.sequence))
+
+    def reconcile(self, now_ms: int) -> list[AsgAction]:
+        """Launches, registrations due and terminations at ``now_ms``, in that order."""
+        actions = []
+        while len(self.instances) < self.desired:
+            instance = self._launch(now_ms)
+            actions.append(self._action("launch", instance, now_ms))
+        for instance in self.instances.values():
+            if instance.lifecycle == "Pending" and instance.registers_ms <= now_ms:
+                instance.lifecycle = "InService"
+                actions.append(self._action("register", instance, instance.registers_ms))
+        while len(self.instances) > self.desired:
+            victim = self._victim()
+            if victim is None:  # the rest are protected from scale-in: they stay
+                break
+            del self.instances[victim.instance_id]
+            actions.append(self._action("terminate", victim, now_ms))
+        return actions
+
+    def terminate_all(self, now_ms: int) -> list[AsgAction]:
+        actions = [self._action("terminate", i, now_ms) for i in self.instances.values()]
+        self.instances.clear()
+        return actions
+
+    def _action(self, kind: str, instance: AsgInstance, time_ms: int) -> AsgAction:
+        return AsgAction(kind, self.name, instance.instance_id, instance.instance_type, instance.zone,
+                         time_ms)
+
+    def warming(self, now_ms: int, warmup_seconds: int) -> int:
+        """Instances launched less than ``warmup_seconds`` ago."""
+        return sum(1 for i in self.instances.values() if now_ms < i.launched_ms + warmup_seconds * 1000)
+
+    def in_service(self) -> int:
+        return sum(1 for i in self.instances.values() if i.lifecycle == "InService")
