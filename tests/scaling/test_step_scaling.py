@@ -1,0 +1,166 @@
+"""Step scaling: AWS's documented step and rounding examples, MinAdjustmentMagnitude, cooldown,
+and step adjustments with gaps or overlaps refused naming the field."""
+
+import numpy as np
+import pytest
+
+from quaymaster.errors import ServiceError
+from quaymaster.scaling.decide import TargetState, decide_target, percent_adjustment
+from quaymaster.scaling.policies import StepAlarm, parse_step_scaling
+
+MIN = 60_000
+
+
+def policy(kind, steps, alarm, **extra):
+    config = {"AdjustmentType": kind, "StepAdjustments": steps, **extra}
+    parsed = parse_step_scaling("steps", config)
+    from dataclasses import replace
+    return replace(parsed, alarms=(alarm,))
+
+
+def step(lower, upper, adjustment):
+    item = {"ScalingAdjustment": adjustment}
+    if lower is not None:
+        item["MetricIntervalLowerBound"] = lower
+    if upper is not None:
+        item["MetricIntervalUpperBound"] = upper
+    return item
+
+
+HIGH = StepAlarm("high", "CPUUtilization", 50.0, "GreaterThanOrEqualToThreshold")
+LOW = StepAlarm("low", "CPUUtilization", 50.0, "LessThanOrEqualToThreshold")
+# AWS's example (EC2 Auto Scaling user guide, step adjustments): a scale-out policy on a 50%
+# threshold: [0, 10) +0, [10, 20) +10%, [20, inf) +30%; and a scale-in policy below it.
+OUT = policy("PercentChangeInCapacity", [step(0, 10, 0), step(10, 20, 10), step(20, None, 30)], HIGH)
+IN = policy("PercentChangeInCapacity", [step(-10, 0, 0), step(-20, -10, -10), step(None, -20, -30)],
+            LOW)
+
+
+def run(pol, metric, running=10, desired=None, state=TargetState(), now=100 * MIN, low=0, high=100):
+    return decide_target(now, resource_id="service/c/s", running=running,
+                         desired=running if desired is None else desired, min_capacity=low,
+                         max_capacity=high, metrics={"CPUUtilization": np.array(metric, dtype=float)},
+                         step_scaling=(pol,), state=state)
+
+
+@pytest.mark.parametrize("metric, expected", [
+    (55, 10),     # [0, 10): no change
+    (60, 11),     # lower bound inclusive above the threshold: +10% of 10
+    (69.9, 11),
+    (70, 13),     # +30%
+    (100, 13),
+    (49, 10),     # the alarm is not in ALARM
+])
+def test_aws_scale_out_example(metric, expected):
+    assert run(OUT, [metric]).desired == expected
+
+
+@pytest.mark.parametrize("metric, expected", [
+    (45, 10),     # (-10, 0]: no change
+    (40.5, 10),
+    (40, 9),      # -10 is the upper bound of (-20, -10], inclusive below the threshold: -10%
+    (31, 9),
+    (30, 7),      # -20 falls in (-inf, -20]: -30% of 10
+    (0, 7),
+    (51, 10),
+])
+def test_aws_scale_in_example(metric, expected):
+    assert run(IN, [metric]).desired == expected
+
+
+@pytest.mark.parametrize("running, percent, change", [
+    # AWS: values above 1 round down (12.7 -> 12), between 0 and 1 up to 1 (0.67 -> 1),
+    # between -1 and 0 to -1 (-0.58 -> -1), below -1 toward zero (-6.67 -> -6)
+    (127, 10, 12), (67, 1, 1), (58, -1, -1), (667, -1, -6),
+    (10, 10, 1), (10, -10, -1), (0, 50, 0), (3, 100, 3), (3, -100, -3),
+])
+def test_percent_rounding(running, percent, change):
+    assert percent_adjustment(running, percent, None) == change
+
+
+def test_min_adjustment_magnitude():
+    # AWS's example: 25% of 4 is 1, MinAdjustmentMagnitude 2 makes it 2
+    assert percent_adjustment(4, 25, 2) == 2
+    assert percent_adjustment(4, -25, 2) == -2
+    assert percent_adjustment(40, 25, 2) == 10
+    pol = policy("PercentChangeInCapacity", [step(0, None, 25)], HIGH, MinAdjustmentMagnitude=2)
+    assert run(pol, [80], running=4).desired == 6
+
+
+def test_change_and_exact_capacity():
+    change = policy("ChangeInCapacity", [step(0, None, 3)], HIGH)
+    assert run(change, [60], running=4).desired == 7
+    assert run(change, [60], running=4, high=5).desired == 5
+    exact = policy("ExactCapacity", [step(0, None, 12)], HIGH)
+    assert run(exact, [60], running=4).desired == 12
+    shrink = policy("ChangeInCapacity", [step(None, 0, -2)], LOW)
+    assert run(shrink, [10], running=4, low=3).desired == 3
+
+
+def test_evaluation_periods():
+    alarm = StepAlarm("high", "CPUUtilization", 50.0, "GreaterThanThreshold", evaluation_periods=3)
+    pol = policy("ChangeInCapacity", [step(0, None, 1)], alarm)
+    assert run(pol, [60, 60]).cause is None
+    assert run(pol, [50, 60, 60]).cause is None
+    assert run(pol, [51, 60, 60]).desired == 11
+    assert "monitor alarm high in state ALARM triggered policy steps" in run(pol, [51, 60, 60]).cause
+
+
+def test_cooldown_adds_only_what_exceeds_the_previous_scale_out():
+    pol = policy("ChangeInCapacity", [step(0, 20, 2), step(20, None, 3)], HIGH)
+    first = run(pol, [60], running=10)
+    assert first.desired == 12
+    # two minutes later, still in the cooldown: a +2 adds nothing, a +3 adds only 1
+    assert run(pol, [60], running=10, desired=12, state=first.state, now=102 * MIN).cause is None
+    assert run(pol, [80], running=10, desired=12, state=first.state, now=102 * MIN).desired == 13
+    # after the cooldown (300 s) the full step applies again, from the running count
+    assert run(pol, [60], running=12, desired=12, state=first.state, now=105 * MIN).desired == 14
+
+
+def test_scale_in_cooldown_blocks_further_scale_in():
+    pol = policy("ChangeInCapacity", [step(None, 0, -1)], LOW, Cooldown=120)
+    first = run(pol, [10], running=10)
+    assert first.desired == 9
+    assert run(pol, [10], running=9, state=first.state, now=101 * MIN).cause is None
+    assert run(pol, [10], running=9, state=first.state, now=102 * MIN).desired == 8
+
+
+@pytest.mark.parametrize("steps, field, words", [
+    ([step(0, 10, 1), step(20, None, 2)], "StepAdjustments[1].MetricIntervalLowerBound", "gap"),
+    ([step(0, 15, 1), step(10, None, 2)], "StepAdjustments[1].MetricIntervalLowerBound", "overlaps"),
+    ([step(0, None, 1), step(10, None, 2)], "StepAdjustments[1].MetricIntervalLowerBound", "overlaps"),
+    ([step(None, 0, 1), step(None, -5, 2)], "MetricIntervalLowerBound", "overlaps"),
+    ([step(10, 10, 1)], "StepAdjustments[0].MetricIntervalUpperBound", "greater than"),
+    ([step(None, None, 1), step(0, 10, 1)], "StepAdjustments[0]", "both bounds null"),
+    ([], "StepAdjustments", "at least one"),
+    ([step(i, i + 1, 1) for i in range(21)], "StepAdjustments", "at most 20"),
+])
+def test_bad_steps_refused(steps, field, words):
+    with pytest.raises(ServiceError) as info:
+        parse_step_scaling("p", {"AdjustmentType": "ChangeInCapacity", "StepAdjustments": steps})
+    assert info.value.code == "ValidationException"
+    assert field in info.value.message and words in info.value.message
+
+
+@pytest.mark.parametrize("config, field", [
+    ({"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [step(0, None, 1)],
+      "MinAdjustmentMagnitude": 2}, "MinAdjustmentMagnitude"),
+    ({"AdjustmentType": "PercentChangeInCapacity", "StepAdjustments": [step(0, None, 1)],
+      "MinAdjustmentMagnitude": 0}, "MinAdjustmentMagnitude"),
+    ({"AdjustmentType": "Bogus", "StepAdjustments": [step(0, None, 1)]}, "AdjustmentType"),
+    ({"StepAdjustments": [step(0, None, 1)]}, "AdjustmentType"),
+    ({"AdjustmentType": "ExactCapacity", "StepAdjustments": [step(0, None, -1)]},
+     "StepAdjustments[0].ScalingAdjustment"),
+    ({"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [step(0, None, 1)], "Cooldown": -1},
+     "Cooldown"),
+])
+def test_bad_configurations_refused(config, field):
+    with pytest.raises(ServiceError) as info:
+        parse_step_scaling("p", config)
+    assert field in info.value.message
+
+
+def test_twenty_contiguous_steps_accepted():
+    steps = [step(None, 0, -1)] + [step(i, i + 1, 1) for i in range(18)] + [step(18, None, 2)]
+    assert len(parse_step_scaling("p", {"AdjustmentType": "ChangeInCapacity",
+                                        "StepAdjustments": steps}).steps) == 20
