@@ -1,0 +1,136 @@
+"""Auto Scaling groups: launches balanced over zones, types in turn, registration after boot,
+scale-in choice and protection; the EC2 Auto Scaling API's shapes and errors."""
+
+import copy
+
+import pytest
+from botocore.validate import validate_parameters
+
+from quaymaster.errors import ServiceError
+from quaymaster.scaling.autoscaling_api import AutoScaling
+from quaymaster.scaling.shapes import service_model
+
+S = 1000
+
+
+def group_request(name="g", low=0, high=10, desired=None, types=("m5.large", "c5.xlarge"),
+                  zones=("us-east-1a", "us-east-1b", "us-east-1c"), **extra):
+    request = {"AutoScalingGroupName": name, "MinSize": low, "MaxSize": high,
+               "AvailabilityZones": list(zones),
+               "MixedInstancesPolicy": {"LaunchTemplate": {
+                   "LaunchTemplateSpecification": {"LaunchTemplateName": "ecs-node"},
+                   "Overrides": [{"InstanceType": t} for t in types]}}, **extra}
+    if desired is not None:
+        request["DesiredCapacity"] = desired
+    return request
+
+
+@pytest.fixture
+def api():
+    return AutoScaling(seed=11, boot_seconds=90)
+
+
+def test_launches_register_after_boot_balanced_and_typed_in_turn(api):
+    api.create_auto_scaling_group(group_request(desired=4))
+    launched = api.reconcile(0)
+    assert [a.kind for a in launched] == ["launch"] * 4
+    assert [a.zone for a in launched] == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a"]
+    assert [a.instance_type.name for a in launched] == ["m5.large", "c5.xlarge"] * 2
+    assert len({a.instance_id for a in launched}) == 4
+    assert api.reconcile(89 * S) == []
+    registered = api.reconcile(90 * S)
+    assert [a.kind for a in registered] == ["register"] * 4
+    assert [a.time_ms for a in registered] == [90 * S] * 4
+    assert api.groups["g"].in_service() == 4
+    assert api.groups["g"].warming(200 * S, 300) == 4 and api.groups["g"].warming(300 * S, 300) == 0
+
+
+def test_scale_in_takes_the_fullest_zone_oldest_first_and_skips_protected(api):
+    api.create_auto_scaling_group(group_request(desired=4))
+    ids = [a.instance_id for a in api.reconcile(0)]
+    api.reconcile(90 * S)
+    api.set_instance_protection({"AutoScalingGroupName": "g", "InstanceIds": [ids[0]],
+                                 "ProtectedFromScaleIn": True})
+    api.set_desired_capacity({"AutoScalingGroupName": "g", "DesiredCapacity": 2})
+    gone = api.reconcile(120 * S)
+    # zone a holds two (ids 0 and 3); 0 is protected, so 3 goes, then the oldest of the rest (1)
+    assert [(a.kind, a.instance_id) for a in gone] == [("terminate", ids[3]), ("terminate", ids[1])]
+    api.set_desired_capacity({"AutoScalingGroupName": "g", "DesiredCapacity": 0})
+    assert [a.instance_id for a in api.reconcile(130 * S)] == [ids[2]]   # the protected one stays
+    assert list(api.groups["g"].instances) == [ids[0]]
+
+
+def test_same_calls_same_instances():
+    first, second = AutoScaling(seed=5), AutoScaling(seed=5)
+    for api in (first, second):
+        api.create_auto_scaling_group(group_request(desired=3))
+    assert first.reconcile(0) == second.reconcile(0)
+
+
+def test_describe_follows_the_model(api):
+    api.create_auto_scaling_group(group_request(desired=2, NewInstancesProtectedFromScaleIn=True))
+    api.reconcile(0)
+    answer = api.describe_auto_scaling_groups({"AutoScalingGroupNames": ["g"]})
+    validate_parameters(answer, service_model("autoscaling").operation_model(
+        "DescribeAutoScalingGroups").output_shape)
+    group = answer["AutoScalingGroups"][0]
+    assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (0, 10, 2)
+    assert [i["LifecycleState"] for i in group["Instances"]] == ["Pending", "Pending"]
+    assert all(i["ProtectedFromScaleIn"] for i in group["Instances"])
+    assert group["AutoScalingGroupARN"].endswith(":autoScalingGroupName/g")
+    assert api.group(group["AutoScalingGroupARN"]).name == "g"
+
+
+def test_instance_type_on_a_plain_launch_template(api):
+    api.create_auto_scaling_group({"AutoScalingGroupName": "plain", "MinSize": 1, "MaxSize": 2,
+                                   "AvailabilityZones": ["z"],
+                                   "LaunchTemplate": {"LaunchTemplateName": "lt1",
+                                                      "InstanceType": "r5.large"}})
+    assert [a.instance_type.name for a in api.reconcile(0)] == ["r5.large"]
+
+
+def test_update_and_delete(api):
+    api.create_auto_scaling_group(group_request(desired=1))
+    api.reconcile(0)
+    api.update_auto_scaling_group({"AutoScalingGroupName": "g", "MinSize": 2, "MaxSize": 3})
+    assert api.groups["g"].desired == 2
+    with pytest.raises(ServiceError) as info:
+        api.delete_auto_scaling_group({"AutoScalingGroupName": "g"})
+    assert info.value.code == "ResourceInUseFault"
+    api.delete_auto_scaling_group({"AutoScalingGroupName": "g", "ForceDelete": True})
+    assert [a.kind for a in api.reconcile(10 * S)] == ["terminate"]
+    assert api.describe_auto_scaling_groups({})["AutoScalingGroups"] == []
+
+
+@pytest.mark.parametrize("call, request_, code, words", [
+    ("create_auto_scaling_group", group_request(), "AlreadyExistsFault", "already exists"),
+    ("create_auto_scaling_group", group_request("h", low=3, high=2), "ValidationError", "MaxSize"),
+    ("create_auto_scaling_group", group_request("h", desired=11), "ValidationError", "Desired capacity"),
+    ("create_auto_scaling_group", group_request("h", types=("nope.x",)), "ValidationError",
+     "Overrides[0].InstanceType"),
+    ("create_auto_scaling_group", group_request("h", types=()), "ValidationError", "Overrides"),
+    ("create_auto_scaling_group", group_request("h", zones=()), "ValidationError", "AvailabilityZones"),
+    ("create_auto_scaling_group", group_request("h", zones=("a", "a")), "ValidationError",
+     "AvailabilityZones"),
+    ("create_auto_scaling_group", {**group_request("h"), "MinSize": "1"}, "ValidationError", "MinSize"),
+    ("create_auto_scaling_group", {**group_request("h"), "Bogus": 1}, "ValidationError", "Bogus"),
+    ("update_auto_scaling_group", {"AutoScalingGroupName": "nope"}, "ValidationError", "nope"),
+    ("update_auto_scaling_group", {"AutoScalingGroupName": "g", "MaxSize": 0, "MinSize": 0,
+                                   "DesiredCapacity": 1}, "ValidationError", "Desired capacity"),
+    ("set_desired_capacity", {"AutoScalingGroupName": "g", "DesiredCapacity": 11}, "ValidationError",
+     "above max"),
+    ("set_desired_capacity", {"AutoScalingGroupName": "g", "DesiredCapacity": -1}, "ValidationError",
+     "DesiredCapacity"),
+    ("set_instance_protection", {"AutoScalingGroupName": "g", "InstanceIds": ["i-0123"],
+                                 "ProtectedFromScaleIn": True}, "ValidationError", "InstanceIds[0]"),
+    ("delete_auto_scaling_group", {"AutoScalingGroupName": "nope"}, "ValidationError", "nope"),
+])
+def test_bad_requests_refused_and_nothing_changes(api, call, request_, code, words):
+    api.create_auto_scaling_group(group_request(desired=1))
+    api.reconcile(0)
+    before = copy.deepcopy(api.describe_auto_scaling_groups({}))
+    with pytest.raises(ServiceError) as info:
+        getattr(api, call)(request_)
+    assert info.value.code == code
+    assert words in info.value.message
+    assert api.describe_auto_scaling_groups({}) == before
