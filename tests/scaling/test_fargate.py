@@ -1,5 +1,7 @@
 """Fargate: the size table of the limits, ECS's error text, placement refused, zone spread."""
 
+import math
+
 import pytest
 
 from quaymaster.errors import ServiceError
@@ -37,3 +39,18 @@ def test_zone_spread():
     assert spread_zones(2, ["a", "a", "b"]) == ["a", "b"]          # duplicate subnets' zone once
     with pytest.raises(ServiceError, match="subnets"):
         spread_zones(1, [])
+
+
+def test_spot_interruptions_are_seeded_per_task_and_at_the_rate():
+    from quaymaster.scaling.fargate import spot_interruptions
+    tasks = list(range(2000))
+    first = spot_interruptions(7, tasks, 10, 0.5)
+    assert (first == spot_interruptions(7, tasks, 10, 0.5)).all()
+    assert (first[1000:] == spot_interruptions(7, tasks[1000:], 10, 0.5)).all()  # per task
+    assert not (first == spot_interruptions(7, tasks, 11, 0.5)).all()
+    hits = sum(spot_interruptions(7, tasks, minute, 0.5).sum() for minute in range(60))
+    expected = 2000 * 60 * (1 - math.exp(-0.5 / 60))   # about 1000 in 2000 task-hours
+    assert abs(hits - expected) < 4 * math.sqrt(expected)
+    assert not spot_interruptions(7, tasks, 3, 0).any()
+    with pytest.raises(ServiceError):
+        spot_interruptions(7, tasks, 3, float("nan"))

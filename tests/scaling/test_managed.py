@@ -49,6 +49,10 @@ def test_n_zero_below_m_starts_with_two():
     assert step(provisioning=tasks([512, 1024, 0, 0]),
                 settings_=ManagedScaling(maximum_scaling_step_size=1)).desired == 1
     assert step(provisioning=tasks([512, 1024, 0, 0]), high=1).desired == 1
+    # two even when the pack needs more; the minimum step raises it
+    many = tasks(*[[4096, 1024, 0, 0]] * 5)
+    assert step(provisioning=many).desired == 2
+    assert step(provisioning=many, settings_=ManagedScaling(minimum_scaling_step_size=3)).desired == 3
 
 
 def test_multi_zone_spread_needs_n_plus_step():
@@ -176,11 +180,16 @@ def plain_minute(now, n, busy, needs, types, s, desired, low, high, warming, bel
     below = below + 1 if cpr < s.target_capacity else 0
     goal = math.ceil(m * 100 / s.target_capacity)
     if cpr > s.target_capacity:
-        new = goal
-        new = max(new, n + s.minimum_scaling_step_size)
-        new = min(new, n + s.maximum_scaling_step_size)
         if n == 0:
-            new = max(new, min(2, s.maximum_scaling_step_size))
+            new = 2
+            if s.maximum_scaling_step_size < 2:
+                new = s.maximum_scaling_step_size
+            if s.minimum_scaling_step_size > new:
+                new = s.minimum_scaling_step_size
+        else:
+            new = goal
+            new = max(new, n + s.minimum_scaling_step_size)
+            new = min(new, n + s.maximum_scaling_step_size)
         new = min(new, high)
         if warming == 0 and new > desired:
             return cpr, m, new

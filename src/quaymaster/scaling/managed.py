@@ -128,11 +128,13 @@ class ManagedScalingResult:
 
 
 def _scale_out(n: int, m: int, settings: ManagedScaling, asg_max: int) -> int:
+    if n == 0:  # ECS starts with two instances (fewer if the maximum step says so, more if the minimum)
+        first = max(settings.minimum_scaling_step_size,
+                    min(FIRST_STEP, settings.maximum_scaling_step_size))
+        return min(first, asg_max)
     goal = math.ceil(m * 100 / settings.target_capacity)
     desired = min(max(goal, n + settings.minimum_scaling_step_size),
                   n + settings.maximum_scaling_step_size)
-    if n == 0:
-        desired = max(desired, min(FIRST_STEP, settings.maximum_scaling_step_size))
     return min(desired, asg_max)
 
 
