@@ -19,7 +19,7 @@ from quaymaster.scaling.policies import (StepScalingPolicy, TargetTrackingPolicy
                                          parse_step_scaling, parse_target_tracking)
 from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, ScalingChange,
                                         ServiceView, TargetRecord, check_target_key,
-                                        parse_resource_id, uuid_for)
+                                        parse_resource_id, required_target_key, uuid_for)
 from quaymaster.scaling.shapes import check_request, from_millis
 
 SERVICE = "application-autoscaling"
@@ -40,7 +40,7 @@ def page(items: list, request: dict, key: str, limit: int = 50) -> dict:
         if not token.isdigit() or int(token) > len(items):
             raise ServiceError("InvalidNextTokenException", f"NextToken {token!r} is not valid")
         start = int(token)
-    answer = {key: items[start:start + size]}
+    answer: dict = {key: items[start:start + size]}
     if start + size < len(items):
         answer["NextToken"] = str(start + size)
     return answer
@@ -87,7 +87,7 @@ class ApplicationAutoScaling:
     # -- scalable targets -----------------------------------------------------------------
     def register_scalable_target(self, request: dict) -> dict:
         request = check_request(SERVICE, "RegisterScalableTarget", request)
-        resource_id = check_target_key(request)
+        resource_id = required_target_key(request)
         cluster, service = parse_resource_id(resource_id)
         if self.service_exists is not None and not self.service_exists(cluster, service):
             raise invalid("ResourceId", resource_id, "no such ECS service")
@@ -119,7 +119,7 @@ class ApplicationAutoScaling:
 
     def deregister_scalable_target(self, request: dict) -> dict:
         request = check_request(SERVICE, "DeregisterScalableTarget", request)
-        resource_id = check_target_key(request)
+        resource_id = required_target_key(request)
         self._target(resource_id)
         del self.targets[resource_id]
         for key in [k for k in self.policies if k[0] == resource_id]:  # AWS deletes them too
@@ -143,9 +143,10 @@ class ApplicationAutoScaling:
     # -- scaling policies -----------------------------------------------------------------
     def put_scaling_policy(self, request: dict) -> dict:
         request = check_request(SERVICE, "PutScalingPolicy", request)
-        resource_id = check_target_key(request)
+        resource_id = required_target_key(request)
         name = request["PolicyName"]
         kind = request.get("PolicyType", "StepScaling")
+        parsed: TargetTrackingPolicy | StepScalingPolicy
         if kind == "TargetTrackingScaling":
             parsed = parse_target_tracking(name, request.get("TargetTrackingScalingPolicyConfiguration"))
             config = request["TargetTrackingScalingPolicyConfiguration"]
@@ -173,7 +174,7 @@ class ApplicationAutoScaling:
 
     def delete_scaling_policy(self, request: dict) -> dict:
         request = check_request(SERVICE, "DeleteScalingPolicy", request)
-        resource_id = check_target_key(request)
+        resource_id = required_target_key(request)
         record = self.policies.pop((resource_id, request["PolicyName"]), None)
         if record is None:
             raise _not_found(f"No scaling policy found for service namespace: {NAMESPACE}, resource ID: "
@@ -205,7 +206,7 @@ class ApplicationAutoScaling:
     # -- scheduled actions (scheduled.py) -------------------------------------------------
     def put_scheduled_action(self, request: dict) -> dict:
         request = check_request(SERVICE, "PutScheduledAction", request)
-        resource_id = check_target_key(request)
+        resource_id = required_target_key(request)
         self._target(resource_id)
         scheduled.put(self.scheduled, request, resource_id, now_ms=self.clock(),
                       arn_for=lambda name: (f"arn:aws:autoscaling:{self.region}:{self.account}:"
@@ -215,7 +216,7 @@ class ApplicationAutoScaling:
 
     def delete_scheduled_action(self, request: dict) -> dict:
         request = check_request(SERVICE, "DeleteScheduledAction", request)
-        resource_id = check_target_key(request)
+        resource_id = required_target_key(request)
         if self.scheduled.pop((resource_id, request["ScheduledActionName"]), None) is None:
             raise _not_found(f"No scheduled action found for service namespace: {NAMESPACE}, resource "
                              f"ID: {resource_id}, scalable dimension: {DIMENSION}, scheduled action "

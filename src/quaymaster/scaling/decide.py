@@ -151,7 +151,10 @@ def _step(policy: StepScalingPolicy, metrics, running: int, desired: int, now_ms
     alarm = next((a for a in policy.alarms if _in_alarm(a, metrics.get(a.metric))), None)
     if alarm is None:
         return None
-    delta = _last(metrics.get(alarm.metric)) - alarm.threshold
+    value = _last(metrics.get(alarm.metric))
+    if value is None:  # cannot happen: an alarm in ALARM has its last point
+        return None
+    delta = value - alarm.threshold
     step = next((s for s in policy.steps if step_matches(s, delta)), None)
     if step is None:
         return None
@@ -223,9 +226,9 @@ def decide_target(now_ms: int, *, resource_id: str, running: int, desired: int,
     if scale_in_suspended:
         return Decision(desired, None, None, state)
     ins = [w for w in stepped if w is not None and w.kind == "in"]
-    tt_wishes = [w for w, _ in tracked]
-    if tt_wishes and all(w is not None and w.kind == "in" for w in tt_wishes):
-        ins.extend(tt_wishes)  # several target-tracking policies: in only if all want in
+    tt_ins = [w for w, _ in tracked if w is not None and w.kind == "in"]
+    if tracked and len(tt_ins) == len(tracked):
+        ins.extend(tt_ins)  # several target-tracking policies: in only if all want in
     ins = [w for w in ins if _scale_in_allowed(w, by_name, state, now_ms) and clamp(w.capacity) < desired]
     if not ins:
         return Decision(desired, None, None, state)

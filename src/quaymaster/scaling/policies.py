@@ -80,7 +80,7 @@ def _cooldown(config: Mapping, key: str, field: str) -> int:
     return value
 
 
-def parse_target_tracking(name: str, config: Mapping) -> TargetTrackingPolicy:
+def parse_target_tracking(name: str, config: Mapping | None) -> TargetTrackingPolicy:
     field = "TargetTrackingScalingPolicyConfiguration"
     if config is None:
         raise invalid(field, None, "is required for a TargetTrackingScaling policy")
@@ -100,6 +100,7 @@ def parse_target_tracking(name: str, config: Mapping) -> TargetTrackingPolicy:
                           f"is not a metric of an ECS service (one of {sorted(PREDEFINED_METRICS)})")
         metric = PREDEFINED_METRICS[kind]
     else:
+        assert custom is not None
         metric = custom.get("MetricName")
         if not metric:
             raise invalid(f"{field}.CustomizedMetricSpecification.MetricName", metric,
@@ -124,10 +125,13 @@ def _check_steps(steps: tuple[StepAdjustment, ...], field: str) -> None:
         if step.lower is not None and step.upper is not None and step.upper <= step.lower:
             raise invalid(f"{where}.MetricIntervalUpperBound", step.upper,
                           f"must be greater than the lower bound {step.lower}")
-    low = lambda s: -math.inf if s.lower is None else s.lower  # noqa: E731
+    def low(s: StepAdjustment) -> float:
+        return -math.inf if s.lower is None else s.lower
+
     order = sorted(range(len(steps)), key=lambda i: (low(steps[i]), i))
     for before, after in zip(order, order[1:]):
-        upper = math.inf if steps[before].upper is None else steps[before].upper
+        end = steps[before].upper
+        upper = math.inf if end is None else end
         lower = low(steps[after])
         if upper > lower:
             raise invalid(f"{field}.StepAdjustments[{after}].MetricIntervalLowerBound", steps[after].lower,

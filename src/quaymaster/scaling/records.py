@@ -23,8 +23,9 @@ def parse_resource_id(resource_id: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def check_target_key(request: dict) -> str:
-    """The namespace and dimension quaymaster scales (ECS services); returns the resource id."""
+def check_target_key(request: dict) -> str | None:
+    """The namespace and dimension quaymaster scales (ECS services); returns the resource id
+    (None when the request gives none, as Describe calls may)."""
     if request["ServiceNamespace"] != NAMESPACE:
         raise invalid("ServiceNamespace", request["ServiceNamespace"],
                       f"only the {NAMESPACE!r} namespace is supported")
@@ -34,6 +35,14 @@ def check_target_key(request: dict) -> str:
     resource_id = request.get("ResourceId")
     if resource_id is not None:
         parse_resource_id(resource_id)
+    return resource_id
+
+
+def required_target_key(request: dict) -> str:
+    """As :func:`check_target_key`, for operations whose model requires ``ResourceId``."""
+    resource_id = check_target_key(request)
+    if resource_id is None:
+        raise invalid("ResourceId", None, "is required")
     return resource_id
 
 

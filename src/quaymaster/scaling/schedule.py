@@ -71,9 +71,9 @@ class Schedule:
 
     def next_after(self, after_ms: int, anchor_ms: int) -> int | None:
         """The next run after ``after_ms``; ``anchor_ms`` is where a rate() counts from."""
-        if self.kind == "at":
+        if self.at_ms is not None:
             return self.at_ms if self.at_ms > after_ms else None
-        if self.kind == "rate":
+        if self.period_ms is not None:
             if after_ms < anchor_ms:
                 return anchor_ms
             return anchor_ms + ((after_ms - anchor_ms) // self.period_ms + 1) * self.period_ms
@@ -83,6 +83,7 @@ class Schedule:
         moment = dt.datetime.fromtimestamp(after_ms / 1000, UTC)
         wall = moment.astimezone(self.zone).replace(tzinfo=None)
         probe = wall
+        assert self.cron is not None
         for _ in range(_SEARCH_RESTARTS):
             found = self.cron.occurrence(probe.replace(tzinfo=UTC)).next()
             if found is None:
@@ -122,7 +123,8 @@ def parse_schedule(expression: str, timezone: str | None = None) -> Schedule:
         raise _invalid("Schedule", expression, "must be a string")
     if match := _AT.fullmatch(expression):
         try:
-            wall = dt.datetime(*(int(part) for part in match.groups()))
+            year, month, day, hour, minute, second = (int(part) for part in match.groups())
+            wall = dt.datetime(year, month, day, hour, minute, second)
         except ValueError:
             raise _invalid("Schedule", expression, "is not a valid date and time") from None
         return Schedule(expression, "at", zone, at_ms=_wall_to_utc_ms(wall, zone))

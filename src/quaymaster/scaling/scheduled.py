@@ -85,7 +85,8 @@ def describe(record: ScheduledRecord) -> dict:
     item = {"ScheduledActionName": record.name, "ScheduledActionARN": record.arn,
             "ServiceNamespace": NAMESPACE, "Schedule": record.expression,
             "ResourceId": record.resource_id, "ScalableDimension": DIMENSION,
-            "CreationTime": from_millis(record.created_ms), "ScalableTargetAction": {}}
+            "CreationTime": from_millis(record.created_ms)}
+    action: dict[str, int] = {}
     if record.timezone is not None:
         item["Timezone"] = record.timezone
     if record.start_ms is not None:
@@ -93,9 +94,10 @@ def describe(record: ScheduledRecord) -> dict:
     if record.end_ms is not None:
         item["EndTime"] = from_millis(record.end_ms)
     if record.new_min is not None:
-        item["ScalableTargetAction"]["MinCapacity"] = record.new_min
+        action["MinCapacity"] = record.new_min
     if record.new_max is not None:
-        item["ScalableTargetAction"]["MaxCapacity"] = record.new_max
+        action["MaxCapacity"] = record.new_max
+    item["ScalableTargetAction"] = action
     return item
 
 

@@ -99,7 +99,7 @@ class Workload:
 
     def _base(self, times_ms: np.ndarray, start_ms: int):
         p = self.params
-        if self.model == "series":
+        if self.series is not None:
             at, cpu, requests, memory = self.series
             index = np.searchsorted(at, times_ms, side="right") - 1
             valid = index >= 0
