@@ -236,3 +236,27 @@ def test_managed_scaling_matches_plain_reimplementation(case):
     cpr, m, new = plain_minute(now, n, busy, needs, types, s, desired, low, high, warming, below, last_out)
     assert (result.reservation, result.m, result.desired) == (cpr, m, new)
     assert (result.cause is None) == (new == desired)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30)), min_size=30, max_size=30),
+       st.sampled_from([50, 80, 100]), st.integers(1, 3), st.booleans())
+def test_minute_by_minute_run_matches_plain_reimplementation(load, target, minimum, protection):
+    """Thirty minutes of a provider whose instances arrive the minute after the desired count
+    rises; both sides keep their own below-target count and last scale-out time."""
+    s = ManagedScaling(target, minimum, 8, 0, protection)
+    n, desired, state = 0, 0, ProviderState()
+    below, last_out = 0, None
+    for minute, (waiting, busy_wish) in enumerate(load):
+        now = (5000 + minute) * MIN
+        busy = min(busy_wish, n)
+        needs = [(1024, 2048, 0, 0)] * waiting
+        result = managed_scaling_step(now, n=n, busy=busy, provisioning=np.array(needs).reshape(-1, 4),
+                                      types=(M5XL,), settings=s, asg_desired=desired, asg_min=0,
+                                      asg_max=40, warming=0, state=state)
+        cpr, m, new = plain_minute(now, n, busy, needs, (M5XL,), s, desired, 0, 40, 0, below, last_out)
+        assert (result.reservation, result.m, result.desired) == (cpr, m, new), minute
+        below = below + 1 if cpr < target else 0
+        if new > desired:
+            last_out = now
+        state, desired, n = result.state, result.desired, result.desired

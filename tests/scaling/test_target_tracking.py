@@ -203,3 +203,34 @@ def test_decision_matches_plain_reimplementation(scenario):
     assert result.desired == expected
     assert (result.cause is None) == (expected == desired)
     assert low <= result.desired <= high or result.desired == desired
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 2), st.lists(st.floats(0, 120, allow_nan=False), min_size=40, max_size=40),
+       st.lists(st.floats(0, 120, allow_nan=False), min_size=40, max_size=40),
+       st.integers(0, 3), st.sampled_from([0, 120, 300]), st.sampled_from([0, 180, 300]))
+def test_minute_by_minute_run_matches_plain_reimplementation(n, first, second, lag, out_cd, in_cd):
+    """Forty minutes, the running count following the desired count ``lag`` minutes late; each side
+    keeps its own state from minute to minute."""
+    policies = tuple(TargetTrackingPolicy(f"p{i}", f"m{i}", 50.0 + 10 * i, out_cd, in_cd)
+                     for i in range(n))
+    series = {"m0": np.array(first), "m1": np.array(second)}
+    low, high = 1, 30
+    history = [4] * (lag + 1)          # desired counts; running is the one ``lag`` minutes ago
+    state, plain = TargetState(), {"out": None, "to": None, "in": None}
+    for minute in range(40):
+        now = (1000 + minute) * MIN
+        desired, running = history[-1], history[-1 - lag]
+        metrics = {p.metric: series[p.metric][:minute + 1] for p in policies}
+        result = decide_target(now, resource_id="service/c/s", running=running, desired=desired,
+                               min_capacity=low, max_capacity=high, metrics=metrics,
+                               target_tracking=policies, state=state)
+        expected = plain_decide(now, policies, metrics, running, desired, low, high,
+                                TargetState(plain["out"], plain["to"], plain["in"]), False)
+        assert result.desired == expected, minute
+        if expected > desired:
+            plain.update(out=now, to=expected)
+        elif expected < desired:
+            plain["in"] = now
+        state = result.state
+        history.append(result.desired)

@@ -263,14 +263,20 @@ class ApplicationAutoScaling:
         the minute's metrics are recorded; targets without a view are skipped.
         """
         changes = []
+        tracking_of: dict[str, list] = {}
+        steps_of: dict[str, list] = {}
+        for record in self.policies.values():  # one pass, in creation order
+            if isinstance(record.parsed, TargetTrackingPolicy):
+                tracking_of.setdefault(record.resource_id, []).append(record.parsed)
+            else:
+                steps_of.setdefault(record.resource_id, []).append(
+                    self.alarms.attach(record.parsed, record.arn))
         for target in self.targets.values():
             view = services.get(target.resource_id)
             if view is None:
                 continue
-            tracking = [r.parsed for r in self.policies.values() if r.resource_id == target.resource_id
-                        and isinstance(r.parsed, TargetTrackingPolicy)]
-            steps = [self.alarms.attach(r.parsed, r.arn) for r in self.policies.values()
-                     if r.resource_id == target.resource_id and isinstance(r.parsed, StepScalingPolicy)]
+            tracking = tracking_of.get(target.resource_id, [])
+            steps = steps_of.get(target.resource_id, [])
             decision = decide_target(
                 now_ms, resource_id=target.resource_id, running=view.running, desired=view.desired,
                 min_capacity=target.min_capacity, max_capacity=target.max_capacity,

@@ -55,18 +55,22 @@ class _Proposal:
     step_change: int | None = None   # step policies: the adjustment, for the cooldown rule
 
 
-def _window(series: np.ndarray | None, minutes: int) -> np.ndarray | None:
-    """The last ``minutes`` points, or None when any is missing (no decision without data)."""
+def _window(series, minutes: int) -> list[float] | None:
+    """The last ``minutes`` points as floats, or None when any is missing (no decision without data).
+
+    Windows are a few points long: Python floats beat numpy's per-call overhead here.
+    """
     if series is None or len(series) < minutes:
         return None
-    window = np.asarray(series[-minutes:], dtype=np.float64)
-    return None if np.isnan(window).any() else window
+    window = [float(v) for v in series[len(series) - minutes:]]
+    return None if any(v != v for v in window) else window  # v != v: NaN
 
 
-def _last(series: np.ndarray | None) -> float | None:
-    if series is None or len(series) == 0 or math.isnan(series[-1]):
+def _last(series) -> float | None:
+    if series is None or len(series) == 0:
         return None
-    return float(series[-1])
+    value = float(series[-1])
+    return None if math.isnan(value) else value
 
 
 def _alarm_name(resource_id: str, policy: str, high: bool) -> str:
@@ -85,13 +89,16 @@ def _track(policy: TargetTrackingPolicy, series, running: int, min_capacity: int
                              _alarm_name(resource_id, policy.name, True), "out")
         return None
     proposed = math.ceil(running * metric / policy.target)
-    high = _window(series, SCALE_OUT_MINUTES)
-    if high is not None and (high > policy.target).all() and proposed > running:
-        return _Proposal(proposed, policy.name, _alarm_name(resource_id, policy.name, True), "out")
+    if proposed > running:
+        high = _window(series, SCALE_OUT_MINUTES)
+        if high is not None and all(v > policy.target for v in high):
+            return _Proposal(proposed, policy.name, _alarm_name(resource_id, policy.name, True), "out")
+        return None
+    floor = SCALE_IN_RATIO * policy.target
+    if proposed >= running or metric > floor or policy.disable_scale_in:
+        return None
     low = _window(series, SCALE_IN_MINUTES)
-    if (low is not None and (low <= SCALE_IN_RATIO * policy.target).all()
-            and metric <= SCALE_IN_RATIO * policy.target and proposed < running
-            and not policy.disable_scale_in):
+    if low is not None and all(v <= floor for v in low):
         return _Proposal(proposed, policy.name, _alarm_name(resource_id, policy.name, False), "in")
     return None
 
