@@ -10,6 +10,7 @@ name) over one-minute periods.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from quaymaster.scaling.policies import COMPARISONS, StepAlarm, StepScalingPolicy
@@ -39,6 +40,8 @@ class AlarmBook:
         if request["ComparisonOperator"] not in COMPARISONS:
             raise validation_error(SERVICE, "ComparisonOperator", request["ComparisonOperator"],
                                    f"must be one of {sorted(COMPARISONS)}")
+        if not math.isfinite(request["Threshold"]):
+            raise validation_error(SERVICE, "Threshold", request["Threshold"], "must be a finite number")
         if request["EvaluationPeriods"] < 1:
             raise validation_error(SERVICE, "EvaluationPeriods", request["EvaluationPeriods"],
                                    "must be at least 1")

@@ -119,6 +119,9 @@ def _check_steps(steps: tuple[StepAdjustment, ...], field: str) -> None:
         raise invalid(f"{field}.StepAdjustments", len(steps), f"at most {MAX_STEPS} step adjustments")
     for index, step in enumerate(steps):
         where = f"{field}.StepAdjustments[{index}]"
+        for name, bound in (("MetricIntervalLowerBound", step.lower), ("MetricIntervalUpperBound", step.upper)):
+            if bound is not None and not math.isfinite(bound):
+                raise invalid(f"{where}.{name}", bound, "must be a finite number (leave it out for infinity)")
         if step.lower is None and step.upper is None and len(steps) > 1:
             raise invalid(where, "null bounds", "only a single step adjustment may leave both "
                           "bounds null")

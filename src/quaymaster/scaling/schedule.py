@@ -87,7 +87,7 @@ class Schedule:
         for _ in range(_SEARCH_RESTARTS):
             found = self.cron.occurrence(probe.replace(tzinfo=UTC)).next()
             if found is None:
-                if probe.year >= 2199:
+                if probe.year >= 2199 or probe.year > max(self.cron.years):
                     return None
                 probe = _months_later(probe, 10)  # the library gave up: go on from further ahead
                 continue
