@@ -139,3 +139,13 @@ def test_metric_formulas_match_the_scalar_rules(rows):
         else:
             assert math.isnan(cpu[i])
         assert math.isclose(unserved[i], max(0.0, d - n * c), rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_minute_metrics_by_name():
+    from quaymaster.workloads import minute_metrics
+    got = minute_metrics([1024.0, 0.0], [256.0, 0.0], [90.0, 0.0], [2, 0], [3, 0], [1024, 512],
+                         [512, 512])
+    assert list(got) == ["CPUUtilization", "MemoryUtilization", "RequestCountPerTarget", "UnservedDemand"]
+    assert got["CPUUtilization"][0] == 50.0 and math.isnan(got["CPUUtilization"][1])
+    assert got["MemoryUtilization"][0] == 25.0 and got["RequestCountPerTarget"][0] == 30.0
+    assert list(got["UnservedDemand"]) == [0.0, 0.0]

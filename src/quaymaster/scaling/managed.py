@@ -82,16 +82,17 @@ def instances_for_tasks(needs: np.ndarray, types: Sequence[InstanceType]) -> int
     fits = (needs <= _capacity(smallest)).all(axis=1)
     packed = needs[fits]
     order = np.lexsort((np.arange(len(packed)), -packed[:, 1], -packed[:, 0]))
-    capacity = _capacity(largest)
-    free: list[np.ndarray] = []
+    # free[b] is what bin b has left; one vectorised fit test over the open bins per task
+    free = np.empty((len(packed), 4), dtype=np.int64)
+    opened = 0
     for need in packed[order]:
-        for bin_free in free:
-            if (need <= bin_free).all():
-                bin_free -= need
-                break
-        else:
-            free.append(capacity - need)
-    return len(free)
+        fits = (free[:opened] >= need).all(axis=1)
+        first = int(fits.argmax()) if opened and fits.any() else opened
+        if first == opened:
+            free[opened] = _capacity(largest)
+            opened += 1
+        free[first] -= need
+    return opened
 
 
 def reservation(n: int, m: int) -> float:

@@ -43,3 +43,12 @@ def unserved_demand(demand, running, task_cpu) -> np.ndarray:
     demand = np.asarray(demand, dtype=np.float64)
     capacity = np.asarray(running, dtype=np.float64) * np.asarray(task_cpu, dtype=np.float64)
     return np.maximum(0.0, demand - capacity)
+
+
+def minute_metrics(cpu_demand, memory_demand, requests, running, healthy_targets, task_cpu,
+                   task_memory) -> dict[str, np.ndarray]:
+    """The four workload metrics of one minute, by their CloudWatch names, vectorised over services."""
+    return {"CPUUtilization": cpu_utilization(cpu_demand, running, task_cpu),
+            "MemoryUtilization": memory_utilization(memory_demand, running, task_memory),
+            "RequestCountPerTarget": request_count_per_target(requests, healthy_targets),
+            "UnservedDemand": unserved_demand(cpu_demand, running, task_cpu)}
