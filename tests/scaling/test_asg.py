@@ -134,3 +134,15 @@ def test_bad_requests_refused_and_nothing_changes(api, call, request_, code, wor
     assert info.value.code == code
     assert words in info.value.message
     assert api.describe_auto_scaling_groups({}) == before
+
+
+def test_describe_pages_with_the_autoscaling_token_error(api):
+    for name in "abc":
+        api.create_auto_scaling_group(group_request(name))
+    first = api.describe_auto_scaling_groups({"MaxRecords": 2})
+    rest = api.describe_auto_scaling_groups({"MaxRecords": 2, "NextToken": first["NextToken"]})
+    assert [g["AutoScalingGroupName"] for g in first["AutoScalingGroups"] + rest["AutoScalingGroups"]] \
+        == ["a", "b", "c"]
+    with pytest.raises(ServiceError) as info:
+        api.describe_auto_scaling_groups({"NextToken": "x"})
+    assert info.value.code == "InvalidNextToken"

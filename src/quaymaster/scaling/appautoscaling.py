@@ -31,14 +31,15 @@ def _not_found(what: str) -> ServiceError:
     return ServiceError("ObjectNotFoundException", what)
 
 
-def page(items: list, request: dict, key: str, limit: int = 50) -> dict:
+def page(items: list, request: dict, key: str, limit: int = 50,
+         bad_token: str = "InvalidNextTokenException") -> dict:
     """One page of a Describe answer; NextToken is the index of the next item."""
     size = request.get("MaxResults", limit)
     token = request.get("NextToken")
     start = 0
     if token is not None:
         if not token.isdigit() or int(token) > len(items):
-            raise ServiceError("InvalidNextTokenException", f"NextToken {token!r} is not valid")
+            raise ServiceError(bad_token, f"NextToken {token!r} is not valid")
         start = int(token)
     answer: dict = {key: items[start:start + size]}
     if start + size < len(items):

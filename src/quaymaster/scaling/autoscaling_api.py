@@ -142,7 +142,7 @@ class AutoScaling:
         items = [self._describe(g, request.get("IncludeInstances", True)) for g in groups]
         answer = page(items, {"MaxResults": request.get("MaxRecords", 50),
                               **({"NextToken": request["NextToken"]} if "NextToken" in request else {})},
-                      "AutoScalingGroups", limit=50)
+                      "AutoScalingGroups", limit=50, bad_token="InvalidNextToken")
         return answer
 
     def _describe(self, group: AutoScalingGroup, include_instances: bool) -> dict:
