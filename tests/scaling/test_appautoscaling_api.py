@@ -219,3 +219,19 @@ def test_at_and_rate_actions(api):
     assert [c.to_count for c in api.run_scheduled_actions(START + 10 * MIN, {RID: 1})] == [3]
     assert api.run_scheduled_actions(START + 11 * MIN, {RID: 3}) == []
     assert [c.to_count for c in api.run_scheduled_actions(START + 30 * MIN, {RID: 9})] == [4]
+
+
+def test_quotas_per_target(api):
+    for i in range(50):
+        api.put_scaling_policy(tracking(f"p{i}"))
+    api.put_scaling_policy(tracking("p0", target=60.0))          # an update is not a new policy
+    with pytest.raises(ServiceError) as info:
+        api.put_scaling_policy(tracking("one-too-many"))
+    assert info.value.code == "LimitExceededException"
+    for i in range(200):
+        api.put_scheduled_action({**KEY, "ScheduledActionName": f"a{i}", "Schedule": "rate(1 hour)",
+                                  "ScalableTargetAction": {"MinCapacity": 1}})
+    with pytest.raises(ServiceError) as info:
+        api.put_scheduled_action({**KEY, "ScheduledActionName": "more", "Schedule": "rate(1 hour)",
+                                  "ScalableTargetAction": {"MinCapacity": 1}})
+    assert info.value.code == "LimitExceededException"

@@ -23,6 +23,9 @@ from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, Scal
 from quaymaster.scaling.shapes import check_request, from_millis
 
 SERVICE = "application-autoscaling"
+# Application Auto Scaling's quotas per scalable target
+MAX_POLICIES_PER_TARGET = 50
+MAX_SCHEDULED_ACTIONS_PER_TARGET = 200
 _SUSPENDED_KEYS = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended",
                    "ScheduledScalingSuspended")
 
@@ -161,6 +164,9 @@ class ApplicationAutoScaling:
         if previous is not None and previous.policy_type != kind:
             raise invalid("PolicyType", kind, f"policy {name!r} exists with type {previous.policy_type}")
         if previous is None:
+            if sum(1 for key in self.policies if key[0] == resource_id) >= MAX_POLICIES_PER_TARGET:
+                raise ServiceError("LimitExceededException", f"{resource_id} already has "
+                                   f"{MAX_POLICIES_PER_TARGET} scaling policies")
             arn = (f"arn:aws:autoscaling:{self.region}:{self.account}:scalingPolicy:{self._next_uuid()}:"
                    f"resource/ecs/{resource_id}:policyName/{name}")
             record = PolicyRecord(resource_id, name, kind, arn, self.clock(), config, parsed)
@@ -209,6 +215,10 @@ class ApplicationAutoScaling:
         request = check_request(SERVICE, "PutScheduledAction", request)
         resource_id = required_target_key(request)
         self._target(resource_id)
+        if (resource_id, request["ScheduledActionName"]) not in self.scheduled and sum(
+                1 for key in self.scheduled if key[0] == resource_id) >= MAX_SCHEDULED_ACTIONS_PER_TARGET:
+            raise ServiceError("LimitExceededException", f"{resource_id} already has "
+                               f"{MAX_SCHEDULED_ACTIONS_PER_TARGET} scheduled actions")
         scheduled.put(self.scheduled, request, resource_id, now_ms=self.clock(),
                       arn_for=lambda name: (f"arn:aws:autoscaling:{self.region}:{self.account}:"
                                             f"scheduledAction:{self._next_uuid()}:resource/ecs/"
