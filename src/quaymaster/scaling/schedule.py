@@ -103,6 +103,30 @@ def _months_later(moment: dt.datetime, months: int) -> dt.datetime:
     return dt.datetime(index // 12, index % 12 + 1, 1) - dt.timedelta(minutes=1)
 
 
+_YEAR_STEP = re.compile(r"(\*|\d{4}|\d{4}-\d{4})/(\d{1,3})")
+
+
+def _expand_year(field: str, expression: str) -> str:
+    """The year field with its increments (``*/2``, ``2026/5``, ``2026-2040/2``) written out.
+
+    aws-croniter takes an increment only when it is itself a valid year, so
+    ``*/2`` would be refused; a list of the years is equivalent and accepted.
+    """
+    parts = []
+    for part in field.split(","):
+        match = _YEAR_STEP.fullmatch(part)
+        if match is None:
+            parts.append(part)
+            continue
+        span, step = match.group(1), int(match.group(2))
+        low, high = (1970, 2199) if span == "*" else (
+            (int(span), 2199) if "-" not in span else tuple(map(int, span.split("-"))))
+        if step < 1 or not 1970 <= low <= high <= 2199:
+            raise _invalid("Schedule", expression, f"year field {field!r} is out of 1970-2199")
+        parts.extend(str(year) for year in range(low, high + 1, step))
+    return ",".join(parts)
+
+
 def _parse_cron(body: str, expression: str) -> AwsCroniter:
     fields = body.split(" ")
     if len(fields) == 6:
@@ -110,6 +134,11 @@ def _parse_cron(body: str, expression: str) -> AwsCroniter:
         if day_of_month != "?" and day_of_week != "?":
             raise _invalid("Schedule", expression, "a cron expression cannot set both the "
                            "day-of-month and the day-of-week fields; one of them must be '?'")
+        if day_of_week == "L":  # the last day of the week, Saturday; aws-croniter never matches "L"
+            fields[4] = "7"
+        if "/" in fields[5]:
+            fields[5] = _expand_year(fields[5], expression)
+        body = " ".join(fields)
     try:
         return AwsCroniter(body)
     except Exception as exc:  # the library raises its own errors, and ValueError on bad ranges
