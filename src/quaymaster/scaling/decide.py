@@ -187,14 +187,15 @@ def _cause(proposal: _Proposal) -> str:
     return f"monitor alarm {proposal.alarm} in state ALARM triggered policy {proposal.policy}"
 
 
-def _scale_out_allowed(proposal: _Proposal, policies: Mapping[str, TargetTrackingPolicy],
+def _scale_out_allowed(proposal: _Proposal, capacity: int, policies: Mapping[str, TargetTrackingPolicy],
                        state: TargetState, now_ms: int, desired: int) -> bool:
+    """Whether a scale-out to ``capacity`` (the clamped proposal) goes ahead."""
     policy = policies.get(proposal.policy)
     if policy is None or state.last_scale_out_ms is None:  # step policies keep their own cooldown
-        return proposal.capacity > desired
+        return capacity > desired
     if now_ms < state.last_scale_out_ms + policy.scale_out_cooldown_s * 1000:
-        return proposal.capacity > max(desired, state.last_scale_out_to or 0)  # only a larger one
-    return proposal.capacity > desired
+        return capacity > max(desired, state.last_scale_out_to or 0)  # only a larger one
+    return capacity > desired
 
 
 def _scale_in_allowed(proposal: _Proposal, policies, state: TargetState, now_ms: int) -> bool:
@@ -218,22 +219,27 @@ def decide_target(now_ms: int, *, resource_id: str, running: int, desired: int,
     progress or the target's ``DynamicScalingInSuspended`` is set;
     ``scale_out_suspended`` mirrors ``DynamicScalingOutSuspended``.
     """
-    by_name = {p.name: p for p in target_tracking}
-    tracked = [(_track(p, metrics.get(p.metric), running, min_capacity, resource_id), p)
+    tracked = [_track(p, metrics.get(p.metric), running, min_capacity, resource_id)
                for p in target_tracking]
     stepped = [_step(p, metrics, running, desired, now_ms, state) for p in step_scaling]
-    wishes = [w for w, _ in tracked if w is not None] + [w for w in stepped if w is not None]
-    clamp = lambda c: max(min_capacity, min(max_capacity, c))  # noqa: E731
+    wishes = [w for w in tracked if w is not None] + [w for w in stepped if w is not None]
+    if not wishes:  # most minutes: nothing to decide
+        return Decision(desired, None, None, state)
+    by_name = {p.name: p for p in target_tracking}
+
+    def clamp(capacity: int) -> int:
+        return max(min_capacity, min(max_capacity, capacity))
+
     outs = [] if scale_out_suspended else [
         w for w in wishes if w.kind == "out"
-        and _scale_out_allowed(replace(w, capacity=clamp(w.capacity)), by_name, state, now_ms, desired)]
+        and _scale_out_allowed(w, clamp(w.capacity), by_name, state, now_ms, desired)]
     if outs:
         chosen = max(outs, key=lambda w: w.capacity)  # the largest proposal; ties: the first
         return _apply(chosen, clamp(chosen.capacity), desired, now_ms, state)
     if scale_in_suspended:
         return Decision(desired, None, None, state)
     ins = [w for w in stepped if w is not None and w.kind == "in"]
-    tt_ins = [w for w, _ in tracked if w is not None and w.kind == "in"]
+    tt_ins = [w for w in tracked if w is not None and w.kind == "in"]
     if tracked and len(tt_ins) == len(tracked):
         ins.extend(tt_ins)  # several target-tracking policies: in only if all want in
     ins = [w for w in ins if _scale_in_allowed(w, by_name, state, now_ms) and clamp(w.capacity) < desired]
