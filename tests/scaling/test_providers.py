@@ -58,3 +58,11 @@ def test_managed_termination_protection_protects_busy_instances():
     assert gone == set(ids[1:])
     providers.run(6 * MIN, [view(settings, busy=[])])
     assert not api.groups["nodes"].instances[ids[0]].protected
+
+
+def test_a_provider_whose_group_is_gone_is_skipped():
+    api, providers, settings = make(desired=1)
+    api.reconcile(0)
+    api.delete_auto_scaling_group({"AutoScalingGroupName": "nodes", "ForceDelete": True})
+    assert providers.run(MIN, [view(settings, waiting=3)]) == []
+    assert api.find_group("nodes") is None and api.find_group(None) is None

@@ -76,13 +76,19 @@ class AutoScaling:
         self._pending: list[AsgAction] = []      # terminations of force-deleted groups
         self._ids = 0
 
-    def group(self, name_or_arn: str) -> AutoScalingGroup:
+    def find_group(self, name_or_arn: str) -> AutoScalingGroup | None:
         """A group by name, ARN, or any ARN whose ``autoScalingGroupName/<name>`` part names it."""
-        name = name_or_arn.rsplit("autoScalingGroupName/", 1)[-1]
-        if name not in self.groups:
+        if not isinstance(name_or_arn, str):
+            return None
+        return self.groups.get(name_or_arn.rsplit("autoScalingGroupName/", 1)[-1])
+
+    def group(self, name_or_arn: str) -> AutoScalingGroup:
+        """As :meth:`find_group`, or ValidationError naming the group."""
+        group = self.find_group(name_or_arn)
+        if group is None:
             raise validation_error(SERVICE, "AutoScalingGroupName", name_or_arn,
                                    "no Auto Scaling group of that name")
-        return self.groups[name]
+        return group
 
     def create_auto_scaling_group(self, request: dict) -> dict:
         checked, extension = _split_extension(request)

@@ -54,10 +54,15 @@ class CapacityProviderScaling:
         self.states.pop(provider, None)
 
     def run(self, now_ms: int, providers: Sequence[ProviderView]) -> list[ProviderOutcome]:
-        """Step 5 of the clock, capacity provider managed scaling, for each provider in order."""
+        """Step 5 of the clock, capacity provider managed scaling, for each provider in order.
+
+        Providers whose group no longer exists are skipped (no outcome).
+        """
         outcomes = []
         for view in providers:
-            group = self.autoscaling.group(view.group)
+            group = self.autoscaling.find_group(view.group)
+            if group is None:  # the group was deleted under the provider: nothing to scale
+                continue
             if view.settings.managed_termination_protection:
                 protect, release = termination_protection(set(view.busy_instances),
                                                           list(group.instances), _protected(group))
