@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from quaymaster.keys import splitmix64
 from quaymaster.scaling.decide import TargetState
-from quaymaster.scaling.policies import invalid
+from quaymaster.scaling.policies import StepScalingPolicy, TargetTrackingPolicy, invalid
 from quaymaster.scaling.schedule import Schedule
 
 NAMESPACE = "ecs"
@@ -73,7 +73,7 @@ class PolicyRecord:
     arn: str
     created_ms: int
     config: dict               # the request's configuration member, as given
-    parsed: object             # TargetTrackingPolicy or StepScalingPolicy
+    parsed: TargetTrackingPolicy | StepScalingPolicy
     alarms: list = field(default_factory=list)   # [{AlarmName, AlarmARN}]
 
 
