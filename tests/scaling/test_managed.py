@@ -145,8 +145,18 @@ def test_settings_refused_naming_the_field():
             ManagedScaling.from_request(members)
         assert info.value.code == "InvalidParameterException"
         assert f"managedScaling.{field}" in info.value.message
-    assert ManagedScaling.from_request(None) == ManagedScaling()
+    assert ManagedScaling.from_request({}) == ManagedScaling(enabled=False)
+    assert ManagedScaling.from_request(None) == ManagedScaling(enabled=False)
+    assert ManagedScaling.from_request({"targetCapacity": 80}) == ManagedScaling(80)
     assert ManagedScaling.from_request({"targetCapacity": 80}, "ENABLED").managed_termination_protection
+    assert not ManagedScaling.from_request({"status": "DISABLED"}).enabled
+    for members, protection, words in [({"status": "ON"}, None, "managedScaling.status"),
+                                       (None, "ENABLED", "managedTerminationProtection"),
+                                       ({"status": "DISABLED"}, "ENABLED", "managedTerminationProtection"),
+                                       ({"status": "ENABLED"}, "YES", "managedTerminationProtection")]:
+        with pytest.raises(ServiceError) as info:
+            ManagedScaling.from_request(members, protection)
+        assert words in info.value.message
 
 
 def test_termination_protection_updates():

@@ -66,3 +66,9 @@ def test_a_provider_whose_group_is_gone_is_skipped():
     api.delete_auto_scaling_group({"AutoScalingGroupName": "nodes", "ForceDelete": True})
     assert providers.run(MIN, [view(settings, waiting=3)]) == []
     assert api.find_group("nodes") is None and api.find_group(None) is None
+
+
+def test_a_provider_without_managed_scaling_is_left_alone():
+    api, providers, settings = make()
+    assert providers.run(0, [view(ManagedScaling(enabled=False), waiting=5)]) == []
+    assert api.groups["nodes"].desired == 0

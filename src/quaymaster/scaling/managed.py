@@ -31,11 +31,21 @@ class ManagedScaling:
     maximum_scaling_step_size: int = 10_000
     instance_warmup_period: int = 300   # seconds
     managed_termination_protection: bool = False
+    enabled: bool = True                # managedScaling.status
 
     @classmethod
     def from_request(cls, managed_scaling: Mapping | None, termination_protection: str | None = None,
                      field: str = "autoScalingGroupProvider") -> "ManagedScaling":
-        """ECS's ``managedScaling`` and ``managedTerminationProtection`` members, checked."""
+        """ECS's ``managedScaling`` and ``managedTerminationProtection`` members, checked.
+
+        Managed scaling is on when ``managedScaling`` is given with status
+        ENABLED or no status, off when it is left out or DISABLED; managed
+        termination protection needs it on, as in ECS.
+        """
+        status = (managed_scaling or {}).get("status", "ENABLED" if managed_scaling else "DISABLED")
+        if status not in ("ENABLED", "DISABLED"):
+            raise ServiceError("InvalidParameterException",
+                               f"{field}.managedScaling.status must be ENABLED or DISABLED (got {status!r})")
         values = {}
         for key, (low, high, default) in _LIMITS.items():
             value = (managed_scaling or {}).get(key, default)
@@ -53,9 +63,13 @@ class ManagedScaling:
             raise ServiceError("InvalidParameterException",
                                f"{field}.managedTerminationProtection must be ENABLED or DISABLED "
                                f"(got {termination_protection!r})")
+        if termination_protection == "ENABLED" and status != "ENABLED":
+            raise ServiceError("InvalidParameterException",
+                               f"{field}.managedTerminationProtection: managed termination protection "
+                               "requires managed scaling to be enabled")
         return cls(values["targetCapacity"], values["minimumScalingStepSize"],
                    values["maximumScalingStepSize"], values["instanceWarmupPeriod"],
-                   termination_protection == "ENABLED")
+                   termination_protection == "ENABLED", status == "ENABLED")
 
 
 def _capacity(instance_type: InstanceType) -> np.ndarray:

@@ -56,12 +56,13 @@ class CapacityProviderScaling:
     def run(self, now_ms: int, providers: Sequence[ProviderView]) -> list[ProviderOutcome]:
         """Step 5 of the clock, capacity provider managed scaling, for each provider in order.
 
-        Providers whose group no longer exists are skipped (no outcome).
+        Providers whose group no longer exists, or with managed scaling
+        disabled, are skipped (no outcome).
         """
         outcomes = []
         for view in providers:
             group = self.autoscaling.find_group(view.group)
-            if group is None:  # the group was deleted under the provider: nothing to scale
+            if group is None or not view.settings.enabled:  # no group any more, or not managed
                 continue
             if view.settings.managed_termination_protection:
                 protect, release = termination_protection(set(view.busy_instances),
