@@ -235,3 +235,17 @@ def test_quotas_per_target(api):
         api.put_scheduled_action({**KEY, "ScheduledActionName": "more", "Schedule": "rate(1 hour)",
                                   "ScalableTargetAction": {"MinCapacity": 1}})
     assert info.value.code == "LimitExceededException"
+
+
+def test_answers_and_requests_do_not_share_state(api):
+    request = tracking()
+    api.put_scaling_policy(request)
+    request["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] = 1.0
+    answer = api.describe_scaling_policies({"ServiceNamespace": "ecs"})
+    config = answer["ScalingPolicies"][0]["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 50.0
+    config["TargetValue"] = 2.0
+    answer["ScalingPolicies"][0]["Alarms"].clear()
+    again = api.describe_scaling_policies({"ServiceNamespace": "ecs"})["ScalingPolicies"][0]
+    assert again["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 50.0
+    assert len(again["Alarms"]) == 2

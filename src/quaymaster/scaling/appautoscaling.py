@@ -9,6 +9,7 @@ and then :meth:`run_policies`, and sets the desired counts they hand back.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 
 from quaymaster.errors import ServiceError
@@ -153,10 +154,10 @@ class ApplicationAutoScaling:
         parsed: TargetTrackingPolicy | StepScalingPolicy
         if kind == "TargetTrackingScaling":
             parsed = parse_target_tracking(name, request.get("TargetTrackingScalingPolicyConfiguration"))
-            config = request["TargetTrackingScalingPolicyConfiguration"]
+            config = copy.deepcopy(request["TargetTrackingScalingPolicyConfiguration"])
         elif kind == "StepScaling":
             parsed = parse_step_scaling(name, request.get("StepScalingPolicyConfiguration"))
-            config = request["StepScalingPolicyConfiguration"]
+            config = copy.deepcopy(request["StepScalingPolicyConfiguration"])
         else:
             raise invalid("PolicyType", kind, "quaymaster supports TargetTrackingScaling and StepScaling")
         self._target(resource_id)
@@ -176,7 +177,7 @@ class ApplicationAutoScaling:
             record.config, record.parsed = config, parsed
         if kind == "TargetTrackingScaling":
             record.alarms = self.alarms.target_tracking_alarms(resource_id, name)
-            return {"PolicyARN": record.arn, "Alarms": record.alarms}
+            return {"PolicyARN": record.arn, "Alarms": copy.deepcopy(record.alarms)}
         return {"PolicyARN": record.arn}
 
     def delete_scaling_policy(self, request: dict) -> dict:
@@ -202,11 +203,11 @@ class ApplicationAutoScaling:
             item = {"PolicyARN": record.arn, "PolicyName": record.name, "ServiceNamespace": NAMESPACE,
                     "ResourceId": record.resource_id, "ScalableDimension": DIMENSION,
                     "PolicyType": record.policy_type, "CreationTime": from_millis(record.created_ms),
-                    "Alarms": (record.alarms if record.policy_type == "TargetTrackingScaling"
+                    "Alarms": (copy.deepcopy(record.alarms) if record.policy_type == "TargetTrackingScaling"
                                else self.alarms.alarms_of(record.arn))}
             member = ("TargetTrackingScalingPolicyConfiguration"
                       if record.policy_type == "TargetTrackingScaling" else "StepScalingPolicyConfiguration")
-            item[member] = record.config
+            item[member] = copy.deepcopy(record.config)  # the caller may change what it gets
             items.append(item)
         return page(items, request, "ScalingPolicies")
 
@@ -248,7 +249,7 @@ class ApplicationAutoScaling:
         resource_id = check_target_key(request)
         items = [a for a in reversed(self.activities)  # newest first, as AWS lists them
                  if resource_id is None or a["ResourceId"] == resource_id]
-        return page(items, request, "ScalingActivities")
+        return copy.deepcopy(page(items, request, "ScalingActivities"))
 
     # -- CloudWatch alarms that drive step policies ---------------------------------------
     def put_metric_alarm(self, request: dict) -> dict:
