@@ -3,6 +3,7 @@ and step adjustments with gaps or overlaps refused naming the field."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from quaymaster.errors import ServiceError
 from quaymaster.scaling.decide import TargetState, decide_target, percent_adjustment
@@ -164,3 +165,104 @@ def test_twenty_contiguous_steps_accepted():
     steps = [step(None, 0, -1)] + [step(i, i + 1, 1) for i in range(18)] + [step(18, None, 2)]
     assert len(parse_step_scaling("p", {"AdjustmentType": "ChangeInCapacity",
                                         "StepAdjustments": steps}).steps) == 20
+
+
+# -- a plain re-implementation of one minute of one step policy, compared over random inputs ----
+
+
+
+OPS = {"GreaterThanOrEqualToThreshold": lambda v, t: v >= t, "GreaterThanThreshold": lambda v, t: v > t,
+       "LessThanThreshold": lambda v, t: v < t, "LessThanOrEqualToThreshold": lambda v, t: v <= t}
+
+
+def plain_step_minute(kind, bounds, adjustments, magnitude, cooldown, op, threshold, periods, series,
+                      running, desired, low, high, now, last_out, last_in):
+    window = series[-periods:]
+    if len(series) < periods or any(v != v for v in window) or not all(OPS[op](v, threshold)
+                                                                       for v in window):
+        return desired
+    delta = series[-1] - threshold
+    chosen = None
+    for (lo, up), adjustment in zip(bounds, adjustments):
+        lo_v = float("-inf") if lo is None else lo
+        up_v = float("inf") if up is None else up
+        if lo_v >= 0 or (up_v > 0 and delta >= 0):
+            inside = lo_v <= delta < up_v
+        else:
+            inside = lo_v < delta <= up_v
+        if inside:
+            chosen = adjustment
+            break
+    if chosen is None:
+        return desired
+    if kind == "ExactCapacity":
+        target = chosen
+    elif kind == "ChangeInCapacity":
+        target = running + chosen
+    else:
+        raw = running * chosen / 100
+        change = (int(raw // 1) if raw > 1 else -int((-raw) // 1) if raw < -1
+                  else 1 if raw > 0 else -1 if raw < 0 else 0)
+        if magnitude and change and abs(change) < magnitude:
+            change = magnitude if change > 0 else -magnitude
+        target = running + change
+    change = target - running
+    if change > 0:
+        if last_out is not None and now < last_out[0] + cooldown * 1000:
+            if change - last_out[1] <= 0:
+                return desired
+            target = desired + change - last_out[1]
+        target = max(low, min(high, target))
+        return target if target > desired else desired
+    if change < 0:
+        if last_in is not None and now < last_in + cooldown * 1000:
+            return desired
+        target = max(low, min(high, target))
+        return target if target < desired else desired
+    return desired
+
+
+@st.composite
+def step_cases(draw):
+    cuts = sorted(draw(st.sets(st.integers(-30, 30), min_size=1, max_size=5)))
+    open_low, open_high = draw(st.booleans()), draw(st.booleans())
+    edges = ([None] if open_low else []) + cuts + ([None] if open_high else [])
+    if len(edges) < 2:
+        edges = [None, cuts[0]]
+    bounds = list(zip(edges[:-1], edges[1:]))
+    kind = draw(st.sampled_from(["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]))
+    value = st.integers(0, 12) if kind == "ExactCapacity" else st.integers(-60, 60)
+    adjustments = draw(st.lists(value, min_size=len(bounds), max_size=len(bounds)))
+    magnitude = draw(st.one_of(st.none(), st.integers(1, 4))) if kind == "PercentChangeInCapacity" else None
+    order = draw(st.permutations(range(len(bounds))))          # steps given in any order
+    steps = [step(bounds[i][0], bounds[i][1], adjustments[i]) for i in order]
+    op = draw(st.sampled_from(sorted(OPS)))
+    series = draw(st.lists(st.one_of(st.integers(20, 80).map(float), st.just(float("nan"))),
+                           min_size=0, max_size=4))
+    low = draw(st.integers(0, 3))
+    high = draw(st.integers(low, 40))
+    now = 1000 * MIN
+    last_out = draw(st.one_of(st.none(), st.tuples(st.integers(now - 600_000, now), st.integers(1, 10))))
+    last_in = draw(st.one_of(st.none(), st.integers(now - 600_000, now)))
+    return (kind, [bounds[i] for i in order], [adjustments[i] for i in order], magnitude, steps,
+            draw(st.sampled_from([0, 60, 300])), op, float(draw(st.integers(40, 60))),
+            draw(st.integers(1, 3)), series, draw(st.integers(0, 30)), draw(st.integers(low, high)), low,
+            high, now, last_out, last_in)
+
+
+@settings(max_examples=400)
+@given(step_cases())
+def test_step_minute_matches_plain_reimplementation(case):
+    (kind, bounds, adjustments, magnitude, steps, cooldown, op, threshold, periods, series, running,
+     desired, low, high, now, last_out, last_in) = case
+    extra = {"Cooldown": cooldown}
+    if magnitude is not None:
+        extra["MinAdjustmentMagnitude"] = magnitude
+    pol = policy(kind, steps, StepAlarm("a", "CPUUtilization", threshold, op, periods), **extra)
+    state = TargetState(step_out={"steps": last_out} if last_out else {},
+                        step_in_ms={"steps": last_in} if last_in is not None else {})
+    result = run(pol, series, running=running, desired=desired, state=state, now=now, low=low, high=high)
+    expected = plain_step_minute(kind, bounds, adjustments, magnitude, cooldown, op, threshold, periods,
+                                 series, running, desired, low, high, now, last_out, last_in)
+    assert result.desired == expected
+    assert (result.cause is None) == (expected == desired)
