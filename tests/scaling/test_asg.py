@@ -146,3 +146,19 @@ def test_describe_pages_with_the_autoscaling_token_error(api):
     with pytest.raises(ServiceError) as info:
         api.describe_auto_scaling_groups({"NextToken": "x"})
     assert info.value.code == "InvalidNextToken"
+
+
+def test_instances_terminated_while_booting_never_register(api):
+    api.create_auto_scaling_group(group_request(desired=3))
+    ids = [a.instance_id for a in api.reconcile(0)]
+    api.set_desired_capacity({"AutoScalingGroupName": "g", "DesiredCapacity": 1})
+    gone = [a.instance_id for a in api.reconcile(30 * S)]
+    assert len(gone) == 2 and set(gone) < set(ids)
+    group = api.groups["g"]
+    assert group.in_service() == 0 and sum(group.zone_counts.values()) == 1
+    registered = api.reconcile(90 * S)
+    assert [(a.kind, a.instance_id) for a in registered] == [("register", (set(ids) - set(gone)).pop())]
+    assert group.in_service() == 1
+    api.set_desired_capacity({"AutoScalingGroupName": "g", "DesiredCapacity": 3})
+    assert [i.zone for i in group.instances.values()] == ["us-east-1c"]   # the oldest two went
+    assert [a.zone for a in api.reconcile(100 * S)] == ["us-east-1a", "us-east-1b"]  # fewest first

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from quaymaster.errors import ServiceError
 from quaymaster.fleet.catalog import load_catalog
 from quaymaster.scaling.managed import (ManagedScaling, ProviderState, instances_for_tasks,
-                                        managed_scaling_step, reservation, termination_protection)
+                                        managed_scaling_step, reservation)
 
 CATALOG = load_catalog()
 M5L, M5XL = CATALOG["m5.large"], CATALOG["m5.xlarge"]   # 2048/7690/2 ENIs, 4096/15586/3 ENIs
@@ -157,10 +157,6 @@ def test_settings_refused_naming_the_field():
         with pytest.raises(ServiceError) as info:
             ManagedScaling.from_request(members, protection)
         assert words in info.value.message
-
-
-def test_termination_protection_updates():
-    assert termination_protection({"a", "c"}, ["a", "b", "c", "d"], {"c", "d"}) == (["a"], ["d"])
 
 
 # -- an independent plain re-implementation of one minute of managed scaling ---------------

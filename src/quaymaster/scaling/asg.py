@@ -14,6 +14,7 @@ and "terminate this instance" actions to carry out (docs/semantics.md,
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from quaymaster.fleet.catalog import InstanceType
@@ -61,35 +62,51 @@ class AutoScalingGroup:
     new_instances_protected: bool = False
     default_cooldown: int = 300
     seed: int = 0
-    instances: dict[str, AsgInstance] = field(default_factory=dict)
+    instances: dict[str, AsgInstance] = field(default_factory=dict)   # in launch order
     launched: int = 0                 # instances ever launched: the type cursor and id counter
+    # Kept up to date as instances come and go, so a minute costs nothing per instance:
+    zone_counts: dict[str, int] = field(default_factory=dict)
+    protected_ids: set[str] = field(default_factory=set)
+    booting: deque = field(default_factory=deque)   # Pending instance ids, in launch order
 
     def _instance_id(self) -> str:
         return f"i-{splitmix64(self.seed ^ splitmix64(self.launched)) & ((1 << 68) - 1):017x}"
 
-    def _zone_counts(self) -> dict[str, int]:
-        counts = {zone: 0 for zone in self.zones}
-        for instance in self.instances.values():
-            counts[instance.zone] = counts.get(instance.zone, 0) + 1
-        return counts
+    def _count(self, zone: str) -> int:
+        return self.zone_counts.get(zone, 0)
 
     def _launch(self, now_ms: int) -> AsgInstance:
-        counts = self._zone_counts()
-        zone = min(self.zones, key=lambda z: counts[z])  # min keeps the first of equal counts
+        zone = min(self.zones, key=self._count)  # min keeps the first of equal counts
         instance_type = self.instance_types[self.launched % len(self.instance_types)]
         self.launched += 1
         instance = AsgInstance(self._instance_id(), instance_type, zone, now_ms,
-                               now_ms + self.boot_seconds * 1000, self.new_instances_protected,
-                               sequence=self.launched)
+                               now_ms + self.boot_seconds * 1000, False, sequence=self.launched)
         self.instances[instance.instance_id] = instance
+        self.zone_counts[zone] = self._count(zone) + 1
+        self.booting.append(instance.instance_id)
+        if self.new_instances_protected:
+            self.set_protection([instance.instance_id], True)
         return instance
 
+    def _remove(self, instance: AsgInstance) -> None:
+        del self.instances[instance.instance_id]
+        self.zone_counts[instance.zone] -= 1
+        self.protected_ids.discard(instance.instance_id)
+
+    def set_protection(self, instance_ids, protected: bool) -> None:
+        """Scale-in protection of instances of the group (unknown ids are the caller's error)."""
+        for instance_id in instance_ids:
+            self.instances[instance_id].protected = protected
+            if protected:
+                self.protected_ids.add(instance_id)
+            else:
+                self.protected_ids.discard(instance_id)
+
     def _victim(self) -> AsgInstance | None:
-        candidates = [i for i in self.instances.values() if not i.protected]
-        if not candidates:
+        if len(self.protected_ids) >= len(self.instances):
             return None
-        counts = self._zone_counts()
-        return min(candidates, key=lambda i: (-counts[i.zone], i.sequence))
+        return min((i for i in self.instances.values() if not i.protected),
+                   key=lambda i: (-self.zone_counts[i.zone], i.sequence))
 
     def reconcile(self, now_ms: int) -> list[AsgAction]:
         """Launches, registrations due and terminations at ``now_ms``, in that order."""
@@ -97,21 +114,31 @@ class AutoScalingGroup:
         while len(self.instances) < self.desired:
             instance = self._launch(now_ms)
             actions.append(self._action("launch", instance, now_ms))
-        for instance in self.instances.values():
-            if instance.lifecycle == "Pending" and instance.registers_ms <= now_ms:
-                instance.lifecycle = "InService"
-                actions.append(self._action("register", instance, instance.registers_ms))
+        # every instance boots for the same time, so launch order is registration order
+        while self.booting:
+            instance = self.instances.get(self.booting[0])
+            if instance is None:          # terminated while booting
+                self.booting.popleft()
+                continue
+            if instance.registers_ms > now_ms:
+                break
+            self.booting.popleft()
+            instance.lifecycle = "InService"
+            actions.append(self._action("register", instance, instance.registers_ms))
         while len(self.instances) > self.desired:
             victim = self._victim()
             if victim is None:  # the rest are protected from scale-in: they stay
                 break
-            del self.instances[victim.instance_id]
+            self._remove(victim)
             actions.append(self._action("terminate", victim, now_ms))
         return actions
 
     def terminate_all(self, now_ms: int) -> list[AsgAction]:
         actions = [self._action("terminate", i, now_ms) for i in self.instances.values()]
         self.instances.clear()
+        self.zone_counts.clear()
+        self.protected_ids.clear()
+        self.booting.clear()
         return actions
 
     def _action(self, kind: str, instance: AsgInstance, time_ms: int) -> AsgAction:
@@ -119,8 +146,13 @@ class AutoScalingGroup:
                          time_ms)
 
     def warming(self, now_ms: int, warmup_seconds: int) -> int:
-        """Instances launched less than ``warmup_seconds`` ago."""
-        return sum(1 for i in self.instances.values() if now_ms < i.launched_ms + warmup_seconds * 1000)
+        """Instances launched less than ``warmup_seconds`` ago (the newest are last: stop early)."""
+        count = 0
+        for instance in reversed(self.instances.values()):
+            if now_ms >= instance.launched_ms + warmup_seconds * 1000:
+                break
+            count += 1
+        return count
 
     def in_service(self) -> int:
-        return sum(1 for i in self.instances.values() if i.lifecycle == "InService")
+        return len(self.instances) - sum(1 for i in self.booting if i in self.instances)

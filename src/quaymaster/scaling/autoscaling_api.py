@@ -199,8 +199,7 @@ class AutoScaling:
             if instance_id not in group.instances:
                 raise validation_error(SERVICE, f"InstanceIds[{index}]", instance_id,
                                        f"the instance is not part of Auto Scaling group {group.name}")
-        for instance_id in request["InstanceIds"]:
-            group.instances[instance_id].protected = request["ProtectedFromScaleIn"]
+        group.set_protection(request["InstanceIds"], request["ProtectedFromScaleIn"])
         return {}
 
     def reconcile(self, now_ms: int) -> list[AsgAction]:

@@ -193,10 +193,3 @@ def managed_scaling_step(now_ms: int, *, n: int, busy: int, provisioning: np.nda
                                         f"capacity {desired}", state)
     return ManagedScalingResult(cpr, n, m, asg_desired, None, state)
 
-
-def termination_protection(busy_instances: set[str], instances: Sequence[str],
-                           protected: set[str]) -> tuple[list[str], list[str]]:
-    """Managed termination protection: (instances to protect, instances to unprotect), in order."""
-    protect = [i for i in instances if i in busy_instances and i not in protected]
-    release = [i for i in instances if i not in busy_instances and i in protected]
-    return protect, release

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from quaymaster.scaling.autoscaling_api import AutoScaling
-from quaymaster.scaling.managed import (ManagedScaling, ProviderState, managed_scaling_step,
-                                        termination_protection)
+from quaymaster.scaling.managed import ManagedScaling, ProviderState, managed_scaling_step
 
 
 @dataclass(frozen=True)
@@ -65,14 +64,11 @@ class CapacityProviderScaling:
             if group is None or not view.settings.enabled:  # no group any more, or not managed
                 continue
             if view.settings.managed_termination_protection:
-                protect, release = termination_protection(set(view.busy_instances),
-                                                          list(group.instances), _protected(group))
-                for instance_id in protect:
-                    group.instances[instance_id].protected = True
-                for instance_id in release:
-                    group.instances[instance_id].protected = False
+                busy_here = view.busy_instances.intersection(group.instances)
+                group.set_protection(busy_here - group.protected_ids, True)
+                group.set_protection(group.protected_ids - busy_here, False)
             n = len(group.instances)
-            busy = sum(1 for i in group.instances if i in view.busy_instances)
+            busy = len(view.busy_instances.intersection(group.instances))
             result = managed_scaling_step(
                 now_ms, n=n, busy=busy, provisioning=view.provisioning, types=group.instance_types,
                 settings=view.settings, asg_desired=group.desired, asg_min=group.min_size,
@@ -85,7 +81,3 @@ class CapacityProviderScaling:
             outcomes.append(ProviderOutcome(now_ms, view.name, group.name, result.reservation, result.n,
                                             result.m, before, group.desired, result.cause))
         return outcomes
-
-
-def _protected(group) -> set[str]:
-    return {i.instance_id for i in group.instances.values() if i.protected}
