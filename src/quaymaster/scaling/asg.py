@@ -116,15 +116,15 @@ class AutoScalingGroup:
             actions.append(self._action("launch", instance, now_ms))
         # every instance boots for the same time, so launch order is registration order
         while self.booting:
-            instance = self.instances.get(self.booting[0])
-            if instance is None:          # terminated while booting
+            booted = self.instances.get(self.booting[0])
+            if booted is None:            # terminated while booting
                 self.booting.popleft()
                 continue
-            if instance.registers_ms > now_ms:
+            if booted.registers_ms > now_ms:
                 break
             self.booting.popleft()
-            instance.lifecycle = "InService"
-            actions.append(self._action("register", instance, instance.registers_ms))
+            booted.lifecycle = "InService"
+            actions.append(self._action("register", booted, booted.registers_ms))
         while len(self.instances) > self.desired:
             victim = self._victim()
             if victim is None:  # the rest are protected from scale-in: they stay
