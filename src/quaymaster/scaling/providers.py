@@ -63,12 +63,11 @@ class CapacityProviderScaling:
             group = self.autoscaling.find_group(view.group)
             if group is None or not view.settings.enabled:  # no group any more, or not managed
                 continue
+            busy_here = view.busy_instances.intersection(group.instances)
             if view.settings.managed_termination_protection:
-                busy_here = view.busy_instances.intersection(group.instances)
                 group.set_protection(busy_here - group.protected_ids, True)
                 group.set_protection(group.protected_ids - busy_here, False)
-            n = len(group.instances)
-            busy = len(view.busy_instances.intersection(group.instances))
+            n, busy = len(group.instances), len(busy_here)
             result = managed_scaling_step(
                 now_ms, n=n, busy=busy, provisioning=view.provisioning, types=group.instance_types,
                 settings=view.settings, asg_desired=group.desired, asg_min=group.min_size,
