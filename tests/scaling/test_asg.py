@@ -5,6 +5,7 @@ import copy
 
 import pytest
 from botocore.validate import validate_parameters
+from hypothesis import given, settings, strategies as st
 
 from quaymaster.errors import ServiceError
 from quaymaster.scaling.autoscaling_api import AutoScaling
@@ -162,3 +163,40 @@ def test_instances_terminated_while_booting_never_register(api):
     api.set_desired_capacity({"AutoScalingGroupName": "g", "DesiredCapacity": 3})
     assert [i.zone for i in group.instances.values()] == ["us-east-1c"]   # the oldest two went
     assert [a.zone for a in api.reconcile(100 * S)] == ["us-east-1a", "us-east-1b"]  # fewest first
+
+
+def plain_victims(instances, count):
+    """One at a time over all instances: the spec's rule written out."""
+    alive = list(instances)
+    chosen = []
+    for _ in range(count):
+        zones = {}
+        for inst in alive:
+            zones[inst[1]] = zones.get(inst[1], 0) + 1
+        candidates = [inst for inst in alive if not inst[2]]
+        if not candidates:
+            break
+        victim = min(candidates, key=lambda inst: (-zones[inst[1]], inst[0]))
+        alive.remove(victim)
+        chosen.append(victim[0])
+    return chosen
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.booleans()), min_size=1, max_size=30),
+       st.integers(0, 30))
+def test_scale_in_choice_matches_one_at_a_time_rule(layout, keep):
+    from quaymaster.scaling.asg import AsgInstance, AutoScalingGroup
+    from quaymaster.fleet.catalog import load_catalog
+    itype = load_catalog()["m5.large"]
+    group = AutoScalingGroup("g", "arn", 0, 100, len(layout), (itype,), ("a", "b", "c"), 0, {})
+    for seq, (zone, protected) in enumerate(layout, 1):
+        group.instances[f"i-{seq}"] = AsgInstance(f"i-{seq}", itype, zone, 0, 0, False, "InService", seq)
+        group.zone_counts[zone] = group.zone_counts.get(zone, 0) + 1
+        if protected:
+            group.set_protection([f"i-{seq}"], True)
+    group.desired = min(keep, len(layout))
+    gone = [a.instance_id for a in group.reconcile(0) if a.kind == "terminate"]
+    expected = plain_victims([(seq, zone, p) for seq, (zone, p) in enumerate(layout, 1)],
+                             len(layout) - group.desired)
+    assert gone == [f"i-{seq}" for seq in expected]

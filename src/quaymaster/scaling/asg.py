@@ -102,11 +102,23 @@ class AutoScalingGroup:
             else:
                 self.protected_ids.discard(instance_id)
 
-    def _victim(self) -> AsgInstance | None:
-        if len(self.protected_ids) >= len(self.instances):
-            return None
-        return min((i for i in self.instances.values() if not i.protected),
-                   key=lambda i: (-self.zone_counts[i.zone], i.sequence))
+    def _victims(self, count: int) -> list[AsgInstance]:
+        """Up to ``count`` instances to terminate, one at a time: an unprotected instance of the
+        zone with the most instances, the oldest first (ties: the oldest candidate)."""
+        candidates: dict[str, deque] = {}
+        for instance in self.instances.values():  # launch order: each zone's queue oldest first
+            if not instance.protected:
+                candidates.setdefault(instance.zone, deque()).append(instance)
+        counts = dict(self.zone_counts)
+        chosen = []
+        while len(chosen) < count and candidates:
+            zone = min(candidates, key=lambda z: (-counts[z], candidates[z][0].sequence))
+            victim = candidates[zone].popleft()
+            if not candidates[zone]:
+                del candidates[zone]
+            counts[zone] -= 1
+            chosen.append(victim)
+        return chosen
 
     def reconcile(self, now_ms: int) -> list[AsgAction]:
         """Launches, registrations due and terminations at ``now_ms``, in that order."""
@@ -125,12 +137,10 @@ class AutoScalingGroup:
             self.booting.popleft()
             booted.lifecycle = "InService"
             actions.append(self._action("register", booted, booted.registers_ms))
-        while len(self.instances) > self.desired:
-            victim = self._victim()
-            if victim is None:  # the rest are protected from scale-in: they stay
-                break
-            self._remove(victim)
-            actions.append(self._action("terminate", victim, now_ms))
+        if len(self.instances) > self.desired:  # protected instances stay, even above desired
+            for victim in self._victims(len(self.instances) - self.desired):
+                self._remove(victim)
+                actions.append(self._action("terminate", victim, now_ms))
         return actions
 
     def terminate_all(self, now_ms: int) -> list[AsgAction]:
