@@ -110,7 +110,7 @@ class AutoScalingGroup:
             if not instance.protected:
                 candidates.setdefault(instance.zone, deque()).append(instance)
         counts = dict(self.zone_counts)
-        chosen = []
+        chosen: list[AsgInstance] = []
         while len(chosen) < count and candidates:
             zone = min(candidates, key=lambda z: (-counts[z], candidates[z][0].sequence))
             victim = candidates[zone].popleft()
