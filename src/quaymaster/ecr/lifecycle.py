@@ -257,6 +257,8 @@ def _columns(images: pa.Table) -> tuple[pa.Array, pa.Array, np.ndarray]:
                                 field="images", value=sorted(missing))
     digests = images.column("imageDigest").combine_chunks()
     tags = images.column("imageTags").combine_chunks()
+    if images.num_rows == 0:  # an empty table built from Python lists has null-typed columns
+        digests, tags = pa.array([], pa.string()), pa.array([], pa.list_(pa.string()))
     if not pa.types.is_string(digests.type) and not pa.types.is_large_string(digests.type):
         raise InvalidInputError(f"imageDigest must be strings, not {digests.type}",
                                 field="imageDigest", value=str(digests.type))
@@ -269,6 +271,8 @@ def _columns(images: pa.Table) -> tuple[pa.Array, pa.Array, np.ndarray]:
 
 
 def _pushed_seconds(column: pa.Array) -> np.ndarray:
+    if len(column) == 0:
+        return np.zeros(0, np.float64)
     if column.null_count:
         raise InvalidInputError("imagePushedAt has nulls", field="imagePushedAt")
     if pa.types.is_timestamp(column.type):
