@@ -152,8 +152,7 @@ async def put_manifest(ctx: Context, request: Request, name: str, ref: str) -> R
     record = ctx.registry.store_manifest(repo, raw, media_type, None if is_digest(ref) else ref,
                                          strict=False)
     return Response(status_code=201, headers={"Location": f"/v2/{name}/manifests/{record.digest}",
-                                              "Docker-Content-Digest": record.digest,
-                                              "Content-Length": "0"})
+                                              "Docker-Content-Digest": record.digest})
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -52,13 +52,12 @@ async def get_blob(ctx: Context, request: Request, name: str, digest: str) -> Re
 def _upload_headers(name: str, upload) -> dict:
     return {"Location": f"/v2/{name}/blobs/uploads/{upload.upload_id}",
             "Docker-Upload-UUID": upload.upload_id,
-            "Range": f"0-{max(upload.size - 1, 0)}", "Content-Length": "0"}
+            "Range": f"0-{max(upload.size - 1, 0)}"}
 
 
 def _created(name: str, digest: str) -> Response:
     return Response(status_code=201, headers={"Location": f"/v2/{name}/blobs/{digest}",
-                                              "Docker-Content-Digest": digest,
-                                              "Content-Length": "0"})
+                                              "Docker-Content-Digest": digest})
 
 
 async def start_upload(ctx: Context, request: Request, name: str) -> Response:
