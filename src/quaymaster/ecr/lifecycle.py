@@ -176,19 +176,23 @@ def evaluate_lifecycle_policy(policy: str | dict | list[Rule], images: pa.Table,
     """
     rules = policy if isinstance(policy, list) else parse_policy(policy)
     digests, tags, pushed = _columns(images)
-    applied = expire_by_rule(rules, digests, tags, pushed, _epoch(now))
+    rank = _digest_rank(digests)
+    applied = expire_by_rule(rules, rank, tags, pushed, _epoch(now))
     chosen = np.flatnonzero(applied)
-    chosen = chosen[np.lexsort((_digest_rank(digests)[chosen], pushed[chosen]))]
+    chosen = chosen[np.lexsort((rank[chosen], pushed[chosen]))]
     out = images.select(["imageDigest", "imageTags", "imagePushedAt"]).take(pa.array(chosen))
     return out.append_column("appliedRulePriority", pa.array(applied[chosen], pa.int32()))
 
 
-def expire_by_rule(rules: list[Rule], digests: pa.Array, tags: pa.Array, pushed: np.ndarray,
-                   now: float) -> np.ndarray:
-    """Per image, the priority of the rule that expires it (0: none). ``tags`` is list<string>."""
+def expire_by_rule(rules: list[Rule], digest_rank: np.ndarray, tags: pa.Array,
+                   pushed: np.ndarray, now: float) -> np.ndarray:
+    """Per image, the priority of the rule that expires it (0: none).
+
+    ``digest_rank`` orders images of equal push time; ``tags`` is list<string>.
+    """
     n = len(pushed)
     flat, parents = _flatten(tags, n)
-    newest_first = np.lexsort((_digest_rank(digests), -pushed))
+    newest_first = np.lexsort((digest_rank, -pushed))
     applied = np.zeros(n, np.int64)
     protected = np.zeros(n, bool)      # matched by a higher-priority rule
     cache: dict[tuple[str, str], np.ndarray] = {}
