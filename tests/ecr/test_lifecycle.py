@@ -1,6 +1,7 @@
 """Lifecycle policies: ECR's documented examples, validation, and the fast path vs the plain one."""
 
 import json
+import os
 
 import pyarrow as pa
 import pytest
@@ -204,3 +205,11 @@ def test_fast_path_agrees_with_plain(policy, images):
     rows = [(f"sha256:{i:064x}", tags, days) for i, (tags, days) in enumerate(images)]
     plain_images = [{"digest": d, "tags": t, "pushed": NOW - days * DAY} for d, t, days in rows]
     assert expired(policy, rows) == lifecycle_plain.evaluate(policy, plain_images, NOW)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("QM_ECR_LIFECYCLE_EXAMPLES", "100")))
+@given(policies(), st.lists(st.tuples(tags_st, st.integers(0, 12)), max_size=120))
+def test_fast_path_agrees_with_plain_long(policy, images):
+    """Larger image sets; QM_ECR_LIFECYCLE_EXAMPLES=3000 for a long run."""
+    test_fast_path_agrees_with_plain.hypothesis.inner_test(policy, images)

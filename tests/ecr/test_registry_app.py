@@ -262,3 +262,29 @@ def test_docker_index_refers_to_images(registry, http):
     assert detail["imageSizeInBytes"] == len(b"amd64-layer")
     refused = session.delete(f"{url}/v2/proto/app/manifests/{sha(child)}")
     assert refused.status_code == 403   # still referenced by the index
+
+
+SEED_PUSH_POLICY = {"ecr:CompleteLayerUpload", "ecr:GetAuthorizationToken", "ecr:UploadLayerPart",
+                    "ecr:InitiateLayerUpload", "ecr:BatchCheckLayerAvailability", "ecr:PutImage"}
+
+
+def test_seed_push_policy_pushes_but_does_not_delete(registry, tmp_path, monkeypatch):
+    """The seed's push policy as the callback: oras pushes; deleting or pulling is DENIED."""
+    pusher = "arn:aws:iam::123456789012:user/pusher"
+
+    def push_policy(principal, action, arn):
+        return principal == pusher and action in SEED_PUSH_POLICY
+
+    registry.create_repository({"repositoryName": "seed/app"})
+    (tmp_path / "app.tar").write_bytes(os.urandom(2048))
+    monkeypatch.chdir(tmp_path)
+    with serving(registry_app(registry, push_policy)) as url:
+        client, host = oras_client(url, registry, pusher)
+        assert client.push(target=f"{host}/seed/app:v1", files=["app.tar"]).status_code == 201
+        headers = _auth(registry, pusher)
+        digest = registry.repositories["seed/app"].image_tags["v1"]
+        delete = requests.delete(f"{url}/v2/seed/app/manifests/{digest}", headers=headers)
+        assert delete.status_code == 403 and "ecr:BatchDeleteImage" in delete.text
+        pull = requests.get(f"{url}/v2/seed/app/manifests/v1", headers=headers)
+        assert pull.status_code == 403 and "ecr:BatchGetImage" in pull.text
+    assert "v1" in registry.repositories["seed/app"].image_tags

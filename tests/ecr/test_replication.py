@@ -113,3 +113,29 @@ def test_disk_blob_store(tmp_path):
     registry.create_repository({"repositoryName": "disk"})
     push(registry, "disk", [b"on disk"], tag="v1")
     assert (tmp_path / "state" / "blobs" / "sha256" / sha(b"on disk").split(":")[1]).exists()
+
+
+def test_state_snapshot_round_trip(tmp_path, clock):
+    import json
+    first = ECRRegistry(state_dir=str(tmp_path), clock=clock)
+    first.create_repository({"repositoryName": "keep/me", "imageTagMutability": "IMMUTABLE"})
+    digest = push(first, "keep/me", [b"durable layer"], tag="v1")
+    first.put_lifecycle_policy({"repositoryName": "keep/me", "lifecyclePolicyText": json.dumps(
+        {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType":
+                    "imageCountMoreThan", "countNumber": 5}, "action": {"type": "expire"}}]})})
+    first.create_pull_through_cache_rule({"ecrRepositoryPrefix": "hub",
+                                          "upstreamRegistryUrl": "registry-1.docker.io"})
+    snapshot = json.loads(json.dumps(first.to_state()))
+    second = ECRRegistry(state_dir=str(tmp_path), clock=clock)
+    second.load_state(snapshot)
+    for call in ("describe_repositories", "describe_pull_through_cache_rules"):
+        assert getattr(second, call)({}) == getattr(first, call)({})
+    request = {"repositoryName": "keep/me"}
+    assert second.describe_images(request) == first.describe_images(request)
+    assert second.get_lifecycle_policy(request) == first.get_lifecycle_policy(request)
+    got = second.batch_get_image({**request, "imageIds": [{"imageTag": "v1"}]})
+    assert got["images"][0]["imageId"]["imageDigest"] == digest
+    assert second.blobs.get(sha(b"durable layer")) == b"durable layer"
+    with pytest.raises(ServiceError) as info:
+        push(second, "keep/me", [b"other"], tag="v1")
+    assert info.value.code == "ImageTagAlreadyExistsException"

@@ -82,6 +82,16 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         method = getattr(self, _snake(operation))
         return method(request, **context) if context else method(request)
 
+    def to_state(self) -> dict:
+        """Everything but blob bytes and tokens, as JSON-serializable data (see ``state``)."""
+        from quaymaster.ecr.state import to_state
+        return to_state(self)
+
+    def load_state(self, state: dict) -> None:
+        """Replace this registry's state with a ``to_state`` snapshot."""
+        from quaymaster.ecr.state import load_state
+        load_state(self, state)
+
     def now(self) -> float:
         return float(self.clock())
 
