@@ -44,3 +44,15 @@ def served(registry):
     """(url, registry) with the /v2/ app allowing everything, on a real uvicorn."""
     with serving(registry_app(registry, allow_all)) as url:
         yield url
+
+
+@pytest.fixture
+def regions_pair(clock):
+    """Two regions' registries of one account, each resolving the other."""
+    registries = {}
+
+    def resolve(name):
+        return registries[name]
+    for name in ("us-east-1", "eu-central-1"):
+        registries[name] = ECRRegistry(region=name, clock=clock, resolver=resolve)
+    return registries["us-east-1"], registries["eu-central-1"]

@@ -78,12 +78,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _parse_rule(raw: Any, i: int) -> Rule:
-    if not isinstance(raw, dict):
-        raise _fail(i, raw, "a rule must be an object")
-    unknown = set(raw) - _RULE_KEYS
+def _check_members(i: int, raw: Any, value: Any, allowed: set, what: str) -> None:
+    """``value`` (the rule or its selection) is an object with only ``allowed`` members."""
+    if not isinstance(value, dict):
+        raise _fail(i, raw, f"{what} must be an object")
+    unknown = set(value) - allowed
     if unknown:
-        raise _fail(i, raw, f"unknown member(s) {sorted(unknown)}")
+        raise _fail(i, raw, f"unknown {what} member(s) {sorted(unknown)}")
+
+
+def _parse_rule(raw: Any, i: int) -> Rule:
+    _check_members(i, raw, raw, _RULE_KEYS, "rule")
     priority = raw.get("rulePriority")
     if not _is_int(priority) or priority < 1:
         raise _fail(i, raw, f"rulePriority must be an integer >= 1, not {priority!r}")
@@ -93,11 +98,7 @@ def _parse_rule(raw: Any, i: int) -> Rule:
     if raw.get("action") != {"type": "expire"}:
         raise _fail(i, raw, f'action must be {{"type": "expire"}}, not {raw.get("action")!r}')
     sel = raw.get("selection")
-    if not isinstance(sel, dict):
-        raise _fail(i, raw, "selection must be an object")
-    unknown = set(sel) - _SELECTION_KEYS
-    if unknown:
-        raise _fail(i, raw, f"unknown selection member(s) {sorted(unknown)}")
+    _check_members(i, raw, sel, _SELECTION_KEYS, "selection")
     status = sel.get("tagStatus")
     if status not in ("tagged", "untagged", "any"):
         raise _fail(i, raw, f"tagStatus must be tagged, untagged or any, not {status!r}")

@@ -57,6 +57,9 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     if not isinstance(doc, dict):
         raise ManifestError("manifest must be a JSON object", field="imageManifest")
     kind = _media_type(doc, media_type)
+    if not isinstance(doc.get("artifactType", ""), str):
+        raise ManifestError("artifactType must be a string", field="artifactType",
+                            value=doc.get("artifactType"))
     subject = doc.get("subject")
     subject_digest = _descriptor(subject, "subject")[0] if subject is not None else None
     if kind in INDEX_TYPES:
@@ -68,6 +71,8 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     config_digest, _ = _descriptor(doc["config"], "config")
     layers = _descriptor_list(doc, "layers", required=kind == DOCKER_MANIFEST)
     artifact = doc.get("artifactType") or doc["config"].get("mediaType")
+    if artifact is not None and not isinstance(artifact, str):
+        raise ManifestError("config.mediaType must be a string", field="config", value=artifact)
     return Manifest(raw, digest_of(raw), kind, (config_digest, *(d for d, _ in layers)), (),
                     sum(size for _, size in layers), artifact, subject_digest)
 
@@ -78,6 +83,8 @@ def _media_type(doc: dict, declared: str | None) -> str:
         raise ManifestError(f"declared media type {declared!r} differs from the manifest's "
                             f"mediaType {inner!r}", field="mediaType", value=declared)
     kind = declared or inner
+    if kind is not None and not isinstance(kind, str):
+        raise ManifestError(f"mediaType must be a string, not {kind!r}", field="mediaType")
     if kind is None:  # OCI allows leaving mediaType out; the shape says which it is
         kind = OCI_INDEX if "manifests" in doc else OCI_MANIFEST
     if kind not in MEDIA_TYPES:

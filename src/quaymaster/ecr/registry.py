@@ -71,16 +71,19 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         ReplicationOperations.__init__(self)
 
     # -- dispatch ------------------------------------------------------
-    def handle(self, operation: str, request: dict | None = None, **context) -> dict:
+    def handle(self, operation: str, request: dict | None = None, *,
+               principal: str | None = None) -> dict:
         """Run ``operation`` (its model name, e.g. ``"CreateRepository"``) on ``request``.
 
-        ``context`` passes ``principal=`` (the caller's ARN) to the operations
-        that use it (GetAuthorizationToken).
+        ``principal`` (the caller's ARN) is used by GetAuthorizationToken: the
+        token it issues authenticates that principal on /v2/.
         """
         if operation not in self.OPERATIONS:
             raise ServiceError("InvalidParameterException", f"Unknown ECR operation {operation!r}")
         method = getattr(self, _snake(operation))
-        return method(request, **context) if context else method(request)
+        if operation == "GetAuthorizationToken":
+            return method(request, principal=principal)
+        return method(request)
 
     def to_state(self) -> dict:
         """Everything but blob bytes and tokens, as JSON-serializable data (see ``state``)."""
@@ -184,8 +187,8 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
             raise invalid("imageTagMutabilityExclusionFilters need a *_WITH_EXCLUSION mutability")
         repo.tag_mutability = request["imageTagMutability"]
         repo.mutability_exclusions = [dict(f) for f in exclusions]
-        out = {"registryId": self.account, "repositoryName": repo.name,
-               "imageTagMutability": repo.tag_mutability}
+        out: dict[str, Any] = {"registryId": self.account, "repositoryName": repo.name,
+                               "imageTagMutability": repo.tag_mutability}
         if exclusions:
             out["imageTagMutabilityExclusionFilters"] = [dict(f) for f in exclusions]
         return out

@@ -75,27 +75,26 @@ async def _route(ctx: Context, request: Request, rest: str) -> Response:
     name, method = match["name"], request.method
     if not REPOSITORY_NAME.fullmatch(name) or len(name) > 256:
         raise RegistryError("NAME_INVALID", f"invalid repository name {name!r}")
-    if match["uploads"] is not None:
-        upload = match["upload"]
-        if upload == "" and method == "POST":
+    ref = match["upload"] if match["uploads"] is not None else match["ref"]
+    if match["uploads"] is not None and ref == "":
+        if method == "POST":
             return await blobs.start_upload(ctx, request, name)
+    elif match["uploads"] is not None:
         handler = {"PATCH": blobs.patch_upload, "PUT": blobs.put_upload,
                    "GET": blobs.upload_status, "DELETE": blobs.upload_status}.get(method)
+        if handler is not None:
+            return await handler(ctx, request, name, ref)
     elif match["digest"] is not None:
         if method in ("GET", "HEAD"):
             return await blobs.get_blob(ctx, request, name, match["digest"])
-        handler, upload = None, None
-    elif match["ref"] is not None:
-        upload = match["ref"]
-        handler = {"GET": get_manifest, "HEAD": get_manifest, "PUT": put_manifest,
-                   "DELETE": delete_manifest}.get(method)
-    else:
-        upload = None
-        handler = list_tags if method == "GET" else None
-    if handler is None:
-        raise RegistryError("UNSUPPORTED", f"{method} is not supported on /v2/{rest}")
-    return await (handler(ctx, request, name, upload) if upload is not None
-                  else handler(ctx, request, name))
+    elif ref is not None:
+        on_manifest = {"GET": get_manifest, "HEAD": get_manifest, "PUT": put_manifest,
+                       "DELETE": delete_manifest}.get(method)
+        if on_manifest is not None:
+            return await on_manifest(ctx, request, name, ref)
+    elif method == "GET":
+        return await list_tags(ctx, request, name)
+    raise RegistryError("UNSUPPORTED", f"{method} is not supported on /v2/{rest}")
 
 
 def _check_reference(ref: str) -> None:

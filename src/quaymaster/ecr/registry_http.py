@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 from starlette.responses import JSONResponse
 
@@ -45,7 +45,7 @@ SERVICE_TO_OCI = {"RepositoryNotFoundException": "NAME_UNKNOWN",
 @dataclasses.dataclass
 class Context:
     """One request's registry, principal and the authorization callback."""
-    registry: object
+    registry: Any   # an ECRRegistry (not imported: it imports nothing of the app)
     principal: str
     authorize: Authorize
 
