@@ -283,3 +283,16 @@ def test_docker_schema2_media_type(registry, repo):
     assert detail["imageManifestMediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert code_of(registry.put_image, {"repositoryName": repo, "imageManifest": manifest,
                                         "imageManifestMediaType": OCI}) == "InvalidParameterException"
+
+
+def test_pull_error_for_task_images(registry, repo):
+    digest = push(registry, repo, [b"app"], tag="v1")
+    host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    assert registry.pull_error(f"{host}/{repo}:v1") is None
+    assert registry.pull_error(f"{host}/{repo}@{digest}") is None
+    for missing in (f"{host}/{repo}:v2", f"{host}/{repo}", f"{host}/other:v1",
+                    f"{host}/{repo}@{sha(b'x')}"):
+        reason = registry.pull_error(missing)
+        assert reason.startswith("CannotPullContainerError") and missing in reason
+    assert registry.pull_error("nginx:latest") is None          # not this registry
+    assert registry.pull_error("210987654321.dkr.ecr.us-east-1.amazonaws.com/x:v1") is None

@@ -122,6 +122,30 @@ class ImageOperations:
                 repo.layers.discard(blob)
                 self.blobs.release(blob)
 
+    def pull_error(self, image: str) -> str | None:
+        """The stop reason of a task that would pull ``image`` (None: it can be pulled).
+
+        Only images of this registry (``<account>.dkr.ecr.<region>.amazonaws.com/
+        <name>[:tag|@digest]``, tag ``latest`` by default) are checked; images of
+        other registries, and names under a pull-through cache rule (fetched
+        on pull), give None.
+        """
+        host = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/"
+        if not isinstance(image, str) or not image.startswith(host):
+            return None
+        rest = image[len(host):]
+        name, at, digest = rest.partition("@")
+        if not at:
+            name, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
+        image_id = {"imageDigest": digest} if at else {"imageTag": tag}
+        repo = self.repositories.get(name)
+        if repo is None and self.pull_through_source(name) is not None:
+            return None
+        if repo is None or not isinstance(self._resolve(repo, image_id), ImageRecord):
+            return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+                    f"failed to resolve ref {image}: {image}: not found")
+        return None
+
     # -- API operations ------------------------------------------------
     def put_image(self, request: dict) -> dict:
         request = validate_request("PutImage", request)

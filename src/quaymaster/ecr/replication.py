@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from quaymaster.ecr.api_model import invalid, paginate, to_datetime, validate_request
+from quaymaster.ecr.api_model import ecr_model, invalid, paginate, to_datetime, validate_request
 from quaymaster.ecr.names import is_digest
 from quaymaster.ecr.repository import ImageRecord, Repository
 from quaymaster.ecr.upstream import FetchedImage, UpstreamError, fetch_image
@@ -103,7 +103,7 @@ class ReplicationOperations:
                 **{k: request[k] for k in ("upstreamRegistry", "credentialArn", "customRoleArn",
                                            "upstreamRepositoryPrefix") if k in request}}
         self.pull_through_rules[prefix] = rule
-        return _rule_shape(rule)
+        return _rule_shape(rule, "CreatePullThroughCacheRuleResponse")
 
     def describe_pull_through_cache_rules(self, request: dict | None = None) -> dict:
         request = validate_request("DescribePullThroughCacheRules", request)
@@ -125,7 +125,7 @@ class ReplicationOperations:
         self._registry_id(request)
         rule = self._pull_rule(request["ecrRepositoryPrefix"])
         del self.pull_through_rules[rule["ecrRepositoryPrefix"]]
-        return _rule_shape(rule)
+        return _rule_shape(rule, "DeletePullThroughCacheRuleResponse")
 
     def _pull_rule(self, prefix: str) -> dict:
         if prefix not in self.pull_through_rules:
@@ -193,7 +193,9 @@ def _copy_rule(rule: dict) -> dict:
     return out
 
 
-def _rule_shape(rule: dict) -> dict:
-    out = dict(rule)
+def _rule_shape(rule: dict, shape: str = "PullThroughCacheRule") -> dict:
+    """The rule as the model's ``shape`` has it (the Delete response has fewer members)."""
+    members = ecr_model().shape_for(shape).members
+    out = {k: v for k, v in rule.items() if k in members}
     out["createdAt"] = to_datetime(rule["createdAt"])
     return out
