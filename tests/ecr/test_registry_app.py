@@ -288,3 +288,30 @@ def test_seed_push_policy_pushes_but_does_not_delete(registry, tmp_path, monkeyp
         pull = requests.get(f"{url}/v2/seed/app/manifests/v1", headers=headers)
         assert pull.status_code == 403 and "ecr:BatchGetImage" in pull.text
     assert "v1" in registry.repositories["seed/app"].image_tags
+
+
+def test_no_request_makes_a_server_error(registry, http):
+    """Random paths, methods, queries and bodies: always a spec answer, never a 500."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    url, session = http
+    data = b"known blob"
+    _monolithic(url, session, "proto/app", data)
+    parts = st.sampled_from(["proto", "app", "blobs", "uploads", "manifests", "tags", "list",
+                             sha(data), "sha256:xyz", "v1", "..", "%2e%2e", "", "_catalog", "A"])
+    paths = st.lists(parts, max_size=6).map("/".join)
+    queries = st.dictionaries(st.sampled_from(["digest", "mount", "from", "n", "last"]),
+                              st.sampled_from([sha(data), "x", "-1", "proto/app", ""]), max_size=3)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]), paths, queries,
+           st.binary(max_size=64), st.sampled_from([None, "0-3", "5-1", "x"]))
+    def one(method, path, query, body, content_range):
+        headers = {"Content-Range": content_range} if content_range else {}
+        response = session.request(method, f"{url}/v2/{path}", params=query, data=body,
+                                   headers=headers)
+        assert response.status_code < 500, (method, path, query, response.text)
+
+    one()
+    assert registry.blobs.get(sha(data)) == data
