@@ -40,47 +40,65 @@ def rule(priority, status, count_type, number, prefixes=None, patterns=None):
     return {"rulePriority": priority, "selection": selection, "action": {"type": "expire"}}
 
 
-# ECR's documented examples (Examples of lifecycle policies in Amazon ECR), as tables.
+# ECR's documented examples ("Examples of lifecycle policies in Amazon ECR"), as tables:
+# (name, rules, images as (digest, tags, pushed days ago), expected (digest, rule)).
 DOC_EXAMPLES = [
-    ("age: tagPatternList prod* older than 14 days",
+    ("filtering on image age: untagged older than 14 days",
+     [rule(1, "untagged", "sinceImagePushed", 14)],
+     [("A", [], 20), ("B", [], 10), ("C", ["v1"], 30)],
+     [("A", 1)]),
+    ("filtering on image age: tagPatternList prod* older than 14 days",
      [rule(1, "tagged", "sinceImagePushed", 14, patterns=["prod*"])],
      [("A", ["prod-1"], 20), ("B", ["prod-2"], 10), ("C", ["dev-1"], 30), ("D", [], 40)],
      [("A", 1)]),
-    ("count: keep only one untagged image",
+    ("filtering on image count: keep only one untagged image",
      [rule(1, "untagged", "imageCountMoreThan", 1)],
      [("A", [], 3), ("B", [], 2), ("C", [], 1), ("D", ["v1"], 5)],
      [("A", 1), ("B", 1)]),
-    ("multiple rules: prod and beta prefixes, keep one of each",
+    ("multiple rules, example A: prod then beta; B would violate rule 1",
      [rule(1, "tagged", "imageCountMoreThan", 1, prefixes=["prod"]),
       rule(2, "tagged", "imageCountMoreThan", 1, prefixes=["beta"])],
      [("A", ["beta-1", "prod-1"], 10), ("B", ["beta-2", "prod-2"], 9), ("C", ["beta-3"], 8)],
-     # rule 1 expires A; rule 2's candidates are A and B, but B matches rule 1's tags
      [("A", 1)]),
-    ("multiple tags in one rule: alpha and beta",
+    ("multiple rules, example B: beta then prod; rule 2 marks nothing more",
+     [rule(1, "tagged", "imageCountMoreThan", 1, prefixes=["beta"]),
+      rule(2, "tagged", "imageCountMoreThan", 1, prefixes=["prod"])],
+     [("A", ["beta-1", "prod-1"], 10), ("B", ["beta-2", "prod-2"], 9), ("C", ["beta-3"], 8)],
+     [("A", 1), ("B", 1)]),
+    ("multiple tags in one rule, example A: alpha and beta older than 5 days",
+     [rule(1, "tagged", "sinceImagePushed", 5, prefixes=["alpha", "beta"])],
+     [("A", ["alpha-1"], 12), ("B", ["beta-1"], 11), ("C", ["alpha-2", "beta-2"], 10),
+      ("D", ["alpha-3"], 4), ("E", ["beta-3"], 3), ("F", ["alpha-4", "beta-4"], 2)],
+     [("C", 1)]),
+    ("multiple tags in one rule, example B: tags are not exclusive",
      [rule(1, "tagged", "imageCountMoreThan", 1, prefixes=["alpha", "beta"])],
      [("A", ["alpha-1", "beta-1", "gamma-1"], 10), ("B", ["alpha-2", "beta-2"], 9),
       ("C", ["alpha-3", "beta-3", "gamma-2"], 8)],
      [("A", 1), ("B", 1)]),
-    ("multiple tags in one rule: alpha, beta and gamma",
+]
+
+# Further cases worked out from the written rules (not from ECR's pages).
+RULE_EXAMPLES = [
+    ("three prefixes: only images with all of them",
      [rule(1, "tagged", "imageCountMoreThan", 1, prefixes=["alpha", "beta", "gamma"])],
      [("A", ["alpha-1", "beta-1", "gamma-1"], 10), ("B", ["alpha-2", "beta-2"], 9),
       ("C", ["alpha-3", "beta-3", "gamma-2"], 8)],
      [("A", 1)]),
-    ("all images: alpha kept to one, then any kept to one",
+    ("any last: a higher rule's tags protect images it did not expire",
      [rule(1, "tagged", "imageCountMoreThan", 1, prefixes=["alpha"]),
       rule(2, "any", "imageCountMoreThan", 1)],
      [("A", ["alpha-1"], 4), ("B", [], 3), ("C", ["alpha-2"], 2), ("D", ["git-hash"], 1)],
-     # rule 2 keeps D; A is rule 1's; C matches rule 1's tags; B goes to rule 2
      [("A", 1), ("B", 2)]),
     ("pattern with a wildcard inside",
      [rule(1, "tagged", "imageCountMoreThan", 1, patterns=["prod*release"])],
      [("A", ["prod-1-release"], 3), ("B", ["prodrelease"], 2), ("C", ["prod-2-rc"], 1)],
      [("A", 1)]),
 ]
+EXAMPLES = DOC_EXAMPLES + RULE_EXAMPLES
 
 
-@pytest.mark.parametrize("name,rules,images,want", DOC_EXAMPLES, ids=[e[0] for e in DOC_EXAMPLES])
-def test_documented_examples(name, rules, images, want):
+@pytest.mark.parametrize("name,rules,images,want", EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_examples(name, rules, images, want):
     policy = {"rules": rules}
     assert expired(policy, images) == want
     plain_images = [{"digest": d, "tags": t, "pushed": NOW - days * DAY} for d, t, days in images]
