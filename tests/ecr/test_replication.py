@@ -102,8 +102,11 @@ def test_disk_blob_store(tmp_path):
     digest = store.put(b"persisted")
     assert (tmp_path / "blobs" / "sha256" / digest.split(":")[1]).read_bytes() == b"persisted"
     assert list((tmp_path / "uploads").iterdir()) == []     # the temporary file was renamed
-    again = BlobStore(tmp_path)
+    abandoned = store.start_upload()
+    abandoned.append(b"half an upload")
+    again = BlobStore(tmp_path)          # a restart: the abandoned upload's file is removed
     assert again.has(digest) and again.get(digest) == b"persisted"
+    assert list((tmp_path / "uploads").iterdir()) == []
     assert b"".join(again.iter_bytes(digest, 2, 5)) == b"rsi"
     with pytest.raises(ValueError):
         store.put(b"data", sha(b"other"))

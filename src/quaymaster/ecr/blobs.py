@@ -59,6 +59,10 @@ class BlobStore:
         if self.root is not None:
             (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             (self.root / "uploads").mkdir(parents=True, exist_ok=True)
+            # Uploads of an earlier process cannot be resumed (their ids lived in its memory):
+            # their temporary files are garbage, never blobs.
+            for stale in (self.root / "uploads").iterdir():
+                stale.unlink()
 
     # -- reading -------------------------------------------------------
     def has(self, digest: str) -> bool:

@@ -37,6 +37,7 @@ class LayerOperations:
             self._registry_id({"registryId": registry_id})
         password = secrets.token_urlsafe(32)
         expires = self.now() + TOKEN_LIFETIME
+        self._tokens = {p: e for p, e in self._tokens.items() if e[1] > self.now()}
         self._tokens[password] = (principal or self.root_principal(), expires)
         token = base64.b64encode(f"AWS:{password}".encode()).decode()
         return {"authorizationData": [{"authorizationToken": token,
