@@ -93,7 +93,7 @@ def lifecycle_figures() -> dict:
 def throughput_figures(state_dir: str | None = None) -> dict:
     import oras.client
 
-    from serve import serving
+    from ecr_serve import serving
 
     registry = ECRRegistry(state_dir=state_dir)
     registry.create_repository({"repositoryName": "bench/artifact"})

@@ -1,4 +1,5 @@
-import base64
+"""Fixtures of the ECR tests: a standing clock, a registry, two regions that replicate."""
+
 import pathlib
 import sys
 
@@ -6,19 +7,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from quaymaster.ecr import ECRRegistry, SettableClock, registry_app  # noqa: E402
-from serve import serving  # noqa: E402
-
-PUSH_ACTIONS = {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
-                "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"}
-
-
-def allow_all(principal, action, arn):
-    return True
-
-
-def deny_pushes(principal, action, arn):
-    return action not in PUSH_ACTIONS
+from quaymaster.ecr import ECRRegistry, SettableClock  # noqa: E402
 
 
 @pytest.fixture
@@ -29,21 +18,6 @@ def clock():
 @pytest.fixture
 def registry(clock):
     return ECRRegistry(clock=clock)
-
-
-def password_of(registry, principal=None):
-    token = registry.get_authorization_token({}, principal=principal)
-    token = token["authorizationData"][0]["authorizationToken"]
-    user, _, password = base64.b64decode(token).decode().partition(":")
-    assert user == "AWS"
-    return password
-
-
-@pytest.fixture
-def served(registry):
-    """(url, registry) with the /v2/ app allowing everything, on a real uvicorn."""
-    with serving(registry_app(registry, allow_all)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import OCI, manifest_for, push, sha, upload_layer
+from ecr_helpers import OCI, manifest_for, push, sha, upload_layer
 from quaymaster.ecr import ECRRegistry
 from quaymaster.errors import ServiceError
 

@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from helpers import push, sha
+from ecr_helpers import push, sha
 from quaymaster.ecr import ECRRegistry
 from quaymaster.errors import ServiceError
 

@@ -5,7 +5,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import push, sha
+from ecr_helpers import push, sha
 from quaymaster.ecr.manifests import OCI_INDEX, OCI_MANIFEST, ManifestError, parse_manifest
 
 json_values = st.recursive(

@@ -8,10 +8,9 @@ import oras.client
 import pytest
 import requests
 
-from conftest import allow_all, deny_pushes, password_of
-from helpers import OCI, manifest_for, sha
+from ecr_helpers import OCI, allow_all, deny_pushes, manifest_for, password_of, sha
 from quaymaster.ecr import registry_app
-from serve import serving
+from ecr_serve import serving
 
 
 class Counting:

@@ -3,11 +3,10 @@
 import pytest
 import requests
 
-from conftest import allow_all, password_of
-from helpers import push, sha
+from ecr_helpers import allow_all, password_of, push, sha
 from quaymaster.ecr import BlobStore, ECRRegistry, registry_app
 from quaymaster.errors import ServiceError
-from serve import serving
+from ecr_serve import serving
 
 
 @pytest.fixture

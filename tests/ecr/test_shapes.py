@@ -3,7 +3,7 @@
 import datetime as dt
 import json
 
-from helpers import manifest_for, sha, upload_layer
+from ecr_helpers import manifest_for, sha, upload_layer
 from quaymaster.ecr import ECRRegistry
 from quaymaster.ecr.api_model import ecr_model
 

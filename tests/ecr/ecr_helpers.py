@@ -1,5 +1,6 @@
 """Building images through the ECR API for tests."""
 
+import base64
 import hashlib
 import json
 
@@ -41,3 +42,23 @@ def push(registry, repo: str, layers: list[bytes], tag: str | None = None,
     if tag:
         request["imageTag"] = tag
     return registry.put_image(request)["image"]["imageId"]["imageDigest"]
+
+
+PUSH_ACTIONS = {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"}
+
+
+def allow_all(principal, action, arn):
+    return True
+
+
+def deny_pushes(principal, action, arn):
+    return action not in PUSH_ACTIONS
+
+
+def password_of(registry, principal=None):
+    token = registry.get_authorization_token({}, principal=principal)
+    token = token["authorizationData"][0]["authorizationToken"]
+    user, _, password = base64.b64decode(token).decode().partition(":")
+    assert user == "AWS"
+    return password
