@@ -314,3 +314,24 @@ def test_no_request_makes_a_server_error(registry, http):
 
     one()
     assert registry.blobs.get(sha(data)) == data
+
+
+def test_mounted_under_v2_in_another_app(registry):
+    """The endpoint may mount the app with Starlette's Mount("/v2", ...) or at the root."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+
+    registry.create_repository({"repositoryName": "mounted/app"})
+    for routes in ([Mount("/v2", app=registry_app(registry, allow_all))],
+                   [Mount("", app=registry_app(registry, allow_all))]):
+        outer = Starlette(routes=[Route("/", lambda r: PlainTextResponse("ecs"), methods=["POST"]),
+                                  *routes])
+        with serving(outer) as url:
+            session = requests.Session()
+            session.headers.update(_auth(registry))
+            assert session.post(f"{url}/").text == "ecs"
+            assert session.get(f"{url}/v2/").status_code == 200
+            created = _monolithic(url, session, "mounted/app", b"via mount")
+            assert created.status_code == 201
+            assert session.get(url + created.headers["Location"]).content == b"via mount"

@@ -32,7 +32,7 @@ _PATH = re.compile(r"^(?P<name>.+?)/(?:(?P<uploads>blobs/uploads/(?P<upload>[^/]
 
 
 def registry_app(registry, authorize: Authorize, *, anonymous: str | None = None,
-                 realm: str | None = None) -> Starlette:
+                 realm: str | None = None):
     """The /v2/ app serving ``registry``.
 
     ``authorize(principal, action, repository_arn) -> bool`` decides every
@@ -63,7 +63,24 @@ def registry_app(registry, authorize: Authorize, *, anonymous: str | None = None
         return Context(registry, principal, authorize)
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/v2/{rest:path}", dispatch, methods=methods)])
+    return _FullPath(Starlette(routes=[Route("/v2/{rest:path}", dispatch, methods=methods)]))
+
+
+class _FullPath:
+    """Route on the request's full path, so the app works at the root or under ``Mount("/v2")``.
+
+    A Starlette ``Mount`` hands the mounted app a ``root_path``; registry
+    paths are absolute (``/v2/<name>/...``, and the ``Location`` headers the
+    app sends), so the prefix is put back before routing.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("root_path"):
+            scope = dict(scope, root_path="")
+        await self.app(scope, receive, send)
 
 
 async def _route(ctx: Context, request: Request, rest: str) -> Response:
