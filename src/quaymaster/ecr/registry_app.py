@@ -1,7 +1,7 @@
 """The registry API under /v2/ (OCI distribution spec) as a Starlette app (ECR, section 2).
 
-``registry_app(registry, authorize)`` returns an ASGI app the endpoint mounts
-at the server root (its routes start with ``/v2/``). Clients authenticate
+``registry_app(registry, authorize)`` returns an ASGI app serving ``/v2/...``;
+the endpoint mounts it at the root or with ``Mount("/v2", app)``. Clients authenticate
 with Basic auth carrying GetAuthorizationToken's ``AWS:<password>``; each
 request is then checked with ``authorize(principal, action, repository_arn)``
 for the ECR action it amounts to (a manifest GET is ``ecr:BatchGetImage``, a
