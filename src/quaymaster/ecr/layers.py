@@ -13,7 +13,7 @@ import binascii
 import secrets
 
 from quaymaster.ecr.api_model import invalid, to_datetime, validate_request
-from quaymaster.ecr.blobs import DigestMismatchError
+from quaymaster.ecr.blobs import DigestMismatchError, Upload
 from quaymaster.ecr.names import is_digest
 from quaymaster.errors import ServiceError
 
@@ -65,19 +65,54 @@ class LayerOperations:
             return None
         return entry[0]
 
-    # -- uploads -------------------------------------------------------
+    # -- uploads, shared by the API and the registry protocol ----------
+    def begin_upload(self, name: str) -> Upload:
+        """Start an upload into repository ``name`` (which must exist)."""
+        with self.lock:
+            upload = self.blobs.start_upload()
+            self._layer_uploads[upload.upload_id] = name
+            return upload
+
+    def upload_for(self, name: str, upload_id: str) -> Upload | None:
+        """The upload ``upload_id`` in progress for repository ``name``, or None."""
+        upload = self.blobs.upload(upload_id)
+        return upload if upload is not None and self._layer_uploads.get(upload_id) == name else None
+
+    def finish_upload(self, repo, upload_id: str, digest: str) -> str:
+        """Verify and store the upload as ``digest``, held by ``repo``; DigestMismatchError else.
+
+        The upload is over either way (a mismatch discards it).
+        """
+        with self.lock:
+            try:
+                stored = self.blobs.commit(upload_id, digest)
+            finally:
+                self._layer_uploads.pop(upload_id, None)
+            self._hold_blob(repo, stored)
+            return stored
+
+    def cancel_upload(self, upload_id: str) -> None:
+        with self.lock:
+            self.blobs.cancel(upload_id)
+            self._layer_uploads.pop(upload_id, None)
+
+    def mount_blob(self, repo, digest: str) -> None:
+        """``repo`` holds a blob the store already has (a cross-repository mount)."""
+        with self.lock:
+            self._hold_blob(repo, digest)
+
+    # -- upload operations ---------------------------------------------
     def initiate_layer_upload(self, request: dict) -> dict:
         request = validate_request("InitiateLayerUpload", request)
         repo = self._repo_of(request)
-        upload = self.blobs.start_upload()
-        self._layer_uploads[upload.upload_id] = repo.name
+        upload = self.begin_upload(repo.name)
         return {"uploadId": upload.upload_id, "partSize": PART_SIZE}
 
     def _upload_of(self, request: dict):
         repo = self._repo_of(request)
         upload_id = request["uploadId"]
-        upload = self.blobs.upload(upload_id)
-        if upload is None or self._layer_uploads.get(upload_id) != repo.name:
+        upload = self.upload_for(repo.name, upload_id)
+        if upload is None:
             raise ServiceError("UploadNotFoundException",
                                f"The upload with id '{upload_id}' does not exist in repository "
                                f"'{repo.name}'")
@@ -109,17 +144,13 @@ class LayerOperations:
             raise ServiceError("EmptyUploadException",
                                f"The upload '{upload.upload_id}' contains no layer parts")
         if digests[0] in repo.layers:
-            self.blobs.cancel(upload.upload_id)
-            del self._layer_uploads[upload.upload_id]
+            self.cancel_upload(upload.upload_id)
             raise ServiceError("LayerAlreadyExistsException",
                                f"The layer '{digests[0]}' already exists in repository '{repo.name}'")
         try:
-            digest = self.blobs.commit(upload.upload_id, digests[0])
+            digest = self.finish_upload(repo, upload.upload_id, digests[0])
         except DigestMismatchError as exc:
             raise ServiceError("InvalidLayerException", str(exc)) from None
-        finally:
-            self._layer_uploads.pop(upload.upload_id, None)
-        self._hold_blob(repo, digest)
         return {"registryId": self.account, "repositoryName": repo.name,
                 "uploadId": upload.upload_id, "layerDigest": digest}
 

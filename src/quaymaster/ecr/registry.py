@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any, Callable
 
 from quaymaster.ecr.api_model import (SettableClock, invalid, paginate, to_datetime,
@@ -66,6 +67,8 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         self.resolver = resolver
         self.endpoint = endpoint or f"https://{account}.dkr.ecr.{region}.amazonaws.com"
         self.repositories: dict[str, Repository] = {}
+        # Changes are applied one at a time: handle() and the /v2/ app's writes take this lock.
+        self.lock = threading.RLock()
         LayerOperations.__init__(self)
         LifecycleOperations.__init__(self)
         ReplicationOperations.__init__(self)
@@ -81,9 +84,10 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         if operation not in self.OPERATIONS:
             raise ServiceError("InvalidParameterException", f"Unknown ECR operation {operation!r}")
         method = getattr(self, _snake(operation))
-        if operation == "GetAuthorizationToken":
-            return method(request, principal=principal)
-        return method(request)
+        with self.lock:
+            if operation == "GetAuthorizationToken":
+                return method(request, principal=principal)
+            return method(request)
 
     def to_state(self) -> dict:
         """Everything but blob bytes and tokens, as JSON-serializable data (see ``state``)."""
@@ -159,8 +163,7 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         described = repo.describe(to_datetime)
         released = set(repo.layers)  # every blob the repository holds, referenced or not
         for upload_id in [u for u, n in self._layer_uploads.items() if n == repo.name]:
-            self.blobs.cancel(upload_id)
-            del self._layer_uploads[upload_id]
+            self.cancel_upload(upload_id)
         del self.repositories[repo.name]
         self._collect_garbage(released)
         return {"repository": described}

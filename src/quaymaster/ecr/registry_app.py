@@ -141,7 +141,8 @@ async def _find_for_pull(ctx: Context, name: str, ref: str) -> ImageRecord:
     except UpstreamError as exc:
         raise RegistryError("MANIFEST_UNKNOWN", f"not cached and the upstream failed: {exc}",
                             detail={"name": name, "reference": ref}) from None
-    return registry.cache_upstream(name, ref, fetched)
+    with registry.lock:
+        return registry.cache_upstream(name, ref, fetched)
 
 
 async def get_manifest(ctx: Context, request: Request, name: str, ref: str) -> Response:
@@ -165,8 +166,9 @@ async def put_manifest(ctx: Context, request: Request, name: str, ref: str) -> R
         raise RegistryError("DIGEST_INVALID", f"manifest digest {digest_of(raw)} is not {ref}",
                             detail={"digest": ref})
     media_type = request.headers.get("content-type", "").split(";")[0].strip() or None
-    record = ctx.registry.store_manifest(repo, raw, media_type, None if is_digest(ref) else ref,
-                                         strict=False)
+    with ctx.registry.lock:
+        record = ctx.registry.store_manifest(repo, raw, media_type,
+                                             None if is_digest(ref) else ref, strict=False)
     return Response(status_code=201, headers={"Location": f"/v2/{name}/manifests/{record.digest}",
                                               "Docker-Content-Digest": record.digest})
 
@@ -184,7 +186,8 @@ async def delete_manifest(ctx: Context, request: Request, name: str, ref: str) -
     ctx.require("ecr:BatchDeleteImage", name)
     repo = ctx.repository(name)
     _check_reference(ref)
-    result = ctx.registry.batch_delete_image({"repositoryName": name, "imageIds": [_image_id(ref)]})
+    result = ctx.registry.handle("BatchDeleteImage",
+                                 {"repositoryName": name, "imageIds": [_image_id(ref)]})
     if result["failures"]:
         failure = result["failures"][0]
         code = "MANIFEST_UNKNOWN" if failure["failureCode"] == "ImageNotFound" else "DENIED"

@@ -67,8 +67,7 @@ async def start_upload(ctx: Context, request: Request, name: str) -> Response:
     mount, source = request.query_params.get("mount"), request.query_params.get("from")
     if mount and source and _mount(ctx, repo, mount, source):
         return _created(name, mount)
-    upload = registry.blobs.start_upload()
-    registry._layer_uploads[upload.upload_id] = name
+    upload = registry.begin_upload(name)
     digest = request.query_params.get("digest")
     if digest is None:
         return Response(status_code=202, headers=_upload_headers(name, upload))
@@ -86,13 +85,13 @@ def _mount(ctx: Context, repo, digest: str, source: str) -> bool:
         return False
     if not ctx.authorize(ctx.principal, "ecr:GetDownloadUrlForLayer", ctx.arn(source)):
         return False
-    ctx.registry._hold_blob(repo, digest)
+    ctx.registry.mount_blob(repo, digest)
     return True
 
 
 def _upload_of(ctx: Context, name: str, upload_id: str):
-    upload = ctx.registry.blobs.upload(upload_id)
-    if upload is None or ctx.registry._layer_uploads.get(upload_id) != name:
+    upload = ctx.registry.upload_for(name, upload_id)
+    if upload is None:
         raise RegistryError("BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is not in progress for "
                                                    f"'{name}'")
     return upload
@@ -127,16 +126,12 @@ async def put_upload(ctx: Context, request: Request, name: str, upload_id: str) 
 def _finish(ctx: Context, repo, name: str, upload, digest: str | None) -> Response:
     registry = ctx.registry
     if digest is None or not is_digest(digest):
-        registry.blobs.cancel(upload.upload_id)
-        registry._layer_uploads.pop(upload.upload_id, None)
+        registry.cancel_upload(upload.upload_id)
         raise RegistryError("DIGEST_INVALID", f"the upload needs a sha256 ?digest=, not {digest!r}")
     try:
-        registry.blobs.commit(upload.upload_id, digest)
+        registry.finish_upload(repo, upload.upload_id, digest)
     except DigestMismatchError as exc:
         raise RegistryError("DIGEST_INVALID", str(exc), detail={"digest": digest}) from None
-    finally:
-        registry._layer_uploads.pop(upload.upload_id, None)
-    registry._hold_blob(repo, digest)
     return _created(name, digest)
 
 
@@ -144,7 +139,6 @@ async def upload_status(ctx: Context, request: Request, name: str, upload_id: st
     ctx.require("ecr:InitiateLayerUpload", name)
     upload = _upload_of(ctx, name, upload_id)
     if request.method == "DELETE":
-        ctx.registry.blobs.cancel(upload_id)
-        ctx.registry._layer_uploads.pop(upload_id, None)
+        ctx.registry.cancel_upload(upload_id)
         return Response(status_code=204)
     return Response(status_code=204, headers=_upload_headers(name, upload))
