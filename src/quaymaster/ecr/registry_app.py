@@ -133,7 +133,7 @@ async def _find_for_pull(ctx: Context, name: str, ref: str) -> ImageRecord:
     if isinstance(found, ImageRecord):
         return found
     if registry.pull_through_source(name) is None:
-        repo = ctx.repository(name)
+        ctx.repository(name)   # NAME_UNKNOWN before MANIFEST_UNKNOWN
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref!r} is not in repository '{name}'",
                             detail={"name": name, "reference": ref})
     try:  # the network wait runs off the event loop; the cache is written on it
@@ -184,7 +184,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 async def delete_manifest(ctx: Context, request: Request, name: str, ref: str) -> Response:
     ctx.require("ecr:BatchDeleteImage", name)
-    repo = ctx.repository(name)
+    ctx.repository(name)
     _check_reference(ref)
     result = ctx.registry.handle("BatchDeleteImage",
                                  {"repositoryName": name, "imageIds": [_image_id(ref)]})
@@ -192,7 +192,6 @@ async def delete_manifest(ctx: Context, request: Request, name: str, ref: str) -
         failure = result["failures"][0]
         code = "MANIFEST_UNKNOWN" if failure["failureCode"] == "ImageNotFound" else "DENIED"
         raise RegistryError(code, failure["failureReason"], detail={"reference": ref})
-    del repo
     return Response(status_code=202)
 
 
