@@ -141,3 +141,7 @@ def test_state_snapshot_round_trip(tmp_path, clock):
     with pytest.raises(ServiceError) as info:
         push(second, "keep/me", [b"other"], tag="v1")
     assert info.value.code == "ImageTagAlreadyExistsException"
+    first.load_state(snapshot)      # onto a registry that already holds the same blobs
+    assert first.blobs.get(sha(b"durable layer")) == b"durable layer"
+    first.batch_delete_image({"repositoryName": "keep/me", "imageIds": [{"imageTag": "v1"}]})
+    assert not first.blobs.has(sha(b"durable layer"))   # holders counted once, not twice

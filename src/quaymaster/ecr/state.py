@@ -42,9 +42,7 @@ def load_state(registry, state: dict) -> None:
     """Replace the registry's state with ``state`` (from ``to_state``)."""
     if state.get("version") != VERSION or state.get("account") != registry.account:
         raise ValueError(f"not a snapshot of registry {registry.account} (version {VERSION})")
-    for repo in registry.repositories.values():
-        for digest in repo.layers:
-            registry.blobs.release(digest)
+    previous = registry.repositories
     registry.repositories = {}
     for entry in state["repositories"]:
         repo = Repository(**{key: entry[key] for key in _SETTINGS})
@@ -59,6 +57,10 @@ def load_state(registry, state: dict) -> None:
             repo.layers.add(digest)
             registry.blobs.retain(digest)
         registry.repositories[repo.name] = repo
+    # Let go of the old state's blobs only now: a blob both states hold must survive.
+    for repo in previous.values():
+        for digest in repo.layers:
+            registry.blobs.release(digest)
     registry.replication = state["replication"]
     registry.pull_through_rules = {r["ecrRepositoryPrefix"]: dict(r)
                                    for r in state["pullThroughRules"]}
