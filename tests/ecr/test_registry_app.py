@@ -101,7 +101,9 @@ def _error(response):
 def test_authentication(registry, http, clock):
     url, session = http
     assert requests.get(f"{url}/v2/").status_code == 401
-    assert "Basic" in requests.get(f"{url}/v2/").headers["WWW-Authenticate"]
+    challenge = requests.get(f"{url}/v2/").headers
+    assert "Basic" in challenge["WWW-Authenticate"]
+    assert challenge["Docker-Distribution-API-Version"] == "registry/2.0"
     bad = base64.b64encode(b"AWS:not-a-token").decode()
     assert requests.get(f"{url}/v2/", headers={"Authorization": "Basic " + bad}).status_code == 401
     assert session.get(f"{url}/v2/").status_code == 200

@@ -27,6 +27,7 @@ from quaymaster.ecr.upstream import UpstreamError
 from quaymaster.errors import ServiceError
 
 MAX_MANIFEST = 4 * 1024 * 1024
+API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}  # docker's ping looks for it
 _PATH = re.compile(r"^(?P<name>.+?)/(?:(?P<uploads>blobs/uploads/(?P<upload>[^/]*))|"
                    r"blobs/(?P<digest>[^/]+)|manifests/(?P<ref>[^/]+)|(?P<tags>tags/list))$")
 
@@ -59,7 +60,8 @@ def registry_app(registry, authorize: Authorize, *, anonymous: str | None = None
         if principal is None:
             raise RegistryError("UNAUTHORIZED", "authentication required: Basic auth with the "
                                 "token of ecr GetAuthorizationToken",
-                                headers={"WWW-Authenticate": f'Basic realm="{realm}"'})
+                                headers={"WWW-Authenticate": f'Basic realm="{realm}"',
+                                         **API_VERSION})
         return Context(registry, principal, authorize)
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -85,7 +87,7 @@ class _FullPath:
 
 async def _route(ctx: Context, request: Request, rest: str) -> Response:
     if rest == "":
-        return JSONResponse({}, headers={"Docker-Distribution-API-Version": "registry/2.0"})
+        return JSONResponse({}, headers=API_VERSION)
     match = _PATH.match(rest)
     if match is None:
         raise RegistryError("UNSUPPORTED", f"no registry route for /v2/{rest}", status=404)
