@@ -231,3 +231,19 @@ def test_fast_path_agrees_with_plain(policy, images):
 def test_fast_path_agrees_with_plain_long(policy, images):
     """Larger image sets; QM_ECR_LIFECYCLE_EXAMPLES=3000 for a long run."""
     test_fast_path_agrees_with_plain.hypothesis.inner_test(policy, images)
+
+
+def test_table_shapes_chunks_and_bad_columns():
+    from quaymaster.errors import InvalidInputError
+    policy = {"rules": [rule(1, "any", "imageCountMoreThan", 1)]}
+    whole = table([("A", ["x"], 3), ("B", [], 2), ("C", ["y"], 1)])
+    chunked = pa.Table.from_batches(whole.to_batches(max_chunksize=1))
+    assert evaluate_lifecycle_policy(policy, chunked, NOW).equals(
+        evaluate_lifecycle_policy(policy, whole, NOW))
+    for bad, column in ((whole.drop_columns(["imageTags"]), "imageTags"),
+                        (whole.set_column(0, "imageDigest", pa.array([1, 2, 3])), "imageDigest"),
+                        (whole.set_column(2, "imagePushedAt", pa.array(["a", "b", "c"])),
+                         "imagePushedAt")):
+        with pytest.raises(InvalidInputError) as info:
+            evaluate_lifecycle_policy(policy, bad, NOW)
+        assert column in str(info.value)
