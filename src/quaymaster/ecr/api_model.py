@@ -1,0 +1,106 @@
+"""botocore's ECR model: request validation, pagination tokens, the clock.
+
+Every ECR operation validates its request against the input shape of
+botocore's ``ecr`` service model before it looks at anything else, so a
+request boto3 would refuse is refused here with the same member named.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import functools
+import json
+from typing import Any, Callable, Sequence
+
+from quaymaster.errors import ServiceError
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=1)
+def ecr_model():
+    import botocore.session
+    return botocore.session.get_session().get_service_model("ecr")
+
+
+def validate_request(operation: str, request: Any) -> dict:
+    """The request as a dict, refused (InvalidParameterException) where the model refuses it."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
+    if request is None:
+        request = {}
+    if not isinstance(request, dict):
+        raise ServiceError("InvalidParameterException",
+                           f"{operation}: the request must be an object, not {type(request).__name__}")
+    shape = ecr_model().operation_model(operation).input_shape
+    try:
+        validate_parameters(request, shape)
+    except ParamValidationError as exc:
+        raise ServiceError("InvalidParameterException", f"{operation}: {exc}") from None
+    return request
+
+
+def invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidParameterException", message)
+
+
+class SettableClock:
+    """A clock that stands still until set or advanced (epoch seconds); the default clock."""
+
+    def __init__(self, start: float = 1767225600.0):  # 2026-01-01T00:00:00Z
+        self.now = float(start)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def set(self, epoch: float) -> None:
+        self.now = float(epoch)
+
+    def advance(self, seconds: float) -> None:
+        self.now += float(seconds)
+
+
+def to_datetime(epoch: float) -> _dt.datetime:
+    """Epoch seconds as the aware UTC datetime botocore's timestamp members hold."""
+    return _EPOCH + _dt.timedelta(seconds=float(epoch))
+
+
+def paginate(items: Sequence, request: dict, *, default: int = 100, what: str = "results",
+             exclusive: Sequence[str] = ()) -> tuple[list, str | None]:
+    """One page of ``items`` and the ``nextToken`` of the next (None on the last page).
+
+    A token is the offset of the next item, wrapped so that a client treats it
+    as opaque; one that does not decode is InvalidParameterException.
+    ``exclusive`` names members that may not be combined with pagination.
+    """
+    token = request.get("nextToken")
+    limit = request.get("maxResults")
+    for member in exclusive:
+        if request.get(member) and (token is not None or limit is not None):
+            raise invalid(f"Cannot specify {member} together with nextToken or maxResults")
+    start = _decode_token(token, what) if token is not None else 0
+    size = default if limit is None else int(limit)
+    page = list(items[start:start + size])
+    end = start + size
+    return page, (_encode_token(end, what) if end < len(items) else None)
+
+
+def _encode_token(offset: int, what: str) -> str:
+    raw = json.dumps({"o": offset, "w": what}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str, what: str) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        offset = data["o"]
+        if data["w"] != what or not isinstance(offset, int) or offset < 0:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise invalid(f"Invalid nextToken {token!r}") from None
+    return offset
+
+
+Clock = Callable[[], float]

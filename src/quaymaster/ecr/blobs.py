@@ -1,0 +1,207 @@
+"""Content-addressed blob store: sha256-verified, shared by every repository.
+
+A blob is stored once under its digest whatever repository it was pushed to
+(repositories only record which digests they hold). Without a directory the
+store lives in memory; with one, blobs live under ``<dir>/blobs/sha256/`` and
+each is written to a temporary file, fsynced and renamed into place, so a
+crash leaves either the whole blob or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import pathlib
+import tempfile
+from typing import Iterator
+
+from quaymaster.ecr.names import is_digest
+from quaymaster.errors import InvalidInputError
+
+CHUNK = 1 << 20
+
+
+class DigestMismatchError(InvalidInputError):
+    """The bytes do not hash to the digest the client declared."""
+
+
+class Upload:
+    """An upload in progress: bytes appended in order, hashed as they arrive."""
+
+    def __init__(self, upload_id: str, spool):
+        self.upload_id = upload_id
+        self._spool = spool
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def append(self, data: bytes) -> int:
+        self._spool.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+        return self.size
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
+
+
+class BlobStore:
+    """Blobs by digest, in memory (``root=None``) or on disk under ``root``."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = pathlib.Path(root) if root is not None else None
+        self._memory: dict[str, bytes] = {}
+        self._uploads: dict[str, Upload] = {}
+        self._ids = itertools.count(1)
+        self.blobs_written = 0  # distinct blobs stored: a re-upload of a known blob adds none
+        self._holders: dict[str, int] = {}  # how many repositories hold each blob
+        if self.root is not None:
+            (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+            (self.root / "uploads").mkdir(parents=True, exist_ok=True)
+            # Uploads of an earlier process cannot be resumed (their ids lived in its memory):
+            # their temporary files are garbage, never blobs.
+            for stale in (self.root / "uploads").iterdir():
+                stale.unlink()
+
+    # -- reading -------------------------------------------------------
+    def has(self, digest: str) -> bool:
+        if not is_digest(digest):
+            return False
+        if self.root is None:
+            return digest in self._memory
+        return self._path(digest).is_file()
+
+    def size(self, digest: str) -> int:
+        if self.root is None:
+            return len(self._memory[digest])
+        return self._path(digest).stat().st_size
+
+    def get(self, digest: str) -> bytes:
+        if self.root is None:
+            return self._memory[digest]
+        return self._path(digest).read_bytes()
+
+    def iter_bytes(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The blob's bytes ``[start, end)`` in chunks (for streaming large layers)."""
+        if self.root is None:
+            data = self._memory[digest]
+            stop = len(data) if end is None else end
+            for pos in range(start, stop, CHUNK):
+                yield data[pos:min(pos + CHUNK, stop)]
+            return
+        with open(self._path(digest), "rb") as f:
+            f.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    # -- writing -------------------------------------------------------
+    def put(self, data: bytes, expected: str | None = None) -> str:
+        """Store ``data``; its digest. A declared ``expected`` digest must match."""
+        upload = self.start_upload()
+        upload.append(data)
+        return self.commit(upload.upload_id, expected)
+
+    def start_upload(self) -> Upload:
+        upload_id = f"{next(self._ids):08d}-{os.urandom(6).hex()}"
+        if self.root is None:
+            import io
+            spool = io.BytesIO()
+        else:
+            spool = tempfile.NamedTemporaryFile(dir=self.root / "uploads", delete=False,
+                                                prefix=upload_id + ".")
+        upload = Upload(upload_id, spool)
+        self._uploads[upload_id] = upload
+        return upload
+
+    def upload(self, upload_id: str) -> Upload | None:
+        return self._uploads.get(upload_id)
+
+    def cancel(self, upload_id: str) -> None:
+        upload = self._uploads.pop(upload_id, None)
+        if upload is not None:
+            self._discard(upload)
+
+    def commit(self, upload_id: str, expected: str | None = None) -> str:
+        """Finish an upload: verify ``expected`` and store it under its digest.
+
+        A mismatch raises DigestMismatchError and discards the upload (the
+        client starts again, as the distribution spec has it).
+        """
+        upload = self._uploads.pop(upload_id)
+        digest = upload.digest
+        if expected is not None and expected != digest:
+            self._discard(upload)
+            raise DigestMismatchError(
+                f"digest {expected!r} does not match the uploaded content ({digest})",
+                field="digest", value=expected)
+        if self.has(digest):
+            self._discard(upload)
+        elif self.root is None:
+            self._memory[digest] = upload._spool.getvalue()
+            self.blobs_written += 1
+        else:
+            spool = upload._spool
+            spool.flush()
+            os.fsync(spool.fileno())
+            spool.close()
+            os.replace(spool.name, self._path(digest))
+            self._fsync_dir(self._path(digest).parent)
+            self.blobs_written += 1
+        return digest
+
+    def retain(self, digest: str) -> None:
+        """One more repository holds ``digest``."""
+        self._holders[digest] = self._holders.get(digest, 0) + 1
+
+    def release(self, digest: str) -> None:
+        """One repository fewer holds ``digest``; the last release deletes the blob."""
+        left = self._holders.get(digest, 0) - 1
+        if left > 0:
+            self._holders[digest] = left
+            return
+        self._holders.pop(digest, None)
+        self.delete(digest)
+
+    def delete(self, digest: str) -> None:
+        if self.root is None:
+            self._memory.pop(digest, None)
+        else:
+            try:
+                self._path(digest).unlink()
+            except FileNotFoundError:
+                pass
+
+    def digests(self) -> list[str]:
+        if self.root is None:
+            return sorted(self._memory)
+        return sorted("sha256:" + p.name for p in (self.root / "blobs" / "sha256").iterdir()
+                      if not p.name.startswith("."))
+
+    # -- internals -----------------------------------------------------
+    def _path(self, digest: str) -> pathlib.Path:
+        if not is_digest(digest):  # never let a client-chosen string become a path
+            raise InvalidInputError(f"not a sha256 digest: {digest!r}", field="digest", value=digest)
+        return self.root / "blobs" / "sha256" / digest.split(":", 1)[1]
+
+    def _discard(self, upload: Upload) -> None:
+        upload._spool.close()
+        if self.root is not None:
+            try:
+                os.unlink(upload._spool.name)
+            except FileNotFoundError:
+                pass
+
+    @staticmethod
+    def _fsync_dir(path: pathlib.Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,189 @@
+"""Layer operations and authorization tokens (ECR, section 2).
+
+InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload write into the
+shared blob store; BatchCheckLayerAvailability and GetDownloadUrlForLayer
+read it. GetAuthorizationToken issues the password the registry protocol's
+Basic auth carries as ``AWS:<password>``, valid 12 hours of the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+
+from quaymaster.ecr.api_model import invalid, to_datetime, validate_request
+from quaymaster.ecr.blobs import DigestMismatchError, Upload
+from quaymaster.ecr.names import is_digest
+from quaymaster.errors import ServiceError
+
+TOKEN_LIFETIME = 12 * 3600
+PART_SIZE = 10 * 1024 * 1024
+ROOT = "root"
+
+
+class LayerOperations:
+    """Mixin of ECRRegistry: layer uploads, layer reads, authorization tokens."""
+
+    def __init__(self):
+        self._layer_uploads: dict[str, str] = {}         # upload id -> repository name
+        self._tokens: dict[str, tuple[str, float]] = {}  # password -> (principal, expires)
+
+    # -- tokens ----------------------------------------------------------
+    def get_authorization_token(self, request: dict | None = None, *, principal: str | None = None
+                                ) -> dict:
+        request = validate_request("GetAuthorizationToken", request)
+        for registry_id in request.get("registryIds", []):
+            self._registry_id({"registryId": registry_id})
+        password = secrets.token_urlsafe(32)
+        expires = self.now() + TOKEN_LIFETIME
+        self._tokens = {p: e for p, e in self._tokens.items() if e[1] > self.now()}
+        self._tokens[password] = (principal or self.root_principal(), expires)
+        token = base64.b64encode(f"AWS:{password}".encode()).decode()
+        return {"authorizationData": [{"authorizationToken": token,
+                                       "expiresAt": to_datetime(expires),
+                                       "proxyEndpoint": self.endpoint}]}
+
+    def root_principal(self) -> str:
+        return f"arn:aws:iam::{self.account}:root"
+
+    def authenticate(self, authorization: str | None) -> str | None:
+        """The principal a ``Basic`` Authorization header's token was issued to, or None.
+
+        None when the header is missing, malformed, not ``AWS:<password>``, or
+        the token is unknown or past its 12 hours.
+        """
+        if not authorization or not authorization.startswith("Basic "):
+            return None
+        try:
+            user, _, password = base64.b64decode(authorization[6:].strip(),
+                                                 validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        entry = self._tokens.get(password) if user == "AWS" else None
+        if entry is None or self.now() >= entry[1]:
+            return None
+        return entry[0]
+
+    # -- uploads, shared by the API and the registry protocol ----------
+    def begin_upload(self, name: str) -> Upload:
+        """Start an upload into repository ``name`` (which must exist)."""
+        with self.lock:
+            upload = self.blobs.start_upload()
+            self._layer_uploads[upload.upload_id] = name
+            return upload
+
+    def upload_for(self, name: str, upload_id: str) -> Upload | None:
+        """The upload ``upload_id`` in progress for repository ``name``, or None."""
+        upload = self.blobs.upload(upload_id)
+        return upload if upload is not None and self._layer_uploads.get(upload_id) == name else None
+
+    def finish_upload(self, repo, upload_id: str, digest: str) -> str:
+        """Verify and store the upload as ``digest``, held by ``repo``; DigestMismatchError else.
+
+        The upload is over either way (a mismatch discards it).
+        """
+        with self.lock:
+            try:
+                stored = self.blobs.commit(upload_id, digest)
+            finally:
+                self._layer_uploads.pop(upload_id, None)
+            self._hold_blob(repo, stored)
+            return stored
+
+    def cancel_upload(self, upload_id: str) -> None:
+        with self.lock:
+            self.blobs.cancel(upload_id)
+            self._layer_uploads.pop(upload_id, None)
+
+    def mount_blob(self, repo, digest: str) -> None:
+        """``repo`` holds a blob the store already has (a cross-repository mount)."""
+        with self.lock:
+            self._hold_blob(repo, digest)
+
+    # -- upload operations ---------------------------------------------
+    def initiate_layer_upload(self, request: dict) -> dict:
+        request = validate_request("InitiateLayerUpload", request)
+        repo = self._repo_of(request)
+        upload = self.begin_upload(repo.name)
+        return {"uploadId": upload.upload_id, "partSize": PART_SIZE}
+
+    def _upload_of(self, request: dict):
+        repo = self._repo_of(request)
+        upload_id = request["uploadId"]
+        upload = self.upload_for(repo.name, upload_id)
+        if upload is None:
+            raise ServiceError("UploadNotFoundException",
+                               f"The upload with id '{upload_id}' does not exist in repository "
+                               f"'{repo.name}'")
+        return repo, upload
+
+    def upload_layer_part(self, request: dict) -> dict:
+        request = validate_request("UploadLayerPart", request)
+        repo, upload = self._upload_of(request)
+        blob = request["layerPartBlob"]
+        if isinstance(blob, str):
+            blob = blob.encode()
+        first, last = request["partFirstByte"], request["partLastByte"]
+        if first != upload.size or last != first + len(blob) - 1:
+            raise ServiceError("InvalidLayerPartException",
+                               f"The layer part of upload '{upload.upload_id}' must start at byte "
+                               f"{upload.size} and end at partFirstByte + length - 1; got "
+                               f"partFirstByte {first}, partLastByte {last}, {len(blob)} bytes")
+        upload.append(blob)
+        return {"registryId": self.account, "repositoryName": repo.name,
+                "uploadId": upload.upload_id, "lastByteReceived": upload.size - 1}
+
+    def complete_layer_upload(self, request: dict) -> dict:
+        request = validate_request("CompleteLayerUpload", request)
+        repo, upload = self._upload_of(request)
+        digests = request["layerDigests"]
+        if len(digests) != 1 or not is_digest(digests[0]):
+            raise invalid(f"Invalid parameter at 'layerDigests': one sha256 digest, not {digests!r}")
+        if upload.size == 0:
+            raise ServiceError("EmptyUploadException",
+                               f"The upload '{upload.upload_id}' contains no layer parts")
+        if digests[0] in repo.layers:
+            self.cancel_upload(upload.upload_id)
+            raise ServiceError("LayerAlreadyExistsException",
+                               f"The layer '{digests[0]}' already exists in repository '{repo.name}'")
+        try:
+            digest = self.finish_upload(repo, upload.upload_id, digests[0])
+        except DigestMismatchError as exc:
+            raise ServiceError("InvalidLayerException", str(exc)) from None
+        return {"registryId": self.account, "repositoryName": repo.name,
+                "uploadId": upload.upload_id, "layerDigest": digest}
+
+    # -- reads -----------------------------------------------------------
+    def batch_check_layer_availability(self, request: dict) -> dict:
+        request = validate_request("BatchCheckLayerAvailability", request)
+        repo = self._repo_of(request)
+        layers, failures = [], []
+        for digest in request["layerDigests"]:
+            if not is_digest(digest):
+                failures.append({"layerDigest": digest, "failureCode": "InvalidLayerDigest",
+                                 "failureReason": f"Invalid layer digest {digest!r}"})
+            elif digest in repo.layers and self.blobs.has(digest):
+                layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE",
+                               "layerSize": self.blobs.size(digest)})
+            else:
+                failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
+                                 "failureReason": "Could not find the requested layer"})
+        return {"layers": layers, "failures": failures}
+
+    def get_download_url_for_layer(self, request: dict) -> dict:
+        request = validate_request("GetDownloadUrlForLayer", request)
+        repo = self._repo_of(request)
+        digest = request["layerDigest"]
+        if not is_digest(digest):
+            raise invalid(f"Invalid parameter at 'layerDigest': {digest!r} is not a sha256 digest")
+        if digest not in repo.layers or not self.blobs.has(digest):
+            raise ServiceError("LayersNotFoundException",
+                               f"The layer '{digest}' does not exist in repository '{repo.name}'")
+        return {"downloadUrl": f"{self.endpoint}/v2/{repo.name}/blobs/{digest}",
+                "layerDigest": digest}
+
+    def _collect_garbage(self, released: set[str]) -> None:
+        """Release the blobs a deleted repository held."""
+        for digest in released:
+            self.blobs.release(digest)
