@@ -75,9 +75,9 @@ static int64_t kth_feasible(const qm_random *r, int64_t k)
     int64_t at = 0; /* the largest prefix [1, at] holding at most k feasible instances */
     for (int64_t step = r->top; step > 0; step >>= 1) {
         int64_t next = at + step, below = r->tree[next]; /* next < 2 * top: inside the tree */
-        int64_t take = below <= k;                    /* a select, not a jump: draws are random */
-        at += take * step;
-        k -= take * below;
+        int64_t take = -(int64_t)(below <= k);        /* all ones or zero: a select, not a jump */
+        at += step & take;                            /* (the draws are random: nothing predicts them) */
+        k -= below & take;
     }
     return at; /* tree index at + 1 is position at */
 }
