@@ -218,7 +218,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     if (index && !index_is_sound(index, in->n))
         index->built = 0;
     qm_runs *runs = NULL;
-    int use_random = (rq->fast_paths & QM_PATH_INDEX) && !one_at_a_time && qm_random_suits(&c);
+    int use_random = (rq->fast_paths & QM_PATH_RANDOM) && !one_at_a_time && qm_random_suits(&c);
     qm_random *draw = NULL;
     int64_t last = -1;
 

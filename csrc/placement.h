@@ -130,7 +130,7 @@ int64_t qm_runs_choose(qm_runs *r, const qm_ctx *c, int64_t t);
 void qm_runs_free(qm_runs *r);
 
 /* The order-statistic path (random.c) for chains that start with random: the
- * feasible positions in a Fenwick tree, the j-th drawn in O(log n).
+ * feasible positions in blocks under a Fenwick tree, the j-th drawn in O(log n).
  * qm_random_build returns NULL when the chain does not suit it (or memory is
  * short); qm_random_choose returns -1 once no instance is feasible (the caller
  * then scans, to report why); qm_random_placed drops the winner if it no

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from engine_harness import assert_same_as_reference, constraints_from, engine_ports, requirements_from
 from quaymaster import Cluster
 from quaymaster.errors import InvalidInputError
+from quaymaster.keys import seed_state, tie_keys
+from quaymaster.native import ffi, lib, ptr
 from reference.strategies import STRATEGY_POOL, fleets, requests, seeds
 
 RANDOM = {"type": "random", "field": None}
@@ -173,3 +175,40 @@ def test_failure_after_the_set_empties_is_the_scans():
     assert result.placed_count == 20  # 5 ACTIVE connected instances x 4 tasks of 256 cpu
     assert result.failed_count == 20
     assert result.failures[0]["reason"] == "RESOURCE:CPU"
+
+
+def _core_call(n: int, count: int, fast_paths: int, seed: int):
+    """qm_place straight through cffi: random first over n instances of mixed room, a third of
+    them stopped before the resources, instance 0 with room for four; returns what the call
+    reported."""
+    rng = np.random.default_rng(seed)
+    arrays = {"prefilter": rng.choice([lib.QM_STAGE_CPU] * 2 + [lib.QM_STAGE_AGENT], n).astype(np.uint8),
+              "cpu": rng.choice([0, 256, 512, 1024], n).astype(np.int64), "memory": np.full(n, 10**6, np.int64),
+              "gpu": np.zeros(n, np.int64), "eni_limit": np.full(n, -1, np.int64),
+              "eni_used": np.zeros(n, np.int64), "member_ok": (rng.random(n) > 0.1).astype(np.uint8),
+              "group": np.zeros(n, np.int64), "running": np.zeros(n, np.int64), "tie": tie_keys(seed, n),
+              "added": np.zeros(2, np.int64), "positions": np.full(count, -1, np.int64)}
+    arrays["prefilter"][0], arrays["cpu"][0], arrays["member_ok"][0] = lib.QM_STAGE_CPU, 1024, 1  # one fits
+    view = ffi.new("qm_instances *", {"n": n})
+    for field, key in (("prefilter", "prefilter"), ("cpu_remaining", "cpu"), ("memory_remaining", "memory"),
+                       ("gpu_remaining", "gpu"), ("eni_limit", "eni_limit"), ("eni_used", "eni_used"),
+                       ("member_ok", "member_ok"), ("group_count", "group"), ("running_tasks", "running"),
+                       ("tie_key", "tie")):
+        setattr(view, field, ptr(arrays[key]))
+    strategies = ffi.new("qm_strategy[]", [{"kind": lib.QM_RANDOM}])
+    rq = ffi.new("qm_request *", {"cpu": 256, "memory": 1, "seed_state": seed_state(seed), "fast_paths": fast_paths})
+    ports = ffi.new("qm_ports *", {"added": ptr(arrays["added"]), "added_capacity": 2})
+    result = ffi.new("qm_result *", {"position": ptr(arrays["positions"])})
+    assert lib.qm_place(view, strategies, 1, rq, ports, count, 0, 0, ffi.NULL, result) == lib.QM_OK
+    return (result.placed, arrays["positions"].tolist(), result.failed, result.fail_stage, result.fail_position,
+            list(result.fail_counts), list(result.removed), arrays["cpu"].tolist())
+
+
+@pytest.mark.parametrize("n, seed", [(1, 0), (300, 1), (700, 2), (2000, 2**64 - 1)])
+def test_core_random_bit_equals_the_scan(n, seed):
+    """In the C core, QM_PATH_RANDOM alone gives what the call without fast paths gives: the
+    same positions, failure (stage, closest instance, counts) and first-task counts."""
+    count = 3 * n + 5  # past the capacity (at most 4 tasks of 256 per instance, fewer on most)
+    assert _core_call(n, count, lib.QM_PATH_RANDOM, seed) == _core_call(n, count, 0, seed)
+    placed, positions, failed = _core_call(n, count, lib.QM_PATH_RANDOM, seed)[:3]
+    assert failed == 1 and 0 < placed < count and -1 not in positions[:placed]
