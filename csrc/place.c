@@ -8,6 +8,7 @@
  *    takes the next one too while it stays feasible; the next instance then
  *    comes from the sorted runs of runs.c;
  *  - the cell index (index.c) for chains without random;
+ *  - the order-statistic draw (random.c) for chains that start with random;
  *  - the full scan otherwise, for the first task when its stage counts are
  *    asked for (explain), and whenever no feasible instance is left (to
  *    report why).
@@ -220,6 +221,8 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     if (index && !index_is_sound(index, in->n))
         index->built = 0;
     qm_runs *runs = NULL;
+    int use_random = (rq->fast_paths & QM_PATH_RANDOM) && !one_at_a_time && qm_random_suits(&c);
+    qm_random *draw = NULL;
     int64_t last = -1;
 
     for (int64_t done = 0; done < count; done++) {
@@ -236,6 +239,8 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             }
         } else if (use_index && index->built && !(explain && done == 0)) {
             w = qm_index_choose(index, &c);
+        } else if (draw) {
+            w = qm_random_choose(draw, &c, t);
         }
         if (w < 0) {
             int64_t counts[QM_N_STAGES] = {0};
@@ -253,18 +258,23 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
                 runs = qm_runs_build(&c, stage);
             else if (use_index && !index->built)
                 qm_index_build(index, &c, stage); /* kept by the caller: later requests use it too */
+            else if (use_random && !draw && more)
+                draw = qm_random_build(&c, stage);
         }
         out->position[done] = w;
         qm_take(&c, w, c.has_ports ? out->ports_tcp + done * c.n_tcp : NULL,
                 c.has_ports ? out->ports_udp + done * c.n_udp : NULL);
         if (use_index && index->built)
             qm_index_placed(index, &c, w);
+        if (draw)
+            qm_random_placed(draw, &c, w);
         last = w;
         out->placed = done + 1;
         if (one_at_a_time)
             break;
     }
     qm_runs_free(runs);
+    qm_random_free(draw);
     if (own_dynamic_used)
         free(c.dynamic_used);
     free(stage);

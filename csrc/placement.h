@@ -98,6 +98,13 @@ static inline int qm_compare_key(const qm_ctx *c, int32_t first, int64_t i, cons
     return order;
 }
 
+/* j(t, n) of the random strategy: the high word of the exact 128-bit product r(t) * n. */
+static inline uint64_t qm_random_index(uint64_t seed_state, int64_t t, int64_t n)
+{
+    uint64_t r = qm_splitmix64(seed_state + (uint64_t)t + 1);
+    return (uint64_t)(((unsigned __int128)r * (uint64_t)n) >> 64);
+}
+
 /* Full scan (scan.c): the instance task t goes to, or -1; fills stage[] and counts[]. */
 int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *counts);
 
@@ -121,5 +128,18 @@ typedef struct qm_runs qm_runs;
 qm_runs *qm_runs_build(const qm_ctx *c, const uint8_t *stage);
 int64_t qm_runs_choose(qm_runs *r, const qm_ctx *c, int64_t t);
 void qm_runs_free(qm_runs *r);
+
+/* The order-statistic path (random.c) for chains that start with random: the
+ * feasible positions in blocks under a Fenwick tree, the j-th drawn in O(log n).
+ * qm_random_build returns NULL when the chain does not suit it (or memory is
+ * short); qm_random_choose returns -1 once no instance is feasible (the caller
+ * then scans, to report why); qm_random_placed drops the winner if it no
+ * longer fits. */
+typedef struct qm_random qm_random;
+int qm_random_suits(const qm_ctx *c);
+qm_random *qm_random_build(const qm_ctx *c, const uint8_t *stage);
+int64_t qm_random_choose(const qm_random *r, const qm_ctx *c, int64_t t);
+void qm_random_placed(qm_random *r, const qm_ctx *c, int64_t w);
+void qm_random_free(qm_random *r);
 
 #endif

@@ -69,7 +69,8 @@ enum {
 enum {
     QM_PATH_STICKY = 1,   /* binpack-first chains: the last winner while it fits */
     QM_PATH_INDEX = 2,    /* chains without random: per-cell heaps */
-    QM_PATH_ALL = 3
+    QM_PATH_RANDOM = 4,   /* chains that start with random: the j-th feasible by a tree descent */
+    QM_PATH_ALL = 7
 };
 
 /* The instances as the request sees them; arrays of length n, by position.

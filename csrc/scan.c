@@ -10,13 +10,6 @@
 
 #include "placement.h"
 
-/* j(t, n): the high word of the exact 128-bit product r(t) * n. */
-static uint64_t random_index(uint64_t seed_state, int64_t t, int64_t n)
-{
-    uint64_t r = qm_splitmix64(seed_state + (uint64_t)t + 1);
-    return (uint64_t)(((unsigned __int128)r * (uint64_t)n) >> 64);
-}
-
 int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *counts)
 {
     const qm_instances *in = c->in;
@@ -49,7 +42,7 @@ int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *coun
     if (winner < 0 || !c->has_random)
         return winner;
     /* random: the j-th survivor by position. */
-    uint64_t j = random_index(c->rq->seed_state, t, survivors);
+    uint64_t j = qm_random_index(c->rq->seed_state, t, survivors);
     for (int64_t i = 0; i < in->n; i++) {
         if (stage[i] != QM_STAGE_FEASIBLE || qm_compare_key(c, 0, i, best, values) != 0)
             continue;
