@@ -12,13 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from quaymaster.errors import QuaymasterError
-from quaymaster.kernels.jit import kernel
-from quaymaster.keys import _GAMMA, _M1, _M2
 from quaymaster.placement import reasons
 
-#: The task-id halves are splitmix64 of the sequence and of the sequence xor this
-#: (as ``quaymaster.model.tasks.task_id`` makes them, one string at a time).
-_LOW_SALT = np.uint64(0xA5A5A5A5A5A5A5A5)
 #: The two lowercase hex digits of each byte value, as ASCII: _BYTE_HEX[b] == b"%02x" % b.
 _BYTE_HEX = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype=np.uint8).reshape(256, 2)
 #: Rows per Arrow string chunk: keeps each chunk's 32-bit offsets far from overflow.
@@ -260,6 +255,7 @@ def task_arn_array(prefix: str, sequences: np.ndarray) -> pa.ChunkedArray:
     written by one kernel straight into the Arrow data buffer: a million ARNs
     cost milliseconds instead of a million f-strings.
     """
+    from quaymaster.kernels import task_arns  # Numba loads only when a table is built
     seq = np.ascontiguousarray(sequences, dtype=np.uint64)
     head = np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8)
     width = len(head) + 32
@@ -268,30 +264,7 @@ def task_arn_array(prefix: str, sequences: np.ndarray) -> pa.ChunkedArray:
         part = seq[start:start + _ARN_CHUNK_ROWS]
         data = np.empty(len(part) * width, dtype=np.uint8)
         if len(part):
-            _write_arns(head, part, _BYTE_HEX, data)
+            task_arns.write_arns(head, part, _BYTE_HEX, data)
         offsets = np.arange(len(part) + 1, dtype=np.int32) * np.int32(width)
         chunks.append(pa.StringArray.from_buffers(len(part), pa.py_buffer(offsets), pa.py_buffer(data)))
     return pa.chunked_array(chunks, pa.string())
-
-
-@kernel
-def _write_arns(head, sequences, byte_hex, out):
-    # Row i is head, then hex(splitmix64(seq)), then hex(splitmix64(seq ^ salt)); the
-    # splitmix64 steps are those of quaymaster.keys (uint64 arithmetic wraps).
-    width = head.shape[0] + 32
-    for i in range(sequences.shape[0]):
-        at = i * width
-        for k in range(head.shape[0]):
-            out[at + k] = head[k]
-        at += head.shape[0]
-        for half in range(2):
-            x = sequences[i] if half == 0 else sequences[i] ^ _LOW_SALT
-            x = x + _GAMMA
-            z = (x ^ (x >> np.uint64(30))) * _M1
-            z = (z ^ (z >> np.uint64(27))) * _M2
-            z = z ^ (z >> np.uint64(31))
-            for k in range(8):
-                byte = (z >> np.uint64(56 - 8 * k)) & np.uint64(255)
-                out[at] = byte_hex[byte, 0]
-                out[at + 1] = byte_hex[byte, 1]
-                at += 2

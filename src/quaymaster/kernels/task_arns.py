@@ -1,0 +1,37 @@
+"""Task ARNs written straight into an Arrow string buffer (placement results).
+
+Imported on first use by ``quaymaster.placement.result``, so a process that
+never builds a placements table never loads Numba.
+"""
+
+import numpy as np
+
+from quaymaster.kernels.jit import kernel
+from quaymaster.keys import _GAMMA, _M1, _M2
+
+#: The task-id halves are splitmix64 of the sequence and of the sequence xor this
+#: (as ``quaymaster.model.tasks.task_id`` makes them, one string at a time).
+_LOW_SALT = np.uint64(0xA5A5A5A5A5A5A5A5)
+
+
+@kernel
+def write_arns(head, sequences, byte_hex, out):
+    # Row i is head, then hex(splitmix64(seq)), then hex(splitmix64(seq ^ salt)); the
+    # splitmix64 steps are those of quaymaster.keys (uint64 arithmetic wraps).
+    width = head.shape[0] + 32
+    for i in range(sequences.shape[0]):
+        at = i * width
+        for k in range(head.shape[0]):
+            out[at + k] = head[k]
+        at += head.shape[0]
+        for half in range(2):
+            x = sequences[i] if half == 0 else sequences[i] ^ _LOW_SALT
+            x = x + _GAMMA
+            z = (x ^ (x >> np.uint64(30))) * _M1
+            z = (z ^ (z >> np.uint64(27))) * _M2
+            z = z ^ (z >> np.uint64(31))
+            for k in range(8):
+                byte = (z >> np.uint64(56 - 8 * k)) & np.uint64(255)
+                out[at] = byte_hex[byte, 0]
+                out[at + 1] = byte_hex[byte, 1]
+                at += 2
