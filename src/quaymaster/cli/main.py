@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     ("query", "list the instances a cluster query language expression selects"),
     ("place", "place a RunTask request on a fleet and write where each task went"),
     ("bench", "time the placement scenarios and print rates and ratios"),
+    ("serve", "serve the region behind an ECS-compatible HTTP endpoint for boto3 and the AWS CLI"),
 ]
 
 
