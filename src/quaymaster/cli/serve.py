@@ -69,12 +69,21 @@ def run(args: argparse.Namespace) -> int:
     config = Config(region=args.region, account=args.account, state=args.state, auth=args.auth,
                     principals=principals, clock=args.clock, speed=args.speed,
                     snapshot_every=max(1, args.snapshot_every))
-    app = create_app(config, load_factory(args.region_factory, args.account))
+    try:
+        factory = load_factory(args.region_factory, args.account)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise InvalidInputError(f"--region-factory {args.region_factory}: cannot load it ({exc})",
+                                field="region-factory", value=args.region_factory) from None
+    app = create_app(config, factory)
     sock = _listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()  # a signal is a clean stop: exit 0, not re-raised
+
         async def startup(self, sockets=None):
             await super().startup(sockets=sockets)
             if not self.should_exit:
