@@ -37,6 +37,7 @@ log = logging.getLogger("quaymaster.endpoint")
 # Largest request body accepted: above ECR's largest modeled member (a 4 MiB
 # image manifest) with room for JSON escaping; larger bodies are refused unread.
 MAX_BODY = 8 * 1024 * 1024
+_DRAIN_FACTOR = 4
 
 
 @dataclass
@@ -100,17 +101,21 @@ class Endpoint:
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.config.max_body
-        declared = request.headers.get("content-length")
         too_large = ServiceError("RequestEntityTooLargeException",
                                  f"Request body larger than {limit} bytes", status=413)
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise too_large
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise too_large
+                # Read (and drop) a bounded remainder so the client hears the answer
+                # instead of a reset; a body beyond that only gets the connection closed.
+                if size > _DRAIN_FACTOR * limit:
+                    raise too_large
+                chunks = []
+                continue
             chunks.append(chunk)
+        if size > limit:
+            raise too_large
         return b"".join(chunks)
 
     def _authenticate(self, received: sigv4.Received) -> tuple[Principal, str | None, str | None]:
