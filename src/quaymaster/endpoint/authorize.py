@@ -60,6 +60,12 @@ def _task_definition(params: Mapping) -> dict[str, str]:
     return {"TaskDefinitionFamilyName": family, "TaskDefinitionRevisionNumber": revision}
 
 
+def _ecs_cluster_name(params: Mapping) -> str:
+    """The cluster an ECS call is about: ``cluster``, ``clusterName``, else ECS's ``default``."""
+    value = params.get("cluster") or params.get("clusterName") or "default"
+    return _last(value) if isinstance(value, str) else "*"
+
+
 def resource_arns(act: Action, service: str, params: Mapping, region: str, account: str) -> list[str]:
     given = next((params[m] for m in _ARN_MEMBERS if isinstance(params.get(m), str)), None)
     if given:
@@ -68,8 +74,7 @@ def resource_arns(act: Action, service: str, params: Mapping, region: str, accou
     for resource in act.resource_types:
         fixed = _task_definition(params)
         if service == "ecs" and "ClusterName" in resource.placeholders:
-            fixed.setdefault("ClusterName", _last(params.get("cluster") or "default")
-                             if isinstance(params.get("cluster", ""), str) else "*")
+            fixed["ClusterName"] = _ecs_cluster_name(params)
         listed = [(p, _member_values(params, _SOURCES.get(p, ()))) for p in resource.placeholders
                   if p not in fixed]
         known = [p for p in resource.placeholders if p in fixed] + [p for p, v in listed if v]
@@ -161,7 +166,7 @@ def base_context(principal: Principal, service: str, params: Mapping, region: st
 def _ecs_keys(context: dict, params: Mapping, region: str, account: str) -> None:
     prefix = f"arn:aws:ecs:{region}:{account}"
     cluster = params.get("cluster")
-    name = _last(cluster) if isinstance(cluster, str) and cluster else "default"
+    name = _ecs_cluster_name(params)
     context["ecs:cluster"] = cluster if isinstance(cluster, str) and cluster.startswith("arn:") \
         else f"{prefix}:cluster/{name}"
     definition = _task_definition(params)
