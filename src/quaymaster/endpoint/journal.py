@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS calls (
-    seq INTEGER PRIMARY KEY, at REAL NOT NULL, region TEXT NOT NULL,
+_SCHEMA = """CREATE TABLE IF NOT EXISTS calls (  -- AUTOINCREMENT: seq never reused after snapshots drop rows
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, region TEXT NOT NULL,
     service TEXT NOT NULL, operation TEXT NOT NULL, params TEXT NOT NULL)"""
 
 
