@@ -102,15 +102,20 @@ def _request(url, target="ListClusters", body=b"{}"):
         "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{target}"})
 
 
-def _send(request):
+def _send_raw(request):
     prepared = request.prepare()
     raw = urllib.request.Request(prepared.url, data=prepared.body or b"", method="POST",
                                  headers=dict(prepared.headers.items()))
     try:
         with urllib.request.urlopen(raw, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"{}")
+            return answer.status, answer.read()
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        return error.code, error.read()
+
+
+def _send(request):
+    status, body = _send_raw(request)
+    return status, json.loads(body or b"{}")
 
 
 def test_clock_skew_is_refused(signed, monkeypatch):
@@ -173,7 +178,7 @@ def test_presigned_query_protocol_and_expiry(signed, monkeypatch):
                                    "AutoScalingGroupName=presigned&MinSize=0&MaxSize=2"),
                     service="autoscaling")
     assert "AutoScalingGroupName=presigned" in made.url
-    assert _send_xml(made)[0] == 200
+    assert _send_raw(made)[0] == 200
     asg = client("autoscaling", signed.url, key="AKIDROOT", secret="root-secret")
     assert [g["AutoScalingGroupName"] for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]] \
         == ["presigned"]
@@ -181,18 +186,7 @@ def test_presigned_query_protocol_and_expiry(signed, monkeypatch):
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: old)
     expired = _presign(_query_request(signed.url, "Action=CreateAutoScalingGroup&Version=2011-01-01&"
                                       "AutoScalingGroupName=late&MinSize=0&MaxSize=2"), service="autoscaling")
-    status, body = _send_xml(expired)
+    status, body = _send_raw(expired)
     assert status == 403 and b"<Code>InvalidSignatureException</Code>" in body
     assert b"Signature expired" in body
     assert len(asg.describe_auto_scaling_groups()["AutoScalingGroups"]) == 1
-
-
-def _send_xml(request):
-    prepared = request.prepare()
-    raw = urllib.request.Request(prepared.url, data=prepared.body or b"", method="POST",
-                                 headers=dict(prepared.headers.items()))
-    try:
-        with urllib.request.urlopen(raw, timeout=10) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
