@@ -95,15 +95,16 @@ class Endpoint:
             status, headers, payload = wire.encode_error(error, query, rid)
         except Exception:  # a bug: answer 500, the state was rebuilt without the call
             log.exception("internal error")
-            error = ServiceError("ServerException", "An internal error occurred.", status=500)
-            status, headers, payload = wire.encode_error(error, query, rid)
+            internal = ServiceError("ServerException", "An internal error occurred.", status=500)
+            status, headers, payload = wire.encode_error(internal, query, rid)
         return Response(payload, status_code=status, headers=headers)
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.config.max_body
         too_large = ServiceError("RequestEntityTooLargeException",
                                  f"Request body larger than {limit} bytes", status=413)
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:

@@ -72,6 +72,7 @@ class RegionHost:
             self._advance_all(float(entry.params["seconds"]))
             return
         operation = services()[entry.service].operation(entry.operation)
+        assert operation is not None, f"journaled operation {entry.operation} left the model"
         params = jsoncodec.decode_input(entry.params, operation.input_shape)
         try:
             self.region(entry.region).handle(entry.service, entry.operation, params)
@@ -92,7 +93,8 @@ class RegionHost:
         self.follow_wall()
         answer = self.region(region).handle(service, operation, params)
         if mutating:
-            shape = services()[service].operation(operation).input_shape
+            model = services()[service].operation(operation)
+            shape = model.input_shape if model is not None else None
             self._record(region, service, operation, jsoncodec.encode_output(params, shape) or {})
         return answer
 

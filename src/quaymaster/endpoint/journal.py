@@ -66,7 +66,7 @@ class Journal:
             cursor = self._db.execute(
                 "INSERT INTO calls (at, region, service, operation, params) VALUES (?, ?, ?, ?, ?)",
                 (at, region, service, operation, text))
-        return cursor.lastrowid
+        return int(cursor.lastrowid or 0)
 
     def entries(self, after: int = 0) -> Iterator[Entry]:
         rows = self._db.execute("SELECT seq, at, region, service, operation, params FROM calls "
@@ -121,6 +121,7 @@ class Journal:
         return int(newest.name.split("-")[1]), plain
 
     def _snapshot_dirs(self) -> list[Path]:
+        assert self.directory is not None
         return sorted(p for p in self.directory.glob("snapshot-*") if p.is_dir())
 
     def close(self) -> None:
