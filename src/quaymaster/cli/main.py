@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     ("place", "place a RunTask request on a fleet and write where each task went"),
     ("bench", "time the placement scenarios and print rates and ratios"),
     ("simulate", "run a scenario of timed ECS calls on a virtual clock and write its tables"),
+    ("serve", "serve the region behind an ECS-compatible HTTP endpoint for boto3 and the AWS CLI"),
 ]
 
 

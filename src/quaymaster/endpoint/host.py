@@ -1,0 +1,142 @@
+"""The regions behind the endpoint, their journal and their clock.
+
+Everything here runs on one thread (the app's region executor), so calls that
+change state are applied one at a time in arrival order and a region is never
+touched by two threads. The contract with the region (docs/endpoint.md):
+
+- ``factory(name) -> region``; ``region.handle(service, operation, request)``
+  answers or raises ``ServiceError``; ``region.clock`` is the virtual time
+  (a ``datetime`` or epoch seconds); ``region.advance(seconds)`` runs it on.
+- Optional, for snapshots: ``region.export_state() -> dict`` (pyarrow tables
+  and JSON values) and ``region.import_state(state)`` on a fresh region. A
+  region without them is rebuilt by replaying the whole journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any, Callable
+
+from quaymaster.errors import ServiceError
+
+from . import jsoncodec
+from .journal import Journal
+from .services import services
+
+CLOCK = "_clock"
+
+
+def as_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+
+
+class RegionHost:
+    def __init__(self, factory: Callable[[str], Any], *, default_region: str, journal: Journal,
+                 snapshot_every: int = 1000, clock: str = "virtual", speed: float = 1.0):
+        self._factory = factory
+        self.default_region = default_region
+        self.journal = journal
+        self.snapshot_every = snapshot_every
+        self.real_time = clock == "real"
+        self.speed = speed
+        self.regions: dict[str, Any] = {}
+        self.elapsed = 0.0          # virtual seconds advanced since the start of the journal
+        self._since_snapshot = 0
+        self._wall_origin = (time.monotonic(), 0.0)
+
+    # --- start-up and recovery -------------------------------------------
+
+    def load(self) -> int:
+        """Latest snapshot plus the journal after it; returns how many calls were replayed."""
+        self.regions, self.elapsed = {}, 0.0
+        seq, states = self.journal.latest_snapshot()
+        if states:
+            self.elapsed = float(states.pop("_host", {}).get("elapsed", 0.0))
+            for name, state in states.items():
+                region = self._factory(name)
+                region.import_state(state)
+                self.regions[name] = region
+        replayed = 0
+        for entry in self.journal.entries(after=seq):
+            self._replay(entry)
+            replayed += 1
+        self._since_snapshot = replayed
+        self._wall_origin = (time.monotonic(), self.elapsed)
+        return replayed
+
+    def _replay(self, entry) -> None:
+        if entry.service == CLOCK:
+            self._advance_all(float(entry.params["seconds"]))
+            return
+        operation = services()[entry.service].operation(entry.operation)
+        assert operation is not None, f"journaled operation {entry.operation} left the model"
+        params = jsoncodec.decode_input(entry.params, operation.input_shape)
+        try:
+            self.region(entry.region).handle(entry.service, entry.operation, params)
+        except ServiceError:
+            pass  # it was accepted once; a deterministic region accepts it again
+
+    # --- calls --------------------------------------------------------------
+
+    def region(self, name: str) -> Any:
+        if name not in self.regions:
+            region = self._factory(name)
+            if self.elapsed:
+                region.advance(self.elapsed)  # regions share one clock
+            self.regions[name] = region
+        return self.regions[name]
+
+    def call(self, region: str, service: str, operation: str, params: dict, mutating: bool) -> dict:
+        self.follow_wall()
+        answer = self.region(region).handle(service, operation, params)
+        if mutating:
+            model = services()[service].operation(operation)
+            shape = model.input_shape if model is not None else None
+            self._record(region, service, operation, jsoncodec.encode_output(params, shape) or {})
+        return answer
+
+    def lookup(self, region: str, service: str, operation: str, params: dict) -> dict:
+        """A read on behalf of authorization (resource tags, repository policies)."""
+        return self.region(region).handle(service, operation, params)
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ServiceError("InvalidParameterException", "seconds must not be negative")
+        self._advance_all(seconds)
+        self._record(self.default_region, CLOCK, "advance", {"seconds": seconds})
+
+    def _advance_all(self, seconds: float) -> None:
+        self.region(self.default_region)
+        for region in self.regions.values():
+            region.advance(seconds)
+        self.elapsed += seconds
+
+    def follow_wall(self) -> None:
+        """In real-time mode, bring the virtual clock up to wall time times the speed."""
+        if not self.real_time:
+            return
+        origin_wall, origin_elapsed = self._wall_origin
+        behind = origin_elapsed + (time.monotonic() - origin_wall) * self.speed - self.elapsed
+        if behind >= 0.001:
+            self.advance(behind)
+
+    def now(self) -> dt.datetime:
+        return as_datetime(self.region(self.default_region).clock)
+
+    def _record(self, region: str, service: str, operation: str, params: dict) -> None:
+        seq = self.journal.append(self.now().timestamp(), region, service, operation, params)
+        self._since_snapshot += 1
+        if self.journal.durable and self._since_snapshot >= self.snapshot_every:
+            self._snapshot(seq)
+
+    def _snapshot(self, seq: int) -> None:
+        regions = list(self.regions.items())
+        if not all(hasattr(r, "export_state") and hasattr(r, "import_state") for _, r in regions):
+            return
+        states = {name: region.export_state() for name, region in regions}
+        states["_host"] = {"elapsed": self.elapsed}
+        self.journal.write_snapshot(seq, states)
+        self._since_snapshot = 0

@@ -1,0 +1,154 @@
+"""The durable journal of accepted mutating calls, and snapshots that bound replay.
+
+- One SQLite database, ``DIR/journal.sqlite3``, in WAL mode with
+  ``synchronous=FULL``: a call's row is committed (and so on disk) before its
+  response is sent. One row is one transaction, so after ``kill -9`` a call
+  is wholly there or wholly absent.
+- Snapshots: ``DIR/snapshot-<seq>/`` holds every region's exported state after
+  call ``seq`` (pyarrow tables as Parquet, the rest as ``state.json``); it is
+  written to a temporary directory, fsynced and renamed, so a snapshot is
+  complete or not there. Start-up loads the newest one and replays the rows
+  after it. Older snapshots and the rows they cover are removed.
+- Without a directory the journal is an in-memory SQLite database: the
+  endpoint still uses it to rebuild the region after an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS calls (  -- AUTOINCREMENT: seq never reused after snapshots drop rows
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, region TEXT NOT NULL,
+    service TEXT NOT NULL, operation TEXT NOT NULL, params TEXT NOT NULL)"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: float          # the virtual time (epoch seconds) the call was applied at
+    region: str
+    service: str       # a botocore service name, or "_clock" for clock advances
+    operation: str
+    params: dict
+
+
+class Journal:
+    def __init__(self, directory: str | Path | None):
+        self.directory = Path(directory) if directory is not None else None
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            target = str(self.directory / "journal.sqlite3")
+        else:
+            target = ":memory:"
+        # The region thread is the only writer; check_same_thread off so start-up may replay.
+        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if self.directory is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(_SCHEMA)
+
+    @property
+    def durable(self) -> bool:
+        return self.directory is not None
+
+    def last_seq(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM calls").fetchone()[0]
+
+    def append(self, at: float, region: str, service: str, operation: str, params: dict) -> int:
+        text = json.dumps(params, separators=(",", ":"), sort_keys=True)
+        with self._db:  # one transaction, committed (fsynced) on exit
+            cursor = self._db.execute(
+                "INSERT INTO calls (at, region, service, operation, params) VALUES (?, ?, ?, ?, ?)",
+                (at, region, service, operation, text))
+        return int(cursor.lastrowid or 0)
+
+    def entries(self, after: int = 0) -> Iterator[Entry]:
+        rows = self._db.execute("SELECT seq, at, region, service, operation, params FROM calls "
+                                "WHERE seq > ? ORDER BY seq", (after,))
+        for seq, at, region, service, operation, params in rows:
+            yield Entry(seq, at, region, service, operation, json.loads(params))
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+    # --- snapshots ---------------------------------------------------------
+
+    def write_snapshot(self, seq: int, states: dict[str, dict[str, Any]]) -> None:
+        """Persist ``states`` (region name -> exported state) as of call ``seq``."""
+        if self.directory is None:
+            return
+        final = self.directory / f"snapshot-{seq:012d}"
+        temporary = self.directory / f".tmp-snapshot-{seq:012d}"
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir()
+        plain: dict[str, dict[str, Any]] = {}
+        for region, state in states.items():
+            plain[region] = {}
+            for key, value in state.items():
+                if _is_table(value):
+                    _write_parquet(value, temporary / f"{region}.{key}.parquet")
+                    plain[region][key] = {"$parquet": f"{region}.{key}.parquet"}
+                else:
+                    plain[region][key] = value
+        _write_synced(temporary / "state.json", json.dumps(plain).encode())
+        _fsync_dir(temporary)
+        os.replace(temporary, final)
+        _fsync_dir(self.directory)
+        for old in self._snapshot_dirs()[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
+        with self._db:
+            self._db.execute("DELETE FROM calls WHERE seq <= ?", (seq,))
+
+    def latest_snapshot(self) -> tuple[int, dict[str, dict[str, Any]] | None]:
+        if self.directory is None:
+            return 0, None
+        dirs = self._snapshot_dirs()
+        if not dirs:
+            return 0, None
+        newest = dirs[-1]
+        plain = json.loads((newest / "state.json").read_text())
+        for state in plain.values():
+            for key, value in list(state.items()):
+                if isinstance(value, dict) and set(value) == {"$parquet"}:
+                    import pyarrow.parquet as pq
+                    state[key] = pq.read_table(newest / value["$parquet"])
+        return int(newest.name.split("-")[1]), plain
+
+    def _snapshot_dirs(self) -> list[Path]:
+        assert self.directory is not None
+        return sorted(p for p in self.directory.glob("snapshot-*") if p.is_dir())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _is_table(value: Any) -> bool:
+    return type(value).__module__.startswith("pyarrow") and hasattr(value, "schema")
+
+
+def _write_parquet(table: Any, path: Path) -> None:
+    import pyarrow.parquet as pq
+    pq.write_table(table, path)
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

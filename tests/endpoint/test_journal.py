@@ -1,0 +1,154 @@
+"""Durable state: replay on restart, snapshots, and kill -9 at random moments
+(every acknowledged call survives; the one in flight is wholly there or absent)."""
+
+import random
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ConnectionClosedError
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from server_support import Server, client
+
+
+def state_of(url):
+    ecs = client("ecs", url)
+    arns = [a for p in ecs.get_paginator("list_clusters").paginate() for a in p["clusterArns"]]
+    names = sorted(a.rsplit("/", 1)[1] for a in arns)
+    described = ecs.describe_clusters(clusters=names)["clusters"] if names else []
+    clock = Server.get.__get__(type("S", (), {"url": url})())("/_quaymaster/clock")
+    return {c["clusterName"]: (c["status"], tuple(sorted((t["key"], t["value"]) for t in c["tags"])))
+            for c in described}, clock
+
+
+def test_restart_replays_the_journal(tmp_path):
+    first = Server("--state", str(tmp_path))
+    ecs = client("ecs", first.url)
+    ecs.create_cluster(clusterName="a", tags=[{"key": "k", "value": "1"}])
+    ecs.create_cluster(clusterName="b")
+    ecs.tag_resource(resourceArn="arn:aws:ecs:us-east-1:123456789012:cluster/b",
+                     tags=[{"key": "x", "value": "y"}])
+    ecs.create_cluster(clusterName="c")
+    ecs.delete_cluster(cluster="c")
+    with pytest.raises(ecs.exceptions.ClusterNotFoundException):
+        ecs.delete_cluster(cluster="zz")  # refused: not journaled, changes nothing
+    first.post("/_quaymaster/clock/advance", {"seconds": 90})
+    before = state_of(first.url)
+    assert first.stop() == 0  # SIGTERM is a clean stop
+    second = Server("--state", str(tmp_path))
+    try:
+        assert state_of(second.url) == before
+        assert before[1]["time"] == "2026-01-01T00:01:30.000Z"
+    finally:
+        second.stop()
+
+
+def test_snapshots_bound_the_replay(tmp_path):
+    first = Server("--state", str(tmp_path), "--snapshot-every", "4")
+    ecs = client("ecs", first.url)
+    for i in range(10):
+        ecs.create_cluster(clusterName=f"s{i}")
+    before = state_of(first.url)
+    first.stop()
+    snapshots = sorted(p.name for p in tmp_path.glob("snapshot-*"))
+    assert snapshots == ["snapshot-000000000008"]  # the newest only; rows 1..8 dropped
+    import sqlite3
+    rows = sqlite3.connect(tmp_path / "journal.sqlite3").execute("SELECT seq FROM calls").fetchall()
+    assert [r[0] for r in rows] == [9, 10]
+    second = Server("--state", str(tmp_path), "--snapshot-every", "4")
+    try:
+        assert state_of(second.url) == before
+    finally:
+        second.stop()
+
+
+def apply(model: dict, call: tuple) -> dict:
+    """What the stand-in region does with a call (the acknowledged-history model)."""
+    kind, name, tag = call
+    model = dict(model)
+    if kind == "create" and (name not in model or model[name][0] == "INACTIVE"):
+        model[name] = ("ACTIVE", (("n", tag),))
+    elif kind == "delete" and name in model and model[name][0] == "ACTIVE":
+        model[name] = ("INACTIVE", model[name][1])
+    return model
+
+
+def visible(model: dict) -> dict:
+    """What ListClusters + DescribeClusters show: the ACTIVE clusters."""
+    return {k: v for k, v in model.items() if v[0] == "ACTIVE"}
+
+
+class Driver(threading.Thread):
+    """One client issuing mutating calls until the server dies."""
+
+    def __init__(self, url, rng, start):
+        super().__init__(daemon=True)
+        self.ecs = client("ecs", url, connect_timeout=2, read_timeout=5)
+        self.rng, self.counter = rng, start
+        self.acked, self.in_flight = [], None
+
+    def run(self):
+        while True:
+            self.counter += 1
+            if self.acked and self.rng.random() < 0.3:
+                call = ("delete", self.rng.choice(self.acked)[1], "")
+            else:
+                call = ("create", f"c{self.counter:05d}", str(self.counter))
+            self.in_flight = call
+            try:
+                if call[0] == "create":
+                    self.ecs.create_cluster(clusterName=call[1], tags=[{"key": "n", "value": call[2]}])
+                else:
+                    self.ecs.delete_cluster(cluster=call[1])
+            except ClientError:
+                pass  # a modeled refusal is acknowledged too: it changed nothing
+            except (EndpointConnectionError, ConnectionClosedError, Urllib3Error, OSError):
+                return
+            except Exception:
+                return
+            self.acked.append(call)
+            self.in_flight = None
+
+
+def crash_rounds(tmp_path, rounds, seed):
+    rng = random.Random(seed)
+    model, counter = {}, 0
+    for _ in range(rounds):
+        server = Server("--state", str(tmp_path), "--snapshot-every", "7")
+        assert state_of(server.url)[0] == visible(model), "a restart lost or invented state"
+        driver = Driver(server.url, rng, counter)
+        driver.start()
+        time.sleep(rng.uniform(0.05, 0.5))
+        server.kill()
+        driver.join(timeout=20)
+        counter = driver.counter
+        for call in driver.acked:
+            model = apply(model, call)
+        if driver.in_flight is not None:
+            # Wholly there or wholly absent: peek after the restart and keep what is there.
+            probe = Server("--state", str(tmp_path), "--snapshot-every", "7")
+            actual = state_of(probe.url)[0]
+            probe.stop()
+            model, with_call = visible(model), visible(apply(model, driver.in_flight))
+            assert actual in (model, with_call), (
+                "a half-applied call", driver.in_flight,
+                {k: (actual.get(k), model.get(k), with_call.get(k)) for k in set(actual) | set(with_call)
+                 if not actual.get(k) == model.get(k) == with_call.get(k)})
+            model = actual
+    return visible(model)
+
+
+def test_kill_9_short(tmp_path):
+    model = crash_rounds(tmp_path, rounds=3, seed=11)
+    assert model  # calls were acknowledged and survived
+
+
+@pytest.mark.slow
+def test_kill_9_many_times(tmp_path, request):
+    # ~70 s: runs only when asked for (pytest -m slow tests/endpoint/test_journal.py);
+    # test_kill_9_short keeps three kills in the default run.
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("22 kill -9 rounds; select with -m slow")
+    model = crash_rounds(tmp_path, rounds=22, seed=2026)
+    assert len(model) > 20
