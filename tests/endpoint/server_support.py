@@ -19,7 +19,10 @@ ACCOUNT = "123456789012"
 
 def env() -> dict:
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(HERE)])
+    # quaymaster itself comes from this interpreter's environment (installed, or the
+    # caller's PYTHONPATH): the bare source tree has no compiled core.
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    environment["PYTHONPATH"] = os.pathsep.join([*inherited, str(HERE)])
     return environment
 
 
