@@ -28,6 +28,7 @@ SUPPORTED = {"ecs": (
     "RunTask", "StartTask", "StopTask", "DescribeTasks", "ListTasks",
     "CreateService", "UpdateService", "DeleteService", "DescribeServices", "ListServices",
     "ListServiceDeployments", "DescribeServiceDeployments",
+    "CreateTaskSet", "UpdateTaskSet", "DeleteTaskSet", "DescribeTaskSets", "UpdateServicePrimaryTaskSet",
     "TagResource", "UntagResource", "ListTagsForResource",
 )}
 

@@ -50,7 +50,8 @@ class ServiceOps:
             raise invalid("Creation of service was not idempotent.")
         if len(record.services) >= SERVICES_PER_CLUSTER:
             raise invalid(f"The cluster already has {SERVICES_PER_CLUSTER} services, the limit.")
-        config.check_controller(request)
+        if (request.get("deploymentController") or {}).get("type", "ECS") != "ECS":   # task sets
+            return self.create_task_set_service(record, request)
         scheduling = request.get("schedulingStrategy", "REPLICA")
         launch_type = config.check_launch_type(request)
         if "taskDefinition" not in request:
@@ -81,6 +82,8 @@ class ServiceOps:
     def update_service(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         service = self.find_service(record, request["service"])
+        if service.task_sets is not None:   # EXTERNAL / CODE_DEPLOY controller
+            return self.update_task_set_service(service, request)
         scheduling = service.scheduling_strategy
         definition = self._runnable(request["taskDefinition"]) if "taskDefinition" in request \
             else service.primary.task_definition

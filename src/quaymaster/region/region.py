@@ -24,6 +24,7 @@ from quaymaster.region.ops_services import ServiceOps
 from quaymaster.region.ops_tags import TagOps
 from quaymaster.region.ops_taskdefs import TaskDefinitionOps
 from quaymaster.region.ops_tasks import TaskOps
+from quaymaster.region.ops_tasksets import TaskSetOps
 from quaymaster.streams import placement_seed
 from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
@@ -32,7 +33,7 @@ MINUTE_MS = 60_000
 _QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
 
 
-class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TagOps):
+class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TaskSetOps, TagOps):
     """One AWS account in one region, on a virtual clock."""
 
     def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
