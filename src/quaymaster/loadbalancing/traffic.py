@@ -175,7 +175,7 @@ class TrafficShift:
         """(blue, green) percent of the listener's traffic."""
         return 100.0 - self.green, self.green
 
-    def _next_due(self) -> int:
+    def next_due(self) -> int:
         if self.step == 0:
             return self.started_at
         previous_offset = self.plan.steps[self.step - 1][0]
@@ -187,10 +187,10 @@ class TrafficShift:
         if breaker_tripped:
             return self._roll_back("the deployment circuit breaker tripped")
         if self.state == "SHIFTING":
-            while self.step < len(self.plan.steps) and now >= self._next_due():
+            while self.step < len(self.plan.steps) and now >= self.next_due():
                 if not green_steady:
                     return self._roll_back("the green task set was not steady at a traffic step")
-                self.step_at = self._next_due()
+                self.step_at = self.next_due()
                 self.green = self.plan.steps[self.step][1]
                 self.step += 1
             if self.step == len(self.plan.steps):

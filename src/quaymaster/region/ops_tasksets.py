@@ -13,8 +13,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from quaymaster.errors import ServiceError
+from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_plan
 from quaymaster.region.errors import invalid
 from quaymaster.services import config
+from quaymaster.services.bluegreen import BlueGreenDeployment
 from quaymaster.services.events import EventLog
 from quaymaster.services.model import Service
 from quaymaster.services.tasksets import TaskSet
@@ -190,3 +192,35 @@ class TaskSetOps:
             task_set.updated_at = self.now
         self.scheduler.mark(service)
         return {"service": service.to_ecs()}
+
+    # -- blue/green: CodeDeploy's CreateDeployment for an ECS service ----------
+
+    def create_blue_green_deployment(self, request: dict) -> dict:
+        """Start a blue/green deployment of a CODE_DEPLOY service (the simulation's CodeDeploy).
+
+        ``request``: ``cluster``, ``service``, ``taskDefinition``, and either
+        ``deploymentConfigName`` (a predefined configuration, default
+        ``ECSAllAtOnce``) or ``trafficRoutingConfig`` (CodeDeploy's custom
+        TimeBasedLinear / TimeBasedCanary shape); ``terminationWaitTimeInMinutes``
+        (default 60). Returns ``{"deploymentId": ...}``.
+        """
+        service = self._task_set_service(request, controllers=("CODE_DEPLOY",))
+        definition = self._runnable(request["taskDefinition"])
+        plan = codedeploy_plan(request.get("trafficRoutingConfig") or request.get("deploymentConfigName",
+                                                                                  "ECSAllAtOnce"),
+                               request.get("terminationWaitTimeInMinutes", DEFAULT_WAIT_MINUTES))
+        return {"deploymentId": self._start_blue_green(service, definition, plan, "CodeDeploy").id}
+
+    def _start_blue_green(self, service, definition, plan, started_by: str):
+        current = getattr(service, "blue_green", None)
+        if current is not None and not current.finished:
+            raise invalid(f"The service {service.name} already has a blue/green deployment in progress "
+                          f"({current.id}).")
+        blue = next((t for t in service.task_sets if t.status == "PRIMARY"), None)
+        if blue is None:
+            raise invalid(f"The service {service.name} has no primary task set to deploy from.")
+        green = self._new_task_set(service, definition, {"loadBalancers": blue.request.get("loadBalancers", [])},
+                                   100.0, started_by=started_by)
+        deployment_id = f"d-{key_hash(service.arn, len(service.history)) % 16**9:09X}"
+        service.blue_green = BlueGreenDeployment(service, blue, green, plan, self.now, deployment_id)
+        return service.blue_green

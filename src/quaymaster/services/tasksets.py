@@ -103,6 +103,9 @@ def taskset_pass(service, host) -> None:
                                f"Scaling activity initiated by (task set {task_set.id})")
     host.report_stops(service)
     _settle_task_sets(service, host.now)
+    blue_green = getattr(service, "blue_green", None)    # set by a blue/green deployment
+    if blue_green is not None:
+        blue_green.progress(host)
 
 
 def _settle_task_sets(service, now: int) -> None:
