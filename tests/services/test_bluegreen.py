@@ -137,3 +137,62 @@ def test_blue_green_requests_are_refused_with_nothing_changed():
     region.create_blue_green_deployment({"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
     with pytest.raises(ServiceError, match="in progress"):
         region.create_blue_green_deployment({"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
+
+
+def own_sets(region):
+    """An ECS-controller service's task sets (DescribeTaskSets is for EXTERNAL/CODE_DEPLOY services)."""
+    return [t.task_definition.arn.rsplit("/", 1)[-1] for t in service(region).task_sets]
+
+
+def ecs_strategy_service(deployment_configuration, desired=2):
+    region = region_with(4, cpu=4096, memory=8192)
+    call(region, "RegisterTaskDefinition", web_definition())
+    call(region, "RegisterTaskDefinition", web_definition(image="nginx:2"))
+    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "desiredCount": desired,
+                                   "taskDefinition": "web:1", "deploymentConfiguration": deployment_configuration})
+    region.advance(300)
+    return region
+
+
+@pytest.mark.parametrize("configuration, points, bake", [
+    # LINEAR 50% every 2 min: 50% at 0, 100% at 2 min; blue removed 1 min (bake) later
+    ({"strategy": "LINEAR", "bakeTimeInMinutes": 1,
+      "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 2}}, [(0, 50), (1, 50), (2, 100)], 1),
+    # CANARY 20% for 3 min
+    ({"strategy": "CANARY", "bakeTimeInMinutes": 2,
+      "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 3}}, [(0, 20), (2, 20), (3, 100)], 2),
+    # BLUE_GREEN: all at once, blue kept for the 4 min bake
+    ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 4}, [(0, 100)], 4),
+])
+def test_ecs_strategies_through_update_service(configuration, points, bake):
+    region = ecs_strategy_service(configuration)
+    described = call(region, "DescribeServices", {"cluster": "prod", "services": ["web"]})["services"][0]
+    assert described["deploymentConfiguration"]["strategy"] == configuration["strategy"]
+    call(region, "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "web:2"})
+    deployment = service(region).blue_green
+    while deployment.shift is None:
+        region.advance(15)
+    start = deployment.shift.started_at
+    for minute, green in points:
+        region.run_until(start + minute * M)
+        assert deployment.weights == (100 - green, green), minute
+    last = points[-1][0]
+    region.run_until(start + (last + bake) * M - 1)
+    assert "web:1" in own_sets(region)            # blue is kept for the bake time
+    region.run_until(start + (last + bake) * M + 2 * M)
+    assert deployment.state == "SUCCEEDED" and own_sets(region) == ["web:2"]
+
+
+@pytest.mark.parametrize("configuration", [
+    {"strategy": "LINEAR"},                                           # no linearConfiguration
+    {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 150.0}},
+    {"strategy": "BLUE_GREEN", "maximumPercent": 50},
+])
+def test_bad_ecs_strategies_are_refused_and_no_service_is_made(configuration):
+    region = region_with(2)
+    call(region, "RegisterTaskDefinition", web_definition())
+    with pytest.raises(ServiceError) as info:
+        region.handle("ecs", "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web:1",
+                                               "deploymentConfiguration": configuration})
+    assert info.value.code == "InvalidParameterException"
+    assert call(region, "ListServices", {"cluster": "prod"})["serviceArns"] == []

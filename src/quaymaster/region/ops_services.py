@@ -7,6 +7,7 @@ import re
 
 from quaymaster.clock import parse_instant
 from quaymaster.errors import ServiceError
+from quaymaster.region.ops_tasksets import uses_task_sets
 from quaymaster.region.errors import invalid
 from quaymaster.region.paging import page
 from quaymaster.services import config
@@ -50,7 +51,7 @@ class ServiceOps:
             raise invalid("Creation of service was not idempotent.")
         if len(record.services) >= SERVICES_PER_CLUSTER:
             raise invalid(f"The cluster already has {SERVICES_PER_CLUSTER} services, the limit.")
-        if (request.get("deploymentController") or {}).get("type", "ECS") != "ECS":   # task sets
+        if uses_task_sets(request):   # EXTERNAL / CODE_DEPLOY, or ECS's BLUE_GREEN/LINEAR/CANARY
             return self.create_task_set_service(record, request)
         scheduling = request.get("schedulingStrategy", "REPLICA")
         launch_type = config.check_launch_type(request)

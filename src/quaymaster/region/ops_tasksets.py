@@ -13,7 +13,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from quaymaster.errors import ServiceError
-from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_plan
+from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_plan, ecs_strategy_plan
 from quaymaster.region.errors import invalid
 from quaymaster.services import config
 from quaymaster.services.bluegreen import BlueGreenDeployment
@@ -23,10 +23,22 @@ from quaymaster.services.tasksets import TaskSet
 from quaymaster.streams import key_hash
 
 TASK_SET_CONTROLLERS = ("EXTERNAL", "CODE_DEPLOY")
+SHIFTING_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+_SHIFT_KEYS = ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration")
 
 
 def controller_of(request: dict) -> str:
     return (request.get("deploymentController") or {}).get("type", "ECS")
+
+
+def shifting_strategy(request: dict) -> str | None:
+    strategy = (request.get("deploymentConfiguration") or {}).get("strategy")
+    return strategy if strategy in SHIFTING_STRATEGIES else None
+
+
+def uses_task_sets(request: dict) -> bool:
+    """A CreateService request whose service runs task sets rather than rolling deployments."""
+    return controller_of(request) != "ECS" or shifting_strategy(request) is not None
 
 
 def _check_scale(scale: dict | None) -> float:
@@ -43,17 +55,24 @@ class TaskSetOps:
     def create_task_set_service(self, record, request: dict) -> dict:
         """CreateService for a task-set controller: no deployment; CODE_DEPLOY starts its first set."""
         controller = controller_of(request)
-        if controller not in TASK_SET_CONTROLLERS:
+        strategy = shifting_strategy(request)
+        if controller not in TASK_SET_CONTROLLERS and not (controller == "ECS" and strategy):
             raise invalid(f"Deployment controller {controller} is not valid.")
+        if strategy and controller != "ECS":
+            raise invalid(f"deploymentConfiguration.strategy {strategy} requires the ECS deployment controller.")
+        deployment_configuration = dict(request.get("deploymentConfiguration") or {})
+        if strategy:
+            ecs_strategy_plan(deployment_configuration)      # refuse a bad configuration now
         name = request["serviceName"]
         scheduling = request.get("schedulingStrategy", "REPLICA")
         if scheduling != "REPLICA":
             raise invalid(f"The {controller} deployment controller supports only the REPLICA scheduling strategy.")
         launch_type = config.check_launch_type(request)
         definition = None
-        if controller == "CODE_DEPLOY":
+        if controller != "EXTERNAL":
             if "taskDefinition" not in request:
-                raise invalid("A task definition is required for a service with the CODE_DEPLOY deployment controller.")
+                raise invalid(f"A task definition is required for a service with the {controller} "
+                              f"deployment controller.")
             definition = self._runnable(request["taskDefinition"])
         elif "taskDefinition" in request:
             raise invalid("A task definition is not allowed with the EXTERNAL deployment controller; "
@@ -62,7 +81,7 @@ class TaskSetOps:
             request, definition or SimpleNamespace(member_of=()), launch_type, scheduling)
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)
         minimum, maximum, enable, rollback = config.check_deployment_configuration(
-            request.get("deploymentConfiguration"), scheduling)
+            {k: v for k, v in deployment_configuration.items() if k not in _SHIFT_KEYS}, scheduling)
         self._check_tags(request.get("tags", []))
         self.service_count += 1
         service = Service(
@@ -74,7 +93,8 @@ class TaskSetOps:
         service.task_sets = []
         service.events = EventLog(service.arn, lambda t, m: self.record_event(record.name, name, t, m))
         if definition is not None:
-            self._new_task_set(service, definition, request, 100.0, started_by="CodeDeploy", primary=True)
+            self._new_task_set(service, definition, request, 100.0, primary=True,
+                               started_by="CodeDeploy" if controller == "CODE_DEPLOY" else None)
         record.services[name] = service
         record.inactive_services.pop(name, None)
         self.scheduler.mark(service)
@@ -179,6 +199,10 @@ class TaskSetOps:
     def update_task_set_service(self, service, request: dict) -> dict:
         """UpdateService of a task-set service: the desired count (task sets scale with it) and little else."""
         controller = controller_of(service.request)
+        definition = None
+        if shifting_strategy(service.request) and "taskDefinition" in request:
+            definition = self._runnable(request["taskDefinition"])
+            request = {k: v for k, v in request.items() if k != "taskDefinition"}
         for key in ("taskDefinition", "deploymentController", "placementStrategy", "placementConstraints",
                     "loadBalancers", "networkConfiguration", "forceNewDeployment"):
             if key in request:
@@ -187,6 +211,9 @@ class TaskSetOps:
         desired = service.desired_count
         if "desiredCount" in request:
             desired = config.check_desired_count(request["desiredCount"], service.scheduling_strategy)
+        if definition is not None:      # ECS's own BLUE_GREEN / LINEAR / CANARY deployment
+            plan = ecs_strategy_plan(service.request["deploymentConfiguration"])
+            self._start_blue_green(service, definition, plan, None)
         service.desired_count = desired
         for task_set in service.task_sets:
             task_set.updated_at = self.now
@@ -211,7 +238,7 @@ class TaskSetOps:
                                request.get("terminationWaitTimeInMinutes", DEFAULT_WAIT_MINUTES))
         return {"deploymentId": self._start_blue_green(service, definition, plan, "CodeDeploy").id}
 
-    def _start_blue_green(self, service, definition, plan, started_by: str):
+    def _start_blue_green(self, service, definition, plan, started_by: str | None):
         current = getattr(service, "blue_green", None)
         if current is not None and not current.finished:
             raise invalid(f"The service {service.name} already has a blue/green deployment in progress "

@@ -131,7 +131,10 @@ def _drain_service(service, host) -> None:
 
 def task_set_service_view(service, out: dict) -> None:
     """DescribeServices of a task-set service: its task sets in place of ECS deployments."""
-    out["deploymentController"] = {"type": service.request["deploymentController"]["type"]}
+    out["deploymentController"] = {"type": (service.request.get("deploymentController") or {}).get("type", "ECS")}
+    for key, value in (service.request.get("deploymentConfiguration") or {}).items():
+        if key in ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration"):
+            out["deploymentConfiguration"][key] = value
     out["deployments"] = []
     out["taskSets"] = [t.to_ecs(service) for t in service.task_sets]
     primary = next((t for t in service.task_sets if t.status == "PRIMARY"), None)
