@@ -7,6 +7,7 @@ import re
 
 from quaymaster.clock import parse_instant
 from quaymaster.errors import ServiceError
+from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.ops_tasksets import uses_task_sets
 from quaymaster.region.errors import invalid
 from quaymaster.region.paging import page
@@ -59,6 +60,7 @@ class ServiceOps:
             raise invalid("A task definition is required for a service with the ECS deployment controller.")
         definition = self._runnable(request["taskDefinition"])
         constraints, strategy = config.check_placement(request, definition, launch_type, scheduling)
+        check_load_balancers(request.get("loadBalancers"), definition)
         if launch_type == "FARGATE":
             raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)

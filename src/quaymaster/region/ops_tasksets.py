@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_plan, ecs_strategy_plan
+from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.errors import invalid
 from quaymaster.services import config
 from quaymaster.services.bluegreen import BlueGreenDeployment
@@ -79,6 +80,7 @@ class TaskSetOps:
                           "use CreateTaskSet.")
         constraints, strategy = config.check_placement(
             request, definition or SimpleNamespace(member_of=()), launch_type, scheduling)
+        check_load_balancers(request.get("loadBalancers"), definition)
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)
         minimum, maximum, enable, rollback = config.check_deployment_configuration(
             {k: v for k, v in deployment_configuration.items() if k not in _SHIFT_KEYS}, scheduling)
@@ -140,6 +142,7 @@ class TaskSetOps:
         service = self._task_set_service(request)
         definition = self._runnable(request["taskDefinition"])
         scale = _check_scale(request.get("scale"))
+        check_load_balancers(request.get("loadBalancers"), definition)
         launch_type = config.check_launch_type({"launchType": service.launch_type, **request})
         if launch_type == "FARGATE":
             raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
