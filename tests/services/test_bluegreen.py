@@ -196,3 +196,30 @@ def test_bad_ecs_strategies_are_refused_and_no_service_is_made(configuration):
                                                "deploymentConfiguration": configuration})
     assert info.value.code == "InvalidParameterException"
     assert call(region, "ListServices", {"cluster": "prod"})["serviceArns"] == []
+
+
+def test_listener_weights_split_traffic_between_blue_and_green_targets():
+    tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/00000000000000aa"
+    region = region_with(4, cpu=4096, memory=8192)
+    for image in ("nginx", "nginx:2"):
+        call(region, "RegisterTaskDefinition", web_definition(image=image, portMappings=[{"containerPort": 80}]))
+    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "desiredCount": 2,
+                                   "taskDefinition": "web:1", "deploymentController": {"type": "CODE_DEPLOY"},
+                                   "loadBalancers": [{"targetGroupArn": tg, "containerName": "app",
+                                                      "containerPort": 80}]})
+    region.advance(300)
+    shares = region.load_balancing.traffic_shares(tg, service(region))
+    assert sorted(shares.values()) == [50.0, 50.0]
+    region.create_blue_green_deployment({"cluster": "prod", "service": "web", "taskDefinition": "web:2",
+                                         "deploymentConfigName": "ECSCanary10Percent5Minutes"})
+    deployment = service(region).blue_green
+    while deployment.shift is None:
+        region.advance(15)
+    shares = region.load_balancing.traffic_shares(tg, service(region))
+    blue_ids = {region.load_balancing.groups[tg].targets[a].id for a in deployment.blue.tasks}
+    # canary: blue 90% over its 2 targets (45 each), green 10% over its 2 (5 each)
+    assert sorted(v for k, v in shares.items() if k in blue_ids) == [45.0, 45.0]
+    assert sorted(v for k, v in shares.items() if k not in blue_ids) == [5.0, 5.0]
+    assert region.load_balancing.healthy_targets(tg) == 4
+    region.advance(3 * 3600)
+    assert deployment.state == "SUCCEEDED" and region.load_balancing.healthy_targets(tg) == 2
