@@ -223,3 +223,51 @@ def test_listener_weights_split_traffic_between_blue_and_green_targets():
     assert region.load_balancing.healthy_targets(tg) == 4
     region.advance(3 * 3600)
     assert deployment.state == "SUCCEEDED" and region.load_balancing.healthy_targets(tg) == 2
+
+
+APPSPEC = """version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: {td}
+        LoadBalancerInfo: {{ContainerName: app, ContainerPort: 80}}
+"""
+
+
+def test_codedeploy_create_deployment_through_handle():
+    from botocore.validate import validate_parameters
+    from quaymaster.region.dispatch import operation_model
+
+    region = code_deploy_service(desired=2)
+    out = region.handle("codedeploy", "CreateDeployment", {
+        "applicationName": "prod", "deploymentGroupName": "web",
+        "deploymentConfigName": "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": APPSPEC.format(td="web:2")}}})
+    validate_parameters(out, operation_model("codedeploy", "CreateDeployment").output_shape)
+    deployment = service(region).blue_green
+    assert out["deploymentId"] == deployment.id and deployment.id.startswith("d-")
+    region.advance(2 * 3600)
+    assert deployment.state == "SUCCEEDED" and list(sets(region)) == ["web:2"]
+
+
+@pytest.mark.parametrize("changes, code", [
+    ({"applicationName": "nope"}, "ApplicationDoesNotExistException"),
+    ({"deploymentGroupName": "other"}, "DeploymentGroupDoesNotExistException"),
+    ({"deploymentConfigName": "CodeDeployDefault.OneAtATime"}, "DeploymentConfigDoesNotExistException"),
+    ({"revision": {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "k"}}}, "InvalidRevisionException"),
+    ({"revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": "Resources: []"}}},
+     "InvalidRevisionException"),
+    ({"revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": APPSPEC.format(td="gone:9")}}},
+     "InvalidRevisionException"),
+])
+def test_bad_codedeploy_deployments_are_refused_and_nothing_changes(changes, code):
+    region = code_deploy_service(desired=2)
+    before = sets(region)
+    body = {"applicationName": "prod", "deploymentGroupName": "web",
+            "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": APPSPEC.format(td="web:2")}},
+            **changes}
+    with pytest.raises(ServiceError) as info:
+        region.handle("codedeploy", "CreateDeployment", body)
+    assert info.value.code == code
+    assert sets(region) == before and getattr(service(region), "blue_green", None) is None

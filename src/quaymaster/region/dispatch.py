@@ -30,7 +30,7 @@ SUPPORTED = {"ecs": (
     "ListServiceDeployments", "DescribeServiceDeployments",
     "CreateTaskSet", "UpdateTaskSet", "DeleteTaskSet", "DescribeTaskSets", "UpdateServicePrimaryTaskSet",
     "TagResource", "UntagResource", "ListTagsForResource",
-)}
+), "codedeploy": ("CreateDeployment",)}   # blue/green of CODE_DEPLOY services (region/ops_tasksets.py)
 
 
 @functools.cache

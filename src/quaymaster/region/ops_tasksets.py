@@ -254,3 +254,55 @@ class TaskSetOps:
         deployment_id = f"d-{key_hash(service.arn, len(service.history)) % 16**9:09X}"
         service.blue_green = BlueGreenDeployment(service, blue, green, plan, self.now, deployment_id)
         return service.blue_green
+
+    def create_deployment(self, request: dict) -> dict:
+        """``codedeploy:CreateDeployment`` of an ECS blue/green deployment group, as a simulation plays it.
+
+        The application is the cluster and the deployment group the service
+        (``applicationName`` = cluster name, ``deploymentGroupName`` = service
+        name); the revision is an ``AppSpecContent`` whose first resource's
+        ``TargetService.Properties.TaskDefinition`` is the green task definition.
+        ``deploymentConfigName`` is a predefined (or ``ECSLinear<P>PercentEvery<N>Minutes``
+        / ``ECSCanary<P>Percent<N>Minutes``) configuration; the blue task set is
+        removed 60 minutes after the shift.
+        """
+        cluster = request["applicationName"]
+        if cluster not in self.clusters or self.clusters[cluster].status != "ACTIVE":
+            raise ServiceError("ApplicationDoesNotExistException", f"No application found for name: {cluster}")
+        if "deploymentGroupName" not in request:
+            raise ServiceError("DeploymentGroupNameRequiredException", "The deployment group name is required.")
+        group = request["deploymentGroupName"]
+        service = self.clusters[cluster].services.get(group)
+        if service is None or controller_of(service.request) != "CODE_DEPLOY":
+            raise ServiceError("DeploymentGroupDoesNotExistException",
+                               f"No Deployment Group found for name: {group} (an ACTIVE CODE_DEPLOY service).")
+        definition = _appspec_task_definition(request.get("revision"))
+        try:
+            plan = codedeploy_plan(request.get("deploymentConfigName", "CodeDeployDefault.ECSAllAtOnce"))
+        except ServiceError as error:
+            raise ServiceError("DeploymentConfigDoesNotExistException", str(error)) from None
+        try:
+            definition = self._runnable(definition)
+        except ServiceError as error:
+            raise ServiceError("InvalidRevisionException", str(error)) from None
+        return {"deploymentId": self._start_blue_green(service, definition, plan, "CodeDeploy").id}
+
+
+def _appspec_task_definition(revision) -> str:
+    import yaml     # AppSpec content is YAML or JSON (a subset of YAML)
+
+    if not revision:
+        raise ServiceError("RevisionRequiredException", "The revision is required.")
+    if revision.get("revisionType") != "AppSpecContent" or "appSpecContent" not in revision:
+        raise ServiceError("InvalidRevisionException", "An ECS deployment's revision must be AppSpecContent.")
+    try:
+        spec = yaml.safe_load(revision["appSpecContent"].get("content", ""))
+        target = spec["Resources"][0]
+        properties = next(iter(target.values()))["Properties"]
+        definition = properties["TaskDefinition"]
+    except (yaml.YAMLError, KeyError, IndexError, TypeError, AttributeError, StopIteration):
+        raise ServiceError("InvalidRevisionException", "The AppSpec content must name "
+                           "Resources[0].<name>.Properties.TaskDefinition.") from None
+    if not isinstance(definition, str):
+        raise ServiceError("InvalidRevisionException", "Properties.TaskDefinition must be a string.")
+    return definition
