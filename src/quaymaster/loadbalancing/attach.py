@@ -17,6 +17,8 @@ before or after a service names it; existing targets keep their timing).
 
 from __future__ import annotations
 
+import heapq
+
 from quaymaster.loadbalancing.targets import TargetGroup, check_target_group_arn, target_id
 from quaymaster.region.errors import invalid
 
@@ -42,6 +44,7 @@ class LoadBalancing:
         self.groups: dict[str, TargetGroup] = {}
         self.settings: dict[str, dict] = {}
         self._registered: dict[str, list] = {}     # task ARN -> target groups it is registered with
+        self._dues: list = []                      # (due, group ARN), possibly stale: a heap over groups
         container_health = region.lifecycle.decide_health
 
         def decide_health(task, timings):          # the lifecycle's health seam
@@ -60,12 +63,16 @@ class LoadBalancing:
             for name, value in settings.items():
                 setattr(self.groups[arn], name, value)
         else:
-            self.groups[arn] = group
+            self._add(group)
         return self.groups[arn]
+
+    def _add(self, group: TargetGroup) -> None:
+        group.on_schedule = lambda due, arn: heapq.heappush(self._dues, (due, arn))
+        self.groups[group.arn] = group
 
     def group(self, arn: str) -> TargetGroup:
         if arn not in self.groups:
-            self.groups[arn] = TargetGroup(arn, **self.settings.get(arn, {}))
+            self._add(TargetGroup(arn, **self.settings.get(arn, {})))
         return self.groups[arn]
 
     def _load_balancers(self, task) -> list:
@@ -115,13 +122,24 @@ class LoadBalancing:
     # -- the clock ----------------------------------------------------------
 
     def next_due(self) -> int | None:
-        dues = [d for d in (g.next_due() for g in self.groups.values()) if d is not None]
-        return min(dues) if dues else None
+        dues = self._dues
+        while dues:
+            due, arn = dues[0]
+            if self.groups[arn].next_due() == due:
+                return due
+            heapq.heappop(dues)       # stale: that group's next change moved
+        return None
 
     def apply_due(self, now: int) -> None:
         """Step 3: target health and draining changes due by ``now``, groups in ARN order."""
-        for arn in sorted(self.groups):
+        due_groups = set()
+        while (due := self.next_due()) is not None and due <= now:
+            due_groups.add(heapq.heappop(self._dues)[1])
+        for arn in sorted(due_groups):
             self.groups[arn].step(now)
+            following = self.groups[arn].next_due()
+            if following is not None:
+                heapq.heappush(self._dues, (following, arn))
 
     # -- views ----------------------------------------------------------------
 

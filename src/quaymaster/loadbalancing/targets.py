@@ -107,6 +107,7 @@ class TargetGroup:
     targets: dict = field(default_factory=dict)     # task ARN -> Target
     _due: list = field(default_factory=list)        # (due, order, generation, task ARN)
     _order: int = 0
+    on_schedule: object = None                      # on_schedule(due, arn): the region's index of dues
 
     def __post_init__(self):
         check_target_group_arn(self.arn)
@@ -124,6 +125,8 @@ class TargetGroup:
         target.generation += 1
         self._order += 1
         heapq.heappush(self._due, (due, self._order, target.generation, target.task_arn))
+        if self.on_schedule is not None:
+            self.on_schedule(due, self.arn)
 
     def register(self, task_arn: str, target: str, now: int, *, fails: bool = False) -> Target:
         if task_arn in self.targets:
