@@ -31,6 +31,9 @@ STRATEGIES = [
 ]
 
 
+TARGET_GROUP = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/s1"
+
+
 def _region(instances: int, seed: int = 1) -> Region:
     region = Region(seed=seed)
     region.handle("ecs", "CreateCluster", {"clusterName": "prod"})
@@ -64,6 +67,9 @@ def s1(instances: int = 5000, services: int = 1000, hours: float = 24.0, seed: i
                    "desiredCount": 1 + (i * 37) % 100}
         if STRATEGIES[i % len(STRATEGIES)]:
             request["placementStrategy"] = STRATEGIES[i % len(STRATEGIES)]
+        if i % 5 == 0:      # 20% behind a target group (the S1)
+            request["loadBalancers"] = [{"targetGroupArn": f"{TARGET_GROUP}/{i:016x}", "containerName": "app",
+                                         "containerPort": 8080}]
         region.handle("ecs", "CreateService", request)
     steady_at = None
     while steady_at is None and region.now - region.clock.start < 2 * 3600_000:

@@ -188,7 +188,7 @@ def test_delete_service_drains_then_inactive():
     ({"placementStrategy": [{"type": "binpack", "field": "disk"}]}, "InvalidParameterException"),
     ({"desiredCount": 5001}, "InvalidParameterException"),
     ({"taskDefinition": "missing"}, "ClientException"),
-    ({"deploymentController": {"type": "CODE_DEPLOY"}}, "InvalidParameterException"),
+    ({"deploymentController": {"type": "EXTERNAL"}}, "InvalidParameterException"),   # EXTERNAL takes no taskDefinition
 ])
 def test_bad_services_are_refused_and_nothing_changes(request_changes, code):
     region = region_with(2)

@@ -28,8 +28,9 @@ SUPPORTED = {"ecs": (
     "RunTask", "StartTask", "StopTask", "DescribeTasks", "ListTasks",
     "CreateService", "UpdateService", "DeleteService", "DescribeServices", "ListServices",
     "ListServiceDeployments", "DescribeServiceDeployments",
+    "CreateTaskSet", "UpdateTaskSet", "DeleteTaskSet", "DescribeTaskSets", "UpdateServicePrimaryTaskSet",
     "TagResource", "UntagResource", "ListTagsForResource",
-)}
+), "codedeploy": ("CreateDeployment",)}   # blue/green of CODE_DEPLOY services (region/ops_tasksets.py)
 
 
 @functools.cache

@@ -52,7 +52,8 @@ class ServiceHost:
     def place_waiting(self) -> None:
         queue, self.region.launch_queue = self.region.launch_queue, []
         for launch in queue:
-            if launch.service.status != "ACTIVE" or launch.deployment.status != "PRIMARY":
+            if launch.service.status != "ACTIVE" or launch.deployment.status not in (
+                    "PRIMARY", "ACTIVE" if getattr(launch.deployment, "launches_when_active", False) else ""):
                 continue
             if launch.instances:
                 self._place_daemon(launch)

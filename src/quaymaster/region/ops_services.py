@@ -7,6 +7,8 @@ import re
 
 from quaymaster.clock import parse_instant
 from quaymaster.errors import ServiceError
+from quaymaster.loadbalancing.attach import check_load_balancers
+from quaymaster.region.ops_tasksets import uses_task_sets
 from quaymaster.region.errors import invalid
 from quaymaster.region.paging import page
 from quaymaster.services import config
@@ -50,13 +52,15 @@ class ServiceOps:
             raise invalid("Creation of service was not idempotent.")
         if len(record.services) >= SERVICES_PER_CLUSTER:
             raise invalid(f"The cluster already has {SERVICES_PER_CLUSTER} services, the limit.")
-        config.check_controller(request)
+        if uses_task_sets(request):   # EXTERNAL / CODE_DEPLOY, or ECS's BLUE_GREEN/LINEAR/CANARY
+            return self.create_task_set_service(record, request)
         scheduling = request.get("schedulingStrategy", "REPLICA")
         launch_type = config.check_launch_type(request)
         if "taskDefinition" not in request:
             raise invalid("A task definition is required for a service with the ECS deployment controller.")
         definition = self._runnable(request["taskDefinition"])
         constraints, strategy = config.check_placement(request, definition, launch_type, scheduling)
+        check_load_balancers(request.get("loadBalancers"), definition)
         if launch_type == "FARGATE":
             raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)
@@ -81,6 +85,8 @@ class ServiceOps:
     def update_service(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         service = self.find_service(record, request["service"])
+        if service.task_sets is not None:   # EXTERNAL / CODE_DEPLOY controller
+            return self.update_task_set_service(service, request)
         scheduling = service.scheduling_strategy
         definition = self._runnable(request["taskDefinition"]) if "taskDefinition" in request \
             else service.primary.task_definition

@@ -16,6 +16,7 @@ from typing import Callable
 from quaymaster.clock import Clock, DEFAULT_START, DEFAULT_TICK_MS, parse_duration
 from quaymaster.errors import InvalidParameterError
 from quaymaster.lifecycle import Lifecycle, TaskTimings
+from quaymaster.loadbalancing.attach import LoadBalancing
 from quaymaster.region.dispatch import Dispatch
 from quaymaster.region.host import ServiceHost
 from quaymaster.region.ops_clusters import ClusterOps
@@ -24,6 +25,7 @@ from quaymaster.region.ops_services import ServiceOps
 from quaymaster.region.ops_tags import TagOps
 from quaymaster.region.ops_taskdefs import TaskDefinitionOps
 from quaymaster.region.ops_tasks import TaskOps
+from quaymaster.region.ops_tasksets import TaskSetOps
 from quaymaster.streams import placement_seed
 from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
@@ -32,7 +34,7 @@ MINUTE_MS = 60_000
 _QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
 
 
-class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TagOps):
+class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TaskSetOps, TagOps):
     """One AWS account in one region, on a virtual clock."""
 
     def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
@@ -62,6 +64,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self._done_through = self.clock.start - self.clock.tick_ms
         self.lifecycle = Lifecycle(seed=seed, timings_for=self._timings_for, release=self._release,
                                    listener=self._task_changed)
+        self.load_balancing = LoadBalancing(self)     # target groups (quaymaster.loadbalancing)
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
@@ -118,7 +121,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         return max(ceil(due), ceil(self.clock.now), self._done_through + tick)
 
     def _next_work_tick(self) -> int | None:
-        dues = [self.lifecycle.next_due(), self.scheduler.next_due()]
+        dues = [self.lifecycle.next_due(), self.scheduler.next_due(), self.load_balancing.next_due()]
         if self._calls:
             dues.append(self._calls[0][0])
         if self.launch_queue or self.scheduler.dirty:
@@ -134,6 +137,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         while self._calls and self._calls[0][0] <= now:        # 1. timed API calls
             heapq.heappop(self._calls)[2]()
         self.lifecycle.apply_due(now)                           # 2. task lifecycle
+        self.load_balancing.apply_due(now)                      # 3. load balancer targets
         whole_minute = now % MINUTE_MS == 0
         if whole_minute:                                        # 5. the minute that just ended
             for hook in self.minute_hooks:
@@ -153,6 +157,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
             record.instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
 
     def _task_changed(self, task, old_status: str) -> None:
+        self.load_balancing.task_changed(task, old_status)
         # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
         service = task.owner
         if service is not None and task.last_status not in _QUIET and service.status != "INACTIVE":

@@ -71,6 +71,7 @@ class Service:
     next_launch_at: int = 0
     launches_minute: int = -1
     launches_in_minute: int = 0
+    task_sets: list | None = None     # EXTERNAL / CODE_DEPLOY controllers (services/tasksets.py)
 
     @property
     def group(self) -> str:
@@ -119,7 +120,7 @@ class Service:
             "serviceArn": self.arn, "serviceName": self.name, "clusterArn": self.cluster_arn,
             "status": self.status, "desiredCount": self.desired_count, "runningCount": running,
             "pendingCount": pending, "launchType": self.launch_type,
-            "taskDefinition": self.primary.task_definition.arn,
+            "taskDefinition": self.primary.task_definition.arn if self.deployments else None,
             "deploymentConfiguration": self.deployment_configuration(),
             "deployments": [deployment_to_ecs(self, d) for d in self.deployments if d.status != "INACTIVE"],
             "events": self.events.to_ecs(), "createdAt": to_datetime(self.created_at),
@@ -135,6 +136,9 @@ class Service:
         }
         if "healthCheckGracePeriodSeconds" in self.request:
             out["healthCheckGracePeriodSeconds"] = self.request["healthCheckGracePeriodSeconds"]
+        if self.task_sets is not None:
+            from quaymaster.services.tasksets import task_set_service_view
+            task_set_service_view(self, out)
         return out
 
 

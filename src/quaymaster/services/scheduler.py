@@ -12,6 +12,7 @@ import heapq
 from quaymaster.services.daemon import daemon_pass
 from quaymaster.services.policy import circuit_breaker_threshold, throttle_delay_s
 from quaymaster.services.rolling import replica_pass
+from quaymaster.services.tasksets import taskset_pass
 
 THROTTLED = "service {name} is unable to consistently start tasks successfully."
 STEADY = "service {name} has reached a steady state."
@@ -50,6 +51,8 @@ class ServiceScheduler:
             self._pass(service, now)
 
     def _pass(self, service, now: int) -> None:
+        if service.task_sets is not None:   # EXTERNAL / CODE_DEPLOY controller
+            return taskset_pass(service, self.host)
         if service.status == "DRAINING":
             for task in list(service.all_tasks()):
                 if task.live:
