@@ -122,6 +122,7 @@ def test_write_report_png_and_html(run, tmp_path):
     assert base64.b64encode(png).decode() in page
     assert "<h2>Services</h2>" in page and "prod/batch" in page and "<h2>Clusters</h2>" in page
     assert "steady state" in page                      # the events by kind
+    assert "<h2>Activities</h2>" in page and "UpdateService (call 9)" in page
     assert write_report(tables, tmp_path / "again", scenario=scenario)["png"].read_bytes() == png
 
 

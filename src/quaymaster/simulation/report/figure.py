@@ -3,6 +3,7 @@ and unserved demand, on a shared axis of hours since the start. Needs matplotlib
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, timezone
 
 import numpy as np
@@ -12,6 +13,8 @@ from quaymaster.simulation.report.series import Key, ReportData
 ROW_HEIGHT = 2.5    # inches per row of panels
 WIDTH = 14.0
 DPI = 100
+NAMED_LEFT_OUT = 5  # services named in the picture's title; report.html lists them all
+TITLE_WIDTH = 150   # characters per title line
 
 
 def _label(key: Key) -> str:
@@ -126,11 +129,11 @@ def title(data: ReportData) -> str:
         start = datetime.fromtimestamp(data.start_ms / 1000, tz=timezone.utc)
         text += f", from {start:%Y-%m-%d %H:%M} UTC"
     if data.left_out:
-        names = ", ".join(_label(key) for key in data.left_out[:8])
-        more = f" and {len(data.left_out) - 8} more" if len(data.left_out) > 8 else ""
+        names = ", ".join(_label(key) for key in data.left_out[:NAMED_LEFT_OUT])
+        more = len(data.left_out) - NAMED_LEFT_OUT
         text += (f"\nshowing the top {len(data.shown)} by {data.ranked_by}; "
-                 f"left out: {names}{more}")
-    return text
+                 f"left out: {names}{f' and {more} more (listed in report.html)' if more > 0 else ''}")
+    return "\n".join(textwrap.fill(line, TITLE_WIDTH) for line in text.split("\n"))
 
 
 def build_figure(data: ReportData):

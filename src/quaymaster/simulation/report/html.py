@@ -11,6 +11,7 @@ import numpy as np
 from quaymaster.simulation.report.series import Key, ReportData
 from quaymaster.simulation.tables import event_kind
 
+MAX_ACTIVITIES = 200  # rows of the activities table in the page
 STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
          "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child"
          "{text-align:left}img{max-width:100%}")
@@ -68,8 +69,12 @@ def _sections(data: ReportData, tables: dict) -> list[str]:
         kinds = Counter(event_kind(m) for m in events.column("message").to_pylist())
         parts += ["<h2>Service events</h2>", _table(["kind", "count"], [[k, n] for k, n in sorted(kinds.items())])]
     activities = tables.get("activities")
-    if activities is not None:
-        parts.append(f"<p>{activities.num_rows:,} scaling activities (desired count changes) recorded.</p>")
+    if activities is not None and activities.num_rows:
+        parts += ["<h2>Activities</h2>", f"<p>{activities.num_rows:,} desired count changes"
+                  + (f"; the first {MAX_ACTIVITIES} are listed" if activities.num_rows > MAX_ACTIVITIES else "")
+                  + ".</p>", _table(["time (UTC)", "resource", "from", "to", "cause"], [
+                      [f"{row['time']:%Y-%m-%d %H:%M:%S}", row["resource_id"], row["from"], row["to"], row["cause"]]
+                      for row in activities.slice(0, MAX_ACTIVITIES).to_pylist()])]
     return parts
 
 
