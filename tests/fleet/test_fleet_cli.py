@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -93,6 +95,14 @@ def test_demo_writes_the_fleet_and_prints_its_summary(tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     assert "Fleet: 1,000 instances, 3 zones" in out
     assert "us-east-1a        334" in out
+    # the last step: a simulated morning-to-peak of three services, with its report
+    simulation = tmp_path / "quaymaster-demo" / "simulation"
+    assert (simulation / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "data:image/png;base64," in (simulation / "report.html").read_text()
+    summary = json.loads((simulation / "summary.json").read_text())
+    assert summary["services"]["demo/web"]["desiredCount"] == 10 and summary["peakInstances"] == 12
+    assert "== Simulation: 3 services" in out and "demo/web     desired  10  running  10" in out
+    assert f"report: {Path('quaymaster-demo/simulation/report.png')}" in out
 
 
 def test_demo_runs_extra_steps_in_order(tmp_path):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from quaymaster.demo.simulation import simulation_step
 from quaymaster.demo.steps import DemoContext, Step, bulk_step, fleet_step, query_step, wordpress_step
 
 DEFAULT_OUT_DIR = "quaymaster-demo"
@@ -25,6 +26,7 @@ STEPS: list[tuple[str, Step]] = [
     ("query", query_step),
     ("wordpress", wordpress_step),
     ("bulk", bulk_step),
+    ("simulation", simulation_step),
 ]
 
 
@@ -51,7 +53,8 @@ def register(subparsers, help_text: str) -> None:
         description=("Generate a 1,000-instance fleet over 3 availability zones (written to "
                      f"./{DEFAULT_OUT_DIR}/fleet.parquet), select instances with a cluster query, "
                      "place the seed's wordpress task definition until its host port runs out, "
-                     "and time a bulk placement. Steps: "
+                     "time a bulk placement, then simulate three services with a daily load through the "
+                     "afternoon peak and draw the report (simulation/report.png and report.html). Steps: "
                      + ", ".join(title for title, _ in STEPS) + "."))
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, metavar="DIR",
                         help=f"folder for the demo's files (default: ./{DEFAULT_OUT_DIR})")

@@ -20,6 +20,8 @@ def register(subparsers, help_text: str) -> None:
     parser.add_argument("--until", metavar="DURATION", help="stop after this much virtual time (e.g. 6h)")
     parser.add_argument("--seed", type=lambda text: int(text, 0), metavar="N",
                         help="the region seed (default: the scenario's)")
+    parser.add_argument("--plot", action="store_true",
+                        help="also write DIR/report.png and a self-contained DIR/report.html (needs matplotlib)")
     parser.add_argument("--progress", dest="progress", action="store_true", default=None,
                         help="show a progress bar (default: when stderr is a terminal)")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
@@ -32,6 +34,10 @@ def run(args) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     simulation = Simulation(scenario, seed=args.seed).run(until, progress)
     simulation.recorder.write(args.out)
+    if args.plot:
+        from quaymaster.simulation.report import write_report
+
+        write_report(simulation.tables(), args.out, scenario=scenario)
     summary = simulation.summary()
     print(f"simulated {len(summary['services'])} services, {summary['tasks']} tasks, "
           f"{sum(summary['events'].values())} events; wrote {args.out}")
