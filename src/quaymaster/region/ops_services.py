@@ -52,7 +52,9 @@ class ServiceOps:
             raise invalid(f"The cluster already has {SERVICES_PER_CLUSTER} services, the limit.")
         config.check_controller(request)
         scheduling = request.get("schedulingStrategy", "REPLICA")
-        launch_type = config.check_launch_type(request)
+        provider_strategy = self.service_strategy(record, request)
+        launch_type = config.check_launch_type({k: v for k, v in request.items()
+                                                if k != "capacityProviderStrategy"})
         if "taskDefinition" not in request:
             raise invalid("A task definition is required for a service with the ECS deployment controller.")
         definition = self._runnable(request["taskDefinition"])
@@ -70,7 +72,8 @@ class ServiceOps:
             created_at=self.now, scheduling_strategy=scheduling, desired_count=desired,
             launch_type=launch_type, maximum_percent=maximum, minimum_healthy_percent=minimum,
             breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
-            placement_strategy=strategy, request=request, tags=list(request.get("tags", [])))
+            placement_strategy=strategy, request=request, tags=list(request.get("tags", [])),
+            capacity_provider_strategy=provider_strategy)
         service.events = EventLog(arn, lambda t, m: self.record_event(record.name, name, t, m))
         service.new_deployment(definition, self.now, self.name, self.account)
         record.services[name] = service
