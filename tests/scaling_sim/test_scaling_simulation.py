@@ -58,6 +58,9 @@ def test_service_and_cluster_scale_out_and_back_in(outputs):
     activities = pq.read_table(outputs / "a" / "activities.parquet").to_pylist()
     kinds = {a["kind"] for a in activities}
     assert kinds == {"service", "asg"}
+    tasks = pq.read_table(outputs / "a" / "tasks.parquet").to_pylist()
+    assert {t["capacity_provider"] for t in tasks} == {"cp"}
+    assert {t["availability_zone"] for t in tasks} == {"us-east-1a", "us-east-1b"}
     ups = [a for a in activities if a["kind"] == "service" and int(a["to"]) > int(a["from"])
            and "AlarmHigh" in a["cause"]]
     downs = [a for a in activities if a["kind"] == "service" and "AlarmLow" in a["cause"]]

@@ -16,7 +16,6 @@ Rows leave through ``metric_sink(time, scope, cluster, name, metric, value)`` an
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import numpy as np
@@ -26,6 +25,7 @@ from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityPro
 from quaymaster.workloads import minute_metrics
 
 MINUTE_MS = 60_000
+MAX_PROVISIONING = 300      # tasks of a cluster that may wait for capacity (ECS's limit)
 SERVICE_METRICS = ("CPUUtilization", "MemoryUtilization", "RequestCountPerTarget", "UnservedDemand")
 
 
@@ -46,6 +46,7 @@ class ScalingHost:
         self.history: dict = {}             # resource id -> {metric: [per-minute values]}
         self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
+        self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
         self.metric_sink: Callable | None = None
         self.activity_sink: Callable | None = None
 
@@ -89,14 +90,25 @@ class ScalingHost:
         if kind.gpus:
             resources.append({"name": "GPU", "type": "STRINGSET",
                               "stringSetValue": [str(i) for i in range(kind.gpus)]})
-        self.region.register_container_instance({
-            "cluster": record.name, "totalResources": resources,
-            "instanceIdentityDocument": json.dumps({"instanceId": action.instance_id,
-                                                    "availabilityZone": action.zone,
-                                                    "instanceType": kind.name})})
+        attributes = [{"name": "ecs.availability-zone", "value": action.zone},
+                      {"name": "ecs.instance-type", "value": kind.name}]
+        record.cluster.register_container_instance(
+            action.instance_id, total_resources=resources, attributes=attributes,
+            capacity_provider=provider, eni_limit=kind.eni_limit,
+            registered_at=self.region.clock.datetime())
+        self.region.instances_changed(record)
         self.instances[action.instance_id] = (record.name, provider)
+        self.provider_of[action.instance_id] = provider
         for service in record.services.values():   # capacity arrived: waiting launches retry now
             self.region.scheduler.mark(service)
+
+    def task_capacity_provider(self, task) -> str | None:
+        """The capacity provider a task runs on: a service's task under a capacity provider
+        strategy on an instance of a provider (a launch type makes it invisible to providers)."""
+        owner = task.owner
+        if owner is None or not getattr(owner, "capacity_provider_strategy", None):
+            return None
+        return self.provider_of.get(task.ec2_instance_id)
 
     def _terminate(self, action) -> None:
         where = self.instances.pop(action.instance_id, None)
@@ -217,8 +229,14 @@ class ScalingHost:
                     busy.add(task.ec2_instance_id)
             for service in record.services.values():
                 waiting += self._waiting_tasks(record, service, provider.name)
-        provisioning = np.array(waiting, dtype=np.int64).reshape(-1, 4)
+        provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
+
+    def waiting_count(self, record) -> int:
+        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity."""
+        total = sum(len(self._waiting_tasks(record, service, name)) for service in record.services.values()
+                    for name in record.capacity_providers)
+        return min(MAX_PROVISIONING, total)
 
     def _waiting_tasks(self, record, service, provider: str) -> list:
         """(CPU, memory, ENIs, GPUs) of the service's tasks that wait for capacity on ``provider``:

@@ -72,6 +72,7 @@ class Recorder:
                 cpu_held += task.cpu
                 memory_held += task.memory
                 provisioning += task.last_status == "PROVISIONING"
+            provisioning += self.region.scaling.waiting_count(record)
             for service in services:
                 running, pending = service.counts()
                 healthy = sum(1 for t in service.all_tasks() if t.healthy)
@@ -112,7 +113,7 @@ class Recorder:
             "metrics": list(zip(*self.metrics)) if self.metrics else [[]] * 6,
             "events": list(zip(*self.events)) if self.events else [[]] * 4,
             "activities": list(zip(*self.activities)) if self.activities else [[]] * 6,
-            "tasks": _task_columns(self._tasks),
+            "tasks": _task_columns(self._tasks, self.region.scaling.task_capacity_provider),
         }
         out = {}
         for name in self.scenario.outputs:
@@ -143,8 +144,9 @@ class Recorder:
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True) + "\n")
 
 
-def _task_columns(tasks) -> list:
-    rows = [(t.arn, t.cluster, t.group, t.service, t.deployment_id, t.task_definition.arn, t.launch_type, None,
+def _task_columns(tasks, capacity_provider) -> list:
+    rows = [(t.arn, t.cluster, t.group, t.service, t.deployment_id, t.task_definition.arn, t.launch_type,
+             capacity_provider(t),
              t.ec2_instance_id, t.availability_zone, t.created_at, t.started_at, t.stopping_at, t.stopped_at,
              t.stop_code, t.stopped_reason) for t in tasks]
     return list(zip(*rows)) if rows else [[]] * 16
