@@ -2,8 +2,10 @@
 scaling, through `quaymaster simulate`; byte-identical replays; an independent per-minute check
 of every decision against the scaling package's plain decision functions."""
 
+import copy
 import json
 import math
+import random
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from quaymaster.cli.main import main
 from quaymaster.scaling import TargetState, decide_target
 from quaymaster.scaling.managed import reservation
 from quaymaster.scaling.policies import parse_target_tracking
+from quaymaster.simulation import load_scenario, simulate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scenario_tools import POLICY, TARGET, scaling_scenario  # noqa: E402
@@ -75,61 +78,96 @@ def test_service_and_cluster_scale_out_and_back_in(outputs):
     assert changes == policy_rows
 
 
-def test_each_minute_policy_decision_recomputed_independently(outputs):
+def check_policy_decisions(metrics, tasks, policy_request, target_request) -> int:
     """From the recorded CPU series and running counts, decide_target (with its own state) gives
-    the desired count the simulation set at every minute.
+    the desired count the simulation set at every minute; returns the number of changes checked.
 
     Policies run at step 5 of the clock, the runningCount sample at step 8: the running tasks the
     scheduler stopped in between (step 6, the tasks table's stopping_at) are added back."""
-    metrics = pq.read_table(outputs / "a" / "metrics.parquet").to_pylist()
-    tasks = pq.read_table(outputs / "a" / "tasks.parquet").to_pylist()
     cpu = series(metrics, "service", "web", "CPUUtilization")
     running = dict(series(metrics, "service", "web", "runningCount"))
+    desired = series(metrics, "service", "web", "desiredCount")
     for task in tasks:
         stopping, started = task["stopping_at"], task["started_at"]
         if stopping is not None and started is not None and started < stopping and stopping in running:
             running[stopping] += 1
-    desired = series(metrics, "service", "web", "desiredCount")
-    policy = parse_target_tracking(POLICY["PolicyName"], POLICY["TargetTrackingScalingPolicyConfiguration"])
+    policy = parse_target_tracking(policy_request["PolicyName"],
+                                   policy_request["TargetTrackingScalingPolicyConfiguration"])
     state, history, previous, checked = TargetState(), [], None, 0
     for time in sorted(desired):
         if time in cpu:
             history.append(cpu[time])
         if previous is not None:
-            decision = decide_target(int(time.timestamp() * 1000), resource_id=TARGET["ResourceId"],
+            decision = decide_target(int(time.timestamp() * 1000), resource_id=target_request["ResourceId"],
                                      running=int(running[time]), desired=int(previous),
-                                     min_capacity=TARGET["MinCapacity"], max_capacity=TARGET["MaxCapacity"],
+                                     min_capacity=target_request["MinCapacity"],
+                                     max_capacity=target_request["MaxCapacity"],
                                      metrics={"CPUUtilization": history}, target_tracking=[policy],
                                      state=state)
             state = decision.state
             assert decision.desired == desired[time], time
             checked += decision.cause is not None
         previous = desired[time]
-    assert checked >= 10
+    return checked
 
 
-def test_each_minute_managed_scaling_follows_the_rules(outputs):
+def check_managed_scaling(metrics, target_capacity: int, max_size: int) -> tuple[int, int]:
     """Reservation = 100 M / N (100 at 0/0, 200 at N = 0 < M); the group grows only when the
-    reservation is above target, to ceil(M * 100 / target) (2 from nothing), and shrinks only after
-    15 minutes below target."""
-    metrics = pq.read_table(outputs / "a" / "metrics.parquet").to_pylist()
+    reservation is above target, to ceil(M * 100 / target) and at least one more (2 from
+    nothing), and shrinks only after 15 minutes below target, never below M. Returns the
+    numbers of scale-outs and scale-ins."""
     n = series(metrics, "capacity_provider", "cp", "N")
     m = series(metrics, "capacity_provider", "cp", "M")
     cpr = series(metrics, "capacity_provider", "cp", "CapacityProviderReservation")
     desired = series(metrics, "asg", "asg", "desiredCapacity")
     times = sorted(cpr)
-    below = 0
-    grew = shrank = 0
+    below = grew = shrank = 0
     for i, time in enumerate(times):
         assert cpr[time] == reservation(int(n[time]), int(m[time]))
-        below = below + 1 if cpr[time] < 100 else 0
+        below = below + 1 if cpr[time] < target_capacity else 0
         before = desired[times[i - 1]] if i else 0
         if desired[time] > before:
             grew += 1
-            assert cpr[time] > 100
-            wanted = 2 if n[time] == 0 else max(n[time] + 1, math.ceil(m[time] * 100 / 100))
-            assert desired[time] == min(30, wanted)
+            assert cpr[time] > target_capacity
+            needed = math.ceil(m[time] * 100 / target_capacity)
+            wanted = max(2, needed) if n[time] == 0 else max(n[time] + 1, needed)
+            assert desired[time] == min(max_size, wanted), time
         elif desired[time] < before:
             shrank += 1
-            assert below >= 15 and desired[time] >= math.ceil(m[time])
+            assert below >= 15 and desired[time] >= math.ceil(m[time] * 100 / target_capacity) - 1e-9
+    return grew, shrank
+
+
+def test_each_minute_policy_decision_recomputed_independently(outputs):
+    metrics = pq.read_table(outputs / "a" / "metrics.parquet").to_pylist()
+    tasks = pq.read_table(outputs / "a" / "tasks.parquet").to_pylist()
+    assert check_policy_decisions(metrics, tasks, POLICY, TARGET) >= 10
+
+
+def test_each_minute_managed_scaling_follows_the_rules(outputs):
+    metrics = pq.read_table(outputs / "a" / "metrics.parquet").to_pylist()
+    grew, shrank = check_managed_scaling(metrics, 100, 30)
     assert grew >= 3 and shrank >= 3
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_per_minute_checks_over_random_scenarios(case):
+    rng = random.Random(case)
+    target_value = rng.choice([40.0, 50.0, 70.0])
+    target_capacity = rng.choice([60, 80, 100])
+    policy = copy.deepcopy(POLICY)
+    policy["TargetTrackingScalingPolicyConfiguration"].update(
+        TargetValue=target_value, ScaleOutCooldown=rng.choice([0, 60, 300]),
+        ScaleInCooldown=rng.choice([0, 120, 300]))
+    document = scaling_scenario(duration="8h", seed=rng.randrange(2**32))
+    document["calls"][2]["request"]["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"] = \
+        target_capacity
+    document["calls"][-1]["request"] = policy
+    low = rng.uniform(50, 500)
+    document["workloads"][0].update(low=low, high=low * rng.uniform(3, 10), peak=f"0{rng.randrange(2, 6)}:00",
+                                    noise=rng.choice([0, 0.05, 0.2]))
+    tables = simulate(load_scenario(document)).tables()
+    metrics, tasks = tables["metrics"].to_pylist(), tables["tasks"].to_pylist()
+    check_policy_decisions(metrics, tasks, policy, TARGET)
+    grew, _ = check_managed_scaling(metrics, target_capacity, 30)
+    assert grew >= 1
