@@ -113,6 +113,22 @@ def test_capacity_providers_and_cluster_strategy(region):
                                                      "taskDefinition": "web", "desiredCount": 1})["service"]
     assert service["capacityProviderStrategy"] == [{"capacityProvider": "cp", "weight": 1, "base": 1}]
     assert "launchType" not in service
+    changed = region.handle("ecs", "UpdateService", {"cluster": "prod", "service": "web",
+                                                     "capacityProviderStrategy": [{"capacityProvider": "cp",
+                                                                                   "weight": 2}]})["service"]
+    assert changed["capacityProviderStrategy"] == [{"capacityProvider": "cp", "weight": 2}]
+    assert len(changed["deployments"]) == 2        # a new strategy is a new deployment
+    refused(region, "ecs", "UpdateService", {"cluster": "prod", "service": "web", "capacityProviderStrategy": [
+        {"capacityProvider": "other", "weight": 1}]}, "InvalidParameterException")
+    assert region.clusters["prod"].services["web"].capacity_provider_strategy == [
+        {"capacityProvider": "cp", "weight": 2}]
+    refused(region, "ecs", "PutClusterCapacityProviders", {"cluster": "prod", "capacityProviders": [],
+                                                           "defaultCapacityProviderStrategy": []},
+            "ResourceInUseException")
+    assert region.clusters["prod"].capacity_providers == ["cp"]
+    region.handle("ecs", "DeleteService", {"cluster": "prod", "service": "api", "force": True})
+    region.handle("ecs", "DeleteService", {"cluster": "prod", "service": "web", "force": True})
+    region.advance(600)
     region.handle("ecs", "PutClusterCapacityProviders", {"cluster": "prod", "capacityProviders": [],
                                                          "defaultCapacityProviderStrategy": []})
     assert region.handle("ecs", "DeleteCapacityProvider", {"capacityProvider": "cp"})[

@@ -136,6 +136,12 @@ class CapacityProviderOps:
             if item.capacity_provider not in names:
                 raise invalid(f"defaultCapacityProviderStrategy: {item.capacity_provider} is not one of "
                               "the cluster's capacityProviders.")
+        for service in cluster.services.values():
+            used = {item["capacityProvider"] for item in service.capacity_provider_strategy}
+            if used - set(names):
+                raise ServiceError("ResourceInUseException", f"The capacity provider "
+                                   f"{sorted(used - set(names))[0]} is in use by service {service.name} "
+                                   "and cannot be removed from the cluster.")
         cluster.capacity_providers = names
         cluster.default_strategy = copy.deepcopy(strategy)
         return {"cluster": self.describe_record(cluster)}

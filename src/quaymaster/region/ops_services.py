@@ -89,7 +89,12 @@ class ServiceOps:
             else service.primary.task_definition
         if "deploymentController" in request:
             config.check_controller(request)
-        launch_type = config.check_launch_type({"launchType": service.launch_type, **request})
+        provider_strategy = service.capacity_provider_strategy
+        if request.get("capacityProviderStrategy"):   # a new strategy replaces the launch type
+            provider_strategy = self.service_strategy(
+                record, {"capacityProviderStrategy": request["capacityProviderStrategy"]})
+        launch_type = config.check_launch_type({"launchType": service.launch_type, **{
+            k: v for k, v in request.items() if k != "capacityProviderStrategy"}})
         placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
                      "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
         constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
@@ -103,6 +108,7 @@ class ServiceOps:
         needs_new_deployment = bool(request.get("forceNewDeployment")) or \
             definition.arn != service.primary.task_definition.arn or \
             constraints != service.placement_constraints or strategy != service.placement_strategy or \
+            provider_strategy != service.capacity_provider_strategy or \
             any(k in request and request[k] != service.request.get(k)
                 for k in ("loadBalancers", "networkConfiguration"))
         # Everything is checked: now change.
@@ -111,6 +117,7 @@ class ServiceOps:
         service.breaker_enable, service.breaker_rollback = enable, rollback
         service.placement_constraints, service.placement_strategy = constraints, strategy
         service.launch_type = launch_type
+        service.capacity_provider_strategy = provider_strategy
         for key in ("loadBalancers", "networkConfiguration", "healthCheckGracePeriodSeconds",
                     "enableExecuteCommand", "enableECSManagedTags", "propagateTags"):
             if key in request:
