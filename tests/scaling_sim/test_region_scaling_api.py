@@ -134,3 +134,22 @@ def test_capacity_providers_and_cluster_strategy(region):
     assert region.handle("ecs", "DeleteCapacityProvider", {"capacityProvider": "cp"})[
         "capacityProvider"]["status"] == "INACTIVE"
     assert region.capacity_providers == {}
+
+
+def test_scheduled_action_raises_the_desired_count_on_the_clock(region):
+    rows = []
+    region.scaling.activity_sink = lambda *row: rows.append(row)
+    region.handle("application-autoscaling", "RegisterScalableTarget", TARGET)
+    region.handle("application-autoscaling", "PutScheduledAction", {
+        "ServiceNamespace": "ecs", "ResourceId": "service/prod/web",
+        "ScalableDimension": "ecs:service:DesiredCount", "ScheduledActionName": "morning",
+        "Schedule": "at(2026-01-01T00:03:00)", "ScalableTargetAction": {"MinCapacity": 3}})
+    region.advance(150)
+    assert region.clusters["prod"].services["web"].desired_count == 0 and rows == []
+    region.advance(60)
+    assert region.clusters["prod"].services["web"].desired_count == 3
+    (row,) = rows
+    assert row[0] == region.clock.start + 180_000 and row[2:5] == ("service", "0", "3")
+    activities = region.handle("application-autoscaling", "DescribeScalingActivities",
+                               {"ServiceNamespace": "ecs"})["ScalingActivities"]
+    assert len(activities) == 1
