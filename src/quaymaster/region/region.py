@@ -126,9 +126,9 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         dues = [self.lifecycle.next_due(), self.scheduler.next_due()]
         if self._calls:
             dues.append(self._calls[0][0])
-        if self.launch_queue or self.scheduler.dirty or self.scaling.active:
+        if self.launch_queue or self.scheduler.dirty or self.scaling.every_tick:
             dues.append(self._done_through + self.clock.tick_ms)
-        if self.minute_hooks or self.sample_hooks or self.scaling.active:
+        if self.minute_hooks or self.sample_hooks or self.scaling.every_minute:
             after = self._done_through + 1
             dues.append(-(-after // MINUTE_MS) * MINUTE_MS)
         dues = [d for d in dues if d is not None]

@@ -55,8 +55,13 @@ class ScalingHost:
         return record is not None and record.status == "ACTIVE" and service in record.services
 
     @property
-    def active(self) -> bool:
-        """Whether the clock must visit every tick (something scales or a workload runs)."""
+    def every_tick(self) -> bool:
+        """Whether the clock must visit every tick: Auto Scaling groups launch and register at any."""
+        return bool(self.autoscaling.groups or self.autoscaling._pending)
+
+    @property
+    def every_minute(self) -> bool:
+        """Whether the clock must visit every whole minute (metrics, policies, scheduled actions)."""
         return bool(self.workloads or self.aas.targets or self.autoscaling.groups)
 
     # -- step 4 -------------------------------------------------------------
