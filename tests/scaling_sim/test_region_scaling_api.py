@@ -153,3 +153,20 @@ def test_scheduled_action_raises_the_desired_count_on_the_clock(region):
     activities = region.handle("application-autoscaling", "DescribeScalingActivities",
                                {"ServiceNamespace": "ecs"})["ScalingActivities"]
     assert len(activities) == 1
+
+
+def test_a_scenario_with_a_malformed_scaling_call_stops_before_it_starts():
+    from quaymaster.simulation import ScenarioError, load_scenario
+    from scenario_tools import scaling_scenario
+
+    document = scaling_scenario()
+    document["calls"][1]["request"] = {**GROUP, "MinSize": "zero"}
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(document)
+    assert caught.value.path == "$.calls[1].request" and "ValidationError" in str(caught.value)
+    assert "MinSize" in str(caught.value)
+    document = scaling_scenario()
+    document["workloads"][0]["peak"] = "25:00"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(document)
+    assert caught.value.path == "$.workloads[0].peak"

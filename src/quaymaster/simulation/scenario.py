@@ -13,6 +13,7 @@ from quaymaster.clock import DEFAULT_START, parse_duration, parse_instant
 from quaymaster.errors import InvalidInputError, InvalidParameterError
 from quaymaster.lifecycle import TaskTimings
 from quaymaster.region.dispatch import SUPPORTED, operation_model
+from quaymaster.scaling.shapes import VALIDATION_CODES
 from quaymaster.workloads import parse_workload
 
 TOP_KEYS = ("region", "account", "seed", "start", "duration", "tick", "calls", "fleets", "workloads",
@@ -160,7 +161,8 @@ def _call(i: int, call, start_ms: int) -> Call:
     try:
         validate_parameters(checked, operation_model(service, name).input_shape)
     except ParamValidationError as error:
-        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): validation error: "
+        code = VALIDATION_CODES.get(service, "InvalidParameterException")
+        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): {code}: "
                             + str(error).replace("\n", " ")) from None
     return Call(i, offset, service, name, request)
 
