@@ -30,7 +30,22 @@ SUPPORTED = {"ecs": (
     "ListServiceDeployments", "DescribeServiceDeployments",
     "CreateTaskSet", "UpdateTaskSet", "DeleteTaskSet", "DescribeTaskSets", "UpdateServicePrimaryTaskSet",
     "TagResource", "UntagResource", "ListTagsForResource",
-), "codedeploy": ("CreateDeployment",)}   # blue/green of CODE_DEPLOY services (region/ops_tasksets.py)
+    "CreateCapacityProvider", "UpdateCapacityProvider", "DeleteCapacityProvider",
+    "DescribeCapacityProviders", "PutClusterCapacityProviders",
+), "application-autoscaling": (
+    "RegisterScalableTarget", "DeregisterScalableTarget", "DescribeScalableTargets",
+    "PutScalingPolicy", "DeleteScalingPolicy", "DescribeScalingPolicies",
+    "PutScheduledAction", "DeleteScheduledAction", "DescribeScheduledActions",
+    "DescribeScalingActivities",
+), "autoscaling": (
+    "CreateAutoScalingGroup", "UpdateAutoScalingGroup", "DescribeAutoScalingGroups",
+    "DeleteAutoScalingGroup", "SetDesiredCapacity", "SetInstanceProtection",
+), "cloudwatch": ("PutMetricAlarm",),
+    "codedeploy": ("CreateDeployment",)}   # blue/green of CODE_DEPLOY services (region/ops_tasksets.py)
+# Services whose operations are methods of the region's scaling objects; those check their
+# requests themselves (PascalCase members, the service's own validation error code, and the
+# Auto Scaling group's LaunchTemplate extension members, removed before botocore's check).
+DELEGATED = {"application-autoscaling": "aas", "autoscaling": "autoscaling", "cloudwatch": "aas"}
 
 
 @functools.cache
@@ -55,6 +70,9 @@ class Dispatch:
             raise ServiceError("InvalidAction", f"{service}:{operation} is not supported by this region",
                                status=400)
         request = {} if request is None else request
+        if service in DELEGATED:
+            target = getattr(self.scaling, DELEGATED[service])
+            return getattr(target, snake_case(operation))(copy.deepcopy(request))
         if not isinstance(request, dict):
             raise ServiceError("InvalidParameterException", "The request must be a JSON object.")
         model = operation_model(service, operation)

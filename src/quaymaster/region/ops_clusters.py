@@ -121,8 +121,8 @@ class ClusterOps:
                "registeredContainerInstancesCount": len(record.cluster.list_container_instances()),
                "runningTasksCount": running, "pendingTasksCount": pending,
                "activeServicesCount": sum(1 for s in record.services.values() if s.status == "ACTIVE"),
-               "statistics": [], "settings": list(record.settings), "capacityProviders": [],
-               "defaultCapacityProviderStrategy": []}
+               "statistics": [], "settings": list(record.settings), "capacityProviders": list(record.capacity_providers),
+               "defaultCapacityProviderStrategy": [dict(item) for item in record.default_strategy]}
         if include_tags:
             out["tags"] = list(record.tags)
         if record.configuration is not None:

@@ -77,6 +77,10 @@ class InstanceOps:
             cached = record.__dict__["_capacity"] = (key, value)
         return cached[1]
 
+    def instances_changed(self, record) -> None:
+        """An instance joined outside RegisterContainerInstance (an Auto Scaling group launch)."""
+        self._daemons_dirty(record)
+
     def register_container_instance(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         document = _instance_document(request.get("instanceIdentityDocument"))

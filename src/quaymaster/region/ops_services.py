@@ -55,7 +55,9 @@ class ServiceOps:
         if uses_task_sets(request):   # EXTERNAL / CODE_DEPLOY, or ECS's BLUE_GREEN/LINEAR/CANARY
             return self.create_task_set_service(record, request)
         scheduling = request.get("schedulingStrategy", "REPLICA")
-        launch_type = config.check_launch_type(request)
+        provider_strategy = self.service_strategy(record, request)
+        launch_type = config.check_launch_type({k: v for k, v in request.items()
+                                                if k != "capacityProviderStrategy"})
         if "taskDefinition" not in request:
             raise invalid("A task definition is required for a service with the ECS deployment controller.")
         definition = self._runnable(request["taskDefinition"])
@@ -74,7 +76,8 @@ class ServiceOps:
             created_at=self.now, scheduling_strategy=scheduling, desired_count=desired,
             launch_type=launch_type, maximum_percent=maximum, minimum_healthy_percent=minimum,
             breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
-            placement_strategy=strategy, request=request, tags=list(request.get("tags", [])))
+            placement_strategy=strategy, request=request, tags=list(request.get("tags", [])),
+            capacity_provider_strategy=provider_strategy)
         service.events = EventLog(arn, lambda t, m: self.record_event(record.name, name, t, m))
         service.new_deployment(definition, self.now, self.name, self.account)
         record.services[name] = service
@@ -92,7 +95,12 @@ class ServiceOps:
             else service.primary.task_definition
         if "deploymentController" in request:
             config.check_controller(request)
-        launch_type = config.check_launch_type({"launchType": service.launch_type, **request})
+        provider_strategy = service.capacity_provider_strategy
+        if request.get("capacityProviderStrategy"):   # a new strategy replaces the launch type
+            provider_strategy = self.service_strategy(
+                record, {"capacityProviderStrategy": request["capacityProviderStrategy"]})
+        launch_type = config.check_launch_type({"launchType": service.launch_type, **{
+            k: v for k, v in request.items() if k != "capacityProviderStrategy"}})
         placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
                      "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
         constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
@@ -106,6 +114,7 @@ class ServiceOps:
         needs_new_deployment = bool(request.get("forceNewDeployment")) or \
             definition.arn != service.primary.task_definition.arn or \
             constraints != service.placement_constraints or strategy != service.placement_strategy or \
+            provider_strategy != service.capacity_provider_strategy or \
             any(k in request and request[k] != service.request.get(k)
                 for k in ("loadBalancers", "networkConfiguration"))
         # Everything is checked: now change.
@@ -114,6 +123,7 @@ class ServiceOps:
         service.breaker_enable, service.breaker_rollback = enable, rollback
         service.placement_constraints, service.placement_strategy = constraints, strategy
         service.launch_type = launch_type
+        service.capacity_provider_strategy = provider_strategy
         for key in ("loadBalancers", "networkConfiguration", "healthCheckGracePeriodSeconds",
                     "enableExecuteCommand", "enableECSManagedTags", "propagateTags"):
             if key in request:

@@ -26,6 +26,9 @@ class TaskOps:
         count = request.get("count", 1)
         if not 1 <= count <= RUN_TASK_COUNT_LIMIT:
             raise invalid("count must be between 1 and 10")
+        if request.get("capacityProviderStrategy"):
+            raise invalid("capacityProviderStrategy is not supported by RunTask yet; use launchType EC2 "
+                          "or EXTERNAL.")
         if request.get("launchType", "EC2") == "FARGATE":
             raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
         self._check_tags(request.get("tags", []))

@@ -19,6 +19,7 @@ from quaymaster.lifecycle import Lifecycle, TaskTimings
 from quaymaster.loadbalancing.attach import LoadBalancing
 from quaymaster.region.dispatch import Dispatch
 from quaymaster.region.host import ServiceHost
+from quaymaster.region.ops_capacity import CapacityProviderOps
 from quaymaster.region.ops_clusters import ClusterOps
 from quaymaster.region.ops_instances import InstanceOps
 from quaymaster.region.ops_services import ServiceOps
@@ -26,6 +27,7 @@ from quaymaster.region.ops_tags import TagOps
 from quaymaster.region.ops_taskdefs import TaskDefinitionOps
 from quaymaster.region.ops_tasks import TaskOps
 from quaymaster.region.ops_tasksets import TaskSetOps
+from quaymaster.region.scaling_host import ScalingHost
 from quaymaster.streams import placement_seed
 from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
@@ -34,7 +36,8 @@ MINUTE_MS = 60_000
 _QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
 
 
-class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TaskSetOps, TagOps):
+class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, ServiceOps, TaskSetOps, TagOps,
+             CapacityProviderOps):
     """One AWS account in one region, on a virtual clock."""
 
     def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
@@ -68,6 +71,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
+        self.capacity_providers: dict = {}            # name -> CapacityProviderRecord
+        self.scaling = ScalingHost(self)              # steps 4 and 5: auto scaling
 
     @property
     def now(self) -> int:
@@ -124,9 +129,9 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         dues = [self.lifecycle.next_due(), self.scheduler.next_due(), self.load_balancing.next_due()]
         if self._calls:
             dues.append(self._calls[0][0])
-        if self.launch_queue or self.scheduler.dirty:
+        if self.launch_queue or self.scheduler.dirty or self.scaling.every_tick:
             dues.append(self._done_through + self.clock.tick_ms)
-        if self.minute_hooks or self.sample_hooks:
+        if self.minute_hooks or self.sample_hooks or self.scaling.every_minute:
             after = self._done_through + 1
             dues.append(-(-after // MINUTE_MS) * MINUTE_MS)
         dues = [d for d in dues if d is not None]
@@ -138,8 +143,10 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
             heapq.heappop(self._calls)[2]()
         self.lifecycle.apply_due(now)                           # 2. task lifecycle
         self.load_balancing.apply_due(now)                      # 3. load balancer targets
+        self.scaling.tick(now)                                  # 4. instance launches, terminations
         whole_minute = now % MINUTE_MS == 0
         if whole_minute:                                        # 5. the minute that just ended
+            self.scaling.minute(now)
             for hook in self.minute_hooks:
                 hook(now)
         self.scheduler.run(now)                                 # 6. service scheduler passes

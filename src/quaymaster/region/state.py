@@ -20,6 +20,8 @@ class ClusterRecord:
     instance_tasks: dict = field(default_factory=dict)  # container-instance ARN -> {task ARN: Task}
     draining: set = field(default_factory=set)        # container-instance ARNs that are DRAINING
     instance_zone: dict = field(default_factory=dict)  # container-instance ARN -> (ec2 id, AZ)
+    capacity_providers: list = field(default_factory=list)   # names, PutClusterCapacityProviders
+    default_strategy: list = field(default_factory=list)     # defaultCapacityProviderStrategy
 
     def live_tasks(self):
         return (t for t in self.tasks.values() if t.last_status != "STOPPED")

@@ -68,6 +68,7 @@ class Service:
     history: list = field(default_factory=list)       # every deployment, oldest first
     tags: list = field(default_factory=list)
     throttle_failures: int = 0
+    capacity_provider_strategy: list = field(default_factory=list)   # [] when a launch type is used
     next_launch_at: int = 0
     launches_minute: int = -1
     launches_in_minute: int = 0
@@ -119,7 +120,9 @@ class Service:
         out = {
             "serviceArn": self.arn, "serviceName": self.name, "clusterArn": self.cluster_arn,
             "status": self.status, "desiredCount": self.desired_count, "runningCount": running,
-            "pendingCount": pending, "launchType": self.launch_type,
+            "pendingCount": pending,
+            **({"capacityProviderStrategy": [dict(i) for i in self.capacity_provider_strategy]}
+               if self.capacity_provider_strategy else {"launchType": self.launch_type}),
             "taskDefinition": self.primary.task_definition.arn if self.deployments else None,
             "deploymentConfiguration": self.deployment_configuration(),
             "deployments": [deployment_to_ecs(self, d) for d in self.deployments if d.status != "INACTIVE"],

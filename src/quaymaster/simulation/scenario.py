@@ -13,11 +13,12 @@ from quaymaster.clock import DEFAULT_START, parse_duration, parse_instant
 from quaymaster.errors import InvalidInputError, InvalidParameterError
 from quaymaster.lifecycle import TaskTimings
 from quaymaster.region.dispatch import SUPPORTED, operation_model
+from quaymaster.scaling.shapes import VALIDATION_CODES
+from quaymaster.workloads import parse_workload
 
 TOP_KEYS = ("region", "account", "seed", "start", "duration", "tick", "calls", "fleets", "workloads",
             "outputs", "timings")
 OUTPUTS = ("metrics", "events", "tasks", "activities")
-WORKLOAD_MODELS = {"constant": ("cpu",), "diurnal": ("low", "high", "peak"), "steps": ("steps",)}
 
 
 class ScenarioError(InvalidInputError):
@@ -110,7 +111,7 @@ def check_scenario(document, *, base_dir: Path = Path(".")) -> Scenario:
         raise ScenarioError("$.tick", "must be positive")
     s.calls = [_call(i, c, s.start_ms) for i, c in enumerate(_list(document, "calls"))]
     s.fleets = [_fleet(i, f, base_dir) for i, f in enumerate(_list(document, "fleets"))]
-    s.workloads = [_workload(i, w) for i, w in enumerate(_list(document, "workloads"))]
+    s.workloads = [_workload(i, w, s.start_ms) for i, w in enumerate(_list(document, "workloads"))]
     outputs = document.get("outputs", list(OUTPUTS))
     if not isinstance(outputs, list) or any(o not in OUTPUTS for o in outputs):
         raise ScenarioError("$.outputs", f"a list of {', '.join(OUTPUTS)}")
@@ -152,10 +153,16 @@ def _call(i: int, call, start_ms: int) -> Call:
     if service not in SUPPORTED or name not in SUPPORTED[service]:
         raise ScenarioError(f"{path}.operation", f"unsupported operation {operation!r} (ecs:<Operation>)")
     request = call.get("request", {})
+    checked = request
+    if service == "autoscaling" and isinstance(request, dict) and isinstance(request.get("LaunchTemplate"), dict):
+        # the group's instance types may sit in LaunchTemplate (an extension the model lacks)
+        checked = {**request, "LaunchTemplate": {k: v for k, v in request["LaunchTemplate"].items()
+                                                 if k not in ("InstanceType", "Overrides")}}
     try:
-        validate_parameters(request, operation_model(service, name).input_shape)
+        validate_parameters(checked, operation_model(service, name).input_shape)
     except ParamValidationError as error:
-        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): InvalidParameterException: "
+        code = VALIDATION_CODES.get(service, "InvalidParameterException")
+        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): {code}: "
                             + str(error).replace("\n", " ")) from None
     return Call(i, offset, service, name, request)
 
@@ -171,32 +178,13 @@ def _fleet(i: int, fleet, base_dir: Path) -> tuple[str, Path]:
     return fleet.get("cluster", "default"), file
 
 
-def _workload(i: int, workload) -> dict:
+def _workload(i: int, workload, start_ms: int):
+    """A workload checked by ``quaymaster.workloads.parse_workload`` (errors name the JSON path)."""
     path = f"$.workloads[{i}]"
-    if not isinstance(workload, dict):
-        raise ScenarioError(path, "a workload is an object")
-    model = workload.get("model")
-    if model not in WORKLOAD_MODELS:
-        raise ScenarioError(f"{path}.model", f"one of {', '.join(WORKLOAD_MODELS)}")
-    allowed = {"service", "model", "noise", *WORKLOAD_MODELS[model]}
-    for key in workload:
-        if key not in allowed:
-            raise ScenarioError(f"{path}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
-    if not isinstance(workload.get("service"), str) or "/" not in workload["service"]:
+    try:
+        parsed = parse_workload(workload, path, start_ms=start_ms)
+    except InvalidInputError as error:
+        raise ScenarioError(error.field or path, str(error).split(": ", 1)[-1]) from None
+    if "/" not in parsed.service:
         raise ScenarioError(f"{path}.service", "cluster/service")
-    for key in WORKLOAD_MODELS[model]:
-        if key == "peak":
-            workload.setdefault("peak", "14:00")
-            continue
-        if key == "steps":
-            steps = workload.get("steps")
-            if not isinstance(steps, list) or not steps:
-                raise ScenarioError(f"{path}.steps", "a non-empty list of {at, cpu}")
-            for j, step in enumerate(steps):
-                step["at_ms"] = _at(f"{path}.steps[{j}].at", parse_duration, step.get("at"))
-                if not isinstance(step.get("cpu"), (int, float)):
-                    raise ScenarioError(f"{path}.steps[{j}].cpu", "a number")
-            continue
-        if not isinstance(workload.get(key), (int, float)) or isinstance(workload.get(key), bool):
-            raise ScenarioError(f"{path}.{key}", "a number")
-    return workload
+    return parsed

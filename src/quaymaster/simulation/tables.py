@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quaymaster.simulation.workloads import demand
 
 TIME = pa.timestamp("ms", tz="UTC")
 SCHEMAS = {
@@ -53,14 +52,15 @@ class Recorder:
         self.peak_instances = 0
         self.unserved_total = 0.0
         region.event_sink = lambda t, c, s, m: self.events.append((t, c, s, m))
-        self.workloads = {w["service"]: w for w in scenario.workloads}
-        if "metrics" in scenario.outputs or self.workloads:
+        region.scaling.workloads = {w.service: w for w in scenario.workloads}
+        region.scaling.metric_sink = lambda *row: self.metrics.append(row)
+        region.scaling.activity_sink = lambda *row: self.activities.append(row)
+        if "metrics" in scenario.outputs or scenario.workloads:
             region.sample_hooks.append(self.sample)
 
     # -- per minute -----------------------------------------------------------
 
     def sample(self, now: int) -> None:
-        minute = (now - self.region.clock.start) // 60_000
         rows = self.metrics
         instances_total = 0
         for record in self.region.clusters.values():
@@ -72,14 +72,16 @@ class Recorder:
                 cpu_held += task.cpu
                 memory_held += task.memory
                 provisioning += task.last_status == "PROVISIONING"
+            provisioning += self.region.scaling.waiting_count(record)
             for service in services:
                 running, pending = service.counts()
                 healthy = sum(1 for t in service.all_tasks() if t.healthy)
                 values = [("desiredCount", service.desired_count), ("runningCount", running),
                           ("pendingCount", pending), ("healthyTargets", healthy)]
-                workload = self.workloads.get(f"{record.name}/{service.name}")
-                if workload is not None:
-                    values += self._utilisation(workload, minute, running, service)
+                at, minute = self.region.scaling.last_metrics.get((record.name, service.name), (None, None))
+                if at == now:
+                    values += list(minute.items())
+                    self.unserved_total += minute["UnservedDemand"]
                 rows += [(now, "service", record.name, service.name, k, float(v)) for k, v in values]
             instances, cpu_total, memory_total = self.region.cluster_capacity(record)
             instances_total += instances
@@ -88,15 +90,6 @@ class Recorder:
                 ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
                 ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0))]
         self.peak_instances = max(self.peak_instances, instances_total)
-
-    def _utilisation(self, workload, minute, running, service):
-        work = demand(workload, minute, self.seed)
-        task_cpu = service.primary.task_definition.requirements().cpu or 1
-        capacity = running * task_cpu
-        utilisation = 100.0 if capacity == 0 and work > 0 else min(100.0, 100.0 * work / capacity) if capacity else 0.0
-        unserved = max(0.0, work - capacity)
-        self.unserved_total += unserved
-        return [("CPUUtilization", utilisation), ("MemoryUtilization", 0.0), ("UnservedDemand", unserved)]
 
     # -- activities -----------------------------------------------------------
 
@@ -120,7 +113,7 @@ class Recorder:
             "metrics": list(zip(*self.metrics)) if self.metrics else [[]] * 6,
             "events": list(zip(*self.events)) if self.events else [[]] * 4,
             "activities": list(zip(*self.activities)) if self.activities else [[]] * 6,
-            "tasks": _task_columns(self._tasks),
+            "tasks": _task_columns(self._tasks, self.region.scaling.task_capacity_provider),
         }
         out = {}
         for name in self.scenario.outputs:
@@ -151,8 +144,9 @@ class Recorder:
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True) + "\n")
 
 
-def _task_columns(tasks) -> list:
-    rows = [(t.arn, t.cluster, t.group, t.service, t.deployment_id, t.task_definition.arn, t.launch_type, None,
+def _task_columns(tasks, capacity_provider) -> list:
+    rows = [(t.arn, t.cluster, t.group, t.service, t.deployment_id, t.task_definition.arn, t.launch_type,
+             capacity_provider(t),
              t.ec2_instance_id, t.availability_zone, t.created_at, t.started_at, t.stopping_at, t.stopped_at,
              t.stop_code, t.stopped_reason) for t in tasks]
     return list(zip(*rows)) if rows else [[]] * 16

@@ -1,0 +1,263 @@
+"""The region's auto scaling: Application Auto Scaling, Auto Scaling groups, capacity providers
+and workloads, run at the clock's steps 4 and 5 (docs/semantics.md, "Scaling wired to the clock").
+
+- step 4, every tick: :meth:`ScalingHost.tick` reconciles the Auto Scaling groups and carries
+  out their actions (``register``: a container instance of the group's catalog type joins the
+  cluster of the group's capacity provider in its zone; ``terminate``: the instance is
+  deregistered and its tasks stopped);
+- step 5, each whole minute: :meth:`ScalingHost.minute` computes the metrics of the minute that
+  just ended from the workloads, runs the scheduled actions, then the scaling policies (the
+  service's desired count changes, an ``activities`` row of kind ``service``), then capacity
+  provider managed scaling (kind ``asg``).
+
+Rows leave through ``metric_sink(time, scope, cluster, name, metric, value)`` and
+``activity_sink(time, resource_id, kind, from, to, cause)`` when the simulation sets them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
+                                ProviderView, ServiceView, parse_strategy, split_tasks)
+from quaymaster.workloads import minute_metrics
+
+MINUTE_MS = 60_000
+MAX_PROVISIONING = 300      # tasks of a cluster that may wait for capacity (ECS's limit)
+SERVICE_METRICS = ("CPUUtilization", "MemoryUtilization", "RequestCountPerTarget", "UnservedDemand")
+
+
+def resource_id(cluster: str, service: str) -> str:
+    return f"service/{cluster}/{service}"
+
+
+class ScalingHost:
+    def __init__(self, region):
+        self.region = region
+        clock = lambda: region.clock.now  # noqa: E731
+        self.aas = ApplicationAutoScaling(region=region.name, account=region.account, clock=clock,
+                                          seed=region.seed, service_exists=self._service_exists)
+        self.autoscaling = AutoScaling(region=region.name, account=region.account, clock=clock,
+                                       seed=region.seed)
+        self.providers = CapacityProviderScaling(self.autoscaling)
+        self.workloads: dict = {}           # "cluster/service" -> workloads.Workload
+        self.history: dict = {}             # resource id -> {metric: [per-minute values]}
+        self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
+        self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
+        self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
+        self.metric_sink: Callable | None = None
+        self.activity_sink: Callable | None = None
+
+    def _service_exists(self, cluster: str, service: str) -> bool:
+        record = self.region.clusters.get(cluster)
+        return record is not None and record.status == "ACTIVE" and service in record.services
+
+    @property
+    def every_tick(self) -> bool:
+        """Whether the clock must visit every tick: Auto Scaling groups launch and register at any."""
+        return bool(self.autoscaling.groups or self.autoscaling._pending)
+
+    @property
+    def every_minute(self) -> bool:
+        """Whether the clock must visit every whole minute (metrics, policies, scheduled actions)."""
+        return bool(self.workloads or self.aas.targets or self.autoscaling.groups)
+
+    # -- step 4 -------------------------------------------------------------
+
+    def tick(self, now: int) -> None:
+        for action in self.autoscaling.reconcile(now):
+            if action.kind == "register":
+                self._register(action)
+            elif action.kind == "terminate":
+                self._terminate(action)
+
+    def _provider_cluster(self, group_name: str):
+        """(cluster record, provider name) where the group's instances register, or None."""
+        for provider in self.region.capacity_providers.values():
+            group = self.autoscaling.find_group(provider.group)
+            if group is None or group.name != group_name:
+                continue
+            for record in self.region.clusters.values():
+                if record.status == "ACTIVE" and provider.name in record.capacity_providers:
+                    return record, provider.name
+        return None
+
+    def _register(self, action) -> None:
+        place = self._provider_cluster(action.group)
+        if place is None:                    # no cluster uses the group: the instance joins none
+            return
+        record, provider = place
+        kind = action.instance_type
+        resources = [{"name": "CPU", "type": "INTEGER", "integerValue": kind.cpu_units},
+                     {"name": "MEMORY", "type": "INTEGER", "integerValue": kind.ecs_memory_mib}]
+        if kind.gpus:
+            resources.append({"name": "GPU", "type": "STRINGSET",
+                              "stringSetValue": [str(i) for i in range(kind.gpus)]})
+        attributes = [{"name": "ecs.availability-zone", "value": action.zone},
+                      {"name": "ecs.instance-type", "value": kind.name}]
+        record.cluster.register_container_instance(
+            action.instance_id, total_resources=resources, attributes=attributes,
+            capacity_provider=provider, eni_limit=kind.eni_limit,
+            registered_at=self.region.clock.datetime())
+        self.region.instances_changed(record)
+        self.instances[action.instance_id] = (record.name, provider)
+        self.provider_of[action.instance_id] = provider
+        for service in record.services.values():   # capacity arrived: waiting launches retry now
+            self.region.scheduler.mark(service)
+
+    def task_capacity_provider(self, task) -> str | None:
+        """The capacity provider a task runs on: a service's task under a capacity provider
+        strategy on an instance of a provider (a launch type makes it invisible to providers)."""
+        owner = task.owner
+        if owner is None or not getattr(owner, "capacity_provider_strategy", None):
+            return None
+        return self.provider_of.get(task.ec2_instance_id)
+
+    def _terminate(self, action) -> None:
+        where = self.instances.pop(action.instance_id, None)
+        if where is None:
+            return
+        record = self.region.clusters.get(where[0])
+        if record is None or record.status != "ACTIVE":
+            return
+        self.region.deregister_container_instance({"cluster": record.name, "force": True,
+                                                   "containerInstance": self._arn_of(record,
+                                                                                     action.instance_id)})
+
+    @staticmethod
+    def _arn_of(record, ec2_id: str) -> str:
+        table = record.cluster.instances
+        ids = table.column("ec2_instance_id").to_pylist()
+        return table.column("container_instance_arn")[ids.index(ec2_id)].as_py()
+
+    # -- step 5 -------------------------------------------------------------
+
+    def minute(self, now: int) -> None:
+        if now > self.region.clock.start:
+            self._service_metrics(now)
+        self._apply(self.aas.run_scheduled_actions(now, self._desired_counts()))
+        self._apply(self.aas.run_policies(now, self._views()))
+        self._managed_scaling(now)
+
+    def _services(self):
+        for record in self.region.clusters.values():
+            if record.status != "ACTIVE":
+                continue
+            for service in sorted(record.services.values(), key=lambda s: s.seq):
+                yield record, service
+
+    def _service_metrics(self, now: int) -> None:
+        start = self.region.clock.start
+        for record, service in self._services():
+            workload = self.workloads.get(f"{record.name}/{service.name}")
+            if workload is None:
+                continue
+            demand = workload.demand(np.array([now - MINUTE_MS]), start_ms=start, seed=self.region.seed)
+            running, _ = service.counts()
+            healthy = sum(1 for t in service.all_tasks() if t.healthy)
+            needs = service.primary.task_definition.requirements()
+            values = minute_metrics(demand.cpu, demand.memory, demand.requests, running, healthy,
+                                    needs.cpu or 1, needs.memory or 1)
+            last = {name: float(values[name][0]) for name in SERVICE_METRICS}
+            self.last_metrics[(record.name, service.name)] = (now, last)
+            series = self.history.setdefault(resource_id(record.name, service.name), {})
+            for name, value in last.items():
+                series.setdefault(name, []).append(value)
+
+    def _desired_counts(self) -> dict:
+        return {resource_id(r.name, s.name): s.desired_count for r, s in self._services()}
+
+    def _views(self) -> dict:
+        views = {}
+        for record, service in self._services():
+            key = resource_id(record.name, service.name)
+            if key not in self.aas.targets:
+                continue
+            running, _ = service.counts()
+            views[key] = ServiceView(running, service.desired_count, self.history.get(key, {}),
+                                     deployment_in_progress=len(service.deployments) > 1)
+        return views
+
+    def _apply(self, changes) -> None:
+        for change in changes:
+            record = self.region.clusters[change.cluster]
+            service = record.services.get(change.service)
+            if service is None or service.status != "ACTIVE":
+                continue
+            service.desired_count = change.to_count
+            self.region.scheduler.mark(service)
+            self._activity(change.time_ms, service.arn, "service", change.from_count, change.to_count,
+                           change.cause)
+
+    def _activity(self, now, resource, kind, before, after, cause) -> None:
+        if self.activity_sink is not None:
+            self.activity_sink(now, resource, kind, str(before), str(after), cause)
+
+    def _metric(self, now, scope, cluster, name, metric, value) -> None:
+        if self.metric_sink is not None:
+            self.metric_sink(now, scope, cluster, name, metric, float(value))
+
+    # -- capacity providers (step 5, last) ------------------------------------
+
+    def _managed_scaling(self, now: int) -> None:
+        views = [self._provider_view(p) for p in self.region.capacity_providers.values()]
+        for outcome in self.providers.run(now, views):
+            cluster = self._cluster_of(outcome.provider)
+            for metric, value in (("CapacityProviderReservation", outcome.reservation),
+                                  ("N", outcome.n), ("M", outcome.m)):
+                self._metric(now, "capacity_provider", cluster, outcome.provider, metric, value)
+            if outcome.cause is not None:
+                group = self.autoscaling.find_group(outcome.group)
+                self._activity(now, group.arn, "asg", outcome.from_desired, outcome.to_desired,
+                               outcome.cause)
+        for group in self.autoscaling.groups.values():
+            place = self._provider_cluster(group.name)
+            cluster = place[0].name if place else None
+            self._metric(now, "asg", cluster, group.name, "desiredCapacity", group.desired)
+            self._metric(now, "asg", cluster, group.name, "inServiceInstances", group.in_service())
+
+    def _cluster_of(self, provider: str) -> str | None:
+        return next((r.name for r in self.region.clusters.values()
+                     if r.status == "ACTIVE" and provider in r.capacity_providers), None)
+
+    def _provider_view(self, provider) -> ProviderView:
+        busy: set = set()
+        waiting: list = []
+        for record in self.region.clusters.values():
+            if record.status != "ACTIVE" or provider.name not in record.capacity_providers:
+                continue
+            for task in record.live_tasks():
+                owner = task.owner
+                if owner is None or owner.scheduling_strategy != "DAEMON":
+                    busy.add(task.ec2_instance_id)
+            for service in record.services.values():
+                waiting += self._waiting_tasks(record, service, provider.name)
+        provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
+        return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
+
+    def waiting_count(self, record) -> int:
+        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity."""
+        total = sum(len(self._waiting_tasks(record, service, name)) for service in record.services.values()
+                    for name in record.capacity_providers)
+        return min(MAX_PROVISIONING, total)
+
+    def _waiting_tasks(self, record, service, provider: str) -> list:
+        """(CPU, memory, ENIs, GPUs) of the service's tasks that wait for capacity on ``provider``:
+        its shortfall (desired count less live tasks), split by its capacity provider strategy."""
+        strategy = getattr(service, "capacity_provider_strategy", None)
+        if not strategy or service.status != "ACTIVE":
+            return []
+        live = [t for t in service.all_tasks() if t.last_status != "STOPPED"]
+        shortfall = service.desired_count - len(live)
+        if shortfall <= 0:
+            return []
+        held: dict = {}
+        for task in live:
+            where = self.instances.get(task.ec2_instance_id)
+            if where is not None:
+                held[where[1]] = held.get(where[1], 0) + 1
+        share = split_tasks(shortfall, parse_strategy(strategy), held).get(provider, 0)
+        needs = service.primary.task_definition.requirements()
+        return [(int(needs.cpu), int(needs.memory), int(needs.eni), int(needs.gpu))] * share
