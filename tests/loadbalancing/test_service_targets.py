@@ -3,7 +3,7 @@
 import pytest
 
 from quaymaster.errors import ServiceError
-from tests.servicekit import call, region_with, web_definition
+from servicekit import call, region_with, web_definition
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
 LB = [{"targetGroupArn": TG, "containerName": "app", "containerPort": 80}]

@@ -4,7 +4,7 @@ import pytest
 
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.targets import TargetGroup, target_id
-from tests.servicekit import call, region_with, web_definition
+from servicekit import call, region_with, web_definition
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
 S = 1000

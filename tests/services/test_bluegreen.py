@@ -3,7 +3,7 @@
 import pytest
 
 from quaymaster.errors import ServiceError
-from tests.servicekit import call, region_with, web_definition
+from servicekit import call, region_with, web_definition
 
 M = 60_000
 

@@ -4,7 +4,7 @@ import pytest
 
 from quaymaster.errors import ServiceError
 from quaymaster.services.tasksets import computed_desired
-from tests.servicekit import call, region_with, web_definition
+from servicekit import call, region_with, web_definition
 
 
 def refused(region, operation, request):
