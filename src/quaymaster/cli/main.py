@@ -23,6 +23,8 @@ SUBCOMMANDS = [
     ("place", "place a RunTask request on a fleet and write where each task went"),
     ("bench", "time the placement scenarios and print rates and ratios"),
     ("simulate", "run a scenario of timed ECS calls on a virtual clock and write its tables"),
+    ("sweep", "run variations of a scenario as independent simulations on Dask"),
+    ("size", "find the smallest fleet whose simulation meets a constraint"),
 ]
 
 
