@@ -1,15 +1,11 @@
 """Sweeps on a real 2-process LocalCluster: equal to separate simulate runs, exactly once under a
 worker killed mid-sweep, and the errors of bad paths and values."""
 
-import io
 import json
-import os
 import sys
 
-import cloudpickle
 import pyarrow.parquet as pq
 import pytest
-from distributed.diagnostics.plugin import WorkerPlugin
 
 from quaymaster.cli.main import main
 from quaymaster.simulation import load_scenario
@@ -17,7 +13,7 @@ from quaymaster.simulation.run import Simulation
 from quaymaster.sweep import SweepError, parse_values, set_path, sweep, variations
 from quaymaster.sweep.engine import flatten
 
-from sweep_scenarios import small_scenario
+from sweep_scenarios import KillFirstAttempt, small_scenario
 
 TABLES = ("metrics", "events", "tasks", "activities")
 VARY = {"calls[2].request.desiredCount": [2, 3], "workloads[0].steps[1].cpu": [1000, 3000],
@@ -51,21 +47,7 @@ def test_sweep_equals_separate_simulate_runs_byte_for_byte(client, fleet_path, t
     assert sorted(set(dataset.column("variation").to_pylist())) == list(range(8))
 
 
-class KillFirstAttempt(WorkerPlugin):
-    """Kills its worker process the first time a task of one variation starts executing."""
-
-    def __init__(self, marker: str, variation: int):
-        self.marker, self.variation = marker, variation
-
-    def transition(self, key, start, finish, **kwargs):
-        if (finish == "executing" and str(key).startswith(f"quaymaster-variation-{self.variation}-")
-                and not os.path.exists(self.marker)):
-            open(self.marker, "w").close()
-            os._exit(1)
-
-
 def test_a_worker_killed_mid_sweep_still_gives_every_variation_once(client, fleet_path, tmp_path):
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     marker = tmp_path / "killed"
     client.register_plugin(KillFirstAttempt(str(marker), 5), name="kill-first-attempt")
     try:
@@ -73,7 +55,6 @@ def test_a_worker_killed_mid_sweep_still_gives_every_variation_once(client, flee
         table = sweep(small_scenario(fleet_path), vary, client, out=tmp_path / "out")
     finally:
         client.unregister_worker_plugin("kill-first-attempt")
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert marker.exists()                      # the worker really died running variation 5
     assert table.column("variation").to_pylist() == list(range(8))
     assert table.column("services.prod/web.desiredCount").to_pylist() == list(range(1, 9))

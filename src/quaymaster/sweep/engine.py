@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,8 +66,9 @@ def dask_client(client=None, scheduler: str | None = None, workers: int | None =
 def run_documents(client, documents: list, base_dir: Path, *, progress: bool = False, labels=None):
     """Yield (index, tables, summary) of each document as it finishes, one future per document."""
     distributed = require_distributed()
+    run = uuid.uuid4().hex   # keys unique to this call: a key the scheduler still holds would be reused
     futures = [client.submit(run_variation, i, doc, str(base_dir), pure=False,
-                             key=f"quaymaster-variation-{i}-{os.getpid()}-{id(documents):x}")
+                             key=f"quaymaster-variation-{i}-{run}")
                for i, doc in enumerate(documents)]
     bar = _bar(progress, len(futures))
     try:
