@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from quaymaster.simulation import load_scenario
+from quaymaster.simulation import Scenario, load_scenario
 from quaymaster.simulation.run import Simulation
 from quaymaster.sweep.paths import SweepError
 
 
-def prepare(document: dict, base_dir) -> "Scenario":  # noqa: F821 (Scenario in the docstring's sense)
+def prepare(document: dict, base_dir) -> Scenario:
     """The checked Scenario of ``document``; a fleet may carry ``count`` (sweeps and sizing only):
     the fleet is then the first ``count`` instances of its table, so fleet size is one integer."""
     document = copy.deepcopy(document)   # checking fills defaults into workloads
