@@ -12,7 +12,8 @@ only in their seed. Reports:
 - sweep: the same simulations through ``quaymaster.sweep.sweep`` on a
   LocalCluster of ``--workers`` processes (cluster start-up timed apart);
 - throughput ratio (serial wall / sweep wall) and the overhead per simulation
-  (sweep wall x workers - the serial simulations' time, over the count);
+  (sweep wall x workers - the serial simulations' time, over the count), and the
+  same against the workers' own compute time in the sweep (Dask's task stream);
 - per simulation: wall time, the Python heap's peak (tracemalloc) and the
   resident-size growth of a fresh process running one, and the bytes each
   worker sends back (the tables as Arrow IPC plus the summary as JSON).
@@ -34,6 +35,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from distributed import get_task_stream
 
 from quaymaster.fleet import generate_fleet
 from quaymaster.sweep import simulate, sweep
@@ -109,10 +112,14 @@ def distributed_sweep(document: dict, sims: int, workers: int) -> dict:
     with dask_client(workers=workers) as client:
         client.run(lambda: simulate({**document, "duration": "1m"}) and None)   # imports and JIT, per worker
         ready = time.perf_counter()
-        table = sweep(document, {"seed": list(range(sims))}, client)
+        with get_task_stream(client) as stream:
+            table = sweep(document, {"seed": list(range(sims))}, client)
         wall = time.perf_counter() - ready
     assert table.num_rows == sims
-    return {"startup_s": ready - start, "wall_s": wall}
+    compute = [sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
+               for task in stream.data if str(task["key"]).startswith("quaymaster-variation-")]
+    return {"startup_s": ready - start, "wall_s": wall, "worker_compute_s": sum(compute),
+            "worker_per_sim_s": sum(compute) / len(compute)}
 
 
 def main(argv=None) -> dict:
@@ -139,6 +146,8 @@ def main(argv=None) -> dict:
     s, d = figures["serial"], figures["sweep"]
     figures["throughput_ratio"] = s["wall_s"] / d["wall_s"]
     figures["overhead_per_sim_s"] = (d["wall_s"] * args.workers - s["wall_s"]) / args.sims
+    # The same within the sweep alone (immune to the load changing between the two phases):
+    figures["overhead_per_sim_in_sweep_s"] = (d["wall_s"] * args.workers - d["worker_compute_s"]) / args.sims
     print(json.dumps(figures, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
