@@ -24,6 +24,8 @@ SUBCOMMANDS = [
     ("bench", "time the placement scenarios and print rates and ratios"),
     ("simulate", "run a scenario of timed ECS calls on a virtual clock and write its tables"),
     ("serve", "serve the region behind an ECS-compatible HTTP endpoint for boto3 and the AWS CLI"),
+    ("sweep", "run variations of a scenario as independent simulations on Dask"),
+    ("size", "find the smallest fleet whose simulation meets a constraint"),
 ]
 
 
