@@ -13,7 +13,9 @@ from sweep_scenarios import small_scenario
 
 def test_smallest_fleet_and_why_one_less_fails(client, fleet_path):
     # 10 tasks of 1024 CPU units serve 9500 units; c5.large holds 2 of them, so 5 instances.
-    # With 4 instances 8 tasks run: 9500 - 8192 = 1308 unserved each minute from 10m to 30m.
+    # With 4 instances 8 tasks run: 9500 - 8192 = 1308 unserved in each minute from 10m on,
+    # that is the 20 minutes [10m, 11m) .. [29m, 30m) of a 30-minute run, each row stamped
+    # at the end of its minute (the clock computes a minute's metrics when it has ended).
     document = small_scenario(fleet_path, desired=10, cpu=9500)
     result = size(document, "fleets[0].count", 1, 12, client=client)
     assert result.size == 5
@@ -21,8 +23,8 @@ def test_smallest_fleet_and_why_one_less_fails(client, fleet_path):
     assert all((s >= 5) == (u == 0) for s, u in result.unserved.items())
     (web,) = result.failing["services"]
     assert result.failing["size"] == 4 and web["service"] == "prod/web"
-    assert web["minutes"] == 21 and web["peak"] == 1308 and web["total"] == 21 * 1308
-    assert web["first"] == "2026-01-01T00:10:00Z" and web["last"] == "2026-01-01T00:30:00Z"
+    assert web["minutes"] == 20 and web["peak"] == 1308 and web["total"] == 20 * 1308
+    assert web["first"] == "2026-01-01T00:11:00Z" and web["last"] == "2026-01-01T00:30:00Z"
     assert "4 fails" in result.explain() and "prod/web" in result.explain()
 
 
