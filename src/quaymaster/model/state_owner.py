@@ -4,7 +4,11 @@ Everything that takes or gives back what instances hold (CPU, memory, GPU,
 ENIs, host ports, group and task counts, task rows) goes through
 :class:`StateOwner`. Taking is the C core's ``qm_take`` (called by
 ``qm_place`` for every task it places); releasing is ``qm_release``, its
-mirror, next to it in ``csrc/state.c``. Host ports live in one persistent
+mirror, next to it in ``csrc/state.c``. A task can also stop in two steps
+(the services' lifecycle): :meth:`StateOwner.begin_stop` gives back its CPU,
+memory, GPU and ENIs when it reaches STOPPING (``qm_release_resources``), and
+:meth:`StateOwner.stop` the rest (``qm_release_slot``: host ports, group and
+task counts, its row) when it is STOPPED. Host ports live in one persistent
 hash set in C memory (:class:`PortSet`): placing inserts into it, stopping
 removes from it, so no request rebuilds port keys from task lists.
 
@@ -374,26 +378,44 @@ class StateOwner:
                       np.arange(n + 1, dtype=np.int64) * width_udp, np.ascontiguousarray(ports_udp.reshape(-1)))
 
     def stop(self, chunk: TaskChunk, row: int) -> None:
-        """Stop one live task: qm_release gives back all it holds, then its row goes."""
+        """Stop one live task: it gives back all it still holds (``qm_release``, or only
+        ``qm_release_slot`` after :meth:`begin_stop`), then its row goes."""
         position = int(chunk.instance_pos[row])
         group = self.cluster.tasks.groups[int(chunk.group_code[row])]
+        released = "released" in chunk.__dict__ and bool(chunk.released[row])
         if position != NO_INSTANCE:
-            rows = slice(row, row + 1)
-            columns = {name: np.ascontiguousarray(getattr(chunk, name)[rows], np.int64)
-                       for name in ("cpu", "memory", "gpu", "eni")}
-            tcp = chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]]
-            udp = chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]]
-            self._release(group, np.array([position], np.int64), columns,
-                          np.array([0, len(tcp)], np.int64), np.ascontiguousarray(tcp, np.int32),
-                          np.array([0, len(udp)], np.int64), np.ascontiguousarray(udp, np.int32))
+            what = _one_task(chunk, row, position)
+            self._release(group, *what, slot_only=released)
             if self.ports.shared:
-                self._keep_shared(position, tcp, udp)
+                self._keep_shared(position, what[3], what[5])
         status = int(chunk.status[row])
         self.cluster.tasks.remove(chunk, row)
         if position != NO_INSTANCE:
+            if not released:
+                self.running_wanted[position] -= status <= _LAST_WANTED_RUNNING
+                self.pending[position] -= status == _PENDING
+            self.log.record(position, self.cluster.tasks.group_code(group), -1)
+
+    def begin_stop(self, chunk: TaskChunk, row: int) -> bool:
+        """First half of a two-step stop (the task reached STOPPING): its CPU, memory, GPU
+        and ENIs are given back (``qm_release_resources``); its row, host ports and its
+        group's and instance's task counts stay until :meth:`stop`. False (nothing
+        changes) when the task already began stopping."""
+        released = chunk.released
+        if released[row]:
+            return False
+        position = int(chunk.instance_pos[row])
+        if position != NO_INSTANCE:
+            group = self.cluster.tasks.groups[int(chunk.group_code[row])]
+            self._release(group, *_one_task(chunk, row, position), resources_only=True)
+        released[row] = True
+        if position != NO_INSTANCE:
+            status = int(chunk.status[row])
             self.running_wanted[position] -= status <= _LAST_WANTED_RUNNING
             self.pending[position] -= status == _PENDING
-            self.log.record(position, self.cluster.tasks.group_code(group), -1)
+            # delta 0: the group's count is unchanged, but kept plans re-check the position
+            self.log.record(position, int(chunk.group_code[row]), 0)
+        return True
 
     def _keep_shared(self, position: int, tcp, udp) -> None:
         """Ports the stopped task shared with another holder stay in use."""
@@ -406,7 +428,8 @@ class StateOwner:
                 del shared[key]
         self.ports.insert(np.array(back, dtype=np.int64), "host_ports")
 
-    def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports) -> None:
+    def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports, *,
+                 resources_only: bool = False, slot_only: bool = False) -> None:
         counts = self.cluster.state.group_count(group)
         view = self.instances_struct(counts)
         tasks = ffi.new("qm_tasks *")
@@ -418,7 +441,12 @@ class StateOwner:
         udp_ports = np.ascontiguousarray(udp_ports, np.int32)
         tasks.tcp_offsets, tasks.tcp_ports = ptr(tcp_offsets), ptr(tcp_ports)
         tasks.udp_offsets, tasks.udp_ports = ptr(udp_offsets), ptr(udp_ports)
-        status = lib.qm_release(view, self.ports.struct, tasks)
+        if resources_only:
+            status = lib.qm_release_resources(view, tasks)
+        elif slot_only:
+            status = lib.qm_release_slot(view, self.ports.struct, tasks)
+        else:
+            status = lib.qm_release(view, self.ports.struct, tasks)
         if status == lib.QM_EINVAL:
             raise InvalidParameterError("a task does not hold what it is being released for "
                                         "(the cluster's state is inconsistent)", field="task",
@@ -440,6 +468,18 @@ class StateOwner:
     def __setstate__(self, saved):
         self.__dict__.update(saved)
         self.log = ChangeLog()
+
+
+def _one_task(chunk: TaskChunk, row: int, position: int) -> tuple:
+    """``_release``'s arguments for one row: positions, resources, TCP and UDP CSR ports."""
+    rows = slice(row, row + 1)
+    columns = {name: np.ascontiguousarray(getattr(chunk, name)[rows], np.int64)
+               for name in ("cpu", "memory", "gpu", "eni")}
+    tcp = chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]]
+    udp = chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]]
+    return (np.array([position], np.int64), columns, np.array([0, len(tcp)], np.int64),
+            np.ascontiguousarray(tcp, np.int32), np.array([0, len(udp)], np.int64),
+            np.ascontiguousarray(udp, np.int32))
 
 
 def instances_view(state, group_count: np.ndarray):
