@@ -6,9 +6,12 @@ task-creation order. A task's next transition is timed from the tick at
 which its previous one was observed. A task's timings are those of its
 family when it is placed.
 
-Resources and ports: the placement layer releases a task's resources and its
-host ports together (``Cluster.stop_task``), so both are released when the
-task reaches ``STOPPED``; see docs/semantics.md.
+Resources and ports (the Decision): a task's CPU, memory, GPU and ENIs are
+released when it reaches ``STOPPING`` (``release_resources``, the region's
+``Cluster.begin_stop_task``), its host ports and its row when it is
+``STOPPED`` (``release``, ``Cluster.stop_task``); a task that fails to start
+goes straight to ``STOPPED`` and releases everything there. See
+docs/semantics.md, "Two-step stop".
 
 Health is decided by :meth:`Lifecycle.decide_health` and a stopping task
 waits ``deregistration_delay_ms(task)`` in DEACTIVATING (the two seams a load
@@ -35,10 +38,12 @@ class Lifecycle:
     """Owns the transition heap; tells ``listener(task, old_status)`` about every change."""
 
     def __init__(self, *, seed: int, timings_for: Callable[[Task], TaskTimings],
-                 release: Callable[[Task], None], listener: Callable[[Task, str], None]):
+                 release: Callable[[Task], None], listener: Callable[[Task, str], None],
+                 release_resources: Callable[[Task], None] | None = None):
         self.seed = seed
         self._timings_for = timings_for
-        self._release = release
+        self._release = release                       # at STOPPED: what the task still holds
+        self._release_resources = release_resources   # at STOPPING: its resources (None: all at STOPPED)
         self._listener = listener
         self._heap: list[tuple[int, int, int, Task]] = []
         # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
@@ -165,6 +170,8 @@ class Lifecycle:
         task.last_status = status
         self.transitions += 1
         self._schedule(task, due)
+        if status == "STOPPING" and self._release_resources is not None:
+            self._release_resources(task)
         self._listener(task, old)
 
     def _finish(self, task: Task, now: int) -> None:

@@ -61,7 +61,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self._call_order = 0
         self._done_through = self.clock.start - self.clock.tick_ms
         self.lifecycle = Lifecycle(seed=seed, timings_for=self._timings_for, release=self._release,
-                                   listener=self._task_changed)
+                                   listener=self._task_changed, release_resources=self._release_resources)
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
@@ -151,6 +151,9 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         record.cluster.stop_task(task.arn, task.stopped_reason or "")
         if task.instance_arn is not None:
             record.instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
+
+    def _release_resources(self, task) -> None:
+        self.clusters[task.cluster].cluster.begin_stop_task(task.arn)
 
     def _task_changed(self, task, old_status: str) -> None:
         # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
