@@ -134,6 +134,17 @@ class TwinMachine(RuleBasedStateMachine):
         if arns:
             self.both(lambda cluster, fast: cluster.begin_stop_task(arns[pick % len(arns)]))
 
+    @rule(picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=6), begin=st.booleans())
+    def stop_batch(self, picks, begin):
+        """Several tasks (maybe one twice) in one call of either step, as the lifecycle batches a tick."""
+        arns = self.fast.task_table().column("task_arn").to_pylist()
+        if arns:
+            chosen = [arns[p % len(arns)] for p in picks]
+            if begin:
+                self.both(lambda cluster, fast: cluster.begin_stop_tasks(chosen))
+            else:
+                self.both(lambda cluster, fast: cluster.stop_tasks(chosen))
+
     @rule()
     def reload(self):
         """A cluster loaded from the tables holds what the original holds (stopping rows too)."""
@@ -356,3 +367,19 @@ def test_a_stopping_task_still_counts_in_its_group_for_distinct_instance():
     assert cluster.run_task(REQUIREMENTS["plain"], group="service:a", placement_constraints=distinct).failed_count == 1
     cluster.stop_task(arn)
     assert cluster.run_task(REQUIREMENTS["plain"], group="service:a", placement_constraints=distinct).placed_count == 1
+
+
+def test_a_batch_naming_an_unknown_task_changes_nothing():
+    from quaymaster.errors import NotFoundError
+
+    cluster = busy_cluster()
+    before = cluster.task_table()
+    arns = before.column("task_arn").to_pylist()[:3]
+    for operation in (cluster.stop_tasks, cluster.begin_stop_tasks):
+        with pytest.raises(NotFoundError):
+            operation(arns + ["no-such-task"])
+        assert cluster.task_table().equals(before)
+    assert cluster.begin_stop_tasks(arns + arns[:1]) == 3
+    cluster.stop_tasks(arns)
+    assert cluster.task_table().num_rows == before.num_rows - 3
+    check_invariants(cluster)

@@ -378,44 +378,64 @@ class StateOwner:
                       np.arange(n + 1, dtype=np.int64) * width_udp, np.ascontiguousarray(ports_udp.reshape(-1)))
 
     def stop(self, chunk: TaskChunk, row: int) -> None:
-        """Stop one live task: it gives back all it still holds (``qm_release``, or only
-        ``qm_release_slot`` after :meth:`begin_stop`), then its row goes."""
-        position = int(chunk.instance_pos[row])
-        group = self.cluster.tasks.groups[int(chunk.group_code[row])]
-        released = "released" in chunk.__dict__ and bool(chunk.released[row])
-        if position != NO_INSTANCE:
-            what = _one_task(chunk, row, position)
-            self._release(group, *what, slot_only=released)
-            if self.ports.shared:
-                self._keep_shared(position, what[3], what[5])
-        status = int(chunk.status[row])
-        self.cluster.tasks.remove(chunk, row)
-        if position != NO_INSTANCE:
-            if not released:
-                self.running_wanted[position] -= status <= _LAST_WANTED_RUNNING
-                self.pending[position] -= status == _PENDING
-            self.log.record(position, self.cluster.tasks.group_code(group), -1)
+        """Stop one live task (:meth:`stop_many` of one)."""
+        self.stop_many([(chunk, row)])
 
     def begin_stop(self, chunk: TaskChunk, row: int) -> bool:
-        """First half of a two-step stop (the task reached STOPPING): its CPU, memory, GPU
-        and ENIs are given back (``qm_release_resources``); its row, host ports and its
-        group's and instance's task counts stay until :meth:`stop`. False (nothing
-        changes) when the task already began stopping."""
-        released = chunk.released
-        if released[row]:
-            return False
-        position = int(chunk.instance_pos[row])
-        if position != NO_INSTANCE:
-            group = self.cluster.tasks.groups[int(chunk.group_code[row])]
-            self._release(group, *_one_task(chunk, row, position), resources_only=True)
-        released[row] = True
-        if position != NO_INSTANCE:
-            status = int(chunk.status[row])
+        """First half of a two-step stop (:meth:`begin_stop_many` of one); False when the
+        task already began stopping (nothing changes)."""
+        return self.begin_stop_many([(chunk, row)]) == 1
+
+    def stop_many(self, found: list) -> None:
+        """Stop live tasks, given as distinct (chunk, row): each gives back all it still holds
+        (``qm_release``; only ``qm_release_slot`` after :meth:`begin_stop_many`: host ports,
+        group and task counts), then its row goes. One C call per group and kind."""
+        tasks = self.cluster.tasks
+        on = [(c, r) for c, r in found if c.instance_pos[r] != NO_INSTANCE]
+        if on:
+            released = [("released" in c.__dict__ and bool(c.released[r])) for c, r in on]
+            codes = [int(c.group_code[r]) for c, r in on]
+            parts: dict = {}
+            for item, code, done in zip(on, codes, released):
+                parts.setdefault((code, done), []).append(item)
+            for (code, done), items in parts.items():
+                what = _task_columns(items)
+                self._release(tasks.groups[code], *what, slot_only=done)
+                if self.ports.shared:
+                    for k, (c, r) in enumerate(items):
+                        self._keep_shared(int(what[0][k]), *_row_ports(c, r))
+            fresh = [item for item, done in zip(on, released) if not done]
+            self._uncount_statuses(fresh)
+            self.log.record(np.array([c.instance_pos[r] for c, r in on], np.int64),
+                            np.array(codes, np.int64), -1)
+        for chunk, row in found:
+            tasks.remove(chunk, row)
+
+    def begin_stop_many(self, found: list) -> int:
+        """First half of a two-step stop for tasks that reached STOPPING, given as distinct
+        (chunk, row): their CPU, memory, GPU and ENIs are given back in one
+        ``qm_release_resources`` call (all or nothing); their rows, host ports and group and
+        task counts stay until :meth:`stop_many`. Tasks that already began stopping are
+        left as they are. Returns how many began stopping now."""
+        fresh = [(c, r) for c, r in found if not c.released[r]]
+        on = [(c, r) for c, r in fresh if c.instance_pos[r] != NO_INSTANCE]
+        if on:
+            self._release(None, *_task_columns(on), resources_only=True)
+        for chunk, row in fresh:
+            chunk.released[row] = True
+        if on:
+            self._uncount_statuses(on)
+            # delta 0: the groups' counts are unchanged, but kept plans re-check the positions
+            self.log.record(np.array([c.instance_pos[r] for c, r in on], np.int64),
+                            np.array([c.group_code[r] for c, r in on], np.int64), 0)
+        return len(fresh)
+
+    def _uncount_statuses(self, on: list) -> None:
+        """Tasks on instances that stop being meant to run (DescribeContainerInstances' counts)."""
+        for chunk, row in on:
+            position, status = int(chunk.instance_pos[row]), int(chunk.status[row])
             self.running_wanted[position] -= status <= _LAST_WANTED_RUNNING
             self.pending[position] -= status == _PENDING
-            # delta 0: the group's count is unchanged, but kept plans re-check the position
-            self.log.record(position, int(chunk.group_code[row]), 0)
-        return True
 
     def _keep_shared(self, position: int, tcp, udp) -> None:
         """Ports the stopped task shared with another holder stay in use."""
@@ -430,7 +450,8 @@ class StateOwner:
 
     def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports, *,
                  resources_only: bool = False, slot_only: bool = False) -> None:
-        counts = self.cluster.state.group_count(group)
+        state = self.cluster.state  # resources only: no group is read, any group's view will do
+        counts = state.group_count(group) if group is not None else state.running_tasks
         view = self.instances_struct(counts)
         tasks = ffi.new("qm_tasks *")
         tasks.n = len(positions)
@@ -470,16 +491,27 @@ class StateOwner:
         self.log = ChangeLog()
 
 
-def _one_task(chunk: TaskChunk, row: int, position: int) -> tuple:
-    """``_release``'s arguments for one row: positions, resources, TCP and UDP CSR ports."""
-    rows = slice(row, row + 1)
-    columns = {name: np.ascontiguousarray(getattr(chunk, name)[rows], np.int64)
+def _row_ports(chunk: TaskChunk, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """The TCP and UDP host ports of one row."""
+    return (chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]],
+            chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]])
+
+
+def _task_columns(items: list) -> tuple:
+    """``_release``'s arguments for (chunk, row) items on instances: positions, resources,
+    TCP and UDP ports as CSR."""
+    positions = np.array([c.instance_pos[r] for c, r in items], np.int64)
+    columns = {name: np.array([getattr(c, name)[r] for c, r in items], np.int64)
                for name in ("cpu", "memory", "gpu", "eni")}
-    tcp = chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]]
-    udp = chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]]
-    return (np.array([position], np.int64), columns, np.array([0, len(tcp)], np.int64),
-            np.ascontiguousarray(tcp, np.int32), np.array([0, len(udp)], np.int64),
-            np.ascontiguousarray(udp, np.int32))
+    ports = [_row_ports(c, r) for c, r in items]
+    csr_parts = []
+    for k in (0, 1):
+        lengths = np.array([len(p[k]) for p in ports], np.int64)
+        offsets = np.zeros(len(items) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.concatenate([p[k] for p in ports]).astype(np.int32) if offsets[-1] else np.zeros(0, np.int32)
+        csr_parts += [offsets, flat]
+    return (positions, columns, *csr_parts)
 
 
 def instances_view(state, group_count: np.ndarray):

@@ -166,6 +166,26 @@ class PlacementAPI:
         _, (chunk, row) = self._live_task(task)
         return self.owner.begin_stop(chunk, row)
 
+    def begin_stop_tasks(self, tasks) -> int:
+        """:meth:`begin_stop_task` of many tasks in one step (the lifecycle's batch of one
+        tick): every task is found first (an unknown one raises NotFoundError and nothing
+        changes). Returns how many began stopping now."""
+        return self.owner.begin_stop_many(self._live_tasks(tasks))
+
+    def stop_tasks(self, tasks) -> None:
+        """:meth:`stop_task` of many tasks in one step: every task is found first (an unknown
+        one raises NotFoundError and nothing changes); a task named twice stops once."""
+        self.owner.stop_many(self._live_tasks(tasks))
+
+    def _live_tasks(self, tasks) -> list:
+        found, seen = [], set()
+        for task in tasks:
+            chunk, row = self._live_task(task)[1]
+            if (id(chunk), row) not in seen:
+                seen.add((id(chunk), row))
+                found.append((chunk, row))
+        return found
+
     def _live_task(self, task):
         """(ARN, (chunk, row)) of a live task named by ARN or id; NotFoundError otherwise."""
         if not isinstance(task, str):
