@@ -11,7 +11,10 @@ released when it reaches ``STOPPING`` (``release_resources``, the region's
 ``Cluster.begin_stop_task``), its host ports and its row when it is
 ``STOPPED`` (``release``, ``Cluster.stop_task``); a task that fails to start
 goes straight to ``STOPPED`` and releases everything there. See
-docs/semantics.md, "Two-step stop".
+docs/semantics.md, "Two-step stop". Both callbacks take a list: the tasks that
+reach STOPPING (STOPPED) during one ``apply_due`` are released together when
+it ends, the resources first (nothing reads the cluster in between);
+outside ``apply_due`` (a scheduler pass, StopTask) a task is released at once.
 
 Health is decided by :meth:`Lifecycle.decide_health` and a stopping task
 waits ``deregistration_delay_ms(task)`` in DEACTIVATING (the two seams a load
@@ -38,8 +41,8 @@ class Lifecycle:
     """Owns the transition heap; tells ``listener(task, old_status)`` about every change."""
 
     def __init__(self, *, seed: int, timings_for: Callable[[Task], TaskTimings],
-                 release: Callable[[Task], None], listener: Callable[[Task, str], None],
-                 release_resources: Callable[[Task], None] | None = None):
+                 release: Callable[[list[Task]], None], listener: Callable[[Task, str], None],
+                 release_resources: Callable[[list[Task]], None] | None = None):
         self.seed = seed
         self._timings_for = timings_for
         self._release = release                       # at STOPPED: what the task still holds
@@ -49,6 +52,8 @@ class Lifecycle:
         # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
         self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
         self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
+        self._stopping: list[Task] = []   # reached STOPPING in this apply_due: resources to release
+        self._stopped: list[Task] = []    # reached STOPPED in this apply_due: the rest to release
         self.transitions = 0           # counted for the benchmarks
 
     # -- scheduling -------------------------------------------------------
@@ -88,6 +93,15 @@ class Lifecycle:
                     self._step(task, now)
         finally:
             self._applying = -1
+            self._flush_releases()
+
+    def _flush_releases(self) -> None:
+        stopping, self._stopping = self._stopping, []
+        stopped, self._stopped = self._stopped, []
+        if stopping and self._release_resources is not None:
+            self._release_resources(stopping)
+        if stopped:
+            self._release(stopped)
 
     def _step(self, task: Task, now: int) -> None:
         timings = task.timings
@@ -171,7 +185,9 @@ class Lifecycle:
         self.transitions += 1
         self._schedule(task, due)
         if status == "STOPPING" and self._release_resources is not None:
-            self._release_resources(task)
+            self._stopping.append(task)
+            if self._applying < 0:
+                self._flush_releases()
         self._listener(task, old)
 
     def _finish(self, task: Task, now: int) -> None:
@@ -181,5 +197,7 @@ class Lifecycle:
         task.healthy_at = task.healthy_at  # kept: when it had become healthy, for the tasks table
         self.transitions += 1
         self._schedule(task, None)
-        self._release(task)
+        self._stopped.append(task)
+        if self._applying < 0:
+            self._flush_releases()
         self._listener(task, old)
