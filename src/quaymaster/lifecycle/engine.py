@@ -1,8 +1,10 @@
 """The task lifecycle on the clock (ECS task lifecycle; docs/semantics.md, "Services over time").
 
-Transitions are kept in one heap of ``(due, seq, generation)``; the region asks
-for every transition due at or before now and they are applied in
-task-creation order. A task's next transition is timed from the tick at
+Transitions are kept in buckets, one per instant at which something is due
+(``due -> [(generation, task)]``, a heap of the instants beside them: the tasks
+placed or changed at one tick share their next instants, so a push is
+usually a list append); the region asks for every transition due at or
+before now and they are applied in task-creation order. A task's next transition is timed from the tick at
 which its previous one was observed. A task's timings are those of its
 family when it is placed.
 
@@ -26,6 +28,7 @@ fails it at that moment instead.
 from __future__ import annotations
 
 import heapq
+from operator import attrgetter
 from typing import Callable
 
 from quaymaster.lifecycle.task import Task
@@ -35,6 +38,9 @@ from quaymaster.streams import uniform
 # What a stopping task passes through and how long each step lasts (timings' field).
 _STOP_STEPS = {"DEACTIVATING": ("STOPPING", "stopping_ms"), "STOPPING": ("DEPROVISIONING", "deprovisioning_ms"),
                "DEPROVISIONING": ("STOPPED", None)}
+
+
+_SEQ = attrgetter("seq")
 
 
 class Lifecycle:
@@ -48,7 +54,8 @@ class Lifecycle:
         self._release = release                       # at STOPPED: what the task still holds
         self._release_resources = release_resources   # at STOPPING: its resources (None: all at STOPPED)
         self._listener = listener
-        self._heap: list[tuple[int, int, int, Task]] = []
+        self._times: list[int] = []                             # heap of the instants in _buckets
+        self._buckets: dict[int, list[tuple[int, Task]]] = {}   # due -> (generation, task), maybe stale
         # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
         self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
         self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
@@ -62,13 +69,23 @@ class Lifecycle:
         task.generation += 1
         task.next_due = due
         if due is not None and due > self._applying:
-            heapq.heappush(self._heap, (due, task.seq, task.generation, task))
+            bucket = self._buckets.get(due)
+            if bucket is None:
+                self._buckets[due] = [(task.generation, task)]
+                heapq.heappush(self._times, due)
+            else:
+                bucket.append((task.generation, task))
 
     def next_due(self) -> int | None:
-        heap = self._heap
-        while heap and heap[0][3].generation != heap[0][2]:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        times, buckets = self._times, self._buckets
+        while times:
+            bucket = buckets[times[0]]
+            while bucket and bucket[-1][1].generation != bucket[-1][0]:
+                bucket.pop()   # stale: the task was rescheduled since
+            if bucket:
+                return times[0]
+            del buckets[heapq.heappop(times)]
+        return None
 
     def placed(self, task: Task, now: int) -> None:
         """A task was placed at ``now``: it is PROVISIONING until its provisioning time passes."""
@@ -80,12 +97,11 @@ class Lifecycle:
     def apply_due(self, now: int) -> None:
         """Apply every transition due at or before ``now``, in task-creation order."""
         due: list[Task] = []
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, _, generation, task = heapq.heappop(heap)
-            if task.generation == generation:
-                due.append(task)
-        due.sort(key=lambda t: t.seq)
+        times, buckets = self._times, self._buckets
+        while times and times[0] <= now:
+            due += [task for generation, task in buckets.pop(heapq.heappop(times))
+                    if task.generation == generation]
+        due.sort(key=_SEQ)
         self._applying = now
         try:
             for task in due:

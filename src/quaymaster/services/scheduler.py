@@ -77,9 +77,8 @@ class ServiceScheduler:
             return
         target = self.host.daemon_target_count(service) if service.scheduling_strategy == "DAEMON" \
             else service.desired_count
-        healthy = sum(1 for t in primary.tasks.values() if t.healthy and not t.on_draining)
         old_left = any(d.tasks for d in service.deployments[1:])
-        if primary.rollout_state == "IN_PROGRESS" and healthy >= target and not old_left:
+        if primary.rollout_state == "IN_PROGRESS" and not old_left and _healthy_primary(primary) >= target:
             primary.rollout_state, primary.completed = "COMPLETED", True
             primary.rollout_reason = "ECS deployment completed."
             primary.updated_at = primary.finished_at = now
@@ -145,3 +144,8 @@ class ServiceScheduler:
         service.next_launch_at = 0
         service.events.clear("throttled")
         self.dirty.add(service)
+
+
+def _healthy_primary(primary) -> int:
+    """PRIMARY's healthy tasks not on DRAINING instances (what completes a deployment)."""
+    return sum(1 for t in primary.tasks.values() if t.healthy_at is not None and not t.on_draining and t.live)
