@@ -92,6 +92,17 @@ class Lifecycle:
         task.timings = self._timings_for(task)
         self._schedule(task, now + task.timings.provisioning_ms)
 
+    def placed_many(self, tasks: list[Task], now: int) -> None:
+        """:meth:`placed` of tasks of one task definition (one placement), in order: their
+        timings are looked up once and they share one bucket."""
+        if not tasks:
+            return
+        timings = self._timings_for(tasks[0])
+        due = now + timings.provisioning_ms
+        for task in tasks:
+            task.timings = timings
+            self._schedule(task, due)
+
     # -- applying ----------------------------------------------------------
 
     def apply_due(self, now: int) -> None:

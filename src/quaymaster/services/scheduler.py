@@ -96,16 +96,20 @@ class ServiceScheduler:
     def task_changed(self, service, task, old_status: str) -> None:
         """Called for every lifecycle change of a service task."""
         self.dirty.add(service)
-        deployment = task.deployment
-        now = self.host.region.clock.now
-        if task.last_status == "RUNNING" and old_status != "RUNNING":
-            service.throttle_failures = 0
-            service.next_launch_at = 0
-            service.events.clear("throttled")
-        if task.last_status == "RUNNING" and task.healthy_at == now and deployment is not None:
-            deployment.breaker_failures = 0
-        if task.last_status != "STOPPED":
+        status = task.last_status
+        if status == "RUNNING":
+            if old_status != "RUNNING":
+                service.throttle_failures = 0
+                service.next_launch_at = 0
+                service.events.clear("throttled")
+            deployment = task.deployment
+            if deployment is not None and task.healthy_at == self.host.region.clock.now:
+                deployment.breaker_failures = 0
             return
+        if status != "STOPPED":
+            return
+        now = self.host.region.clock.now
+        deployment = task.deployment
         if deployment is not None:
             deployment.tasks.pop(task.arn, None)
         if task.stop_code == "TaskFailedToStart":
