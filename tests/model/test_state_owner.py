@@ -383,3 +383,14 @@ def test_a_batch_naming_an_unknown_task_changes_nothing():
     cluster.stop_tasks(arns)
     assert cluster.task_table().num_rows == before.num_rows - 3
     check_invariants(cluster)
+
+
+def test_a_batch_stop_larger_than_the_compaction_threshold_stops_every_task_it_names():
+    cluster = Cluster.from_arrow(fleet(3))
+    for _ in range(30):   # many small placements: many rows in tail chunks
+        cluster.run_task(TaskRequirements(cpu=0, memory=1, dynamic_tcp=1), count=100, seed=1)
+    arns = cluster.task_table().column("task_arn").to_pylist()
+    cluster.begin_stop_tasks(arns[:2500])
+    cluster.stop_tasks(arns[:2500])   # compaction is due long before the last one
+    assert cluster.task_table().column("task_arn").to_pylist() == arns[2500:]
+    check_invariants(cluster)

@@ -408,8 +408,7 @@ class StateOwner:
             self._uncount_statuses(fresh)
             self.log.record(np.array([c.instance_pos[r] for c, r in on], np.int64),
                             np.array(codes, np.int64), -1)
-        for chunk, row in found:
-            tasks.remove(chunk, row)
+        tasks.remove_many(found)
 
     def begin_stop_many(self, found: list) -> int:
         """First half of a two-step stop for tasks that reached STOPPING, given as distinct

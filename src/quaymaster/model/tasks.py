@@ -228,7 +228,15 @@ class TaskState:
                 return None
         return (chunk, row) if chunk.alive[row] else None
 
-    def remove(self, chunk: TaskChunk, row: int) -> None:
+    def remove_many(self, found: list) -> None:
+        """The tasks at distinct (chunk, row) stopped; compacting (which makes new chunks,
+        so other (chunk, row) pairs would no longer name their task) waits until all are out."""
+        for chunk, row in found:
+            self.remove(chunk, row, compact=False)
+        if self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
+            self.compact()
+
+    def remove(self, chunk: TaskChunk, row: int, compact: bool = True) -> None:
         """The task at (chunk, row) stopped: its row leaves the live state."""
         chunk.alive[row] = False
         chunk.n_stopped += 1
@@ -239,7 +247,7 @@ class TaskState:
             del self.chunks[k], self._first_seqs[k]
             self.rows -= len(chunk)
             self.stopped -= len(chunk)
-        if self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
+        if compact and self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
             self.compact()
 
     def add_placed(self, positions: np.ndarray, uniform: dict, ports_tcp: np.ndarray,
