@@ -31,7 +31,8 @@ import numpy as np
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
 from quaymaster.native import check, ffi, lib, ptr
-from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk, _csr_rows
+from quaymaster.model.stop_rows import StopRows, row_ports
+from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
 
 PROTOCOL_SHIFT = 16   # port key = position << 17 | protocol << 16 | port
 POSITION_SHIFT = 17
@@ -391,7 +392,7 @@ class StateOwner:
         (``qm_release``; only ``qm_release_slot`` after :meth:`begin_stop_many`: host ports,
         group and task counts), then its row goes. One C call per group and kind."""
         tasks = self.cluster.tasks
-        rows = _Rows(found)
+        rows = StopRows(found)
         on = rows.position != NO_INSTANCE
         if on.any():
             for code in np.unique(rows.group[on]).tolist():
@@ -401,7 +402,7 @@ class StateOwner:
                         self._release(tasks.groups[code], *rows.release_args(mask), slot_only=done)
                         if self.ports.shared:
                             for chunk, row in rows.items(mask):
-                                self._keep_shared(int(chunk.instance_pos[row]), *_row_ports(chunk, row))
+                                self._keep_shared(int(chunk.instance_pos[row]), *row_ports(chunk, row))
             self._uncount_statuses(rows, on & ~rows.released)
             self.log.record(rows.position[on], rows.group[on], -1)
         tasks.remove_many(found)
@@ -412,7 +413,7 @@ class StateOwner:
         ``qm_release_resources`` call (all or nothing); their rows, host ports and group and
         task counts stay until :meth:`stop_many`. Tasks that already began stopping are
         left as they are. Returns how many began stopping now."""
-        rows = _Rows(found)
+        rows = StopRows(found)
         fresh = ~rows.released
         on = fresh & (rows.position != NO_INSTANCE)
         if on.any():
@@ -424,7 +425,7 @@ class StateOwner:
             self.log.record(rows.position[on], rows.group[on], 0)
         return int(fresh.sum())
 
-    def _uncount_statuses(self, rows: _Rows, mask: np.ndarray) -> None:
+    def _uncount_statuses(self, rows: StopRows, mask: np.ndarray) -> None:
         """Tasks on instances that stop being meant to run (DescribeContainerInstances' counts)."""
         np.subtract.at(self.running_wanted, rows.position[mask & (rows.status <= _LAST_WANTED_RUNNING)], 1)
         np.subtract.at(self.pending, rows.position[mask & (rows.status == _PENDING)], 1)
@@ -481,75 +482,6 @@ class StateOwner:
     def __setstate__(self, saved):
         self.__dict__.update(saved)
         self.log = ChangeLog()
-
-
-def _row_ports(chunk: TaskChunk, row: int) -> tuple[np.ndarray, np.ndarray]:
-    """The TCP and UDP host ports of one row."""
-    return (chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]],
-            chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]])
-
-
-class _Rows:
-    """The columns of some (chunk, row) tasks, gathered per chunk with numpy (a batch of a
-    tick's stops costs a few array operations per chunk, not per task)."""
-
-    _NAMES = ("instance_pos", "group_code", "status", "cpu", "memory", "gpu", "eni")
-
-    def __init__(self, found: list):
-        by_chunk: dict = {}
-        for chunk, row in found:
-            by_chunk.setdefault(id(chunk), (chunk, []))[1].append(row)
-        # rows sorted: _csr_rows reads a whole chunk's rows as its flat ports in chunk order
-        self.segments = [(chunk, np.sort(np.array(rows, np.int64))) for chunk, rows in by_chunk.values()]
-        columns = {name: [] for name in (*self._NAMES, "released")}
-        csr = {"tcp": ([], []), "udp": ([], [])}
-        for chunk, rows in self.segments:
-            for name in self._NAMES:
-                columns[name].append(np.asarray(getattr(chunk, name))[rows])
-            columns["released"].append(chunk.released[rows] if "released" in chunk.__dict__
-                                       else np.zeros(len(rows), np.bool_))
-            for proto, (lengths, flats) in csr.items():
-                length, flat = _csr_rows(getattr(chunk, f"{proto}_offsets"), getattr(chunk, f"{proto}_ports"), rows)
-                lengths.append(length)
-                flats.append(np.asarray(flat, np.int32))
-        joined = {name: np.concatenate(parts) if parts else np.zeros(0, np.int64)
-                  for name, parts in columns.items()}
-        self.position = joined["instance_pos"].astype(np.int64)
-        self.group = joined["group_code"].astype(np.int64)
-        self.status = joined["status"]
-        self.released = joined["released"].astype(np.bool_)
-        self.resources = {name: joined[name].astype(np.int64) for name in ("cpu", "memory", "gpu", "eni")}
-        self.ports = {}
-        for proto, (lengths, flats) in csr.items():
-            offsets = np.zeros(len(self.position) + 1, np.int64)
-            if lengths:
-                np.cumsum(np.concatenate(lengths), out=offsets[1:])
-            self.ports[proto] = (offsets, np.concatenate(flats) if flats else np.zeros(0, np.int32))
-
-    def release_args(self, mask: np.ndarray) -> tuple:
-        """``_release``'s arguments for the masked tasks: positions, resources, TCP and UDP CSR ports."""
-        rows = np.flatnonzero(mask)
-        out = [np.ascontiguousarray(self.position[rows]),
-               {name: np.ascontiguousarray(values[rows]) for name, values in self.resources.items()}]
-        for proto in ("tcp", "udp"):
-            lengths, flat = _csr_rows(*self.ports[proto], rows)
-            offsets = np.zeros(len(rows) + 1, np.int64)
-            np.cumsum(lengths, out=offsets[1:])
-            out += [offsets, np.ascontiguousarray(flat, np.int32)]
-        return tuple(out)
-
-    def items(self, mask: np.ndarray) -> list:
-        """The masked tasks as (chunk, row), in gathered order."""
-        pairs = [(chunk, row) for chunk, rows in self.segments for row in rows.tolist()]
-        return [pairs[k] for k in np.flatnonzero(mask).tolist()]
-
-    def mark_released(self, mask: np.ndarray) -> None:
-        start = 0
-        for chunk, rows in self.segments:
-            chosen = rows[mask[start:start + len(rows)]]
-            if len(chosen):
-                chunk.released[chosen] = True
-            start += len(rows)
 
 
 def instances_view(state, group_count: np.ndarray):
