@@ -207,6 +207,15 @@ int qm_place(const qm_instances *instances, const qm_strategy *strategies,
  * port held, no sum past int64); on any problem nothing changes. */
 int qm_release(const qm_instances *in, qm_ports *ports, const qm_tasks *tasks);
 
+/* The two halves of qm_release, for a task that stops in two steps (its
+ * resources are given back when it reaches STOPPING, the rest when it is
+ * STOPPED). qm_release_resources gives back CPU, memory, GPU and ENIs only;
+ * qm_release_slot gives back the group's and the instance's task counts and
+ * the host ports. Each checks its own half first and changes nothing on a
+ * problem; qm_release is exactly qm_release_resources then qm_release_slot. */
+int qm_release_resources(const qm_instances *in, const qm_tasks *tasks);
+int qm_release_slot(const qm_instances *in, qm_ports *ports, const qm_tasks *tasks);
+
 /* Insert port keys into the set `ports->added` (the cluster's persistent
  * set; n_base must be 0), counting dynamic-range ports in
  * ports->dynamic_used for instances < n. A key already present, or listed

@@ -2,7 +2,9 @@
  * Taking and releasing: the only code that changes what instances hold.
  *
  * qm_take gives an instance one task (called by qm_place for each task it
- * places); qm_release gives back what tasks hold when they stop. They are
+ * places); qm_release gives back what tasks hold when they stop, either at
+ * once or in two steps (qm_release_resources at STOPPING, qm_release_slot
+ * at STOPPED). They are
  * each other's mirror, field for field: resources, ENIs, the group's and the
  * instance's task counts, host ports and the dynamic-range port counts. The
  * spread(attribute) bucket counts belong to a request (they are per group)
@@ -44,25 +46,48 @@ static int ports_are_held(const qm_ports *ports, int64_t position, int protocol,
     return 1;
 }
 
-/* Whether every task can be released: nothing below is allowed to fail. */
-static int check_release(const qm_instances *in, const qm_ports *ports, const qm_tasks *t)
+static int check_tasks(const qm_instances *in, const qm_tasks *t)
 {
     if (t->n < 0)
         return QM_EINVAL;
-    if (t->n > 0 && (!t->position || !t->cpu || !t->memory || !t->gpu || !t->eni || !t->tcp_offsets
-                     || !t->udp_offsets))
+    if (t->n > 0 && (!t->position || !t->tcp_offsets || !t->udp_offsets))
         return QM_ENULL;
-    if (t->n > 0 && (!in->cpu_remaining || !in->memory_remaining || !in->gpu_remaining || !in->eni_used
-                     || !in->group_count || !in->running_tasks))
+    for (int64_t r = 0; r < t->n; r++)
+        if (t->position[r] < 0 || t->position[r] >= in->n)
+            return QM_EBOUNDS;
+    return QM_OK;
+}
+
+/* Whether every task's resources can be given back: nothing below is allowed to fail. */
+static int check_resources(const qm_instances *in, const qm_tasks *t)
+{
+    int status = check_tasks(in, t);
+    if (status != QM_OK)
+        return status;
+    if (t->n > 0 && (!t->cpu || !t->memory || !t->gpu || !t->eni || !in->cpu_remaining
+                     || !in->memory_remaining || !in->gpu_remaining || !in->eni_used))
         return QM_ENULL;
     for (int64_t r = 0; r < t->n; r++) {
         int64_t p = t->position[r];
-        if (p < 0 || p >= in->n)
-            return QM_EBOUNDS;
         if (t->cpu[r] < 0 || t->memory[r] < 0 || t->gpu[r] < 0 || t->eni[r] < 0
             || in->cpu_remaining[p] > INT64_MAX - t->cpu[r] || in->memory_remaining[p] > INT64_MAX - t->memory[r]
-            || in->gpu_remaining[p] > INT64_MAX - t->gpu[r] || in->group_count[p] < 1
-            || in->running_tasks[p] < 1 || in->eni_used[p] < t->eni[r])
+            || in->gpu_remaining[p] > INT64_MAX - t->gpu[r] || in->eni_used[p] < t->eni[r])
+            return QM_EINVAL;
+    }
+    return QM_OK;
+}
+
+/* Whether every task's counts and host ports can be given back. */
+static int check_slot(const qm_instances *in, const qm_ports *ports, const qm_tasks *t)
+{
+    int status = check_tasks(in, t);
+    if (status != QM_OK)
+        return status;
+    if (t->n > 0 && (!in->group_count || !in->running_tasks))
+        return QM_ENULL;
+    for (int64_t r = 0; r < t->n; r++) {
+        int64_t p = t->position[r];
+        if (in->group_count[p] < 1 || in->running_tasks[p] < 1)
             return QM_EINVAL;
         int has_ports = t->tcp_offsets[r + 1] > t->tcp_offsets[r] || t->udp_offsets[r + 1] > t->udp_offsets[r];
         if (has_ports && (!ports || ((t->tcp_offsets[r + 1] > t->tcp_offsets[r]) && !t->tcp_ports)
@@ -83,19 +108,21 @@ static void release_ports(qm_ports *ports, int64_t n, int64_t p, int protocol, c
             ports->dynamic_used[protocol * n + p]--;
 }
 
-int qm_release(const qm_instances *in, qm_ports *ports, const qm_tasks *t)
+static void give_back_resources(const qm_instances *in, const qm_tasks *t)
 {
-    if (!in || !t)
-        return QM_ENULL;
-    int status = check_release(in, ports, t);
-    if (status != QM_OK)
-        return status;
     for (int64_t r = 0; r < t->n; r++) {
         int64_t p = t->position[r];
         in->cpu_remaining[p] += t->cpu[r];
         in->memory_remaining[p] += t->memory[r];
         in->gpu_remaining[p] += t->gpu[r];
         in->eni_used[p] -= t->eni[r];
+    }
+}
+
+static void give_back_slot(const qm_instances *in, qm_ports *ports, const qm_tasks *t)
+{
+    for (int64_t r = 0; r < t->n; r++) {
+        int64_t p = t->position[r];
         in->group_count[p] -= 1;
         in->running_tasks[p] -= 1;
         if (ports) {
@@ -103,5 +130,40 @@ int qm_release(const qm_instances *in, qm_ports *ports, const qm_tasks *t)
             release_ports(ports, in->n, p, QM_UDP, t->udp_offsets, t->udp_ports, r);
         }
     }
+}
+
+int qm_release_resources(const qm_instances *in, const qm_tasks *t)
+{
+    if (!in || !t)
+        return QM_ENULL;
+    int status = check_resources(in, t);
+    if (status != QM_OK)
+        return status;
+    give_back_resources(in, t);
+    return QM_OK;
+}
+
+int qm_release_slot(const qm_instances *in, qm_ports *ports, const qm_tasks *t)
+{
+    if (!in || !t)
+        return QM_ENULL;
+    int status = check_slot(in, ports, t);
+    if (status != QM_OK)
+        return status;
+    give_back_slot(in, ports, t);
+    return QM_OK;
+}
+
+int qm_release(const qm_instances *in, qm_ports *ports, const qm_tasks *t)
+{
+    if (!in || !t)
+        return QM_ENULL;
+    int status = check_resources(in, t);
+    if (status == QM_OK)
+        status = check_slot(in, ports, t);
+    if (status != QM_OK)
+        return status;   /* both halves checked before either changes anything */
+    give_back_resources(in, t);
+    give_back_slot(in, ports, t);
     return QM_OK;
 }

@@ -86,6 +86,11 @@ def check_invariants(cluster: Cluster) -> None:
     running = np.bincount([state.position[i] for i in cluster.task_table().column("ec2_instance_id").to_pylist()],
                           minlength=state.n)
     np.testing.assert_array_equal(state.running_tasks, running)
+    rows = cluster.task_table().to_pylist()
+    wanted = np.bincount([state.position[r["ec2_instance_id"]] for r in rows
+                          if r["last_status"] in ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")],
+                         minlength=state.n)
+    np.testing.assert_array_equal(cluster.owner.running_wanted, wanted)
 
 
 class TwinMachine(RuleBasedStateMachine):
@@ -121,6 +126,31 @@ class TwinMachine(RuleBasedStateMachine):
         assert arns == self.plain.task_table().column("task_arn").to_pylist()
         if arns:
             self.both(lambda cluster, fast: cluster.stop_task(arns[pick % len(arns)]))
+
+    @rule(pick=st.integers(0, 10**6))
+    def begin_stop(self, pick):
+        """The first half of a two-step stop (STOPPING): resources back, ports and row kept."""
+        arns = self.fast.task_table().column("task_arn").to_pylist()
+        if arns:
+            self.both(lambda cluster, fast: cluster.begin_stop_task(arns[pick % len(arns)]))
+
+    @rule(picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=6), begin=st.booleans())
+    def stop_batch(self, picks, begin):
+        """Several tasks (maybe one twice) in one call of either step, as the lifecycle batches a tick."""
+        arns = self.fast.task_table().column("task_arn").to_pylist()
+        if arns:
+            chosen = [arns[p % len(arns)] for p in picks]
+            if begin:
+                self.both(lambda cluster, fast: cluster.begin_stop_tasks(chosen))
+            else:
+                self.both(lambda cluster, fast: cluster.stop_tasks(chosen))
+
+    @rule()
+    def reload(self):
+        """A cluster loaded from the tables holds what the original holds (stopping rows too)."""
+        loaded = Cluster.from_arrow(self.fast.instance_table(), self.fast.task_table())
+        assert loaded.instance_table().equals(self.fast.instance_table())
+        check_invariants(loaded)
 
     @rule(pick=st.integers(0, 10**6), status=st.sampled_from(["ACTIVE", "DRAINING"]))
     def drain(self, pick, status):
@@ -305,3 +335,62 @@ def test_live_tasks_whose_sums_pass_int64_are_refused_at_load():
     with pytest.raises(QuaymasterError) as refused:
         Cluster.from_arrow(fleet(2), tasks)
     assert "cpu" in str(refused.value)
+
+
+# ---------------------------------------------------------------- two-step stop
+
+def test_a_stopping_task_frees_its_resources_but_keeps_its_port_until_stopped():
+    cluster = Cluster.from_arrow(fleet(1))  # i-000: 1024 CPU
+    whole = TaskRequirements(cpu=1024, memory=256, static_tcp=(8080,))
+    first = cluster.run_task(whole, group="service:a").placements.column("task_arn")[0].as_py()
+    assert cluster.run_task(TaskRequirements(cpu=1024, memory=256), group="service:b").failures[0]["reason"] \
+        == "RESOURCE:CPU"
+    assert cluster.begin_stop_task(first) is True
+    assert cluster.begin_stop_task(first) is False  # once only: nothing is given back twice
+    row = cluster.task_table().to_pylist()[0]
+    assert (row["last_status"], row["cpu"], row["host_ports"]) == ("STOPPING", 0, [8080])
+    same_port = cluster.run_task(whole, group="service:b")
+    assert same_port.failures[0]["reason"] == "RESOURCE:PORTS"
+    other_port = cluster.run_task(TaskRequirements(cpu=1024, memory=256, static_tcp=(8081,)), group="service:b")
+    assert other_port.placed_count == 1
+    check_invariants(cluster)
+    cluster.stop_task(first)
+    assert cluster.state.running_tasks[0] == 1 and 8080 not in cluster.owner.ports.ports_of(0)[0]
+    check_invariants(cluster)
+
+
+def test_a_stopping_task_still_counts_in_its_group_for_distinct_instance():
+    cluster = Cluster.from_arrow(fleet(1))
+    arn = cluster.run_task(REQUIREMENTS["plain"], group="service:a").placements.column("task_arn")[0].as_py()
+    cluster.begin_stop_task(arn)
+    distinct = [{"type": "distinctInstance"}]
+    assert cluster.run_task(REQUIREMENTS["plain"], group="service:a", placement_constraints=distinct).failed_count == 1
+    cluster.stop_task(arn)
+    assert cluster.run_task(REQUIREMENTS["plain"], group="service:a", placement_constraints=distinct).placed_count == 1
+
+
+def test_a_batch_naming_an_unknown_task_changes_nothing():
+    from quaymaster.errors import NotFoundError
+
+    cluster = busy_cluster()
+    before = cluster.task_table()
+    arns = before.column("task_arn").to_pylist()[:3]
+    for operation in (cluster.stop_tasks, cluster.begin_stop_tasks):
+        with pytest.raises(NotFoundError):
+            operation(arns + ["no-such-task"])
+        assert cluster.task_table().equals(before)
+    assert cluster.begin_stop_tasks(arns + arns[:1]) == 3
+    cluster.stop_tasks(arns)
+    assert cluster.task_table().num_rows == before.num_rows - 3
+    check_invariants(cluster)
+
+
+def test_a_batch_stop_larger_than_the_compaction_threshold_stops_every_task_it_names():
+    cluster = Cluster.from_arrow(fleet(3))
+    for _ in range(30):   # many small placements: many rows in tail chunks
+        cluster.run_task(TaskRequirements(cpu=0, memory=1, dynamic_tcp=1), count=100, seed=1)
+    arns = cluster.task_table().column("task_arn").to_pylist()
+    cluster.begin_stop_tasks(arns[:2500])
+    cluster.stop_tasks(arns[:2500])   # compaction is due long before the last one
+    assert cluster.task_table().column("task_arn").to_pylist() == arns[2500:]
+    check_invariants(cluster)

@@ -248,3 +248,24 @@ def test_circuit_breaker_stage_two_counts_failed_health_checks():
               if t.deployment is sick and t.stopped_reason == "Task failed container health checks"]
     assert len(failed) == sick.failed_tasks and all(t.started_at is not None for t in failed)   # RUNNING first
     assert service_of(region, "web").primary.task_definition.family == "web"
+
+
+def test_a_stopping_service_task_frees_cpu_at_once_and_its_host_port_when_stopped():
+    region = region_with(1, cpu=512, memory=1024)
+    port = [{"containerPort": 80, "hostPort": 8080}]
+    call(region, "RegisterTaskDefinition", web_definition(cpu=512, portMappings=port))
+    call(region, "RegisterTaskDefinition", web_definition(family="other", cpu=512))
+    call(region, "RegisterTaskDefinition", web_definition(family="porty", cpu=0, memory=16, portMappings=port))
+    make(region, desiredCount=1)
+    region.advance(120)
+    (task,) = service_of(region, "web").primary.tasks.values()
+    call(region, "UpdateService", {"cluster": "prod", "service": "web", "desiredCount": 0})
+    while task.last_status != "STOPPING":
+        step(region)
+    run = {"cluster": "prod", "launchType": "EC2"}
+    blocked = call(region, "RunTask", {**run, "taskDefinition": "porty"})
+    assert [f["reason"] for f in blocked["failures"]] == ["RESOURCE:PORTS"]   # the port is still held
+    assert len(call(region, "RunTask", {**run, "taskDefinition": "other"})["tasks"]) == 1   # the CPU is free
+    while task.last_status != "STOPPED":
+        step(region)
+    assert len(call(region, "RunTask", {**run, "taskDefinition": "porty"})["tasks"]) == 1

@@ -1,14 +1,22 @@
 """The task lifecycle on the clock (ECS task lifecycle; docs/semantics.md, "Services over time").
 
-Transitions are kept in one heap of ``(due, seq, generation)``; the region asks
-for every transition due at or before now and they are applied in
-task-creation order. A task's next transition is timed from the tick at
+Transitions are kept in buckets, one per instant at which something is due
+(``due -> [(generation, task)]``, a heap of the instants beside them: the tasks
+placed or changed at one tick share their next instants, so a push is
+usually a list append); the region asks for every transition due at or
+before now and they are applied in task-creation order. A task's next transition is timed from the tick at
 which its previous one was observed. A task's timings are those of its
 family when it is placed.
 
-Resources and ports: the placement layer releases a task's resources and its
-host ports together (``Cluster.stop_task``), so both are released when the
-task reaches ``STOPPED``; see docs/semantics.md.
+Resources and ports (the Decision): a task's CPU, memory, GPU and ENIs are
+released when it reaches ``STOPPING`` (``release_resources``, the region's
+``Cluster.begin_stop_task``), its host ports and its row when it is
+``STOPPED`` (``release``, ``Cluster.stop_task``); a task that fails to start
+goes straight to ``STOPPED`` and releases everything there. See
+docs/semantics.md, "Two-step stop". Both callbacks take a list: the tasks that
+reach STOPPING (STOPPED) during one ``apply_due`` are released together when
+it ends, the resources first (nothing reads the cluster in between);
+outside ``apply_due`` (a scheduler pass, StopTask) a task is released at once.
 
 Health is decided by :meth:`Lifecycle.decide_health` and a stopping task
 waits ``deregistration_delay_ms(task)`` in DEACTIVATING (the two seams a load
@@ -20,6 +28,7 @@ fails it at that moment instead.
 from __future__ import annotations
 
 import heapq
+from operator import attrgetter
 from typing import Callable
 
 from quaymaster.lifecycle.task import Task
@@ -31,19 +40,27 @@ _STOP_STEPS = {"DEACTIVATING": ("STOPPING", "stopping_ms"), "STOPPING": ("DEPROV
                "DEPROVISIONING": ("STOPPED", None)}
 
 
+_SEQ = attrgetter("seq")
+
+
 class Lifecycle:
     """Owns the transition heap; tells ``listener(task, old_status)`` about every change."""
 
     def __init__(self, *, seed: int, timings_for: Callable[[Task], TaskTimings],
-                 release: Callable[[Task], None], listener: Callable[[Task, str], None]):
+                 release: Callable[[list[Task]], None], listener: Callable[[Task, str], None],
+                 release_resources: Callable[[list[Task]], None] | None = None):
         self.seed = seed
         self._timings_for = timings_for
-        self._release = release
+        self._release = release                       # at STOPPED: what the task still holds
+        self._release_resources = release_resources   # at STOPPING: its resources (None: all at STOPPED)
         self._listener = listener
-        self._heap: list[tuple[int, int, int, Task]] = []
+        self._times: list[int] = []                             # heap of the instants in _buckets
+        self._buckets: dict[int, list[tuple[int, Task]]] = {}   # due -> (generation, task), maybe stale
         # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
         self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
         self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
+        self._stopping: list[Task] = []   # reached STOPPING in this apply_due: resources to release
+        self._stopped: list[Task] = []    # reached STOPPED in this apply_due: the rest to release
         self.transitions = 0           # counted for the benchmarks
 
     # -- scheduling -------------------------------------------------------
@@ -52,30 +69,50 @@ class Lifecycle:
         task.generation += 1
         task.next_due = due
         if due is not None and due > self._applying:
-            heapq.heappush(self._heap, (due, task.seq, task.generation, task))
+            bucket = self._buckets.get(due)
+            if bucket is None:
+                self._buckets[due] = [(task.generation, task)]
+                heapq.heappush(self._times, due)
+            else:
+                bucket.append((task.generation, task))
 
     def next_due(self) -> int | None:
-        heap = self._heap
-        while heap and heap[0][3].generation != heap[0][2]:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        times, buckets = self._times, self._buckets
+        while times:
+            bucket = buckets[times[0]]
+            while bucket and bucket[-1][1].generation != bucket[-1][0]:
+                bucket.pop()   # stale: the task was rescheduled since
+            if bucket:
+                return times[0]
+            del buckets[heapq.heappop(times)]
+        return None
 
     def placed(self, task: Task, now: int) -> None:
         """A task was placed at ``now``: it is PROVISIONING until its provisioning time passes."""
         task.timings = self._timings_for(task)
         self._schedule(task, now + task.timings.provisioning_ms)
 
+    def placed_many(self, tasks: list[Task], now: int) -> None:
+        """:meth:`placed` of tasks of one task definition (one placement), in order: their
+        timings are looked up once and they share one bucket."""
+        if not tasks:
+            return
+        timings = self._timings_for(tasks[0])
+        due = now + timings.provisioning_ms
+        for task in tasks:
+            task.timings = timings
+            self._schedule(task, due)
+
     # -- applying ----------------------------------------------------------
 
     def apply_due(self, now: int) -> None:
         """Apply every transition due at or before ``now``, in task-creation order."""
         due: list[Task] = []
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, _, generation, task = heapq.heappop(heap)
-            if task.generation == generation:
-                due.append(task)
-        due.sort(key=lambda t: t.seq)
+        times, buckets = self._times, self._buckets
+        while times and times[0] <= now:
+            due += [task for generation, task in buckets.pop(heapq.heappop(times))
+                    if task.generation == generation]
+        due.sort(key=_SEQ)
         self._applying = now
         try:
             for task in due:
@@ -83,6 +120,15 @@ class Lifecycle:
                     self._step(task, now)
         finally:
             self._applying = -1
+            self._flush_releases()
+
+    def _flush_releases(self) -> None:
+        stopping, self._stopping = self._stopping, []
+        stopped, self._stopped = self._stopped, []
+        if stopping and self._release_resources is not None:
+            self._release_resources(stopping)
+        if stopped:
+            self._release(stopped)
 
     def _step(self, task: Task, now: int) -> None:
         timings = task.timings
@@ -165,6 +211,10 @@ class Lifecycle:
         task.last_status = status
         self.transitions += 1
         self._schedule(task, due)
+        if status == "STOPPING" and self._release_resources is not None:
+            self._stopping.append(task)
+            if self._applying < 0:
+                self._flush_releases()
         self._listener(task, old)
 
     def _finish(self, task: Task, now: int) -> None:
@@ -174,5 +224,7 @@ class Lifecycle:
         task.healthy_at = task.healthy_at  # kept: when it had become healthy, for the tasks table
         self.transitions += 1
         self._schedule(task, None)
-        self._release(task)
+        self._stopped.append(task)
+        if self._applying < 0:
+            self._flush_releases()
         self._listener(task, old)

@@ -10,6 +10,7 @@ STATUS_ORDER = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATIN
                 "DEPROVISIONING", "STOPPED")
 RANK = {name: i for i, name in enumerate(STATUS_ORDER)}
 LIVE_STATUSES = STATUS_ORDER[:4]   # before DEACTIVATING: what a deployment counts as live
+LIVE_SET = frozenset(LIVE_STATUSES)
 
 
 @dataclass(eq=False)
@@ -51,11 +52,11 @@ class Task:
     @property
     def live(self) -> bool:
         """Not yet being stopped: what a deployment counts against its maximum."""
-        return self.desired_status == "RUNNING" and RANK[self.last_status] <= RANK["RUNNING"]
+        return self.desired_status == "RUNNING" and self.last_status in LIVE_SET
 
     @property
     def healthy(self) -> bool:
-        return self.live and self.healthy_at is not None
+        return self.healthy_at is not None and self.live
 
     @property
     def task_id(self) -> str:

@@ -4,7 +4,11 @@ Everything that takes or gives back what instances hold (CPU, memory, GPU,
 ENIs, host ports, group and task counts, task rows) goes through
 :class:`StateOwner`. Taking is the C core's ``qm_take`` (called by
 ``qm_place`` for every task it places); releasing is ``qm_release``, its
-mirror, next to it in ``csrc/state.c``. Host ports live in one persistent
+mirror, next to it in ``csrc/state.c``. A task can also stop in two steps
+(the services' lifecycle): :meth:`StateOwner.begin_stop` gives back its CPU,
+memory, GPU and ENIs when it reaches STOPPING (``qm_release_resources``), and
+:meth:`StateOwner.stop` the rest (``qm_release_slot``: host ports, group and
+task counts, its row) when it is STOPPED. Host ports live in one persistent
 hash set in C memory (:class:`PortSet`): placing inserts into it, stopping
 removes from it, so no request rebuilds port keys from task lists.
 
@@ -27,6 +31,7 @@ import numpy as np
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
 from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.model.stop_rows import StopRows, row_ports
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
 
 PROTOCOL_SHIFT = 16   # port key = position << 17 | protocol << 16 | port
@@ -374,26 +379,56 @@ class StateOwner:
                       np.arange(n + 1, dtype=np.int64) * width_udp, np.ascontiguousarray(ports_udp.reshape(-1)))
 
     def stop(self, chunk: TaskChunk, row: int) -> None:
-        """Stop one live task: qm_release gives back all it holds, then its row goes."""
-        position = int(chunk.instance_pos[row])
-        group = self.cluster.tasks.groups[int(chunk.group_code[row])]
-        if position != NO_INSTANCE:
-            rows = slice(row, row + 1)
-            columns = {name: np.ascontiguousarray(getattr(chunk, name)[rows], np.int64)
-                       for name in ("cpu", "memory", "gpu", "eni")}
-            tcp = chunk.tcp_ports[chunk.tcp_offsets[row]:chunk.tcp_offsets[row + 1]]
-            udp = chunk.udp_ports[chunk.udp_offsets[row]:chunk.udp_offsets[row + 1]]
-            self._release(group, np.array([position], np.int64), columns,
-                          np.array([0, len(tcp)], np.int64), np.ascontiguousarray(tcp, np.int32),
-                          np.array([0, len(udp)], np.int64), np.ascontiguousarray(udp, np.int32))
-            if self.ports.shared:
-                self._keep_shared(position, tcp, udp)
-        status = int(chunk.status[row])
-        self.cluster.tasks.remove(chunk, row)
-        if position != NO_INSTANCE:
-            self.running_wanted[position] -= status <= _LAST_WANTED_RUNNING
-            self.pending[position] -= status == _PENDING
-            self.log.record(position, self.cluster.tasks.group_code(group), -1)
+        """Stop one live task (:meth:`stop_many` of one)."""
+        self.stop_many([(chunk, row)])
+
+    def begin_stop(self, chunk: TaskChunk, row: int) -> bool:
+        """First half of a two-step stop (:meth:`begin_stop_many` of one); False when the
+        task already began stopping (nothing changes)."""
+        return self.begin_stop_many([(chunk, row)]) == 1
+
+    def stop_many(self, found: list) -> None:
+        """Stop live tasks, given as distinct (chunk, row): each gives back all it still holds
+        (``qm_release``; only ``qm_release_slot`` after :meth:`begin_stop_many`: host ports,
+        group and task counts), then its row goes. One C call per group and kind."""
+        tasks = self.cluster.tasks
+        rows = StopRows(found)
+        on = rows.position != NO_INSTANCE
+        if on.any():
+            for code in np.unique(rows.group[on]).tolist():
+                for done in (False, True):
+                    mask = on & (rows.group == code) & (rows.released == done)
+                    if mask.any():
+                        self._release(tasks.groups[code], *rows.release_args(mask), slot_only=done)
+                        if self.ports.shared:
+                            for chunk, row in rows.items(mask):
+                                self._keep_shared(int(chunk.instance_pos[row]), *row_ports(chunk, row))
+            self._uncount_statuses(rows, on & ~rows.released)
+            self.log.record(rows.position[on], rows.group[on], -1)
+        tasks.remove_many(found)
+
+    def begin_stop_many(self, found: list) -> int:
+        """First half of a two-step stop for tasks that reached STOPPING, given as distinct
+        (chunk, row): their CPU, memory, GPU and ENIs are given back in one
+        ``qm_release_resources`` call (all or nothing); their rows, host ports and group and
+        task counts stay until :meth:`stop_many`. Tasks that already began stopping are
+        left as they are. Returns how many began stopping now."""
+        rows = StopRows(found)
+        fresh = ~rows.released
+        on = fresh & (rows.position != NO_INSTANCE)
+        if on.any():
+            self._release(None, *rows.release_args(on), resources_only=True)
+        rows.mark_released(fresh)
+        if on.any():
+            self._uncount_statuses(rows, on)
+            # delta 0: the groups' counts are unchanged, but kept plans re-check the positions
+            self.log.record(rows.position[on], rows.group[on], 0)
+        return int(fresh.sum())
+
+    def _uncount_statuses(self, rows: StopRows, mask: np.ndarray) -> None:
+        """Tasks on instances that stop being meant to run (DescribeContainerInstances' counts)."""
+        np.subtract.at(self.running_wanted, rows.position[mask & (rows.status <= _LAST_WANTED_RUNNING)], 1)
+        np.subtract.at(self.pending, rows.position[mask & (rows.status == _PENDING)], 1)
 
     def _keep_shared(self, position: int, tcp, udp) -> None:
         """Ports the stopped task shared with another holder stay in use."""
@@ -406,8 +441,10 @@ class StateOwner:
                 del shared[key]
         self.ports.insert(np.array(back, dtype=np.int64), "host_ports")
 
-    def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports) -> None:
-        counts = self.cluster.state.group_count(group)
+    def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports, *,
+                 resources_only: bool = False, slot_only: bool = False) -> None:
+        state = self.cluster.state  # resources only: no group is read, any group's view will do
+        counts = state.group_count(group) if group is not None else state.running_tasks
         view = self.instances_struct(counts)
         tasks = ffi.new("qm_tasks *")
         tasks.n = len(positions)
@@ -418,7 +455,12 @@ class StateOwner:
         udp_ports = np.ascontiguousarray(udp_ports, np.int32)
         tasks.tcp_offsets, tasks.tcp_ports = ptr(tcp_offsets), ptr(tcp_ports)
         tasks.udp_offsets, tasks.udp_ports = ptr(udp_offsets), ptr(udp_ports)
-        status = lib.qm_release(view, self.ports.struct, tasks)
+        if resources_only:
+            status = lib.qm_release_resources(view, tasks)
+        elif slot_only:
+            status = lib.qm_release_slot(view, self.ports.struct, tasks)
+        else:
+            status = lib.qm_release(view, self.ports.struct, tasks)
         if status == lib.QM_EINVAL:
             raise InvalidParameterError("a task does not hold what it is being released for "
                                         "(the cluster's state is inconsistent)", field="task",

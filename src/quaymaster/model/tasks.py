@@ -67,6 +67,8 @@ class TaskChunk:
         n = len(self.__dict__["instance_pos"])
         if name == "alive":  # made on first use: most chunks never lose a task
             value = np.ones(n, dtype=np.bool_)
+        elif name == "released":  # rows whose resources were given back at STOPPING (begin_stop)
+            value = np.zeros(n, dtype=np.bool_)
         elif name in self.COLUMNS and name in uniform:
             value = np.broadcast_to(np.asarray(uniform[name], dtype=self.COLUMNS[name]), (n,))
         elif name in ("tcp_offsets", "udp_offsets") and f"{name[:3]}_width" in uniform:
@@ -226,7 +228,15 @@ class TaskState:
                 return None
         return (chunk, row) if chunk.alive[row] else None
 
-    def remove(self, chunk: TaskChunk, row: int) -> None:
+    def remove_many(self, found: list) -> None:
+        """The tasks at distinct (chunk, row) stopped; compacting (which makes new chunks,
+        so other (chunk, row) pairs would no longer name their task) waits until all are out."""
+        for chunk, row in found:
+            self.remove(chunk, row, compact=False)
+        if self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
+            self.compact()
+
+    def remove(self, chunk: TaskChunk, row: int, compact: bool = True) -> None:
         """The task at (chunk, row) stopped: its row leaves the live state."""
         chunk.alive[row] = False
         chunk.n_stopped += 1
@@ -237,7 +247,7 @@ class TaskState:
             del self.chunks[k], self._first_seqs[k]
             self.rows -= len(chunk)
             self.stopped -= len(chunk)
-        if self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
+        if compact and self.stopped > max(_COMPACT_AFTER, self.rows - self.stopped):
             self.compact()
 
     def add_placed(self, positions: np.ndarray, uniform: dict, ports_tcp: np.ndarray,
@@ -291,6 +301,8 @@ class TaskState:
         chunk = TaskChunk(np.concatenate([c.instance_pos[rows] for c, rows in live]),
                           tcp_offsets=ports["tcp"][0], tcp_ports=ports["tcp"][1],
                           udp_offsets=ports["udp"][0], udp_ports=ports["udp"][1], seqs=seqs, **merged)
+        if any("released" in c.__dict__ for c, _ in live):
+            chunk.released = np.concatenate([c.released[rows] for c, rows in live])
         self.chunks.append(chunk)
         self._first_seqs.append(int(seqs[0]))
         self.rows += len(chunk)
@@ -331,15 +343,22 @@ class TaskState:
             ports[name] = lists.take(pa.array(keep))
         groups = np.array(self.groups, dtype=object)
         schema = task_schema()
+        status, held = chunk.status[keep], {n: getattr(chunk, n)[keep] for n in ("cpu", "memory", "gpu", "eni")}
+        if "released" in chunk.__dict__:
+            # A task between STOPPING and STOPPED holds its ports but no resources: the row says so
+            # (and a cluster loaded from this table derives the same remaining resources).
+            released = chunk.released[keep]
+            status = np.where(released, STATUS_INDEX["STOPPING"], status)
+            held = {n: np.where(released, 0, values) for n, values in held.items()}
         return pa.Table.from_arrays([
             pa.array(arns, pa.string()),
             pa.array(ids[chunk.instance_pos[keep]], pa.string()),
             pa.array(groups[chunk.group_code[keep]], pa.string()),
-            pa.array(chunk.cpu[keep]), pa.array(chunk.memory[keep]), pa.array(chunk.gpu[keep]),
+            pa.array(held["cpu"]), pa.array(held["memory"]), pa.array(held["gpu"]),
             ports["host_ports"], ports["host_ports_udp"],
-            pa.array(np.array(TASK_STATUSES, dtype=object)[chunk.status[keep]], pa.string()),
+            pa.array(np.array(TASK_STATUSES, dtype=object)[status], pa.string()),
             pa.array(chunk.daemon[keep]),
-            pa.array(chunk.eni[keep]),
+            pa.array(held["eni"]),
         ], schema=schema)
 
 
@@ -352,6 +371,7 @@ class _Tail:
         self.buffers["instance_pos"] = np.zeros(_TAIL_ROWS, np.int64)
         self.buffers["seqs"] = np.zeros(_TAIL_ROWS, np.int64)
         self.buffers["alive"] = np.ones(_TAIL_ROWS, np.bool_)
+        self.buffers["released"] = np.zeros(_TAIL_ROWS, np.bool_)
         self.offsets = {proto: np.zeros(_TAIL_ROWS + 1, np.int64) for proto in ("tcp", "udp")}
         self.ports = {proto: np.zeros(64, np.int32) for proto in ("tcp", "udp")}
         self.chunk = TaskChunk(self.buffers["instance_pos"][:0], tcp_ports=self.ports["tcp"][:0],
@@ -405,11 +425,13 @@ def _chunk_copy(chunk: TaskChunk) -> TaskChunk:
     """A chunk for another TaskState: columns shared, ``alive`` copied.
 
     Sharing is safe because a chunk's columns never change once written: only
-    ``alive`` does (stopping), and an open tail chunk's buffers are only written
+    ``alive`` and ``released`` do (stopping), and an open tail chunk's buffers are only written
     past the rows a copy can see (the copy never appends to them).
     """
     twin = TaskChunk.__new__(TaskChunk)
     twin.__dict__.update(chunk.__dict__)
     if "alive" in chunk.__dict__:
         twin.alive = chunk.alive.copy()
+    if "released" in chunk.__dict__:
+        twin.released = chunk.released.copy()
     return twin

@@ -146,7 +146,48 @@ class PlacementAPI:
         return PlacementResult(self, request, merged, instance_failures=failures)
 
     def stop_task(self, task: str, reason: str = "") -> dict:
-        """ECS StopTask: the task stops at once; its resources, ENI and ports are freed."""
+        """ECS StopTask: the task is STOPPED at once: its row goes and what it still holds
+        (resources, ENI, host ports) is freed. After :meth:`begin_stop_task` that is its
+        host ports and its place in the group's and the instance's task counts."""
+        arn, (chunk, row) = self._live_task(task)
+        position = int(chunk.instance_pos[row])
+        group = self.tasks.groups[int(chunk.group_code[row])]
+        self.owner.stop(chunk, row)
+        return {"taskArn": arn, "clusterArn": self.arn, "lastStatus": "STOPPED",
+                "desiredStatus": "STOPPED", "stopCode": "UserInitiated", "stoppedReason": reason,
+                "group": group,
+                "containerInstanceArn": self.state.arns[position] if position >= 0 else None}
+
+    def begin_stop_task(self, task: str) -> bool:
+        """The task reached STOPPING: its CPU, memory, GPU and ENIs are freed for new placements
+        now; its host ports, its row (``last_status`` STOPPING in :meth:`task_table`) and its
+        count in its group (spread, distinctInstance) and on its instance stay until
+        :meth:`stop_task`. False when the task had already begun stopping (nothing changes)."""
+        _, (chunk, row) = self._live_task(task)
+        return self.owner.begin_stop(chunk, row)
+
+    def begin_stop_tasks(self, tasks) -> int:
+        """:meth:`begin_stop_task` of many tasks in one step (the lifecycle's batch of one
+        tick): every task is found first (an unknown one raises NotFoundError and nothing
+        changes). Returns how many began stopping now."""
+        return self.owner.begin_stop_many(self._live_tasks(tasks))
+
+    def stop_tasks(self, tasks) -> None:
+        """:meth:`stop_task` of many tasks in one step: every task is found first (an unknown
+        one raises NotFoundError and nothing changes); a task named twice stops once."""
+        self.owner.stop_many(self._live_tasks(tasks))
+
+    def _live_tasks(self, tasks) -> list:
+        found, seen = [], set()
+        for task in tasks:
+            chunk, row = self._live_task(task)[1]
+            if (id(chunk), row) not in seen:
+                seen.add((id(chunk), row))
+                found.append((chunk, row))
+        return found
+
+    def _live_task(self, task):
+        """(ARN, (chunk, row)) of a live task named by ARN or id; NotFoundError otherwise."""
         if not isinstance(task, str):
             raise NotFoundError(f"The referenced task was not found: {task!r}", field="task", value=task)
         arn = task  # a loaded table's ARNs are whatever it said; placed tasks' end in their id
@@ -156,14 +197,7 @@ class PlacementAPI:
             found = self.tasks.locate(arn)
         if found is None:
             raise NotFoundError(f"The referenced task was not found: {task!r}", field="task", value=task)
-        chunk, row = found
-        position = int(chunk.instance_pos[row])
-        group = self.tasks.groups[int(chunk.group_code[row])]
-        self.owner.stop(chunk, row)
-        return {"taskArn": arn, "clusterArn": self.arn, "lastStatus": "STOPPED",
-                "desiredStatus": "STOPPED", "stopCode": "UserInitiated", "stoppedReason": reason,
-                "group": group,
-                "containerInstanceArn": self.state.arns[position] if position >= 0 else None}
+        return arn, found
 
     def choose_tasks_to_stop(self, group: str, count: int, placement_strategy=None,
                              seed: int = 0) -> list[str]:

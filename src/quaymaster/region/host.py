@@ -122,29 +122,35 @@ class ServiceHost:
         ec2_ids = placements.column("ec2_instance_id").to_pylist()
         tcp = placements.column("host_ports").to_pylist()
         udp = placements.column("host_ports_udp").to_pylist()
-        requirements = result.request.requirements
+        requirements, request, now = result.request.requirements, result.request, self.now
         zones = region.instance_zones(record)
+        # What every task of this placement shares, looked up once.
+        shared = dict(cluster=record.name, cluster_arn=record.arn, group=request.group,
+                      task_definition=task_definition, launch_type=request.launch_type, created_at=now,
+                      service=service.name if service is not None else None,
+                      deployment_id=deployment.id if deployment is not None else None,
+                      started_by=deployment.id if deployment is not None else started_by,
+                      cpu=int(requirements.cpu), memory=int(requirements.memory))
+        draining, instance_tasks, cluster_tasks = record.draining, record.instance_tasks, record.tasks
+        first_seq = region.task_count + 1
+        region.task_count += len(arns)
         tasks = []
-        for arn, instance_arn, ec2_id, ports_tcp, ports_udp in zip(arns, instance_arns, ec2_ids, tcp, udp):
-            region.task_count += 1
-            task = Task(arn=arn, seq=region.task_count, cluster=record.name, cluster_arn=record.arn,
-                        group=result.request.group, task_definition=task_definition, launch_type=result.request.launch_type,
-                        created_at=self.now, instance_arn=instance_arn, ec2_instance_id=ec2_id,
-                        availability_zone=zones.get(instance_arn),
-                        service=service.name if service is not None else None,
-                        deployment_id=deployment.id if deployment is not None else None,
-                        started_by=deployment.id if deployment is not None else started_by,
-                        cpu=int(requirements.cpu), memory=int(requirements.memory), tags=list(tags),
-                        network_bindings=[{"hostPort": p, "protocol": "tcp"} for p in ports_tcp]
-                        + [{"hostPort": p, "protocol": "udp"} for p in ports_udp])
-            task.on_draining = instance_arn in record.draining
-            record.tasks[arn] = task
-            record.instance_tasks.setdefault(instance_arn, {})[arn] = task
+        for k, (arn, instance_arn, ec2_id, ports_tcp, ports_udp) in enumerate(
+                zip(arns, instance_arns, ec2_ids, tcp, udp)):
+            task = Task(arn=arn, seq=first_seq + k, instance_arn=instance_arn, ec2_instance_id=ec2_id,
+                        availability_zone=zones.get(instance_arn), tags=list(tags),
+                        network_bindings=_bindings(ports_tcp, ports_udp), **shared)
+            task.on_draining = instance_arn in draining
+            cluster_tasks[arn] = task
+            holding = instance_tasks.get(instance_arn)
+            if holding is None:
+                holding = instance_tasks[instance_arn] = {}
+            holding[arn] = task
             if deployment is not None:
                 deployment.tasks[arn] = task
                 task.deployment, task.owner = deployment, service
-            region.lifecycle.placed(task, self.now)
             tasks.append(task)
+        region.lifecycle.placed_many(tasks, now)
         return tasks
 
     # -- stopping -------------------------------------------------------------
@@ -212,3 +218,11 @@ class ServiceHost:
         service.status = "INACTIVE"
         record.services.pop(service.name, None)
         record.inactive_services[service.name] = service
+
+
+def _bindings(ports_tcp: list, ports_udp: list) -> list:
+    """A task's networkBindings from its host ports."""
+    out = [{"hostPort": p, "protocol": "tcp"} for p in ports_tcp]
+    if ports_udp:
+        out += [{"hostPort": p, "protocol": "udp"} for p in ports_udp]
+    return out

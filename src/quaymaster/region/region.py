@@ -66,7 +66,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self._call_order = 0
         self._done_through = self.clock.start - self.clock.tick_ms
         self.lifecycle = Lifecycle(seed=seed, timings_for=self._timings_for, release=self._release,
-                                   listener=self._task_changed)
+                                   listener=self._task_changed, release_resources=self._release_resources)
         self.load_balancing = LoadBalancing(self)     # target groups (quaymaster.loadbalancing)
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
@@ -157,11 +157,19 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
 
     # -- task changes ---------------------------------------------------------
 
-    def _release(self, task) -> None:
-        record = self.clusters[task.cluster]
-        record.cluster.stop_task(task.arn, task.stopped_reason or "")
-        if task.instance_arn is not None:
-            record.instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
+    def _release(self, tasks: list) -> None:
+        """Tasks that reached STOPPED: their clusters free what they still hold."""
+        for name, arns in _by_cluster(tasks).items():
+            record = self.clusters[name]
+            record.cluster.stop_tasks(arns)
+        for task in tasks:
+            if task.instance_arn is not None:
+                self.clusters[task.cluster].instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
+
+    def _release_resources(self, tasks: list) -> None:
+        """Tasks that reached STOPPING: their clusters free their resources (docs/semantics.md)."""
+        for name, arns in _by_cluster(tasks).items():
+            self.clusters[name].cluster.begin_stop_tasks(arns)
 
     def _task_changed(self, task, old_status: str) -> None:
         self.load_balancing.task_changed(task, old_status)
@@ -175,3 +183,11 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
     def record_event(self, cluster: str, service: str | None, now: int, message: str) -> None:
         if self.event_sink is not None:
             self.event_sink(now, cluster, service, message)
+
+
+def _by_cluster(tasks: list) -> dict:
+    """Task ARNs per cluster name, in the order given."""
+    out: dict = {}
+    for task in tasks:
+        out.setdefault(task.cluster, []).append(task.arn)
+    return out

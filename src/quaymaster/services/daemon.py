@@ -2,7 +2,7 @@
 
 A daemon deployment is 0/100: an old-deployment daemon task is stopped first
 and its replacement starts once the instance has room again (the old task
-holds its resources until STOPPED). Tasks on instances that stop qualifying
+gives its resources back at STOPPING and its host ports at STOPPED). Tasks on instances that stop qualifying
 (DRAINING, INACTIVE, a constraint no longer true) are stopped.
 """
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from quaymaster.lifecycle.task import LIVE_SET
 from quaymaster.services.policy import LAUNCHES_PER_MINUTE, maximum_live, minimum_healthy
 
 UNABLE_TO_MOVE = ("service {name} was unable to stop or start tasks during a deployment because of the "
@@ -23,14 +24,14 @@ def replica_pass(service, host) -> None:
     now = host.now
     desired = service.desired_count
     primary = service.primary
-    live = [t for t in service.all_tasks() if t.live]
-    for task in live:      # PENDING service tasks on a DRAINING instance stop at once
-        if task.on_draining and task.last_status != "RUNNING":
-            host.stop_task(service, task, "ServiceSchedulerInitiated", "Container instance is draining")
-    live = [t for t in live if t.live]
-    primary_live = [t for t in live if t.deployment_id == primary.id and not t.on_draining]
-    old = [t for t in live if t.deployment_id != primary.id or t.on_draining]
-    healthy = sum(1 for t in live if t.healthy)
+    live, stopping = _live_tasks(service)
+    draining = [t for t in live if t.on_draining and t.last_status != "RUNNING"]
+    for task in draining:  # PENDING service tasks on a DRAINING instance stop at once
+        host.stop_task(service, task, "ServiceSchedulerInitiated", "Container instance is draining")
+    if draining:
+        live, stopping = [t for t in live if t.live], True
+    primary_live, old, healthy = _split(live, primary.id)
+    all_healthy = healthy == len(live)
     floor_healthy = minimum_healthy(desired, service.minimum_healthy_percent)
     started = _start(service, host, desired, len(live), len(primary_live))
     stopped, healthy = _stop_old(service, host, old, healthy, floor_healthy)
@@ -39,12 +40,35 @@ def replica_pass(service, host) -> None:
         n, healthy = _stop_some(service, host, primary_live, excess, healthy, floor_healthy)
         stopped += n
     wants_move = len(primary_live) < desired or old or excess > 0
-    settled = all(t.healthy for t in live) and not any(
-        t.desired_status == "STOPPED" for t in service.all_tasks())
+    settled = all_healthy and not stopping   # (a pass that stopped a task does not read it)
     if started or stopped or not wants_move:
         service.events.clear("deployment-bounds")
     elif settled and not host.launch_blocked(service):
         service.events.emit(now, UNABLE_TO_MOVE.format(name=service.name), cause="deployment-bounds")
+
+
+def _live_tasks(service) -> tuple[list, bool]:
+    """The service's live tasks (in deployment order), and whether any task is stopping."""
+    live, stopping = [], False
+    for task in service.all_tasks():
+        if task.desired_status != "RUNNING":
+            stopping = True
+        elif task.last_status in LIVE_SET:
+            live.append(task)
+    return live, stopping
+
+
+def _split(live: list, primary_id: str) -> tuple[list, list, int]:
+    """(PRIMARY's live tasks not on DRAINING instances, the old ones, how many are healthy)."""
+    primary_live, old, healthy = [], [], 0
+    for task in live:
+        if task.healthy_at is not None:
+            healthy += 1
+        if task.deployment_id == primary_id and not task.on_draining:
+            primary_live.append(task)
+        else:
+            old.append(task)
+    return primary_live, old, healthy
 
 
 def _start(service, host, desired: int, live: int, primary_live: int) -> int:

@@ -80,9 +80,8 @@ class ServiceScheduler:
             return
         target = self.host.daemon_target_count(service) if service.scheduling_strategy == "DAEMON" \
             else service.desired_count
-        healthy = sum(1 for t in primary.tasks.values() if t.healthy and not t.on_draining)
         old_left = any(d.tasks for d in service.deployments[1:])
-        if primary.rollout_state == "IN_PROGRESS" and healthy >= target and not old_left:
+        if primary.rollout_state == "IN_PROGRESS" and not old_left and _healthy_primary(primary) >= target:
             primary.rollout_state, primary.completed = "COMPLETED", True
             primary.rollout_reason = "ECS deployment completed."
             primary.updated_at = primary.finished_at = now
@@ -100,16 +99,20 @@ class ServiceScheduler:
     def task_changed(self, service, task, old_status: str) -> None:
         """Called for every lifecycle change of a service task."""
         self.dirty.add(service)
-        deployment = task.deployment
-        now = self.host.region.clock.now
-        if task.last_status == "RUNNING" and old_status != "RUNNING":
-            service.throttle_failures = 0
-            service.next_launch_at = 0
-            service.events.clear("throttled")
-        if task.last_status == "RUNNING" and task.healthy_at == now and deployment is not None:
-            deployment.breaker_failures = 0
-        if task.last_status != "STOPPED":
+        status = task.last_status
+        if status == "RUNNING":
+            if old_status != "RUNNING":
+                service.throttle_failures = 0
+                service.next_launch_at = 0
+                service.events.clear("throttled")
+            deployment = task.deployment
+            if deployment is not None and task.healthy_at == self.host.region.clock.now:
+                deployment.breaker_failures = 0
             return
+        if status != "STOPPED":
+            return
+        now = self.host.region.clock.now
+        deployment = task.deployment
         if deployment is not None:
             deployment.tasks.pop(task.arn, None)
         if task.stop_code == "TaskFailedToStart":
@@ -148,3 +151,8 @@ class ServiceScheduler:
         service.next_launch_at = 0
         service.events.clear("throttled")
         self.dirty.add(service)
+
+
+def _healthy_primary(primary) -> int:
+    """PRIMARY's healthy tasks not on DRAINING instances (what completes a deployment)."""
+    return sum(1 for t in primary.tasks.values() if t.healthy_at is not None and not t.on_draining and t.live)
