@@ -42,3 +42,12 @@ def test_port_lists_behave_like_tuples(first, second, sliced):
     assert both == PortLists.from_tuples(expected + second)
     if both:
         assert both[-1] == (expected + second)[-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**64 - 1))
+def test_sequence_of_inverts_task_id(sequence):
+    from quaymaster.model.tasks import sequence_of, task_id
+    text = task_id(np.array([sequence], np.uint64))[0]
+    assert sequence_of(text) == sequence
+    assert sequence_of(text[:-1] + ("0" if text[-1] != "0" else "1")) is None
