@@ -37,7 +37,6 @@ class InstanceState:
         """From a table already coerced to the canonical schema (model.coerce)."""
         n = table.num_rows
         self.ids: list[str] = table.column("ec2_instance_id").to_pylist()
-        self.position: dict[str, int] = dict(zip(self.ids, range(n)))
         self.arns: list[str] = table.column("container_instance_arn").to_pylist()
         self.status = _status_codes(table.column("status"))
         self.agent_connected = _numpy_column(table, "agent_connected", np.bool_)
@@ -56,6 +55,15 @@ class InstanceState:
         self.running_tasks = np.zeros(n, dtype=np.int64)
         self.eni_used = np.zeros(n, dtype=np.int64)
         self.group_counts: dict[str, np.ndarray] = {}
+
+    @property
+    def position(self) -> dict[str, int]:
+        """Instance id -> position, built at first use (a load that never looks an id up
+        does not pay for 100,000 dictionary entries); a cache: copies rebuild it."""
+        positions = self.__dict__.get("_position")
+        if positions is None:
+            positions = self.__dict__["_position"] = dict(zip(self.ids, range(len(self.ids))))
+        return positions
 
     @property
     def n(self) -> int:
@@ -85,8 +93,9 @@ class InstanceState:
         """Append instances from a coerced table; new positions follow the old ones."""
         other = InstanceState(table)
         offset = self.n
+        if "_position" in self.__dict__:  # else built from the ids at first use
+            self._position.update(zip(other.ids, range(offset, offset + other.n)))
         self.ids += other.ids
-        self.position.update({i: p + offset for i, p in other.position.items()})
         self.arns += other.arns
         self.agent_version += other.agent_version
         self.reserved_tcp = self.reserved_tcp.concat(other.reserved_tcp)
