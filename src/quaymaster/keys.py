@@ -11,6 +11,7 @@ import numpy as np
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _MASK = (1 << 64) - 1
 
 
@@ -35,9 +36,22 @@ def seed_state(seed: int) -> int:
 
 
 def tie_keys(seed: int, n: int) -> np.ndarray:
-    """k(p) = splitmix64(s ^ p) for p = 0..n-1."""
-    s = np.uint64(seed_state(seed))
-    return splitmix64_array(np.arange(n, dtype=np.uint64) ^ s)
+    """k(p) = splitmix64(s ^ p) for p = 0..n-1.
+
+    splitmix64_array's steps, written in place into one output and one scratch
+    array: a request with a new seed pays this over every instance, and the
+    temporaries and error-state switch cost more than the arithmetic.
+    (uint64 array arithmetic wraps without a warning; only numpy scalars warn.)
+    """
+    out = np.bitwise_xor(np.arange(n, dtype=np.uint64), np.uint64(seed_state(seed)))
+    scratch = np.empty_like(out)
+    np.add(out, _GAMMA, out=out)
+    for shift, multiplier in ((_S30, _M1), (_S27, _M2), (_S31, None)):
+        np.right_shift(out, shift, out=scratch)
+        np.bitwise_xor(out, scratch, out=out)
+        if multiplier is not None:
+            np.multiply(out, multiplier, out=out)
+    return out
 
 
 def random_draw(seed: int, t: int) -> int:

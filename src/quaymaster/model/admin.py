@@ -43,6 +43,7 @@ from quaymaster.model.attributes import (
     is_custom,
 )
 from quaymaster.model.state_owner import TCP, UDP, PortSet, _port_keys_of
+from quaymaster.model.port_lists import PortLists
 from quaymaster.model.coerce import coerce_instances
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
@@ -177,8 +178,7 @@ class ContainerInstanceAdmin:
             filled = pc.coalesce(table.column(index), table.column(f"{resource}_registered"))
             table = table.set_column(index, table.schema.field(index), filled)
         start = self.state.n
-        reserved = [[tuple(p) for p in table.column(name).to_pylist()]
-                    for name in ("reserved_ports", "reserved_ports_udp")]
+        reserved = [PortLists.from_arrow(table.column(name)) for name in ("reserved_ports", "reserved_ports_udp")]
         check = PortSet(len(reserved[0]))  # reserved ports listed twice refuse the batch before it lands
         check.insert(np.concatenate([_port_keys_of(0, reserved[0], TCP), _port_keys_of(0, reserved[1], UDP)]),
                      "reserved_ports")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MISSING = -1
 
@@ -82,6 +84,16 @@ class AttributeColumn:
                 values.append(s)
             codes[i] = code
         return cls(codes, values)
+
+    @classmethod
+    def from_arrow(cls, column) -> AttributeColumn:
+        """From an Arrow string column; the same codes as from_strings (first appearance),
+        found by Arrow's dictionary encoding instead of a Python loop."""
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        encoded = pc.dictionary_encode(column)  # codes in order of first appearance; nulls stay null
+        codes = pc.fill_null(encoded.indices, MISSING).to_numpy(zero_copy_only=False).astype(np.int32)  # writable
+        return cls(codes, encoded.dictionary.to_pylist())
 
     @classmethod
     def missing(cls, n: int) -> AttributeColumn:

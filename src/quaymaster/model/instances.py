@@ -13,12 +13,13 @@ import copy
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from quaymaster.model.attributes import AttributeColumn
+from quaymaster.model.port_lists import PortLists
 from quaymaster.model.schema import (
     ATTRIBUTE_PREFIX,
     INSTANCE_STATUSES,
-    STATUS_CODE,
     instance_schema,
 )
 
@@ -36,26 +37,33 @@ class InstanceState:
         """From a table already coerced to the canonical schema (model.coerce)."""
         n = table.num_rows
         self.ids: list[str] = table.column("ec2_instance_id").to_pylist()
-        self.position: dict[str, int] = {i: p for p, i in enumerate(self.ids)}
         self.arns: list[str] = table.column("container_instance_arn").to_pylist()
-        self.status = np.array([STATUS_CODE[s] for s in table.column("status").to_pylist()],
-                               dtype=np.int8)
+        self.status = _status_codes(table.column("status"))
         self.agent_connected = _numpy_column(table, "agent_connected", np.bool_)
         self.agent_version: list[str] = table.column("agent_version").to_pylist()
         self.registered_at = table.column("registered_at").cast(pa.int64()).to_numpy().astype(np.int64)
         for name in _INT_COLUMNS:
             setattr(self, name, _numpy_column(table, name, np.int64))
-        self.reserved_tcp: list[tuple[int, ...]] = _port_tuples(table, "reserved_ports")
-        self.reserved_udp: list[tuple[int, ...]] = _port_tuples(table, "reserved_ports_udp")
+        self.reserved_tcp = PortLists.from_arrow(table.column("reserved_ports"))
+        self.reserved_udp = PortLists.from_arrow(table.column("reserved_ports_udp"))
         self.capacity_provider: list[str | None] = table.column("capacity_provider").to_pylist()
         self.attributes: dict[str, AttributeColumn] = {
-            name[len(ATTRIBUTE_PREFIX):]: AttributeColumn.from_strings(table.column(name).to_pylist())
+            name[len(ATTRIBUTE_PREFIX):]: AttributeColumn.from_arrow(table.column(name))
             for name in table.column_names if name.startswith(ATTRIBUTE_PREFIX)
         }
         # Counters kept up to date by the cluster as tasks come and go.
         self.running_tasks = np.zeros(n, dtype=np.int64)
         self.eni_used = np.zeros(n, dtype=np.int64)
         self.group_counts: dict[str, np.ndarray] = {}
+
+    @property
+    def position(self) -> dict[str, int]:
+        """Instance id -> position, built at first use (a load that never looks an id up
+        does not pay for 100,000 dictionary entries); a cache: copies rebuild it."""
+        positions = self.__dict__.get("_position")
+        if positions is None:
+            positions = self.__dict__["_position"] = dict(zip(self.ids, range(len(self.ids))))
+        return positions
 
     @property
     def n(self) -> int:
@@ -85,12 +93,13 @@ class InstanceState:
         """Append instances from a coerced table; new positions follow the old ones."""
         other = InstanceState(table)
         offset = self.n
+        if "_position" in self.__dict__:  # else built from the ids at first use
+            self._position.update(zip(other.ids, range(offset, offset + other.n)))
         self.ids += other.ids
-        self.position.update({i: p + offset for i, p in other.position.items()})
         self.arns += other.arns
         self.agent_version += other.agent_version
-        self.reserved_tcp += other.reserved_tcp
-        self.reserved_udp += other.reserved_udp
+        self.reserved_tcp = self.reserved_tcp.concat(other.reserved_tcp)
+        self.reserved_udp = self.reserved_udp.concat(other.reserved_udp)
         self.capacity_provider += other.capacity_provider
         for name in ("status", "agent_connected", "registered_at", *_INT_COLUMNS,
                      "running_tasks", "eni_used"):
@@ -135,8 +144,8 @@ class InstanceState:
             "agent_version": self.agent_version,
             "registered_at": pa.array(self.registered_at.copy(), pa.int64()),
             **{name: getattr(self, name).copy() for name in _INT_COLUMNS},
-            "reserved_ports": [list(v) for v in self.reserved_tcp],
-            "reserved_ports_udp": [list(v) for v in self.reserved_udp],
+            "reserved_ports": self.reserved_tcp.to_arrow(),
+            "reserved_ports_udp": self.reserved_udp.to_arrow(),
             "capacity_provider": self.capacity_provider,
         }
         schema = instance_schema(names)
@@ -151,13 +160,24 @@ class InstanceState:
                 arrays.append(pa.array(limits, pa.int64(), mask=limits == NO_ENI_LIMIT))
             elif field.name == "registered_at":
                 arrays.append(values.cast(field.type))
+            elif isinstance(values, pa.Array):
+                arrays.append(values.cast(field.type))
             else:
                 arrays.append(pa.array(values, field.type))
         return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _port_tuples(table: pa.Table, name: str) -> list[tuple[int, ...]]:
-    return [tuple(ports) for ports in table.column(name).to_pylist()]
+_STATUS_NAMES = pa.array(INSTANCE_STATUSES, pa.string())
+
+
+def _status_codes(column) -> np.ndarray:
+    """Status names (already checked by model.coerce) as their int8 codes."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    codes = pc.index_in(column, value_set=_STATUS_NAMES)
+    if codes.null_count:  # coerce refuses unknown statuses; never guess a code
+        raise ValueError("unknown instance status in a coerced table")
+    return codes.to_numpy(zero_copy_only=False).astype(np.int8)
 
 
 def _numpy_column(table: pa.Table, name: str, dtype) -> np.ndarray:

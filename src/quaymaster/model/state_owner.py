@@ -33,6 +33,7 @@ from quaymaster.keys import splitmix64
 from quaymaster.native import check, ffi, lib, ptr
 from quaymaster.model.stop_rows import StopRows, row_ports
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
+from quaymaster.model.port_lists import lengths_and_values
 
 PROTOCOL_SHIFT = 16   # port key = position << 17 | protocol << 16 | port
 POSITION_SHIFT = 17
@@ -301,7 +302,7 @@ class StateOwner:
 
     # -- instances ------------------------------------------------------------
 
-    def instances_added(self, start: int, reserved_tcp: list, reserved_udp: list) -> None:
+    def instances_added(self, start: int, reserved_tcp, reserved_udp) -> None:
         """New instances at positions start..: their reserved ports are now in use."""
         n = self.cluster.state.n
         self.ports.grow_instances(n)
@@ -501,7 +502,6 @@ def instances_view(state, group_count: np.ndarray):
 
 def _port_keys_of(first_position: int, port_lists: list, protocol: int) -> np.ndarray:
     """port_key() of every port of instances ``first_position, first_position + 1, ...``."""
-    lengths = np.fromiter((len(p) for p in port_lists), dtype=np.int64, count=len(port_lists))
-    owners = np.repeat(np.arange(first_position, first_position + len(port_lists), dtype=np.int64), lengths)
-    ports = np.fromiter((x for p in port_lists for x in p), dtype=np.int64, count=int(lengths.sum()))
+    lengths, ports = lengths_and_values(port_lists)
+    owners = np.repeat(np.arange(first_position, first_position + len(lengths), dtype=np.int64), lengths)
     return port_key(owners, protocol, ports)

@@ -100,13 +100,6 @@ _M2_INVERSE = pow(0x94D049BB133111EB, -1, 1 << 64)
 _MASK = (1 << 64) - 1
 
 
-def _unshift(z: int, shift: int) -> int:
-    x = z
-    for _ in range(64 // shift + 1):
-        x = z ^ (x >> shift)
-    return x
-
-
 def sequence_of(task_id_text: str) -> int | None:
     """The sequence number whose :func:`task_id` is ``task_id_text``, or None.
 
@@ -119,11 +112,13 @@ def sequence_of(task_id_text: str) -> int | None:
         high, low = int(task_id_text[:16], 16), int(task_id_text[16:], 16)
     except ValueError:
         return None
-    z = _unshift(high, 31)
+    # x ^ (x >> s) is undone by z ^ z >> s ^ z >> 2s (here 3s >= 64), written out: every
+    # stop_task looks its ARN up this way.
+    z = high ^ (high >> 31) ^ (high >> 62)
     z = (z * _M2_INVERSE) & _MASK
-    z = _unshift(z, 27)
+    z = z ^ (z >> 27) ^ (z >> 54)
     z = (z * _M1_INVERSE) & _MASK
-    seq = (_unshift(z, 30) - 0x9E3779B97F4A7C15) & _MASK
+    seq = ((z ^ (z >> 30) ^ (z >> 60)) - 0x9E3779B97F4A7C15) & _MASK
     if splitmix64(seq ^ 0xA5A5A5A5A5A5A5A5) != low or task_id_text != task_id_text.lower():
         return None
     return seq

@@ -13,11 +13,13 @@ import pyarrow as pa
 
 from quaymaster.errors import QuaymasterError
 from quaymaster.placement import reasons
+from quaymaster.model import tasks as tasks_model
 
 #: The two lowercase hex digits of each byte value, as ASCII: _BYTE_HEX[b] == b"%02x" % b.
 _BYTE_HEX = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype=np.uint8).reshape(256, 2)
 #: Rows per Arrow string chunk: keeps each chunk's 32-bit offsets far from overflow.
 _ARN_CHUNK_ROWS = 1 << 22
+_FEW_ARNS = 64  # task_arns() up to this many: Python strings directly (model.tasks.task_id)
 
 
 class PlacementResult:
@@ -56,6 +58,11 @@ class PlacementResult:
     # -- tables -------------------------------------------------------------
 
     def task_arns(self) -> list[str]:
+        if self.placed_count <= _FEW_ARNS:  # a few f-strings cost less than building Arrow buffers
+            o = self.outcome
+            sequences = np.arange(o.first_sequence, o.first_sequence + self.placed_count, dtype=np.uint64)
+            prefix = self._cluster.tasks.arn_prefix
+            return [prefix + task_id for task_id in tasks_model.task_id(sequences)]
         return self.task_arn_array().to_pylist()
 
     def task_arn_array(self) -> pa.ChunkedArray:

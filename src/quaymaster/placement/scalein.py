@@ -19,6 +19,7 @@ import numpy as np
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state, tie_keys
 from quaymaster.kernels.scalein import BINPACK, RANDOM, SPREAD, choose_victims
+from quaymaster.kernels.scalein_heap import choose_victims_heap
 from quaymaster.placement.request import _check_seed
 from quaymaster.placement.strategy import DEFAULT_SERVICE, parse_strategies
 
@@ -104,10 +105,61 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
     daemon = candidates.column("daemon").astype(np.bool_)
     tie = tie_keys(seed, int(rows.max()) + 1)[rows]
     chosen = np.empty(min(count, m), dtype=np.int64)
-    done = choose_victims(kinds, bucket, bucket_count.astype(np.int64), binpack_value, binpack_base,
-                          daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
-    arns = []
-    for index in chosen[:done].tolist():
-        chunk = candidates.chunks[int(candidates.chunk_of[index])]
-        arns.append(cluster.tasks.chunk_arns(chunk, [int(candidates.row_in[index])])[0])
+    bucket_count = bucket_count.astype(np.int64)
+    if count > _SCAN_UP_TO and _heap_fits(ranked):
+        order, cell_start, group_start = _cells(kinds, bucket, binpack_value, daemon, tie)
+        done = choose_victims_heap(kinds, bucket, bucket_count, binpack_value, binpack_base,
+                                   daemon, tie, count, order, cell_start, group_start, chosen)
+    else:  # random's j(t, n)-th draw, or a later attribute spread: the scan
+        done = choose_victims(kinds, bucket, bucket_count, binpack_value, binpack_base,
+                              daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
+    return _arns_of(cluster.tasks, candidates, chosen[:done])
+
+
+# Up to this many choices the scan (O(count * m)) costs less than the heaps' O(m log m) setup.
+_SCAN_UP_TO = 8
+
+
+def _heap_fits(ranked) -> bool:
+    """kernels/scalein_heap.py applies: no random, and every strategy after the first changes
+    only with the tasks of one instance (binpack, spread(instanceId))."""
+    if any(s.type == "random" for s in ranked):
+        return False
+    return all(s.type == "binpack" or s.attribute is None for s in ranked[1:])
+
+
+def _cells(kinds, bucket, binpack_value, daemon, tie):
+    """Candidates grouped into cells (equal buckets over every strategy) in choice order
+    (plain first, binpack values descending in strategy order, tie key, index); cells are
+    numbered by their buckets, the first strategy's most significant, so cells that share
+    the first bucket are consecutive. Returns (order, cell_start, group_start)."""
+    m = bucket.shape[1]
+    cell = np.zeros(m, dtype=np.int64)
+    first = np.zeros(m, dtype=np.int64)
+    for k, row in enumerate(bucket):  # ranks at each step: no product of ranges can overflow
+        _, cell = np.unique(cell * (int(row.max()) + 1) + row, return_inverse=True)
+        cell = cell.reshape(-1).astype(np.int64)
+        if k == 0:
+            first = cell.copy()
+    keys = [tie]  # np.lexsort: the last key is the primary one; it is stable (index last)
+    keys += [-binpack_value[k] for k in reversed(range(len(kinds))) if kinds[k] == BINPACK]
+    keys += [daemon, cell]
+    order = np.lexsort(keys).astype(np.int64)
+    n_cells = int(cell.max()) + 1
+    cell_start = np.zeros(n_cells + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=n_cells), out=cell_start[1:])
+    group_of_cell = first[order[cell_start[:-1]]]  # ascending: first ranks order the cells
+    group_start = np.zeros(int(group_of_cell.max()) + 2, dtype=np.int64)
+    np.cumsum(np.bincount(group_of_cell), out=group_start[1:])
+    return order, cell_start, group_start
+
+
+def _arns_of(tasks, candidates, chosen: np.ndarray) -> list[str]:
+    """ARNs of the chosen candidates in order, built one batch per chunk."""
+    arns: list[str | None] = [None] * len(chosen)
+    chunk_of = candidates.chunk_of[chosen]
+    for k in np.unique(chunk_of).tolist():
+        at = np.flatnonzero(chunk_of == k)
+        for slot, arn in zip(at.tolist(), tasks.chunk_arns(candidates.chunks[k], candidates.row_in[chosen[at]])):
+            arns[slot] = arn
     return arns
