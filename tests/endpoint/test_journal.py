@@ -145,10 +145,8 @@ def test_kill_9_short(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_9_many_times(tmp_path, request):
-    # ~70 s: runs only when asked for (pytest -m slow tests/endpoint/test_journal.py);
+def test_kill_9_many_times(tmp_path):
+    # ~70 s: in the slow suite (pytest -m slow, which .ci/run runs after the default one);
     # test_kill_9_short keeps three kills in the default run.
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("22 kill -9 rounds; select with -m slow")
     model = crash_rounds(tmp_path, rounds=22, seed=2026)
     assert len(model) > 20
