@@ -13,7 +13,7 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
-FACTORY = "standin_region:StandInRegion"  # TEST-ONLY region until the real one is merged
+FACTORY = "quaymaster.region:Region"
 ACCOUNT = "123456789012"
 
 

@@ -146,7 +146,8 @@ class Endpoint:
         self.authorizer.check(principal, service, operation, call.params, region,
                               dt.datetime.now(dt.timezone.utc), client)
         try:
-            return self.host.call(region, service, operation, call.params, act.mutating)
+            return self.host.call(region, service, operation, call.params, act.mutating,
+                                  principal=principal.arn)
         except ServiceError:
             raise
         except Exception:

@@ -5,8 +5,10 @@ change state are applied one at a time in arrival order and a region is never
 touched by two threads. The contract with the region (docs/endpoint.md):
 
 - ``factory(name) -> region``; ``region.handle(service, operation, request)``
-  answers or raises ``ServiceError``; ``region.clock`` is the virtual time
-  (a ``datetime`` or epoch seconds); ``region.advance(seconds)`` runs it on.
+  answers or raises ``ServiceError``; ``region.clock.now`` is the virtual time
+  in epoch milliseconds (``quaymaster.clock.Clock``); ``region.advance(seconds)``
+  runs it on. A region with an ``ecr`` registry gets a resolver to the other
+  regions' registries (replication) and ECR calls carry the caller's ARN.
 - Optional, for snapshots: ``region.export_state() -> dict`` (pyarrow tables
   and JSON values) and ``region.import_state(state)`` on a fresh region. A
   region without them is rebuilt by replaying the whole journal.
@@ -27,10 +29,9 @@ from .services import services
 CLOCK = "_clock"
 
 
-def as_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+def clock_datetime(region: Any) -> dt.datetime:
+    """The region's virtual time: ``region.clock.now`` is epoch milliseconds."""
+    return dt.datetime.fromtimestamp(region.clock.now / 1000, dt.timezone.utc)
 
 
 class RegionHost:
@@ -56,9 +57,10 @@ class RegionHost:
         if states:
             self.elapsed = float(states.pop("_host", {}).get("elapsed", 0.0))
             for name, state in states.items():
-                region = self._factory(name)
+                region = self._make(name)
                 region.import_state(state)
                 self.regions[name] = region
+        self.region(self.default_region)
         replayed = 0
         for entry in self.journal.entries(after=seq):
             self._replay(entry)
@@ -81,17 +83,25 @@ class RegionHost:
 
     # --- calls --------------------------------------------------------------
 
+    def _make(self, name: str) -> Any:
+        region = self._factory(name)
+        if getattr(region, "ecr", None) is not None:
+            region.ecr.resolver = lambda other: self.region(other).ecr
+        return region
+
     def region(self, name: str) -> Any:
         if name not in self.regions:
-            region = self._factory(name)
+            region = self._make(name)
             if self.elapsed:
                 region.advance(self.elapsed)  # regions share one clock
             self.regions[name] = region
         return self.regions[name]
 
-    def call(self, region: str, service: str, operation: str, params: dict, mutating: bool) -> dict:
+    def call(self, region: str, service: str, operation: str, params: dict, mutating: bool,
+             principal: str | None = None) -> dict:
         self.follow_wall()
-        answer = self.region(region).handle(service, operation, params)
+        extra = {"principal": principal} if service == "ecr" else {}
+        answer = self.region(region).handle(service, operation, params, **extra)
         if mutating:
             model = services()[service].operation(operation)
             shape = model.input_shape if model is not None else None
@@ -124,7 +134,7 @@ class RegionHost:
             self.advance(behind)
 
     def now(self) -> dt.datetime:
-        return as_datetime(self.region(self.default_region).clock)
+        return clock_datetime(self.region(self.default_region))
 
     def _record(self, region: str, service: str, operation: str, params: dict) -> None:
         seq = self.journal.append(self.now().timestamp(), region, service, operation, params)

@@ -14,6 +14,7 @@ import heapq
 from typing import Callable
 
 from quaymaster.clock import Clock, DEFAULT_START, DEFAULT_TICK_MS, parse_duration
+from quaymaster.ecr import ECRRegistry
 from quaymaster.errors import InvalidParameterError
 from quaymaster.lifecycle import Lifecycle, TaskTimings
 from quaymaster.region.dispatch import Dispatch
@@ -36,7 +37,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
     """One AWS account in one region, on a virtual clock."""
 
     def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
-                 start=DEFAULT_START, tick="15s"):
+                 start=DEFAULT_START, tick="15s", blobs=None):
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
             raise InvalidParameterError(f"seed must be an integer in [0, 2**64), found {seed!r}",
                                         field="seed", value=seed)
@@ -65,6 +66,10 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
+        # ECR of this account and region, on the region's clock (epoch seconds). ``blobs``
+        # (an ecr BlobStore) may be shared between regions; whoever holds several
+        # regions sets ``self.ecr.resolver`` (region name -> registry) for replication.
+        self.ecr = ECRRegistry(account, name, clock=lambda: self.clock.now / 1000, blobs=blobs)
 
     @property
     def now(self) -> int:
