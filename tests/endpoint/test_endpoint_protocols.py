@@ -7,14 +7,16 @@ The region behind it is the real ``quaymaster.region.Region`` (the default of
 
 import json
 import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 from server_support import ROOT, Server, client, env
 
-AWS = "/work/venv/bin/aws"
+AWS = str(Path(sys.executable).parent / "aws")  # the aws of this interpreter
 
 
 def raw_post(url, body: bytes, headers: dict):
