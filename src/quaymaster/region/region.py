@@ -30,6 +30,7 @@ from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
 
 MINUTE_MS = 60_000
+DAY_MS = 86_400_000
 _QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
 
 
@@ -131,6 +132,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         if self.minute_hooks or self.sample_hooks:
             after = self._done_through + 1
             dues.append(-(-after // MINUTE_MS) * MINUTE_MS)
+        if any(r.lifecycle_policy is not None for r in self.ecr.repositories.values()):
+            dues.append(-(-(self._done_through + 1) // DAY_MS) * DAY_MS)   # ECR's daily expiry
         dues = [d for d in dues if d is not None]
         return self._ceil_tick(min(dues)) if dues else None
 
@@ -148,6 +151,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         if whole_minute:                                        # 8. samples of this instant
             for hook in self.sample_hooks:
                 hook(now)
+        if now // DAY_MS != (now - self.clock.tick_ms) // DAY_MS:   # first tick of a UTC day:
+            self.ecr.daily_expiry(now / 1000)                       # ECR's lifecycle expiry
 
     # -- task changes ---------------------------------------------------------
 
