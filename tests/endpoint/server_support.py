@@ -67,6 +67,24 @@ class Server:
         self.process.stderr.close()
 
 
+ROOT_PRINCIPAL = {"arn": f"arn:aws:iam::{ACCOUNT}:root", "accessKeyId": "AKIDROOT",
+                  "secretAccessKey": "root-secret"}
+
+
+def signed_fixture(principals: dict):
+    """A module fixture: a server with --auth sigv4 and ``principals`` as its credentials file."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def signed(tmp_path_factory):
+        path = tmp_path_factory.mktemp("creds") / "credentials.json"
+        path.write_text(json.dumps(principals))
+        running = Server("--auth", "sigv4", "--credentials", str(path))
+        yield running
+        running.stop()
+    return signed
+
+
 def wait_gone(process: subprocess.Popen, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:

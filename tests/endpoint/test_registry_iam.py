@@ -9,7 +9,7 @@ import oras.client
 import pytest
 import requests
 
-from server_support import Server, client
+from server_support import ROOT_PRINCIPAL, client, signed_fixture
 
 ACCOUNT = "123456789012"
 REPO_ARN = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/app"
@@ -28,17 +28,11 @@ PRINCIPALS = {"principals": [
      "policies": [PUSH_POLICY]},
     {"arn": READER, "accessKeyId": "AKIDREADER", "secretAccessKey": "reader-secret",
      "policies": [TOKEN_ONLY]},
-    {"arn": f"arn:aws:iam::{ACCOUNT}:root", "accessKeyId": "AKIDROOT", "secretAccessKey": "root-secret"},
+    ROOT_PRINCIPAL,
 ]}
 
 
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory):
-    path = tmp_path_factory.mktemp("creds") / "credentials.json"
-    path.write_text(json.dumps(PRINCIPALS))
-    running = Server("--auth", "sigv4", "--credentials", str(path))
-    yield running
-    running.stop()
+signed = signed_fixture(PRINCIPALS)
 
 
 def password(url: str, key: str, secret: str) -> str:

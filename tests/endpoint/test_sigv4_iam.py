@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from server_support import Server, client
+from server_support import ROOT_PRINCIPAL, client, signed_fixture
 
 ACCOUNT = "123456789012"
 ALICE_POLICY = {"Version": "2012-10-17", "Statement": [
@@ -29,17 +29,11 @@ PRINCIPALS = {"principals": [
      "secretAccessKey": "alice-secret", "policies": [ALICE_POLICY], "tags": {"team": "web"}},
     {"arn": f"arn:aws:iam::{ACCOUNT}:role/ecsInstanceRole", "accessKeyId": "AKIDROLE",
      "secretAccessKey": "role-secret", "policies": [EC2_ROLE]},
-    {"arn": f"arn:aws:iam::{ACCOUNT}:root", "accessKeyId": "AKIDROOT", "secretAccessKey": "root-secret"},
+    ROOT_PRINCIPAL,
 ]}
 
 
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory):
-    path = tmp_path_factory.mktemp("creds") / "credentials.json"
-    path.write_text(json.dumps(PRINCIPALS))
-    running = Server("--auth", "sigv4", "--credentials", str(path))
-    yield running
-    running.stop()
+signed = signed_fixture(PRINCIPALS)
 
 
 def names(url):
