@@ -21,7 +21,7 @@ from typing import Any, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from quaymaster.errors import ServiceError
 from quaymaster.iam.catalogue import action as catalogue_action
@@ -246,7 +246,7 @@ class _DefaultRegistry:
 
 def create_app(config: Config, factory: Callable[[str], Any]) -> Starlette:
     endpoint = Endpoint(config, factory)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/_quaymaster/health", endpoint.health, methods=["GET"]),
         Route("/_quaymaster/clock", endpoint.clock, methods=["GET"]),
         Route("/_quaymaster/clock/advance", endpoint.advance, methods=["POST"]),
