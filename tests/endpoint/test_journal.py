@@ -153,3 +153,35 @@ def test_kill_9_many_times(tmp_path, request):
         pytest.skip("22 kill -9 rounds; select with -m slow")
     model = crash_rounds(tmp_path, rounds=22, seed=2026)
     assert len(model) > 20
+
+
+def test_ecr_api_push_survives_a_restart(tmp_path):
+    # ECR's upload ids are drawn at random: the replay maps the journaled ones to new ones.
+    import hashlib
+    import json as _json
+    first = Server("--state", str(tmp_path))
+    ecr = client("ecr", first.url)
+    ecr.create_repository(repositoryName="keep/me")
+    blob = b'{"architecture":"amd64"}'
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    upload = ecr.initiate_layer_upload(repositoryName="keep/me")["uploadId"]
+    ecr.upload_layer_part(repositoryName="keep/me", uploadId=upload, partFirstByte=0,
+                          partLastByte=len(blob) - 1, layerPartBlob=blob)
+    first.stop()
+    second = Server("--state", str(tmp_path))   # the upload goes on across the restart
+    try:
+        ecr = client("ecr", second.url)
+        ecr.complete_layer_upload(repositoryName="keep/me", uploadId=upload, layerDigests=[digest])
+        manifest = _json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                           "digest": digest, "size": len(blob)}, "layers": []})
+        ecr.put_image(repositoryName="keep/me", imageManifest=manifest, imageTag="v1")
+        before = ecr.describe_images(repositoryName="keep/me")["imageDetails"]
+    finally:
+        second.stop()
+    third = Server("--state", str(tmp_path))
+    try:
+        assert client("ecr", third.url).describe_images(repositoryName="keep/me")["imageDetails"] == before
+        assert [d["imageTags"] for d in before] == [["v1"]]
+    finally:
+        third.stop()

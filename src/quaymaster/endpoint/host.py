@@ -27,6 +27,11 @@ from .journal import Journal
 from .services import services
 
 CLOCK = "_clock"
+# Answer members a region draws at random (not from its seed): the journal keeps the
+# value handed out, under DRAWN_KEY, and a replay maps it to the value drawn anew
+# wherever a later request carries it (an ECR upload id, in UploadLayerPart ...).
+DRAWN = {("ecr", "InitiateLayerUpload"): "uploadId"}
+DRAWN_KEY = "_quaymasterDrawn"
 
 
 def clock_datetime(region: Any) -> dt.datetime:
@@ -47,12 +52,13 @@ class RegionHost:
         self.elapsed = 0.0          # virtual seconds advanced since the start of the journal
         self._since_snapshot = 0
         self._wall_origin = (time.monotonic(), 0.0)
+        self._redrawn: dict[str, dict[str, str]] = {}   # member -> {journaled value: replayed value}
 
     # --- start-up and recovery -------------------------------------------
 
     def load(self) -> int:
         """Latest snapshot plus the journal after it; returns how many calls were replayed."""
-        self.regions, self.elapsed = {}, 0.0
+        self.regions, self.elapsed, self._redrawn = {}, 0.0, {}
         seq, states = self.journal.latest_snapshot()
         if states:
             self.elapsed = float(states.pop("_host", {}).get("elapsed", 0.0))
@@ -75,11 +81,22 @@ class RegionHost:
             return
         operation = services()[entry.service].operation(entry.operation)
         assert operation is not None, f"journaled operation {entry.operation} left the model"
-        params = jsoncodec.decode_input(entry.params, operation.input_shape)
+        journaled = dict(entry.params)
+        drawn = journaled.pop(DRAWN_KEY, None)
+        params = jsoncodec.decode_input(self._as_redrawn(journaled), operation.input_shape)
         try:
-            self.region(entry.region).handle(entry.service, entry.operation, params)
+            answer = self.region(entry.region).handle(entry.service, entry.operation, params)
         except ServiceError:
-            pass  # it was accepted once; a deterministic region accepts it again
+            return  # it was accepted once; a deterministic region accepts it again
+        for member, value in (drawn or {}).items():
+            self._redrawn.setdefault(member, {})[value] = answer[member]
+
+    def _as_redrawn(self, params: dict) -> dict:
+        """``params`` with values drawn before a restart replaced by those drawn on replay."""
+        for member, renamed in self._redrawn.items():
+            if isinstance(params.get(member), str) and params[member] in renamed:
+                params = dict(params, **{member: renamed[params[member]]})
+        return params
 
     # --- calls --------------------------------------------------------------
 
@@ -101,11 +118,16 @@ class RegionHost:
              principal: str | None = None) -> dict:
         self.follow_wall()
         extra = {"principal": principal} if service == "ecr" else {}
-        answer = self.region(region).handle(service, operation, params, **extra)
+        # The journal keeps what the client sent: its replay maps the values again.
+        answer = self.region(region).handle(service, operation, self._as_redrawn(params), **extra)
         if mutating:
             model = services()[service].operation(operation)
             shape = model.input_shape if model is not None else None
-            self._record(region, service, operation, jsoncodec.encode_output(params, shape) or {})
+            record = jsoncodec.encode_output(params, shape) or {}
+            drawn = DRAWN.get((service, operation))
+            if drawn is not None:
+                record[DRAWN_KEY] = {drawn: answer[drawn]}
+            self._record(region, service, operation, record)
         return answer
 
     def lookup(self, region: str, service: str, operation: str, params: dict) -> dict:
