@@ -13,7 +13,7 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
-FACTORY = "standin_region:StandInRegion"  # TEST-ONLY region until the real one is merged
+FACTORY = "quaymaster.region:Region"
 ACCOUNT = "123456789012"
 
 
@@ -65,6 +65,24 @@ class Server:
         self.process.wait(timeout=15)
         self.process.stdout.close()
         self.process.stderr.close()
+
+
+ROOT_PRINCIPAL = {"arn": f"arn:aws:iam::{ACCOUNT}:root", "accessKeyId": "AKIDROOT",
+                  "secretAccessKey": "root-secret"}
+
+
+def signed_fixture(principals: dict):
+    """A module fixture: a server with --auth sigv4 and ``principals`` as its credentials file."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def signed(tmp_path_factory):
+        path = tmp_path_factory.mktemp("creds") / "credentials.json"
+        path.write_text(json.dumps(principals))
+        running = Server("--auth", "sigv4", "--credentials", str(path))
+        yield running
+        running.stop()
+    return signed
 
 
 def wait_gone(process: subprocess.Popen, timeout: float = 10) -> None:

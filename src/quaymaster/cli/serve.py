@@ -33,13 +33,22 @@ def register(subparsers, help_text: str) -> None:
     p.set_defaults(handler=run)
 
 
-def load_factory(spec: str, account: str):
+def load_factory(spec: str, account: str, state: str | None = None):
+    """``region_name -> region``: ``factory(region_name, account=account)``.
+
+    The default (the real Region) also gets one ECR blob store shared by every
+    region of the server, on disk under ``--state`` (in memory without it).
+    """
     module_name, _, name = spec.partition(":")
     if not name:
         raise InvalidInputError(f"--region-factory must be MODULE:NAME, not {spec!r}",
                                 field="region-factory", value=spec)
     factory = getattr(importlib.import_module(module_name), name)
-    return lambda region: factory(region=region, account=account)
+    if spec == DEFAULT_FACTORY:
+        from quaymaster.ecr import BlobStore
+        blobs = BlobStore(state)
+        return lambda region: factory(region, account=account, blobs=blobs)
+    return lambda region: factory(region, account=account)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                     principals=principals, clock=args.clock, speed=args.speed,
                     snapshot_every=max(1, args.snapshot_every))
     try:
-        factory = load_factory(args.region_factory, args.account)
+        factory = load_factory(args.region_factory, args.account, args.state)
     except (ModuleNotFoundError, AttributeError) as exc:
         raise InvalidInputError(f"--region-factory {args.region_factory}: cannot load it ({exc})",
                                 field="region-factory", value=args.region_factory) from None

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from quaymaster.errors import ServiceError
 from quaymaster.iam.catalogue import action as catalogue_action
@@ -64,6 +64,7 @@ class Endpoint:
         self.authorizer = Authorizer(self.host.lookup)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="region")
         self.root = root(config.account)
+        self.by_arn = {p.arn: p for p in (config.principals or {}).values()}
 
     async def on_region(self, fn: Callable, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -146,13 +147,26 @@ class Endpoint:
         self.authorizer.check(principal, service, operation, call.params, region,
                               dt.datetime.now(dt.timezone.utc), client)
         try:
-            return self.host.call(region, service, operation, call.params, act.mutating)
+            return self.host.call(region, service, operation, call.params, act.mutating,
+                                  principal=principal.arn)
         except ServiceError:
             raise
         except Exception:
             if act.mutating:
                 self.host.load()  # whatever the failed call half-did is gone
             raise
+
+    # --- the registry API (/v2/) -------------------------------------------------
+
+    def registry_allows(self, principal_arn: str, action: str, repository_arn: str) -> bool:
+        """``authorize`` of the /v2/ app: the principal the ECR token was issued to."""
+        principal = self.root if principal_arn == self.root.arn else self.by_arn.get(principal_arn)
+        if principal is None:
+            return False
+        name = repository_arn.split(":repository/", 1)[-1]
+        policy = self.host.region(self.config.region).ecr.repository_policy(name)
+        return self.authorizer.allows_registry(principal, action, repository_arn, policy,
+                                               self.config.region, dt.datetime.now(dt.timezone.utc))
 
     # --- control routes -------------------------------------------------------
 
@@ -219,14 +233,28 @@ class Endpoint:
             self.journal.close()
 
 
+class _DefaultRegistry:
+    """The default region's ECR registry, found anew on each use: a rebuild after a
+    failed call (``RegionHost.load``) replaces the region objects."""
+
+    def __init__(self, host: RegionHost):
+        self._host = host
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._host.regions[self._host.default_region].ecr, name)
+
+
 def create_app(config: Config, factory: Callable[[str], Any]) -> Starlette:
     endpoint = Endpoint(config, factory)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/_quaymaster/health", endpoint.health, methods=["GET"]),
         Route("/_quaymaster/clock", endpoint.clock, methods=["GET"]),
         Route("/_quaymaster/clock/advance", endpoint.advance, methods=["POST"]),
         Route("/", endpoint.aws, methods=["POST"]),
     ]
+    if hasattr(endpoint.host.region(config.region), "ecr"):
+        from quaymaster.ecr import registry_app
+        routes.append(Mount("/v2", registry_app(_DefaultRegistry(endpoint.host), endpoint.registry_allows)))
     app = Starlette(routes=routes, lifespan=endpoint.lifespan)
     app.state.endpoint = endpoint
     return app

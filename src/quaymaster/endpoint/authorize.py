@@ -213,6 +213,23 @@ class Authorizer:
                            f"User: {principal.arn} is not authorized to perform: {act.name} "
                            f"on resource: {decision.resource} {why}")
 
+    def allows_registry(self, principal: Principal, action: str, repository_arn: str,
+                        repository_policy: dict | None, region: str, now: dt.datetime) -> bool:
+        """A /v2/ request (``action`` such as ``ecr:PutImage``) on one repository: the
+        principal's identity policies, and the repository policy as its resource policy."""
+        if principal.arn.endswith(":root"):
+            return True
+        context = _Context(base_context(principal, "ecr", {}, region, now, None), dict)
+        resource = None
+        if repository_policy:
+            try:
+                resource = {repository_arn: parse_policy(repository_policy, resource_policy=True)}
+            except (ValueError, TypeError):
+                resource = None  # SetRepositoryPolicy refuses bad documents; never trust one
+        decision = evaluate(Request(principal.arn, action, [repository_arn], context),
+                            list(principal.policies), resource)
+        return decision.allowed
+
     def _resource_tags(self, region: str, service: str, arns: list[str]) -> dict[str, str]:
         arn = arns[0] if arns and arns[0] != "*" else None
         if arn is None or service not in ("ecs", "ecr"):

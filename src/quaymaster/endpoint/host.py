@@ -5,8 +5,10 @@ change state are applied one at a time in arrival order and a region is never
 touched by two threads. The contract with the region (docs/endpoint.md):
 
 - ``factory(name) -> region``; ``region.handle(service, operation, request)``
-  answers or raises ``ServiceError``; ``region.clock`` is the virtual time
-  (a ``datetime`` or epoch seconds); ``region.advance(seconds)`` runs it on.
+  answers or raises ``ServiceError``; ``region.clock.now`` is the virtual time
+  in epoch milliseconds (``quaymaster.clock.Clock``); ``region.advance(seconds)``
+  runs it on. A region with an ``ecr`` registry gets a resolver to the other
+  regions' registries (replication) and ECR calls carry the caller's ARN.
 - Optional, for snapshots: ``region.export_state() -> dict`` (pyarrow tables
   and JSON values) and ``region.import_state(state)`` on a fresh region. A
   region without them is rebuilt by replaying the whole journal.
@@ -25,12 +27,16 @@ from .journal import Journal
 from .services import services
 
 CLOCK = "_clock"
+# Answer members a region draws at random (not from its seed): the journal keeps the
+# value handed out, under DRAWN_KEY, and a replay maps it to the value drawn anew
+# wherever a later request carries it (an ECR upload id, in UploadLayerPart ...).
+DRAWN = {("ecr", "InitiateLayerUpload"): "uploadId"}
+DRAWN_KEY = "_quaymasterDrawn"
 
 
-def as_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+def clock_datetime(region: Any) -> dt.datetime:
+    """The region's virtual time: ``region.clock.now`` is epoch milliseconds."""
+    return dt.datetime.fromtimestamp(region.clock.now / 1000, dt.timezone.utc)
 
 
 class RegionHost:
@@ -46,19 +52,21 @@ class RegionHost:
         self.elapsed = 0.0          # virtual seconds advanced since the start of the journal
         self._since_snapshot = 0
         self._wall_origin = (time.monotonic(), 0.0)
+        self._redrawn: dict[str, dict[str, str]] = {}   # member -> {journaled value: replayed value}
 
     # --- start-up and recovery -------------------------------------------
 
     def load(self) -> int:
         """Latest snapshot plus the journal after it; returns how many calls were replayed."""
-        self.regions, self.elapsed = {}, 0.0
+        self.regions, self.elapsed, self._redrawn = {}, 0.0, {}
         seq, states = self.journal.latest_snapshot()
         if states:
             self.elapsed = float(states.pop("_host", {}).get("elapsed", 0.0))
             for name, state in states.items():
-                region = self._factory(name)
+                region = self._make(name)
                 region.import_state(state)
                 self.regions[name] = region
+        self.region(self.default_region)
         replayed = 0
         for entry in self.journal.entries(after=seq):
             self._replay(entry)
@@ -73,29 +81,53 @@ class RegionHost:
             return
         operation = services()[entry.service].operation(entry.operation)
         assert operation is not None, f"journaled operation {entry.operation} left the model"
-        params = jsoncodec.decode_input(entry.params, operation.input_shape)
+        journaled = dict(entry.params)
+        drawn = journaled.pop(DRAWN_KEY, None)
+        params = jsoncodec.decode_input(self._as_redrawn(journaled), operation.input_shape)
         try:
-            self.region(entry.region).handle(entry.service, entry.operation, params)
+            answer = self.region(entry.region).handle(entry.service, entry.operation, params)
         except ServiceError:
-            pass  # it was accepted once; a deterministic region accepts it again
+            return  # it was accepted once; a deterministic region accepts it again
+        for member, value in (drawn or {}).items():
+            self._redrawn.setdefault(member, {})[value] = answer[member]
+
+    def _as_redrawn(self, params: dict) -> dict:
+        """``params`` with values drawn before a restart replaced by those drawn on replay."""
+        for member, renamed in self._redrawn.items():
+            if isinstance(params.get(member), str) and params[member] in renamed:
+                params = dict(params, **{member: renamed[params[member]]})
+        return params
 
     # --- calls --------------------------------------------------------------
 
+    def _make(self, name: str) -> Any:
+        region = self._factory(name)
+        if getattr(region, "ecr", None) is not None:
+            region.ecr.resolver = lambda other: self.region(other).ecr
+        return region
+
     def region(self, name: str) -> Any:
         if name not in self.regions:
-            region = self._factory(name)
+            region = self._make(name)
             if self.elapsed:
                 region.advance(self.elapsed)  # regions share one clock
             self.regions[name] = region
         return self.regions[name]
 
-    def call(self, region: str, service: str, operation: str, params: dict, mutating: bool) -> dict:
+    def call(self, region: str, service: str, operation: str, params: dict, mutating: bool,
+             principal: str | None = None) -> dict:
         self.follow_wall()
-        answer = self.region(region).handle(service, operation, params)
+        extra = {"principal": principal} if service == "ecr" else {}
+        # The journal keeps what the client sent: its replay maps the values again.
+        answer = self.region(region).handle(service, operation, self._as_redrawn(params), **extra)
         if mutating:
             model = services()[service].operation(operation)
             shape = model.input_shape if model is not None else None
-            self._record(region, service, operation, jsoncodec.encode_output(params, shape) or {})
+            record = jsoncodec.encode_output(params, shape) or {}
+            drawn = DRAWN.get((service, operation))
+            if drawn is not None:
+                record[DRAWN_KEY] = {drawn: answer[drawn]}
+            self._record(region, service, operation, record)
         return answer
 
     def lookup(self, region: str, service: str, operation: str, params: dict) -> dict:
@@ -124,7 +156,7 @@ class RegionHost:
             self.advance(behind)
 
     def now(self) -> dt.datetime:
-        return as_datetime(self.region(self.default_region).clock)
+        return clock_datetime(self.region(self.default_region))
 
     def _record(self, region: str, service: str, operation: str, params: dict) -> None:
         seq = self.journal.append(self.now().timestamp(), region, service, operation, params)

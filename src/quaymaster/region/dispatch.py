@@ -64,8 +64,15 @@ def operation_model(service: str, operation: str):
 class Dispatch:
     """Mixin of Region: the one entry point the HTTP endpoint and the simulator use."""
 
-    def handle(self, service: str, operation: str, request: dict | None = None) -> dict:
-        """Validate ``request`` against botocore's model and run the operation; returns its response."""
+    def handle(self, service: str, operation: str, request: dict | None = None, *,
+               principal: str | None = None) -> dict:
+        """Validate ``request`` against botocore's model and run the operation; returns its response.
+
+        ``ecr`` calls go to the region's registry (``self.ecr``), which validates them itself;
+        ``principal`` (the caller's ARN) is whom an ECR authorization token is issued to.
+        """
+        if service == "ecr":
+            return self.ecr.handle(operation, request, principal=principal)
         if service not in SUPPORTED or operation not in SUPPORTED[service]:
             raise ServiceError("InvalidAction", f"{service}:{operation} is not supported by this region",
                                status=400)

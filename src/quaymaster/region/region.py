@@ -14,6 +14,7 @@ import heapq
 from typing import Callable
 
 from quaymaster.clock import Clock, DEFAULT_START, DEFAULT_TICK_MS, parse_duration
+from quaymaster.ecr import ECRRegistry
 from quaymaster.errors import InvalidParameterError
 from quaymaster.lifecycle import Lifecycle, TaskTimings
 from quaymaster.loadbalancing.attach import LoadBalancing
@@ -33,6 +34,7 @@ from quaymaster.services.scheduler import ServiceScheduler
 from quaymaster.taskdef import TaskDefinitionRegistry
 
 MINUTE_MS = 60_000
+DAY_MS = 86_400_000
 _QUIET = frozenset({"PENDING", "ACTIVATING", "DEPROVISIONING"})
 
 
@@ -41,7 +43,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
     """One AWS account in one region, on a virtual clock."""
 
     def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
-                 start=DEFAULT_START, tick="15s"):
+                 start=DEFAULT_START, tick="15s", blobs=None):
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
             raise InvalidParameterError(f"seed must be an integer in [0, 2**64), found {seed!r}",
                                         field="seed", value=seed)
@@ -73,6 +75,10 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
         self.capacity_providers: dict = {}            # name -> CapacityProviderRecord
         self.scaling = ScalingHost(self)              # steps 4 and 5: auto scaling
+        # ECR of this account and region, on the region's clock (epoch seconds). ``blobs``
+        # (an ecr BlobStore) may be shared between regions; whoever holds several
+        # regions sets ``self.ecr.resolver`` (region name -> registry) for replication.
+        self.ecr = ECRRegistry(account, name, clock=lambda: self.clock.now / 1000, blobs=blobs)
 
     @property
     def now(self) -> int:
@@ -134,6 +140,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         if self.minute_hooks or self.sample_hooks or self.scaling.every_minute:
             after = self._done_through + 1
             dues.append(-(-after // MINUTE_MS) * MINUTE_MS)
+        if any(r.lifecycle_policy is not None for r in self.ecr.repositories.values()):
+            dues.append(-(-(self._done_through + 1) // DAY_MS) * DAY_MS)   # ECR's daily expiry
         dues = [d for d in dues if d is not None]
         return self._ceil_tick(min(dues)) if dues else None
 
@@ -154,6 +162,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         if whole_minute:                                        # 8. samples of this instant
             for hook in self.sample_hooks:
                 hook(now)
+        if now // DAY_MS != (now - self.clock.tick_ms) // DAY_MS:   # first tick of a UTC day:
+            self.ecr.daily_expiry(now / 1000)                       # ECR's lifecycle expiry
 
     # -- task changes ---------------------------------------------------------
 
