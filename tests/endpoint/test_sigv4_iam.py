@@ -172,10 +172,10 @@ def test_presigned_query_protocol_and_expiry(signed, monkeypatch):
                                    "AutoScalingGroupName=presigned&MinSize=0&MaxSize=2"),
                     service="autoscaling")
     assert "AutoScalingGroupName=presigned" in made.url
-    # Authenticated and decoded: the call reaches the region, which has no EC2 Auto
-    # Scaling operations wired yet and refuses it (a modeled XML error, not a 403).
+    # Authenticated and decoded: the call reaches the region, which refuses a group
+    # with no instance types (a modeled XML error, not a 403).
     status, body = _send_raw(made)
-    assert status == 400 and b"<Code>InvalidAction</Code>" in body
+    assert status == 400 and b"<Code>ValidationError</Code>" in body and b"InstanceType" in body
     old = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=2)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: old)
     expired = _presign(_query_request(signed.url, "Action=CreateAutoScalingGroup&Version=2011-01-01&"
