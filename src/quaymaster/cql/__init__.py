@@ -1,4 +1,4 @@
-"""The cluster query language (spec: cql.md).
+"""The cluster query language (docs/semantics.md: cluster query language).
 
 ``compile(text)`` parses an expression once (cached by text) into a
 :class:`Query`; ``Query.mask(cluster)`` evaluates it over the instance table
@@ -10,7 +10,7 @@ depth cap) -> ``ast`` (node types) -> ``lower`` (to column masks, with the
 kernels of ``quaymaster.kernels.cql_masks``); ``values`` parses versions,
 times, numbers and patterns.
 
-Choices where cql.md is silent:
+Choices where the query language rules are silent (also in docs/semantics.md):
 
 - Inside quotes a backslash escapes ``'``, ``"`` or ``\\``; before any other
   character it stays (``'t2\\.micro'`` reaches the regex as written). Bare

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Subjects (cql.md section 2). ``attribute:<name>`` has kind ATTRIBUTE.
+# Subjects (docs/semantics.md (cluster query language, ECS contract section 2)). ``attribute:<name>`` has kind ATTRIBUTE.
 AGENT_CONNECTED = "agentConnected"
 AGENT_VERSION = "agentVersion"
 ATTRIBUTE = "attribute"

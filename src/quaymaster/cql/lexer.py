@@ -1,4 +1,4 @@
-"""Tokens of a CQL expression, with positions (spec: cql.md section 1).
+"""Tokens of a CQL expression, with positions (docs/semantics.md: cluster query language, ECS contract section 1).
 
 The lexer is a generator: the parser pulls one token at a time, so the first
 error in reading order is the one reported, and every character is looked at
@@ -69,7 +69,7 @@ def tokenize(expression: str) -> Iterator[Token]:
 
 
 def _quoted(expression: str, start: int) -> Token:
-    """A quoted value; a backslash escapes the enclosing quote or a backslash (cql.md:
+    """A quoted value; a backslash escapes the enclosing quote or a backslash (docs/semantics.md (cluster query language):
     "a backslash escapes the quote or itself"), and is kept before anything else,
     the other quote character included (so the pattern ``'t2\\.micro'`` reaches the
     regex as written, and ``'say \\"hi\\"'`` keeps its backslashes)."""

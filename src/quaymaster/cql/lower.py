@@ -13,7 +13,7 @@ placement mutates ``running_tasks`` and ``group_counts`` in place and
 PutAttributes changes attribute codes, so the masks must be computed afresh.
 
 The negated operators (``!=``, ``!in``, ``!~``, ``!exists``) are the negation
-of their positive form, with one exception from cql.md section 4: an instance
+of their positive form, with one exception from docs/semantics.md (cluster query language, ECS contract section 4): an instance
 that lacks an attribute is false for every operator on it but ``!exists``.
 """
 

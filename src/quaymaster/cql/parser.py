@@ -1,4 +1,4 @@
-"""Parse a CQL expression into the nodes of :mod:`quaymaster.cql.ast` (cql.md section 1).
+"""Parse a CQL expression into the nodes of :mod:`quaymaster.cql.ast` (docs/semantics.md (cluster query language, ECS contract section 1)).
 
 Precedence climbing over two binary levels (``or`` below ``and``) with
 ``not``/``!`` and parentheses as the unary level:
@@ -33,8 +33,8 @@ from quaymaster.errors import CQLError, InvalidInputError
 from quaymaster.model.attributes import ATTRIBUTE_NAME_RULE, attribute_name_problem
 from quaymaster.model.schema import ATTRIBUTE_PREFIX
 
-MAX_LENGTH = 2000   # limits.md: CQL expression length
-MAX_DEPTH = 100     # cql.md section 5: nesting depth cap
+MAX_LENGTH = 2000   # docs/semantics.md (limits): CQL expression length
+MAX_DEPTH = 100     # docs/semantics.md (cluster query language, ECS contract section 5): nesting depth cap
 
 _CONNECTIVES = {(WORD, "or"): "or", (SYMBOL, "||"): "or", (WORD, "and"): "and", (SYMBOL, "&&"): "and"}
 _NEGATIONS = {(WORD, "not"), (SYMBOL, "!")}

@@ -1,4 +1,4 @@
-"""The typed values of CQL (spec: cql.md section 4).
+"""The typed values of CQL (docs/semantics.md: cluster query language, ECS contract section 4).
 
 Arguments are parsed here once, at compile time: dotted versions, times,
 integers, decimal numbers and patterns. A malformed argument raises

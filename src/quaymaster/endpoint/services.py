@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
-# botocore names of the services served (api.md's table, section 2).
+# botocore names of the services served (docs/endpoint.md's table, section 2).
 SERVED = ("ecs", "ecr", "application-autoscaling", "autoscaling")
 
 

@@ -1,6 +1,6 @@
 """Container-instance administration: the ECS operations on instances and attributes.
 
-Semantics (services.md section 2, limits.md), beyond what ECS documents:
+Semantics (docs/semantics.md (services, ECS contract section 2), docs/semantics.md (limits)), beyond what ECS documents:
 
 - An instance is named by its ``ec2_instance_id``, its container-instance ARN, or
   the ARN's last segment (ECS's short container-instance id).
@@ -63,7 +63,7 @@ _ATTRIBUTE_KEYS = ("name", "value", "targetType", "targetId")
 class ContainerInstanceAdmin:
     """Mixin of :class:`quaymaster.Cluster`: RegisterContainerInstance and friends."""
 
-    #: ECS's quotas (limits.md); set one to None on a cluster to lift it.
+    #: ECS's quotas (docs/semantics.md (limits)); set one to None on a cluster to lift it.
     container_instance_limit: int | None = 5000
     custom_attribute_limit: int | None = 10
     attributes_per_call_limit: int | None = 10

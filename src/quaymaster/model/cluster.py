@@ -5,7 +5,7 @@
 :class:`TaskState` (chunks of task columns) and the host ports in use; all
 three are changed only through the cluster's :class:`StateOwner`
 (model/state_owner.py). Caches live apart, in one :class:`Caches` object the
-cluster drops when copied or pickled. The Arrow tables of placement.md
+cluster drops when copied or pickled. The Arrow tables of docs/semantics.md (placement)
 section 1 are produced on demand, as snapshots that never change afterwards.
 
 The ECS operations are grouped by topic in mixins defined next to the code
@@ -123,7 +123,7 @@ class ClusterCore:
 
     @property
     def instances(self) -> pa.Table:
-        """The container instances as the Arrow table of placement.md section 1.
+        """The container instances as the Arrow table of docs/semantics.md (placement, ECS contract section 1.)
 
         A snapshot: later changes of the cluster do not show in it."""
         return self.instance_table()

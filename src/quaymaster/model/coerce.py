@@ -286,7 +286,7 @@ def _fill(column: pa.ChunkedArray | None, n: int, default, typ) -> pa.ChunkedArr
 
 def coerce_instances(source, *, cluster: str = "default", region: str = "us-east-1",
                      account: str = "000000000000", registered_at=None) -> pa.Table:
-    """The instance table of placement.md section 1, defaults filled in.
+    """The instance table of docs/semantics.md (placement, ECS contract section 1), defaults filled in.
 
     ``*_remaining`` columns stay null where not given: the cluster derives them
     from the live tasks. ``registered_at`` (a timestamp) fills missing times.
@@ -298,7 +298,7 @@ def coerce_instances(source, *, cluster: str = "default", region: str = "us-east
     known = {name for name, _, _ in INSTANCE_FIELDS}
     for name in table.column_names:
         if name not in known and not name.startswith(ATTRIBUTE_PREFIX):
-            raise SchemaError("unknown column (instance columns are those of placement.md "
+            raise SchemaError("unknown column (instance columns are those of docs/semantics.md (placement) "
                               "section 1, attributes are 'attribute:<name>')", column=name)
     _check_distinct_names(table)
     columns = _cast_fields(table, INSTANCE_FIELDS)
@@ -343,7 +343,7 @@ def _cast_fields(table: pa.Table, fields) -> dict[str, pa.ChunkedArray | None]:
 
 
 def _fill_instance_defaults(columns: dict, n: int, *, arn_prefix: str, registered_at) -> None:
-    """Default values of placement.md section 1, in place; ARNs unique, ports checked."""
+    """Default values of docs/semantics.md (placement, ECS contract section 1), in place; ARNs unique, ports checked."""
     derived = pc.binary_join_element_wise(arn_prefix, columns["ec2_instance_id"], "")
     given_arns = columns["container_instance_arn"]
     arns = derived if given_arns is None else pc.coalesce(given_arns, derived)
@@ -392,7 +392,7 @@ def _valid_attribute_values(values: pa.Array) -> pa.Array:
 
 
 def coerce_tasks(source, instance_ids: dict[str, int], *, instances: pa.Table | None = None) -> pa.Table:
-    """The live-task table of placement.md section 1, defaults filled in.
+    """The live-task table of docs/semantics.md (placement, ECS contract section 1), defaults filled in.
 
     ``instance_ids`` maps each known ec2_instance_id to its position; a task on
     an unknown instance is refused. Given the (coerced) ``instances`` table too,
@@ -404,7 +404,7 @@ def coerce_tasks(source, instance_ids: dict[str, int], *, instances: pa.Table | 
     known = {name for name, _, _ in TASK_FIELDS}
     for name in table.column_names:
         if name not in known:
-            raise SchemaError("unknown column (task columns are those of placement.md section 1)",
+            raise SchemaError("unknown column (task columns are those of docs/semantics.md (placement, ECS contract section 1))",
                               column=name)
     _check_distinct_names(table)
     n = table.num_rows

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from quaymaster.errors import SchemaError
 from quaymaster.model.schema import DEFAULT_RESERVED_PORTS, MAX_PORT, MIN_PORT
 
-MAX_RESERVED_PORTS = 100  # placement.md section 5 Decision: checked at registration
+MAX_RESERVED_PORTS = 100  # docs/semantics.md (placement, ECS contract section 5) Decision: checked at registration
 
 
 def _first_row(mask) -> int:

@@ -321,7 +321,7 @@ class TaskState:
         return twin
 
     def to_table(self, instance_ids: list[str]) -> pa.Table:
-        """The live tasks as the task table of placement.md section 1."""
+        """The live tasks as the task table of docs/semantics.md (placement, ECS contract section 1.)"""
         parts = [self._chunk_table(c, instance_ids) for c in self.chunks if c.alive.any()]
         if not parts:
             return task_schema().empty_table()

@@ -70,7 +70,7 @@ class PlacementAPI:
                  placement_constraints=None, placement_strategy=None, seed: int | None = None,
                  launch_type: str = "EC2", service: bool = False, explain: bool = False,
                  fast_paths: bool = True) -> PlacementResult:
-        """ECS RunTask: place ``count`` tasks one after another (placement.md sections 3 to 6).
+        """ECS RunTask: place ``count`` tasks one after another (docs/semantics.md (placement, ECS contract sections 3 to 6)).
 
         ``placement_constraints`` and ``placement_strategy`` take ECS's request
         shapes. Without ``seed`` the request takes the next seed of the

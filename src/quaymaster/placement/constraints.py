@@ -9,7 +9,7 @@ from quaymaster.errors import InvalidParameterError
 from quaymaster.placement.memo import Memo
 from quaymaster.placement.strategy import entry_type
 
-MAX_CONSTRAINTS = 10  # task definition's and request's together (limits.md)
+MAX_CONSTRAINTS = 10  # task definition's and request's together (docs/semantics.md (limits))
 TYPES = ("memberOf", "distinctInstance")
 
 

@@ -1,4 +1,4 @@
-"""Filter stages and their failure reasons (placement.md section 4), in one place.
+"""Filter stages and their failure reasons (docs/semantics.md (placement, ECS contract section 4)), in one place.
 
 The C core speaks in stage numbers (``QM_STAGE_*``); this module turns them
 into the strings ECS reports.

@@ -1,4 +1,4 @@
-"""A validated placement request (placement.md section 3).
+"""A validated placement request (docs/semantics.md (placement, ECS contract section 3)).
 
 Everything a request can get wrong is checked here, before any state is
 touched: a refused request changes nothing.

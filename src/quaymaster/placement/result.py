@@ -1,4 +1,4 @@
-"""What a placement returns (placement.md section 8).
+"""What a placement returns (docs/semantics.md (placement, ECS contract section 8)).
 
 Placements are kept as arrays and presented as an Arrow table; Python objects
 per task are made only when asked for (``to_ecs()``, ``failures``).

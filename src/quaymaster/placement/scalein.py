@@ -1,4 +1,4 @@
-"""Choosing the tasks to stop when a service scales in (placement.md section 7).
+"""Choosing the tasks to stop when a service scales in (docs/semantics.md (placement, ECS contract section 7)).
 
 The service's strategies are applied to its live tasks, in order:
 binpack(field) keeps the tasks on the instance that will have the most of the

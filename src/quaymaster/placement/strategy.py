@@ -1,4 +1,4 @@
-"""Placement strategies (placement.md section 6): parsing and validation.
+"""Placement strategies (docs/semantics.md (placement, ECS contract section 6)): parsing and validation.
 
 Each strategy keeps the best candidates by one rule and hands the survivors
 to the next; the chain's ranking itself runs in the C core (csrc/place.c).

@@ -4,7 +4,7 @@
   RegisterTaskDefinition request or a DescribeTaskDefinition result and
   refuses anything ECS would refuse, naming the JSON path of the bad field.
 - ``TaskDefinition.requirements()`` gives the ``TaskRequirements`` placement
-  filters on (spec: placement.md section 2).
+  filters on (docs/semantics.md: placement, ECS contract section 2).
 - ``TaskDefinitionRegistry`` numbers revisions and answers describe, list and
   deregister as ECS does.
 """

@@ -1,4 +1,4 @@
-"""Fargate task sizes and the fields Fargate refuses (spec: limits.md).
+"""Fargate task sizes and the fields Fargate refuses (docs/semantics.md: limits).
 
 A definition whose ``requiresCompatibilities`` holds ``FARGATE`` must use the
 ``awsvpc`` network mode, give task-level ``cpu`` and ``memory``, and use one of

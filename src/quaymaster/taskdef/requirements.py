@@ -1,4 +1,4 @@
-"""What one task of a definition needs from an instance (spec: placement.md section 2).
+"""What one task of a definition needs from an instance (docs/semantics.md: placement, ECS contract section 2).
 
 - CPU = the task-level cpu if given, else the sum of the containers' cpu (missing = 0).
 - Memory = the task-level memory if given, else the sum over containers of

@@ -1,4 +1,4 @@
-"""ECS's rules for a task definition (spec: placement.md section 2, limits.md).
+"""ECS's rules for a task definition (spec: docs/semantics.md (placement, ECS contract section 2), docs/semantics.md (limits)).
 
 ``validate_definition`` runs after the shape check and raises
 ``TaskDefinitionError`` at the first rule broken, naming the JSON path of the
