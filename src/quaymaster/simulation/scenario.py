@@ -14,10 +14,11 @@ from quaymaster.errors import InvalidInputError, InvalidParameterError
 from quaymaster.lifecycle import TaskTimings
 from quaymaster.region.dispatch import SUPPORTED, operation_model
 from quaymaster.scaling.shapes import VALIDATION_CODES
+from quaymaster.simulation.cost import parse_prices
 from quaymaster.workloads import parse_workload
 
 TOP_KEYS = ("region", "account", "seed", "start", "duration", "tick", "calls", "fleets", "workloads",
-            "outputs", "timings")
+            "outputs", "timings", "prices")
 OUTPUTS = ("metrics", "events", "tasks", "activities")
 
 
@@ -51,6 +52,7 @@ class Scenario:
     workloads: list = field(default_factory=list)    # dicts, checked
     outputs: tuple = OUTPUTS
     timings: dict = field(default_factory=dict)      # family (or "*") -> TaskTimings
+    prices: dict = field(default_factory=dict)       # instance type -> USD per hour (simulation/cost.py)
     base_dir: Path = Path(".")
 
 
@@ -63,15 +65,16 @@ def load_scenario(source, *, base_dir=None) -> Scenario:
         except OSError as error:
             raise ScenarioError("$", f"cannot read {path}: {error.strerror}") from None
         base_dir = base_dir or path.parent
-        document = _parse_text(text, yaml=path.suffix.lower() in (".yaml", ".yml"))
+        document = parse_text(text, yaml=path.suffix.lower() in (".yaml", ".yml"))
     elif isinstance(source, str):
-        document = _parse_text(source, yaml=False)
+        document = parse_text(source, yaml=False)
     else:
         document = source
     return check_scenario(document, base_dir=Path(base_dir or "."))
 
 
-def _parse_text(text: str, *, yaml: bool):
+def parse_text(text: str, *, yaml: bool):
+    """A scenario document from JSON (or YAML) text; an invalid document is a ScenarioError at ``$``."""
     try:
         if yaml:
             import yaml as _yaml
@@ -124,6 +127,7 @@ def check_scenario(document, *, base_dir: Path = Path(".")) -> Scenario:
             s.timings[family] = TaskTimings.from_json(spec, path=f"$.timings.{family}")
         except InvalidParameterError as error:
             raise ScenarioError(error.field or "$.timings", str(error).split(": ", 1)[-1]) from None
+    s.prices = parse_prices(document.get("prices"))
     return s
 
 

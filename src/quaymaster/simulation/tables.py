@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from quaymaster.simulation.cost import InstanceMeter, cost_of
 
 TIME = pa.timestamp("ms", tz="UTC")
 SCHEMAS = {
@@ -55,7 +56,9 @@ class Recorder:
         region.scaling.workloads = {w.service: w for w in scenario.workloads}
         region.scaling.metric_sink = lambda *row: self.metrics.append(row)
         region.scaling.activity_sink = lambda *row: self.activities.append(row)
-        if "metrics" in scenario.outputs or scenario.workloads:
+        self.meter = InstanceMeter(region)
+        self.sampled = bool("metrics" in scenario.outputs or scenario.workloads or scenario.prices)
+        if self.sampled:   # a run without them skips whole minutes: nothing metered (instanceHours null)
             region.sample_hooks.append(self.sample)
 
     # -- per minute -----------------------------------------------------------
@@ -90,6 +93,7 @@ class Recorder:
                 ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
                 ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0))]
         self.peak_instances = max(self.peak_instances, instances_total)
+        self.meter.sample(now)
 
     # -- activities -----------------------------------------------------------
 
@@ -132,9 +136,15 @@ class Recorder:
                     "status": service.status, "desiredCount": service.desired_count, "runningCount": running,
                     "pendingCount": pending, "rolloutState": service.primary.rollout_state}
         kinds = Counter(event_kind(m) for _, _, _, m in self.events)
-        return {"services": services, "peakInstances": self.peak_instances,
-                "unservedDemandTotal": self.unserved_total, "events": dict(sorted(kinds.items())),
-                "tasks": len(self._tasks), "transitions": self.region.lifecycle.transitions}
+        hours = self.meter.hours() if self.sampled else None
+        cost, unpriced = cost_of(hours, self.scenario.prices)
+        summary = {"services": services, "peakInstances": self.peak_instances,
+                   "unservedDemandTotal": self.unserved_total, "events": dict(sorted(kinds.items())),
+                   "tasks": len(self._tasks), "transitions": self.region.lifecycle.transitions,
+                   "instanceHours": hours, "cost": cost}
+        if unpriced:
+            summary["unpricedInstanceTypes"] = unpriced
+        return summary
 
     def write(self, out_dir) -> None:
         out = Path(out_dir)

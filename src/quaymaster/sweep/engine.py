@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quaymaster.simulation.scenario import ScenarioError, _parse_text
+from quaymaster.simulation.scenario import ScenarioError, parse_text
 from quaymaster.sweep.paths import SweepError, apply_variation, variations
 from quaymaster.sweep.worker import prepare, run_variation
 
@@ -41,7 +41,7 @@ def read_document(scenario) -> tuple[dict, Path]:
         text = path.read_text()
     except OSError as error:
         raise ScenarioError("$", f"cannot read {path}: {error.strerror}") from None
-    return _parse_text(text, yaml=path.suffix.lower() in (".yaml", ".yml")), path.parent.resolve()
+    return parse_text(text, yaml=path.suffix.lower() in (".yaml", ".yml")), path.parent.resolve()
 
 
 @contextlib.contextmanager

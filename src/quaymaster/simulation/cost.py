@@ -1,0 +1,103 @@
+"""What a simulation's EC2 instances cost: instance-hours per instance type times an hourly price.
+
+A scenario prices instance types with ``prices: {"c5.large": 0.085, ...}`` (USD
+per instance-hour, On-Demand Linux as the user's region and contract charge).
+quaymaster ships no default prices: AWS's rates change and differ by region, so
+a cost is only as good as the prices the scenario gives. Without ``prices`` the
+cost is null; with them, every instance type that ran must have a price.
+
+Metering (docs/semantics.md, "Cost and fleet sizing"): at the end of each whole
+minute of the run the meter counts, per instance type, every instance that
+exists then: a fleet instance registered and not yet deregistered, and every
+instance of an Auto Scaling group (booting, in service, or unregistered). Each
+count stands for that minute, so a fleet of 12 instances over 30 minutes is 6
+instance-hours. EC2 bills per second; a minute is the simulation's metric grain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pyarrow.compute as pc
+
+from quaymaster.fleet.catalog import load_catalog
+
+TYPE_COLUMN = "attribute:ecs.instance-type"
+
+
+def parse_prices(value, path: str = "$.prices") -> dict[str, float]:
+    """``{instance type: USD per hour}`` checked: catalog types, finite non-negative numbers."""
+    from quaymaster.simulation.scenario import ScenarioError
+
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ScenarioError(path, 'a mapping of instance type to USD per hour, e.g. {"c5.large": 0.085}')
+    catalog = load_catalog()
+    prices = {}
+    for name, price in value.items():
+        if name not in catalog:
+            raise ScenarioError(f"{path}.{name}", "not an instance type of the catalog "
+                                "(quaymaster fleet types lists them)")
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) \
+                or price < 0:
+            raise ScenarioError(f"{path}.{name}", f"a price in USD per hour (a number >= 0), found {price!r}")
+        prices[name] = float(price)
+    return prices
+
+
+class InstanceMeter:
+    """Instance-minutes per instance type, counted at each whole minute after the start."""
+
+    def __init__(self, region):
+        self.region = region
+        self.minutes: Counter = Counter()
+
+    def sample(self, now: int) -> None:
+        if now <= self.region.clock.start:      # the count at the start stands for no minute
+            return
+        group_ids: set = set()
+        for group in self.region.scaling.autoscaling.groups.values():
+            for instance in group.instances.values():
+                self.minutes[instance.instance_type.name] += 1
+                group_ids.add(instance.instance_id)
+        for record in self.region.clusters.values():
+            if record.status == "ACTIVE":
+                self.minutes.update(self._fleet_types(record, group_ids))
+
+    def _fleet_types(self, record, group_ids: set) -> Counter:
+        """Registered instances of the cluster not in an Auto Scaling group, per type. Cached as the
+        region caches a cluster's capacity: instances join (state.n) or leave (the epoch)."""
+        key = (record.cluster.state.n, self.region.__dict__.get("_capacity_epoch", 0))
+        cached = record.__dict__.get("_fleet_types")
+        if cached is None or cached[0] != key:
+            table = record.cluster.instances
+            alive = pc.not_equal(table.column("status"), "INACTIVE")
+            if group_ids:
+                alive = pc.and_(alive, pc.invert(pc.is_in(table.column("ec2_instance_id"),
+                                                          value_set=_string_array(group_ids))))
+            types = table.column(TYPE_COLUMN).filter(alive).to_pylist() if TYPE_COLUMN in \
+                table.schema.names else []
+            cached = record.__dict__["_fleet_types"] = (key, Counter(t or "unknown" for t in types))
+        return cached[1]
+
+    def hours(self) -> dict[str, float]:
+        return {name: count / 60 for name, count in sorted(self.minutes.items())}
+
+
+def _string_array(values: set):
+    import pyarrow as pa
+
+    return pa.array(sorted(values), pa.string())
+
+
+def cost_of(hours: dict[str, float] | None, prices: dict[str, float]) -> tuple[float | None, list[str]]:
+    """(USD, instance types that ran without a price); the cost is None without prices, without
+    metering, or with an unpriced type (a partial sum would understate it)."""
+    if hours is None:
+        return None, []
+    unpriced = sorted(name for name, value in hours.items() if value > 0 and name not in prices)
+    if not prices or unpriced:
+        return None, unpriced
+    return sum(value * prices[name] for name, value in hours.items()), []
