@@ -37,3 +37,32 @@ class KillFirstAttempt(WorkerPlugin):
                 and not os.path.exists(self.marker)):
             open(self.marker, "w").close()
             os._exit(1)
+
+
+def provider_scenario(*, desired=10, cpu=9500, max_size=12, managed=False, duration="30m"):
+    """One web service on capacity provider ``cp`` over group ``asg`` (c5.large, at most ``max_size``;
+    without managed scaling the group runs ``max_size`` instances), priced per instance-hour."""
+    group = {"AutoScalingGroupName": "asg", "MinSize": 0, "MaxSize": max_size,
+             "DesiredCapacity": 0 if managed else max_size, "AvailabilityZones": ["us-east-1a", "us-east-1b"],
+             "MixedInstancesPolicy": {"LaunchTemplate": {
+                 "LaunchTemplateSpecification": {"LaunchTemplateName": "ecs"},
+                 "Overrides": [{"InstanceType": "c5.large"}]}}}
+    scaling = {"status": "ENABLED" if managed else "DISABLED", "targetCapacity": 100, "instanceWarmupPeriod": 60}
+    return {
+        "seed": 5, "duration": duration, "prices": {"c5.large": 0.085, "c5.xlarge": 0.17, "m5.large": 0.096},
+        "calls": [
+            {"at": "0s", "operation": "ecs:CreateCluster", "request": {"clusterName": "prod"}},
+            {"at": "0s", "operation": "autoscaling:CreateAutoScalingGroup", "request": group},
+            {"at": "0s", "operation": "ecs:CreateCapacityProvider", "request": {
+                "name": "cp", "autoScalingGroupProvider": {"autoScalingGroupArn": "asg",
+                                                           "managedScaling": scaling}}},
+            {"at": "0s", "operation": "ecs:PutClusterCapacityProviders", "request": {
+                "cluster": "prod", "capacityProviders": ["cp"],
+                "defaultCapacityProviderStrategy": [{"capacityProvider": "cp", "weight": 1}]}},
+            {"at": "0s", "operation": "ecs:RegisterTaskDefinition", "request": WEB},
+            {"at": "0s", "operation": "ecs:CreateService", "request": {
+                "cluster": "prod", "serviceName": "web", "taskDefinition": "web", "desiredCount": desired}},
+        ],
+        "workloads": [{"service": "prod/web", "model": "steps",
+                       "steps": [{"at": "0s", "cpu": 0}, {"at": "10m", "cpu": cpu}]}],
+    }

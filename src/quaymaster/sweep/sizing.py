@@ -5,7 +5,8 @@ serve less) and is exact under that assumption: each round simulates up to one
 size per worker, evenly spread over the open interval, and keeps the interval
 between the largest failing and the smallest passing size. The answer is always
 verified at its boundary: it was simulated and met the constraint, and the
-size one below was simulated and failed (unless the answer is ``low``).
+size one below was simulated and failed (unless the answer is ``low``). Sizing
+a capacity provider's fleet per instance type is ``quaymaster.sweep.fleet_sizing``.
 """
 
 from __future__ import annotations
@@ -40,16 +41,23 @@ class SizeResult:
         if self.failing is None:
             lines.append(f"{self.size} is the lowest size searched; nothing smaller was tried")
             return "\n".join(lines)
-        lines.append(f"{self.size - 1} fails: {self.failing['unservedTotal']:g} CPU units of unserved demand")
-        for s in self.failing["services"]:
-            lines.append(f"  {s['service']}: {s['total']:g} unserved over {s['minutes']} minutes, from "
-                         f"{s['first']} to {s['last']}, peak {s['peak']:g} at {s['peakAt']}")
-        return "\n".join(lines)
+        return "\n".join(lines + failing_lines(self.failing))
+
+
+def failing_lines(failing: dict, indent: str = "") -> list[str]:
+    """Why a size fails, for people: its unserved total, then per service how much and when."""
+    lines = [f"{indent}{failing['size']} fails: {failing['unservedTotal']:g} CPU units of unserved demand"]
+    if not failing["services"]:
+        lines[0] += " (the constraint refused it for another reason)"
+    for s in failing["services"]:
+        lines.append(f"{indent}  {s['service']}: {s['total']:g} unserved over {s['minutes']} minutes, from "
+                     f"{s['first']} to {s['last']}, peak {s['peak']:g} at {s['peakAt']}")
+    return lines
 
 
 def parse_constraint(text: str) -> float:
     """``unserved=0`` or ``unserved<=X``: the largest unserved demand total (CPU units) allowed."""
-    match = _CONSTRAINT.match(text or "")
+    match = _CONSTRAINT.match(text) if isinstance(text, str) else None
     if match is None:
         raise SweepError(f"--constraint {text!r}: expected unserved=0 or unserved<=X", field="constraint",
                          value=text)
@@ -88,39 +96,47 @@ def fleet_path(document, cluster: str) -> str:
                      value=cluster)
 
 
-def size(scenario, path: str, low: int, high: int, *, constraint: str = "unserved=0", client=None,
+def constraint_check(constraint) -> tuple[str, object]:
+    """(label, passes(summary, tables) -> bool) of ``unserved=0`` / ``unserved<=X`` or a function
+    of (summary dict, tables dict) returning whether the run is good enough."""
+    if callable(constraint):
+        label = getattr(constraint, "__name__", "constraint")
+        return f"{label}(summary, tables)", lambda summary, tables: bool(constraint(summary, tables))
+    limit = parse_constraint(constraint)
+    return constraint, lambda summary, tables: float(summary["unservedDemandTotal"]) <= limit
+
+
+def with_metrics(document: dict) -> dict:
+    """The document recording metrics: explanations read UnservedDemand from them."""
+    document = dict(document)
+    outputs = document.get("outputs")
+    if isinstance(outputs, list) and "metrics" not in outputs:
+        document["outputs"] = [*outputs, "metrics"]
+    return document
+
+
+def size(scenario, path: str, low: int, high: int, *, constraint="unserved=0", client=None,
          scheduler: str | None = None, workers: int | None = None, progress: bool = False) -> SizeResult:
     """The smallest integer at ``path`` in [low, high] whose simulation meets ``constraint``."""
-    limit = parse_constraint(constraint)
+    label, passes = constraint_check(constraint)
+    check_bounds(low, high)
+    document, base_dir = read_document(scenario)
+    build = _builder(with_metrics(document), path, base_dir)
+    with dask_client(client, scheduler, workers) as active:
+        search = Search(active, build, base_dir, passes, progress)
+        bounds = search.smallest(low, high)
+    if bounds is None:
+        raise SweepError(f"even {path}={high} fails {label} ({search.unserved[high]:g} unserved); "
+                         f"raise --max", field="max", value=high)
+    return SizeResult(path, bounds[1], label, dict(sorted(search.unserved.items())), search.failing(bounds[0]))
+
+
+def check_bounds(low, high) -> None:
     for name, value in (("min", low), ("max", high)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise SweepError(f"--{name}: an integer, found {value!r}", field=name, value=value)
     if low > high:
         raise SweepError(f"--min {low} is above --max {high}", field="min", value=low)
-    document, base_dir = read_document(scenario)
-    document = dict(document)
-    outputs = document.get("outputs")
-    if isinstance(outputs, list) and "metrics" not in outputs:
-        document["outputs"] = [*outputs, "metrics"]   # the explanation reads UnservedDemand
-    build = _builder(document, path, base_dir)
-    with dask_client(client, scheduler, workers) as active:
-        width = max(1, sum(active.nthreads().values()))
-        search = _Search(active, build, base_dir, limit, progress)
-        search.evaluate([high])
-        if not search.passes(high):
-            raise SweepError(f"even {path}={high} fails {constraint} ({search.unserved[high]:g} unserved); "
-                             f"raise --max", field="max", value=high)
-        search.evaluate([low])
-        failing_at, passing_at = (low, high) if not search.passes(low) else (None, low)
-        while failing_at is not None and passing_at - failing_at > 1:
-            search.evaluate(_probes(failing_at, passing_at, width))
-            failing_at = max(s for s in search.unserved if s < passing_at and not search.passes(s))
-            passing_at = min(s for s in search.unserved if s > failing_at and search.passes(s))
-    failing = None
-    if failing_at is not None:
-        failing = {"size": failing_at, "unservedTotal": search.unserved[failing_at],
-                   "services": search.reasons[failing_at]}
-    return SizeResult(path, passing_at, constraint, dict(sorted(search.unserved.items())), failing)
 
 
 def _probes(failing: int, passing: int, width: int) -> list[int]:
@@ -137,21 +153,48 @@ def _builder(document: dict, path: str, base_dir):
     return build
 
 
-class _Search:
-    def __init__(self, client, build, base_dir, limit: float, progress: bool):
+class Search:
+    """Simulations of ``build(size)`` on the client, remembered per size, and the exact search."""
+
+    def __init__(self, client, build, base_dir, passes, progress: bool):
         self.client, self.build, self.base_dir = client, build, base_dir
-        self.limit, self.progress = limit, progress
+        self.check, self.progress = passes, progress
+        self.width = max(1, sum(client.nthreads().values()))
         self.unserved: dict = {}
+        self.ok: dict = {}
+        self.summaries: dict = {}
         self.reasons: dict = {}
 
     def passes(self, value: int) -> bool:
-        return self.unserved[value] <= self.limit
+        return self.ok[value]
 
     def evaluate(self, values: list[int]) -> None:
-        values = [v for v in dict.fromkeys(values) if v not in self.unserved]
+        values = [v for v in dict.fromkeys(values) if v not in self.ok]
         documents = [self.build(v) for v in values]
         for index, tables, summary in run_documents(self.client, documents, self.base_dir,
                                                     progress=self.progress, labels=values):
             value = values[index]
             self.unserved[value] = float(summary["unservedDemandTotal"])
+            self.ok[value] = self.check(summary, tables)
+            self.summaries[value] = summary
             self.reasons[value] = unserved_by_service(tables["metrics"])
+
+    def smallest(self, low: int, high: int) -> tuple[int | None, int] | None:
+        """(largest failing size or None when ``low`` passes, smallest passing size), or None when
+        even ``high`` fails. Exact if passing is monotone in the size; the boundary is simulated."""
+        self.evaluate([high])
+        if not self.passes(high):
+            return None
+        self.evaluate([low])
+        failing_at, passing_at = (low, high) if not self.passes(low) else (None, low)
+        while failing_at is not None and passing_at - failing_at > 1:
+            self.evaluate(_probes(failing_at, passing_at, self.width))
+            failing_at = max(s for s in self.ok if s < passing_at and not self.passes(s))
+            passing_at = min(s for s in self.ok if s > failing_at and self.passes(s))
+        return failing_at, passing_at
+
+    def failing(self, size: int | None) -> dict | None:
+        """Why ``size`` fails: its unserved total and, per service, how much and when."""
+        if size is None:
+            return None
+        return {"size": size, "unservedTotal": self.unserved[size], "services": self.reasons[size]}
