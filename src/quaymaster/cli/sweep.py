@@ -24,14 +24,32 @@ Writes, into an empty --out DIR:
                                               as one dataset with a variation column)
   DIR/summary.parquet                         (one row per variation: variation, one
                                               column per varied path holding its
-                                              value as JSON text, summary.json's figures)
+                                              value as JSON text, summary.json's figures,
+                                              among them cost and instanceHours.<type>)
+  DIR/summary.png                             (with --plot: unserved demand and cost, or
+                                              peak instances without prices, one marker
+                                              per variation; needs matplotlib:
+                                              pip install 'quaymaster[plot]')
+A cost needs the scenario's "prices": {"c5.large": 0.085, ...} (USD per
+instance-hour; quaymaster has no built-in prices): instance-hours per type,
+metered each minute, times the price.
 Every variation equals `quaymaster simulate` of that scenario alone, byte for
 byte, whichever worker ran it; a task Dask retries after a worker dies is
 written once.
 
 Runs on a local cluster of --workers processes (default 2), or on a running
 scheduler given by --scheduler tcp://HOST:8786. Needs the sweep extra:
-pip install 'quaymaster[sweep]'.
+pip install 'quaymaster[sweep]'. A progress bar counts finished simulations
+(on a terminal, or with --progress).
+
+Examples:
+  quaymaster sweep scenario.json --vary calls[5].request.desiredCount=2,4,8 --out runs/
+  quaymaster sweep scenario.json --vary 'calls[1].request.MaxSize=8,16,32' \\
+      --vary seed=1,2,3 --workers 4 --plot --out runs/      (9 simulations, summary.png)
+  quaymaster sweep scenario.json --vary fleets[0].count=4,8 --scheduler tcp://10.0.0.5:8786 --out runs/
+Read the results with pyarrow:
+  pyarrow.parquet.read_table("runs/summary.parquet")
+  pyarrow.dataset.dataset("runs/metrics", partitioning="hive").to_table()
 """
 
 
@@ -42,6 +60,8 @@ def register(subparsers, help_text: str) -> None:
     parser.add_argument("--vary", action="append", required=True, metavar="PATH=V1,V2,...",
                         help="a JSON path into the scenario and its values (repeat for a cross product)")
     parser.add_argument("--out", required=True, metavar="DIR", help="an empty directory for the dataset")
+    parser.add_argument("--plot", action="store_true",
+                        help="also write DIR/summary.png comparing the variations (needs matplotlib)")
     add_engine_options(parser)
     parser.set_defaults(handler=run)
 
@@ -65,6 +85,7 @@ def run(args) -> int:
         vary[path] = values
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     table = sweep(args.scenario, vary, out=args.out, scheduler=args.scheduler, workers=args.workers,
-                  progress=progress)
-    print(f"simulated {table.num_rows} variations of {', '.join(vary)}; wrote {args.out}")
+                  progress=progress, plot=args.plot)
+    print(f"simulated {table.num_rows} variations of {', '.join(vary)}; wrote {args.out}"
+          + (" and summary.png" if args.plot else ""))
     return 0

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from quaymaster.simulation.scenario import ScenarioError, parse_text
 from quaymaster.sweep.paths import SweepError, apply_variation, variations
+from quaymaster.sweep.plot import require_matplotlib, write_summary_png
 from quaymaster.sweep.worker import prepare, run_variation
 
 INSTALL_HINT = "the distributed engine is not installed: pip install 'quaymaster[sweep]'"
@@ -99,14 +100,19 @@ def _bar(enabled: bool, total: int):
 
 
 def sweep(scenario, vary: dict, client=None, *, out=None, scheduler: str | None = None,
-          workers: int | None = None, progress: bool = False) -> pa.Table:
+          workers: int | None = None, progress: bool = False, plot: bool = False) -> pa.Table:
     """The summary table of the cross product of ``vary`` (``{json_path: [values]}``) over ``scenario``
     (a path or a parsed document), one row per variation in order (the first path varying slowest).
 
     With ``out``, also writes ``out/<table>/variation=<i>/part-0.parquet`` and
-    ``out/summary.parquet``. Runs on ``client`` (a ``distributed.Client``), else on
+    ``out/summary.parquet`` (and ``out/summary.png`` with ``plot``: needs matplotlib,
+    checked before anything runs). Runs on ``client`` (a ``distributed.Client``), else on
     a running ``scheduler`` address, else on a LocalCluster of ``workers`` processes.
     """
+    if plot:
+        if out is None:
+            raise SweepError("plot: the picture is written as out/summary.png; give out", field="plot")
+        require_matplotlib()
     document, base_dir = read_document(scenario)
     combos = variations(vary)
     documents = [apply_variation(document, combo) for combo in combos]
@@ -128,6 +134,8 @@ def sweep(scenario, vary: dict, client=None, *, out=None, scheduler: str | None 
     table = summary_table(combos, [summaries[i] for i in range(len(combos))])
     if out_dir is not None:
         _write_atomic(table, out_dir / "summary.parquet")
+        if plot:
+            write_summary_png(table, list(vary), out_dir)
     return table
 
 
