@@ -70,12 +70,13 @@ def register(subparsers, help_text: str) -> None:
 
 
 def run(args) -> int:
-    from quaymaster.sweep import SweepError, size, size_fleet
+    from quaymaster.sweep import FleetSizing, SizeResult, SweepError, size, size_fleet
     from quaymaster.sweep.engine import read_document
     from quaymaster.sweep.sizing import fleet_path
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     engine = {"scheduler": args.scheduler, "workers": args.workers, "progress": progress}
+    result: FleetSizing | SizeResult
     if args.capacity_provider:
         if not args.instance_types:
             raise SweepError("--capacity-provider needs --instance-types T1,T2,...", field="instance-types")

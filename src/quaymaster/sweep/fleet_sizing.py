@@ -91,7 +91,7 @@ def _money(cost: float | None) -> str:
     return "" if cost is None else f", ${cost:.4f}"
 
 
-def provider_calls(document: dict, name: str) -> tuple[int, int, bool]:
+def provider_calls(document: dict, name: str) -> tuple[int, str, bool]:
     """(index of the CreateAutoScalingGroup call, its group name, managed scaling enabled) of the
     capacity provider ``name`` the scenario creates."""
     calls = document.get("calls", []) if isinstance(document, dict) else []
@@ -104,7 +104,7 @@ def provider_calls(document: dict, name: str) -> tuple[int, int, bool]:
                          f"named {name!r}", field="capacity-provider", value=name)
     asg = provider.get("autoScalingGroupProvider", {})
     group = str(asg.get("autoScalingGroupArn", "")).rsplit("autoScalingGroupName/", 1)[-1]
-    managed = asg.get("managedScaling", {}).get("status", "ENABLED") == "ENABLED"
+    managed = bool(asg.get("managedScaling", {}).get("status", "ENABLED") == "ENABLED")
     index = next((i for i, c in enumerate(calls) if isinstance(c, dict)
                   and c.get("operation") == "autoscaling:CreateAutoScalingGroup"
                   and isinstance(c.get("request"), dict)
