@@ -10,6 +10,7 @@ import json
 import pytest
 
 from quaymaster.cli.main import main
+from quaymaster.simulation import ScenarioError
 from quaymaster.sweep import SweepError, size_fleet
 from quaymaster.sweep.fleet_sizing import provider_calls, set_group
 
@@ -90,6 +91,14 @@ def test_the_group_is_rewritten_to_one_type_and_size():
     assert (fixed["MaxSize"], fixed["DesiredCapacity"]) == (4, 4)
 
 
+def test_a_group_size_that_is_not_an_integer_is_the_api_s_error_naming_the_call(client):
+    document = copy.deepcopy(provider_scenario(managed=True))
+    document["calls"][1]["request"]["DesiredCapacity"] = "two"
+    with pytest.raises(ScenarioError) as caught:      # checked as a scenario before it is submitted
+        size_fleet(document, "cp", ["c5.large"], client=client)
+    assert caught.value.field == "$.calls[1].request" and "DesiredCapacity" in str(caught.value)
+
+
 def _with_call(call):
     document = copy.deepcopy(provider_scenario())
     document["calls"].append(call)
@@ -100,6 +109,8 @@ def _with_call(call):
     (provider_scenario(), {"capacity_provider": "nope"}, "no ecs:CreateCapacityProvider call named 'nope'"),
     (provider_scenario(), {"instance_types": ["c5.huge"]}, "'c5.huge' is not an instance type"),
     (provider_scenario(), {"instance_types": []}, "one or more instance types"),
+    (provider_scenario(), {"instance_types": 5}, "a list of instance type names, found 5"),
+    (provider_scenario(), {"instance_types": "c5.large,"}, "'' is not an instance type"),
     (provider_scenario(), {"objective": "speed"}, "--objective 'speed'"),
     (provider_scenario(), {"instance_types": ["r5.large"], "objective": "cost"},
      r"prices \(USD per hour\) for r5.large"),

@@ -141,16 +141,24 @@ def set_group(document: dict, index: int, managed: bool, instance_type: str, siz
     else:
         request["LaunchTemplate"] = {"LaunchTemplateName": "quaymaster-sizing", "InstanceType": instance_type}
     request["MaxSize"] = size
-    request["MinSize"] = min(int(request.get("MinSize", 0)), size)
-    request["DesiredCapacity"] = min(int(request.get("DesiredCapacity", request["MinSize"])), size) \
+    request["MinSize"] = _capped(request.get("MinSize", 0), size)
+    request["DesiredCapacity"] = _capped(request.get("DesiredCapacity", request["MinSize"]), size) \
         if managed else size
     return variant
+
+
+def _capped(value, size: int):
+    """``min(value, size)``; a value that is not an integer stays for the API to refuse by name."""
+    return min(value, size) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _check_types(instance_types, objective: str, prices: dict) -> list[str]:
     if isinstance(instance_types, str):
         instance_types = [t.strip() for t in instance_types.split(",")]
-    types = list(dict.fromkeys(instance_types or []))
+    if not isinstance(instance_types, (list, tuple)) or not all(isinstance(t, str) for t in instance_types):
+        raise SweepError(f"--instance-types: a list of instance type names, found {instance_types!r}",
+                         field="instance-types", value=instance_types)
+    types = list(dict.fromkeys(instance_types))
     if not types:
         raise SweepError("--instance-types: give one or more instance types (T1,T2)", field="instance-types")
     catalog = load_catalog()
