@@ -6,7 +6,7 @@ import pytest
 
 from quaymaster.cli.main import main
 from quaymaster.sweep import SweepError, size
-from quaymaster.sweep.sizing import _probes
+from quaymaster.sweep.search import probes
 
 from sweep_scenarios import small_scenario
 
@@ -48,9 +48,9 @@ def test_size_cli_by_fleet_cluster(client, fleet_path, tmp_path, capsys):
 
 
 def test_probes_split_the_open_interval():
-    assert _probes(0, 10, 1) == [5]
-    assert _probes(0, 10, 3) == [2, 5, 7]
-    assert _probes(3, 5, 4) == [4]
+    assert probes(0, 10, 1) == [5]
+    assert probes(0, 10, 3) == [2, 5, 7]
+    assert probes(3, 5, 4) == [4]
 
 
 @pytest.mark.parametrize("constraint", ["unserved=3", "cost<=1", "unserved<=-1", ""])

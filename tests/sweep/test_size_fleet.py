@@ -25,6 +25,8 @@ def test_fewest_instances_and_why_one_less_fails(client):
     assert (large.size, xlarge.size) == (5, 3) and result.choice == "c5.xlarge"
     assert large.cost == pytest.approx(0.2125) and xlarge.cost == pytest.approx(0.255)
     assert xlarge.instance_hours == pytest.approx(1.5)
+    # The two types share the 2 workers, one size each a round: bisection of [1, 12] side by side.
+    assert sorted(large.simulated) == [1, 3, 4, 5, 6, 12] and sorted(xlarge.simulated) == [1, 2, 3, 6, 12]
     for sizing in (large, xlarge):          # the boundary was simulated: N passes, N - 1 fails
         assert sizing.simulated[sizing.size]["passes"] and not sizing.simulated[sizing.size - 1]["passes"]
         assert all(v["passes"] == (n >= sizing.size) for n, v in sizing.simulated.items())

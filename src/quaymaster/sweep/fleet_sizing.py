@@ -7,9 +7,10 @@ the group is rewritten to launch only T with ``MaxSize = N`` (``MinSize`` and
 ``DesiredCapacity`` capped at N). With managed scaling ENABLED the provider
 then scales the group inside [MinSize, N]; without it the group simply runs
 N instances (``DesiredCapacity = N``). Each type is searched exactly as
-:class:`quaymaster.sweep.sizing.Search` does (assuming a bigger group never
+:class:`quaymaster.sweep.search.Search` does (assuming a bigger group never
 serves less, checked at the boundary: N passes and N - 1 was simulated and
-fails). The objective picks among the types that pass within the bounds:
+fails), the rounds of all types simulated together. The objective picks
+among the types that pass within the bounds:
 ``instances``, the fewest instances (the smallest N; ties by cost, then the
 order given); ``cost``, the least cost of the passing run (simulation/cost.py:
 the scenario's ``prices``; ties by N, then order).
@@ -26,8 +27,8 @@ from quaymaster.simulation.cost import parse_prices
 from quaymaster.simulation.scenario import ScenarioError
 from quaymaster.sweep.engine import dask_client, read_document
 from quaymaster.sweep.paths import SweepError
-from quaymaster.sweep.sizing import Search, check_bounds, constraint_check, failing_lines, with_metrics
-from quaymaster.sweep.worker import prepare
+from quaymaster.sweep.search import Search, checked_builder, run_searches
+from quaymaster.sweep.sizing import check_bounds, constraint_check, failing_lines, with_metrics
 
 OBJECTIVES = ("instances", "cost")
 _GROUP_CHANGES = ("UpdateAutoScalingGroup", "SetDesiredCapacity", "DeleteAutoScalingGroup")
@@ -193,20 +194,20 @@ def size_fleet(scenario, capacity_provider: str, instance_types, *, objective: s
     high = document["calls"][index]["request"].get("MaxSize") if high is None else high
     check_bounds(low, high)
     document = with_metrics(document)
-    results = {}
+    searches = {}
+    for name in types:
+        def variant_of(size: int, name: str = name) -> dict:
+            return set_group(document, index, managed, name, size)
+        searches[name] = Search(checked_builder(variant_of, base_dir), passes, low, high)
     with dask_client(client, scheduler, workers) as active:
-        for name in types:
-            def build(n: int, name=name) -> dict:
-                variant = set_group(document, index, managed, name, n)
-                prepare(variant, base_dir)
-                return variant
-            results[name] = _size_type(Search(active, build, base_dir, passes, progress), name, low, high)
+        run_searches(active, base_dir, list(searches.values()), progress=progress)
+    results = {name: _size_type(search, name) for name, search in searches.items()}
     return FleetSizing(capacity_provider, group, objective, label, low, high,
                        _choose(results, objective, label, high), results)
 
 
-def _size_type(search: Search, name: str, low: int, high: int) -> TypeSizing:
-    bounds = search.smallest(low, high)
+def _size_type(search: Search, name: str) -> TypeSizing:
+    bounds = search.bounds
     simulated = {n: {"unserved": search.unserved[n], "passes": search.ok[n]} for n in search.ok}
     if bounds is None:
         return TypeSizing(name, None, simulated=simulated)
