@@ -13,6 +13,7 @@ import copy
 from collections.abc import Callable, Mapping
 
 from quaymaster.errors import ServiceError
+from quaymaster.paging import DecimalOffset, offset_page
 from quaymaster.scaling import scheduled
 from quaymaster.scaling.alarms import AlarmBook
 from quaymaster.scaling.decide import decide_target
@@ -38,17 +39,10 @@ def _not_found(what: str) -> ServiceError:
 def page(items: list, request: dict, key: str, limit: int = 50,
          bad_token: str = "InvalidNextTokenException") -> dict:
     """One page of a Describe answer; NextToken is the index of the next item."""
-    size = request.get("MaxResults", limit)
-    token = request.get("NextToken")
-    start = 0
-    if token is not None:
-        if not token.isdigit() or int(token) > len(items):
-            raise ServiceError(bad_token, f"NextToken {token!r} is not valid")
-        start = int(token)
-    answer: dict = {key: items[start:start + size]}
-    if start + size < len(items):
-        answer["NextToken"] = str(start + size)
-    return answer
+    chunk, token = offset_page(items, request.get("NextToken"), request.get("MaxResults", limit),
+                               DecimalOffset(),
+                               lambda bad: ServiceError(bad_token, f"NextToken {bad!r} is not valid"))
+    return {key: chunk, **({"NextToken": token} if token is not None else {})}
 
 
 class ApplicationAutoScaling:
