@@ -8,37 +8,22 @@ request boto3 would refuse is refused here with the same member named.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 from typing import Any, Callable, Sequence
 
+from quaymaster.api_models import check_request, service_model
 from quaymaster.errors import ServiceError
 from quaymaster.paging import TaggedJsonBase64, offset_page
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
-@functools.lru_cache(maxsize=1)
 def ecr_model():
-    import botocore.session
-    return botocore.session.get_session().get_service_model("ecr")
+    return service_model("ecr")
 
 
 def validate_request(operation: str, request: Any) -> dict:
     """The request as a dict, refused (InvalidParameterException) where the model refuses it."""
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
-
-    if request is None:
-        request = {}
-    if not isinstance(request, dict):
-        raise ServiceError("InvalidParameterException",
-                           f"{operation}: the request must be an object, not {type(request).__name__}")
-    shape = ecr_model().operation_model(operation).input_shape
-    try:
-        validate_parameters(request, shape)
-    except ParamValidationError as exc:
-        raise ServiceError("InvalidParameterException", f"{operation}: {exc}") from None
-    return request
+    return check_request("ecr", operation, {} if request is None else request)
 
 
 def invalid(message: str) -> ServiceError:

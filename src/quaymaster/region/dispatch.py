@@ -8,13 +8,9 @@ request is an ``InvalidParameterException`` and changes nothing.
 from __future__ import annotations
 
 import copy
-import functools
 import re
 
-import botocore.session
-from botocore.exceptions import ParamValidationError
-from botocore.validate import validate_parameters
-
+from quaymaster.api_models import check_request, operation_model, service_model  # noqa: F401 (re-exported)
 from quaymaster.errors import ServiceError
 
 SUPPORTED = {"ecs": (
@@ -48,17 +44,8 @@ SUPPORTED = {"ecs": (
 DELEGATED = {"application-autoscaling": "aas", "autoscaling": "autoscaling", "cloudwatch": "aas"}
 
 
-@functools.cache
-def service_model(service: str):
-    return botocore.session.get_session().get_service_model(service)
-
-
 def snake_case(operation: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", operation).lower()
-
-
-def operation_model(service: str, operation: str):
-    return service_model(service).operation_model(operation)
 
 
 class Dispatch:
@@ -80,11 +67,5 @@ class Dispatch:
         if service in DELEGATED:
             target = getattr(self.scaling, DELEGATED[service])
             return getattr(target, snake_case(operation))(copy.deepcopy(request))
-        if not isinstance(request, dict):
-            raise ServiceError("InvalidParameterException", "The request must be a JSON object.")
-        model = operation_model(service, operation)
-        try:
-            validate_parameters(request, model.input_shape)
-        except ParamValidationError as error:
-            raise ServiceError("InvalidParameterException", str(error).replace("\n", " ")) from None
+        check_request(service, operation, request)
         return getattr(self, snake_case(operation))(copy.deepcopy(request))

@@ -22,7 +22,8 @@ from quaymaster.scaling.policies import (StepScalingPolicy, TargetTrackingPolicy
 from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, ScalingChange,
                                         ServiceView, TargetRecord, check_target_key,
                                         parse_resource_id, required_target_key, uuid_for)
-from quaymaster.scaling.shapes import check_request, from_millis
+from quaymaster.api_models import check_request
+from quaymaster.scaling.shapes import from_millis
 
 SERVICE = "application-autoscaling"
 # Application Auto Scaling's quotas per scalable target

@@ -1,49 +1,21 @@
-"""Request checking against botocore's service models, and timestamp helpers.
+"""Validation errors and timestamp helpers of the scaling layer.
 
 Every API method of the scaling layer takes a request exactly as botocore's
 model of the operation names its members and checks it with
-``botocore.validate.validate_parameters`` before anything changes.
+``quaymaster.api_models.check_request`` (the region's own check) before
+anything changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
-import botocore.session
-from botocore.exceptions import ParamValidationError
-from botocore.validate import validate_parameters
-
+from quaymaster.api_models import VALIDATION_CODES, service_model  # noqa: F401 (service_model re-exported)
 from quaymaster.errors import ServiceError
-
-# The exception each service models for a request that breaks its rules.
-VALIDATION_CODES = {
-    "application-autoscaling": "ValidationException",
-    "autoscaling": "ValidationError",  # the query protocol's common error (not a modeled shape)
-    "cloudwatch": "InvalidParameterValueException",
-}
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@functools.lru_cache(maxsize=None)
-def service_model(service: str):
-    return botocore.session.get_session().get_service_model(service)
-
-
-def check_request(service: str, operation: str, request: Any) -> dict:
-    """The request as a dict, or ServiceError with botocore's report (it names every bad field)."""
-    code = VALIDATION_CODES[service]
-    if not isinstance(request, dict):
-        raise ServiceError(code, f"{operation}: the request must be an object, got {request!r}")
-    shape = service_model(service).operation_model(operation).input_shape
-    try:
-        validate_parameters(request, shape)
-    except ParamValidationError as exc:
-        raise ServiceError(code, f"{operation}: {exc.kwargs.get('report', str(exc))}") from None
-    return request
 
 
 def validation_error(service: str, field: str, value: Any, why: str) -> ServiceError:
