@@ -196,7 +196,7 @@ class ServiceOps:
         for record in self.clusters.values():
             for service in [*record.services.values(), *record.inactive_services.values()]:
                 for d in service.history:
-                    index[d.arn] = (service, d)
+                    index[d.service_deployment_arn] = (service, d)
         found, failures = [], []
         for arn in request["serviceDeploymentArns"]:
             if arn in index:
