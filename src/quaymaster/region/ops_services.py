@@ -9,6 +9,7 @@ from quaymaster.clock import parse_instant
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.ops_tasksets import uses_task_sets
+from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
 from quaymaster.region.paging import page
 from quaymaster.services import config
@@ -148,20 +149,16 @@ class ServiceOps:
 
     def describe_services(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
-        if len(request["services"]) > 10:
-            raise invalid("services can have at most 10 items.")
-        found, failures = [], []
-        for ref in request["services"]:
-            try:
-                service = self.find_service(record, ref, active=False)
-            except ServiceError:
-                failures.append({"arn": ref if ref.startswith("arn:") else self.service_arn(record.name, ref),
-                                 "reason": "MISSING"})
-                continue
-            described = service.to_ecs()
-            if "TAGS" not in request.get("include", []):
+        with_tags = "TAGS" in request.get("include", [])
+
+        def describe(ref: str) -> dict:
+            described = self.find_service(record, ref, active=False).to_ecs()
+            if not with_tags:
                 described.pop("tags")
-            found.append(described)
+            return described
+        found, failures = describe_each(
+            request["services"], describe, member="services", limit=10,
+            arn_of=lambda ref: ref if ref.startswith("arn:") else self.service_arn(record.name, ref))
         return {"services": found, "failures": failures}
 
     def list_services(self, request: dict) -> dict:
@@ -190,19 +187,18 @@ class ServiceOps:
         return page(briefs, request, "serviceDeployments", default_max=20, limit=100)
 
     def describe_service_deployments(self, request: dict) -> dict:
-        if len(request["serviceDeploymentArns"]) > 20:
-            raise invalid("serviceDeploymentArns can have at most 20 items.")
         index = {}
         for record in self.clusters.values():
             for service in [*record.services.values(), *record.inactive_services.values()]:
                 for d in service.history:
                     index[d.service_deployment_arn] = (service, d)
-        found, failures = [], []
-        for arn in request["serviceDeploymentArns"]:
-            if arn in index:
-                found.append(service_deployment_to_ecs(*index[arn]))
-            else:
-                failures.append({"arn": arn, "reason": "MISSING"})
+
+        def describe(arn: str) -> dict:
+            if arn not in index:
+                raise ServiceError("ServiceDeploymentNotFoundException", arn)
+            return service_deployment_to_ecs(*index[arn])
+        found, failures = describe_each(request["serviceDeploymentArns"], describe,
+                                        member="serviceDeploymentArns", limit=20)
         return {"serviceDeployments": found, "failures": failures}
 
 

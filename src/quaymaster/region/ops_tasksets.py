@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_plan, ecs_strategy_plan
 from quaymaster.loadbalancing.attach import check_load_balancers
+from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
 from quaymaster.services import config
 from quaymaster.services.bluegreen import READY_TIMEOUT_MINUTES, BlueGreenDeployment
@@ -178,13 +179,8 @@ class TaskSetOps:
         wanted = request.get("taskSets")
         if wanted is None:
             return {"taskSets": [t.to_ecs(service) for t in service.task_sets], "failures": []}
-        found, failures = [], []
-        for ref in wanted:
-            match = next((t for t in service.task_sets if ref in (t.id, t.arn)), None)
-            if match is None:
-                failures.append({"arn": ref, "reason": "MISSING"})
-            else:
-                found.append(match.to_ecs(service))
+        found, failures = describe_each(wanted, lambda ref: self._find_task_set(service, ref).to_ecs(service),
+                                        member="taskSets")
         return {"taskSets": found, "failures": failures}
 
     def update_service_primary_task_set(self, request: dict) -> dict:
