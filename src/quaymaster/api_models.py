@@ -11,10 +11,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import botocore.session
-from botocore.exceptions import ParamValidationError
-from botocore.validate import validate_parameters
-
 from quaymaster.errors import ServiceError
 
 # The error each service answers a request that breaks its model with.
@@ -30,6 +26,8 @@ VALIDATION_CODES = {
 
 @functools.cache
 def service_model(service: str):
+    import botocore.session  # imported on first use: it costs a third of a second
+
     return botocore.session.get_session().get_service_model(service)
 
 
@@ -43,6 +41,9 @@ def validation_code(service: str) -> str:
 
 def check_request(service: str, operation: str, request: Any) -> dict:
     """``request`` if the operation's input shape accepts it, else the service's validation error."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
     code = validation_code(service)
     if not isinstance(request, dict):
         raise ServiceError(code, f"{operation}: the request must be an object, not {type(request).__name__}")
