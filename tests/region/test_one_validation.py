@@ -45,3 +45,20 @@ def test_a_scaling_api_called_directly_answers_as_through_the_region():
 def test_a_request_that_is_not_an_object_is_refused(request_):
     code, message = refusal(lambda: Region().handle("ecs", "ListClusters", request_))
     assert code == "InvalidParameterException" and "must be an object" in message
+
+
+def test_one_timestamp_reading_for_every_api():
+    import datetime as dt
+
+    from quaymaster.clock import instant_ms
+    from quaymaster.scaling.shapes import from_millis, to_millis
+
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, 250000, tzinfo=dt.timezone.utc)
+    forms = [moment, moment.replace(tzinfo=None), "2026-03-04T05:06:07.250Z", moment.timestamp()]
+    assert {instant_ms(f, field="t") for f in forms} == {to_millis(f, field="t") for f in forms} \
+        == {1772600767250}
+    assert from_millis(1772600767250) == moment
+    for bad in (True, "yesterday", [1]):
+        with pytest.raises(ServiceError) as info:
+            to_millis(bad, field="StartTime")
+        assert info.value.code == "ValidationException" and "StartTime" in info.value.message

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 
-from quaymaster.clock import parse_instant
+from quaymaster.clock import instant_ms
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.ops_tasksets import uses_task_sets
@@ -203,10 +202,4 @@ class ServiceOps:
 
 
 def _instant(value) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return int(value * 1000)
-    if isinstance(value, _dt.datetime):
-        return parse_instant(value)
-    return parse_instant(str(value), field="createdAt")
+    return None if value is None else instant_ms(value, field="createdAt")

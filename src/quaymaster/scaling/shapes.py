@@ -8,14 +8,13 @@ anything changes.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from quaymaster.api_models import VALIDATION_CODES, service_model  # noqa: F401 (service_model re-exported)
-from quaymaster.errors import ServiceError
+from quaymaster.clock import instant_ms, to_datetime
+from quaymaster.errors import InvalidParameterError, ServiceError
 
-UTC = dt.timezone.utc
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+from_millis = to_datetime   # epoch milliseconds -> the aware UTC datetime of a response
 
 
 def validation_error(service: str, field: str, value: Any, why: str) -> ServiceError:
@@ -25,21 +24,8 @@ def validation_error(service: str, field: str, value: Any, why: str) -> ServiceE
 
 def to_millis(value: Any, *, field: str, service: str = "application-autoscaling") -> int:
     """A request timestamp (datetime, ISO string or epoch seconds) as epoch milliseconds."""
-    if isinstance(value, bool):
-        raise validation_error(service, field, value, "must be a timestamp")
-    if isinstance(value, (int, float)):
-        return int(round(value * 1000))
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise validation_error(service, field, value, "is not an ISO 8601 timestamp") from None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return (value - EPOCH) // dt.timedelta(milliseconds=1)
-    raise validation_error(service, field, value, "must be a timestamp")
-
-
-def from_millis(ms: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(milliseconds=ms)
+    try:
+        return instant_ms(value, field=field)
+    except InvalidParameterError:
+        raise validation_error(service, field, value, "must be an ISO 8601 timestamp, a datetime or "
+                               "epoch seconds") from None
