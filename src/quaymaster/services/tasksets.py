@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from quaymaster.clock import to_datetime
-from quaymaster.services.model import Deployment
+from quaymaster.services.model import Deployment, deployment_to_ecs
 from quaymaster.services.rolling import _launch_budget
 
 STABLE, STABILIZING = "STEADY_STATE", "STABILIZING"
@@ -205,10 +205,6 @@ def ecs_deployment_statuses(service) -> list[tuple[TaskSet, str]]:
 
 def ecs_deployment(service, task_set: TaskSet, status: str) -> dict:
     """One task set in botocore's ``Deployment`` shape, as DescribeServices shows an ECS deployment."""
-    running, pending = task_set.counts()
-    return {"id": task_set.id, "status": status, "taskDefinition": task_set.task_definition.arn,
-            "desiredCount": task_set.target(service.desired_count),
-            "pendingCount": pending, "runningCount": running, "failedTasks": task_set.failed_tasks,
-            "createdAt": to_datetime(task_set.created_at), "updatedAt": to_datetime(task_set.updated_at),
-            "launchType": task_set.launch_type, "rolloutState": task_set.rollout_state,
-            "rolloutStateReason": task_set.rollout_reason}
+    out = deployment_to_ecs(service, task_set)
+    out.update(status=status, desiredCount=task_set.target(service.desired_count), launchType=task_set.launch_type)
+    return out
