@@ -78,10 +78,14 @@ class ServiceOps:
             breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
             placement_strategy=strategy, request=request, tags=list(request.get("tags", [])),
             capacity_provider_strategy=provider_strategy)
-        service.events = EventLog(arn, lambda t, m: self.record_event(record.name, name, t, m))
         service.new_deployment(definition, self.now, self.name, self.account)
-        record.services[name] = service
-        record.inactive_services.pop(name, None)
+        return self.add_service(record, service)
+
+    def add_service(self, record, service: Service) -> dict:
+        """A new service joins its cluster (with its event log) and the scheduler's next pass."""
+        service.events = EventLog(service.arn, lambda t, m: self.record_event(record.name, service.name, t, m))
+        record.services[service.name] = service
+        record.inactive_services.pop(service.name, None)
         self.scheduler.mark(service)
         return {"service": service.to_ecs()}
 

@@ -19,7 +19,6 @@ from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
 from quaymaster.services import config
 from quaymaster.services.bluegreen import READY_TIMEOUT_MINUTES, BlueGreenDeployment
-from quaymaster.services.events import EventLog
 from quaymaster.services.model import Service
 from quaymaster.services.tasksets import SHIFT_KEYS, TaskSet
 from quaymaster.streams import key_hash
@@ -93,14 +92,10 @@ class TaskSetOps:
             breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
             placement_strategy=strategy, request=request, tags=list(request.get("tags", [])))
         service.task_sets = []
-        service.events = EventLog(service.arn, lambda t, m: self.record_event(record.name, name, t, m))
         if definition is not None:
             self._new_task_set(service, definition, request, 100.0, primary=True,
                                started_by="CodeDeploy" if controller == "CODE_DEPLOY" else None)
-        record.services[name] = service
-        record.inactive_services.pop(name, None)
-        self.scheduler.mark(service)
-        return {"service": service.to_ecs()}
+        return self.add_service(record, service)
 
     def _new_task_set(self, service, definition, request: dict, scale: float, *, started_by=None,
                       primary=False) -> TaskSet:
