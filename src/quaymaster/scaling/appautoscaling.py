@@ -38,9 +38,12 @@ def _not_found(what: str) -> ServiceError:
 
 
 def page(items: list, request: dict, key: str, limit: int = 50,
-         bad_token: str = "InvalidNextTokenException") -> dict:
-    """One page of a Describe answer; NextToken is the index of the next item."""
-    chunk, token = offset_page(items, request.get("NextToken"), request.get("MaxResults", limit),
+         bad_token: str = "InvalidNextTokenException", size_member: str = "MaxResults") -> dict:
+    """One page of a Describe answer; NextToken is the index of the next item.
+
+    ``size_member`` names the page size (EC2 Auto Scaling's is ``MaxRecords``).
+    """
+    chunk, token = offset_page(items, request.get("NextToken"), request.get(size_member, limit),
                                DecimalOffset(),
                                lambda bad: ServiceError(bad_token, f"NextToken {bad!r} is not valid"))
     return {key: chunk, **({"NextToken": token} if token is not None else {})}

@@ -147,10 +147,7 @@ class AutoScaling:
         names = request.get("AutoScalingGroupNames")
         groups = [g for g in self.groups.values() if names is None or g.name in names]
         items = [self._describe(g, request.get("IncludeInstances", True)) for g in groups]
-        answer = page(items, {"MaxResults": request.get("MaxRecords", 50),
-                              **({"NextToken": request["NextToken"]} if "NextToken" in request else {})},
-                      "AutoScalingGroups", limit=50, bad_token="InvalidNextToken")
-        return answer
+        return page(items, request, "AutoScalingGroups", bad_token="InvalidNextToken", size_member="MaxRecords")
 
     def _describe(self, group: AutoScalingGroup, include_instances: bool) -> dict:
         item = {"AutoScalingGroupName": group.name, "AutoScalingGroupARN": group.arn,
