@@ -1,8 +1,9 @@
 """``Region.handle(service, operation, request)``: botocore's operation names to region methods.
 
-Requests are checked against botocore's input shape first (the modeled
-types, required members, enums are left to each operation), so a malformed
-request is an ``InvalidParameterException`` and changes nothing.
+Requests are checked against botocore's input shape first
+(``api_models.check_request``: the modeled types and required members; enums
+are left to each operation), so a malformed request is the service's
+validation error (``InvalidParameterException`` for ECS) and changes nothing.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ SUPPORTED = {"ecs": (
     "DeleteAutoScalingGroup", "SetDesiredCapacity", "SetInstanceProtection",
 ), "cloudwatch": ("PutMetricAlarm",),
     "codedeploy": ("CreateDeployment",)}   # blue/green of CODE_DEPLOY services (region/ops_tasksets.py)
-# Services whose operations are methods of the region's scaling objects; those check their
-# requests themselves (PascalCase members, the service's own validation error code, and the
-# Auto Scaling group's LaunchTemplate extension members, removed before botocore's check).
+# Services whose operations are methods of the region's scaling objects; those run the same
+# check (api_models.check_request) themselves, so that a direct call is checked too, after
+# removing the Auto Scaling group's LaunchTemplate extension members the model lacks.
 DELEGATED = {"application-autoscaling": "aas", "autoscaling": "autoscaling", "cloudwatch": "aas"}
 
 
