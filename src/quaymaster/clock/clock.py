@@ -54,6 +54,13 @@ def parse_instant(text, *, field: str = "start") -> int:
     return (moment - _EPOCH) // _dt.timedelta(milliseconds=1)
 
 
+def instant_ms(value, *, field: str) -> int:
+    """A request timestamp as botocore hands it over (datetime, ISO-8601 string or epoch seconds) -> ms."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(round(value * 1000))
+    return parse_instant(value, field=field)
+
+
 def to_datetime(ms: int) -> _dt.datetime:
     return _EPOCH + _dt.timedelta(milliseconds=ms)
 

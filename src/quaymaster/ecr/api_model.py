@@ -7,39 +7,23 @@ request boto3 would refuse is refused here with the same member named.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import functools
-import json
 from typing import Any, Callable, Sequence
 
+from quaymaster.api_models import check_request, service_model
 from quaymaster.errors import ServiceError
+from quaymaster.paging import TaggedJsonBase64, offset_page
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
-@functools.lru_cache(maxsize=1)
 def ecr_model():
-    import botocore.session
-    return botocore.session.get_session().get_service_model("ecr")
+    return service_model("ecr")
 
 
 def validate_request(operation: str, request: Any) -> dict:
     """The request as a dict, refused (InvalidParameterException) where the model refuses it."""
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
-
-    if request is None:
-        request = {}
-    if not isinstance(request, dict):
-        raise ServiceError("InvalidParameterException",
-                           f"{operation}: the request must be an object, not {type(request).__name__}")
-    shape = ecr_model().operation_model(operation).input_shape
-    try:
-        validate_parameters(request, shape)
-    except ParamValidationError as exc:
-        raise ServiceError("InvalidParameterException", f"{operation}: {exc}") from None
-    return request
+    return check_request("ecr", operation, {} if request is None else request)
 
 
 def invalid(message: str) -> ServiceError:
@@ -72,35 +56,18 @@ def paginate(items: Sequence, request: dict, *, default: int = 100, what: str = 
     """One page of ``items`` and the ``nextToken`` of the next (None on the last page).
 
     A token is the offset of the next item, wrapped so that a client treats it
-    as opaque; one that does not decode is InvalidParameterException.
-    ``exclusive`` names members that may not be combined with pagination.
+    as opaque (and one listing's token is refused by another); one that does
+    not decode is InvalidParameterException. ``exclusive`` names members that
+    may not be combined with pagination.
     """
     token = request.get("nextToken")
     limit = request.get("maxResults")
     for member in exclusive:
         if request.get(member) and (token is not None or limit is not None):
             raise invalid(f"Cannot specify {member} together with nextToken or maxResults")
-    start = _decode_token(token, what) if token is not None else 0
     size = default if limit is None else int(limit)
-    page = list(items[start:start + size])
-    end = start + size
-    return page, (_encode_token(end, what) if end < len(items) else None)
-
-
-def _encode_token(offset: int, what: str) -> str:
-    raw = json.dumps({"o": offset, "w": what}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_token(token: str, what: str) -> int:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        offset = data["o"]
-        if data["w"] != what or not isinstance(offset, int) or offset < 0:
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        raise invalid(f"Invalid nextToken {token!r}") from None
-    return offset
+    return offset_page(items, token, size, TaggedJsonBase64(what),
+                       lambda bad: invalid(f"Invalid nextToken {bad!r}"), past_end_ok=True)
 
 
 Clock = Callable[[], float]

@@ -1,20 +1,17 @@
 """``Region.handle(service, operation, request)``: botocore's operation names to region methods.
 
-Requests are checked against botocore's input shape first (the modeled
-types, required members, enums are left to each operation), so a malformed
-request is an ``InvalidParameterException`` and changes nothing.
+Requests are checked against botocore's input shape first
+(``api_models.check_request``: the modeled types and required members; enums
+are left to each operation), so a malformed request is the service's
+validation error (``InvalidParameterException`` for ECS) and changes nothing.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import re
 
-import botocore.session
-from botocore.exceptions import ParamValidationError
-from botocore.validate import validate_parameters
-
+from quaymaster.api_models import check_request, operation_model, service_model  # noqa: F401 (re-exported)
 from quaymaster.errors import ServiceError
 
 SUPPORTED = {"ecs": (
@@ -42,23 +39,14 @@ SUPPORTED = {"ecs": (
     "DeleteAutoScalingGroup", "SetDesiredCapacity", "SetInstanceProtection",
 ), "cloudwatch": ("PutMetricAlarm",),
     "codedeploy": ("CreateDeployment",)}   # blue/green of CODE_DEPLOY services (region/ops_tasksets.py)
-# Services whose operations are methods of the region's scaling objects; those check their
-# requests themselves (PascalCase members, the service's own validation error code, and the
-# Auto Scaling group's LaunchTemplate extension members, removed before botocore's check).
+# Services whose operations are methods of the region's scaling objects; those run the same
+# check (api_models.check_request) themselves, so that a direct call is checked too, after
+# removing the Auto Scaling group's LaunchTemplate extension members the model lacks.
 DELEGATED = {"application-autoscaling": "aas", "autoscaling": "autoscaling", "cloudwatch": "aas"}
-
-
-@functools.cache
-def service_model(service: str):
-    return botocore.session.get_session().get_service_model(service)
 
 
 def snake_case(operation: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", operation).lower()
-
-
-def operation_model(service: str, operation: str):
-    return service_model(service).operation_model(operation)
 
 
 class Dispatch:
@@ -80,11 +68,5 @@ class Dispatch:
         if service in DELEGATED:
             target = getattr(self.scaling, DELEGATED[service])
             return getattr(target, snake_case(operation))(copy.deepcopy(request))
-        if not isinstance(request, dict):
-            raise ServiceError("InvalidParameterException", "The request must be a JSON object.")
-        model = operation_model(service, operation)
-        try:
-            validate_parameters(request, model.input_shape)
-        except ParamValidationError as error:
-            raise ServiceError("InvalidParameterException", str(error).replace("\n", " ")) from None
+        check_request(service, operation, request)
         return getattr(self, snake_case(operation))(copy.deepcopy(request))

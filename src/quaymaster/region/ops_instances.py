@@ -152,16 +152,16 @@ class InstanceOps:
         return out
 
     def put_attributes(self, request: dict) -> dict:
-        record = self.record(request.get("cluster"))
-        with api_errors("TargetNotFoundException"):
-            out = record.cluster.put_attributes(request["attributes"])
-        self._daemons_dirty(record)
-        return out
+        return self._change_attributes(request, "put_attributes")
 
     def delete_attributes(self, request: dict) -> dict:
+        return self._change_attributes(request, "delete_attributes")
+
+    def _change_attributes(self, request: dict, method: str) -> dict:
+        """Put/DeleteAttributes: the cluster's own method, then DAEMON services re-check their instances."""
         record = self.record(request.get("cluster"))
         with api_errors("TargetNotFoundException"):
-            out = record.cluster.delete_attributes(request["attributes"])
+            out = getattr(record.cluster, method)(request["attributes"])
         self._daemons_dirty(record)
         return out
 

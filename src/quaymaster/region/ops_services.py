@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 
-from quaymaster.clock import parse_instant
+from quaymaster.clock import instant_ms
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.ops_tasksets import uses_task_sets
+from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
 from quaymaster.region.paging import page
 from quaymaster.services import config
@@ -78,10 +78,14 @@ class ServiceOps:
             breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
             placement_strategy=strategy, request=request, tags=list(request.get("tags", [])),
             capacity_provider_strategy=provider_strategy)
-        service.events = EventLog(arn, lambda t, m: self.record_event(record.name, name, t, m))
         service.new_deployment(definition, self.now, self.name, self.account)
-        record.services[name] = service
-        record.inactive_services.pop(name, None)
+        return self.add_service(record, service)
+
+    def add_service(self, record, service: Service) -> dict:
+        """A new service joins its cluster (with its event log) and the scheduler's next pass."""
+        service.events = EventLog(service.arn, lambda t, m: self.record_event(record.name, service.name, t, m))
+        record.services[service.name] = service
+        record.inactive_services.pop(service.name, None)
         self.scheduler.mark(service)
         return {"service": service.to_ecs()}
 
@@ -148,20 +152,16 @@ class ServiceOps:
 
     def describe_services(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
-        if len(request["services"]) > 10:
-            raise invalid("services can have at most 10 items.")
-        found, failures = [], []
-        for ref in request["services"]:
-            try:
-                service = self.find_service(record, ref, active=False)
-            except ServiceError:
-                failures.append({"arn": ref if ref.startswith("arn:") else self.service_arn(record.name, ref),
-                                 "reason": "MISSING"})
-                continue
-            described = service.to_ecs()
-            if "TAGS" not in request.get("include", []):
+        with_tags = "TAGS" in request.get("include", [])
+
+        def describe(ref: str) -> dict:
+            described = self.find_service(record, ref, active=False).to_ecs()
+            if not with_tags:
                 described.pop("tags")
-            found.append(described)
+            return described
+        found, failures = describe_each(
+            request["services"], describe, member="services", limit=10,
+            arn_of=lambda ref: ref if ref.startswith("arn:") else self.service_arn(record.name, ref))
         return {"services": found, "failures": failures}
 
     def list_services(self, request: dict) -> dict:
@@ -190,27 +190,20 @@ class ServiceOps:
         return page(briefs, request, "serviceDeployments", default_max=20, limit=100)
 
     def describe_service_deployments(self, request: dict) -> dict:
-        if len(request["serviceDeploymentArns"]) > 20:
-            raise invalid("serviceDeploymentArns can have at most 20 items.")
         index = {}
         for record in self.clusters.values():
             for service in [*record.services.values(), *record.inactive_services.values()]:
                 for d in service.history:
-                    index[d.arn] = (service, d)
-        found, failures = [], []
-        for arn in request["serviceDeploymentArns"]:
-            if arn in index:
-                found.append(service_deployment_to_ecs(*index[arn]))
-            else:
-                failures.append({"arn": arn, "reason": "MISSING"})
+                    index[d.service_deployment_arn] = (service, d)
+
+        def describe(arn: str) -> dict:
+            if arn not in index:
+                raise ServiceError("ServiceDeploymentNotFoundException", arn)
+            return service_deployment_to_ecs(*index[arn])
+        found, failures = describe_each(request["serviceDeploymentArns"], describe,
+                                        member="serviceDeploymentArns", limit=20)
         return {"serviceDeployments": found, "failures": failures}
 
 
 def _instant(value) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return int(value * 1000)
-    if isinstance(value, _dt.datetime):
-        return parse_instant(value)
-    return parse_instant(str(value), field="createdAt")
+    return None if value is None else instant_ms(value, field="createdAt")

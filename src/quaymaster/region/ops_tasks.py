@@ -7,6 +7,7 @@ the tasks then move through the lifecycle as time advances.
 from __future__ import annotations
 
 from quaymaster.errors import ServiceError
+from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.paging import page
 
@@ -74,14 +75,8 @@ class TaskOps:
 
     def describe_tasks(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
-        if len(request["tasks"]) > 100:
-            raise invalid("tasks can have at most 100 items.")
-        found, failures = [], []
-        for ref in request["tasks"]:
-            try:
-                found.append(self._task(record, ref).to_ecs())
-            except ServiceError:
-                failures.append({"arn": ref, "reason": "MISSING"})
+        found, failures = describe_each(request["tasks"], lambda ref: self._task(record, ref).to_ecs(),
+                                        member="tasks", limit=100)
         return {"tasks": found, "failures": failures}
 
     def list_tasks(self, request: dict) -> dict:

@@ -15,17 +15,16 @@ from types import SimpleNamespace
 from quaymaster.errors import ServiceError
 from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_plan, ecs_strategy_plan
 from quaymaster.loadbalancing.attach import check_load_balancers
+from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
 from quaymaster.services import config
-from quaymaster.services.bluegreen import BlueGreenDeployment
-from quaymaster.services.events import EventLog
+from quaymaster.services.bluegreen import READY_TIMEOUT_MINUTES, BlueGreenDeployment
 from quaymaster.services.model import Service
-from quaymaster.services.tasksets import TaskSet
+from quaymaster.services.tasksets import SHIFT_KEYS, TaskSet
 from quaymaster.streams import key_hash
 
 TASK_SET_CONTROLLERS = ("EXTERNAL", "CODE_DEPLOY")
 SHIFTING_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
-_SHIFT_KEYS = ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration")
 
 
 def controller_of(request: dict) -> str:
@@ -83,7 +82,7 @@ class TaskSetOps:
         check_load_balancers(request.get("loadBalancers"), definition)
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)
         minimum, maximum, enable, rollback = config.check_deployment_configuration(
-            {k: v for k, v in deployment_configuration.items() if k not in _SHIFT_KEYS}, scheduling)
+            {k: v for k, v in deployment_configuration.items() if k not in SHIFT_KEYS}, scheduling)
         self._check_tags(request.get("tags", []))
         self.service_count += 1
         service = Service(
@@ -93,14 +92,10 @@ class TaskSetOps:
             breaker_enable=enable, breaker_rollback=rollback, placement_constraints=constraints,
             placement_strategy=strategy, request=request, tags=list(request.get("tags", [])))
         service.task_sets = []
-        service.events = EventLog(service.arn, lambda t, m: self.record_event(record.name, name, t, m))
         if definition is not None:
             self._new_task_set(service, definition, request, 100.0, primary=True,
                                started_by="CodeDeploy" if controller == "CODE_DEPLOY" else None)
-        record.services[name] = service
-        record.inactive_services.pop(name, None)
-        self.scheduler.mark(service)
-        return {"service": service.to_ecs()}
+        return self.add_service(record, service)
 
     def _new_task_set(self, service, definition, request: dict, scale: float, *, started_by=None,
                       primary=False) -> TaskSet:
@@ -114,7 +109,10 @@ class TaskSetOps:
             status="PRIMARY" if primary else "ACTIVE", scale=scale, external_id=request.get("externalId"),
             launch_type=request.get("launchType", service.launch_type), request=request,
             stability_at=self.now, started_by=started_by)
-        task_set.rollout_state = "COMPLETED"     # task sets have no rollout of their own
+        if controller_of(service.request) == "ECS":     # ECS's own strategies: the set is a service deployment
+            task_set.deployment_arn = service.deployment_arn(number, self.name, self.account)
+        # a task set has no rollout of its own (a blue/green deployment gives green one)
+        task_set.rollout_state, task_set.rollout_reason = "COMPLETED", "ECS deployment completed."
         service.task_sets.append(task_set)
         service.deployments.append(task_set)
         service.history.append(task_set)
@@ -176,13 +174,8 @@ class TaskSetOps:
         wanted = request.get("taskSets")
         if wanted is None:
             return {"taskSets": [t.to_ecs(service) for t in service.task_sets], "failures": []}
-        found, failures = [], []
-        for ref in wanted:
-            match = next((t for t in service.task_sets if ref in (t.id, t.arn)), None)
-            if match is None:
-                failures.append({"arn": ref, "reason": "MISSING"})
-            else:
-                found.append(match.to_ecs(service))
+        found, failures = describe_each(wanted, lambda ref: self._find_task_set(service, ref).to_ecs(service),
+                                        member="taskSets")
         return {"taskSets": found, "failures": failures}
 
     def update_service_primary_task_set(self, request: dict) -> dict:
@@ -232,16 +225,22 @@ class TaskSetOps:
         ``deploymentConfigName`` (a predefined configuration, default
         ``ECSAllAtOnce``) or ``trafficRoutingConfig`` (CodeDeploy's custom
         TimeBasedLinear / TimeBasedCanary shape); ``terminationWaitTimeInMinutes``
-        (default 60). Returns ``{"deploymentId": ...}``.
+        (default 60); ``readyTimeoutInMinutes``, how long green may take to become
+        steady before the deployment fails (default 1440). Returns ``{"deploymentId": ...}``.
         """
         service = self._task_set_service(request, controllers=("CODE_DEPLOY",))
         definition = self._runnable(request["taskDefinition"])
         plan = codedeploy_plan(request.get("trafficRoutingConfig") or request.get("deploymentConfigName",
                                                                                   "ECSAllAtOnce"),
                                request.get("terminationWaitTimeInMinutes", DEFAULT_WAIT_MINUTES))
-        return {"deploymentId": self._start_blue_green(service, definition, plan, "CodeDeploy").id}
+        timeout = request.get("readyTimeoutInMinutes", READY_TIMEOUT_MINUTES)
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+            raise invalid(f"readyTimeoutInMinutes must be an integer of at least 1, found {timeout!r}.")
+        return {"deploymentId": self._start_blue_green(service, definition, plan, "CodeDeploy",
+                                                       ready_timeout_minutes=timeout).id}
 
-    def _start_blue_green(self, service, definition, plan, started_by: str | None):
+    def _start_blue_green(self, service, definition, plan, started_by: str | None, *,
+                          ready_timeout_minutes: int = READY_TIMEOUT_MINUTES):
         current = getattr(service, "blue_green", None)
         if current is not None and not current.finished:
             raise invalid(f"The service {service.name} already has a blue/green deployment in progress "
@@ -252,7 +251,8 @@ class TaskSetOps:
         green = self._new_task_set(service, definition, {"loadBalancers": blue.request.get("loadBalancers", [])},
                                    100.0, started_by=started_by)
         deployment_id = f"d-{key_hash(service.arn, len(service.history)) % 16**9:09X}"
-        service.blue_green = BlueGreenDeployment(service, blue, green, plan, self.now, deployment_id)
+        service.blue_green = BlueGreenDeployment(service, blue, green, plan, self.now, deployment_id,
+                                                 ready_timeout_ms=ready_timeout_minutes * 60_000)
         return service.blue_green
 
     def create_deployment(self, request: dict) -> dict:

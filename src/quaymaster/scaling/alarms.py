@@ -14,7 +14,8 @@ import math
 from dataclasses import replace
 
 from quaymaster.scaling.policies import COMPARISONS, StepAlarm, StepScalingPolicy
-from quaymaster.scaling.shapes import check_request, validation_error
+from quaymaster.api_models import check_request
+from quaymaster.scaling.shapes import validation_error
 
 SERVICE = "cloudwatch"
 

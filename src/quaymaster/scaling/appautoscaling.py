@@ -13,6 +13,7 @@ import copy
 from collections.abc import Callable, Mapping
 
 from quaymaster.errors import ServiceError
+from quaymaster.paging import DecimalOffset, offset_page
 from quaymaster.scaling import scheduled
 from quaymaster.scaling.alarms import AlarmBook
 from quaymaster.scaling.decide import decide_target
@@ -21,7 +22,8 @@ from quaymaster.scaling.policies import (StepScalingPolicy, TargetTrackingPolicy
 from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, ScalingChange,
                                         ServiceView, TargetRecord, check_target_key,
                                         parse_resource_id, required_target_key, uuid_for)
-from quaymaster.scaling.shapes import check_request, from_millis
+from quaymaster.api_models import check_request
+from quaymaster.scaling.shapes import from_millis
 
 SERVICE = "application-autoscaling"
 # Application Auto Scaling's quotas per scalable target
@@ -36,19 +38,15 @@ def _not_found(what: str) -> ServiceError:
 
 
 def page(items: list, request: dict, key: str, limit: int = 50,
-         bad_token: str = "InvalidNextTokenException") -> dict:
-    """One page of a Describe answer; NextToken is the index of the next item."""
-    size = request.get("MaxResults", limit)
-    token = request.get("NextToken")
-    start = 0
-    if token is not None:
-        if not token.isdigit() or int(token) > len(items):
-            raise ServiceError(bad_token, f"NextToken {token!r} is not valid")
-        start = int(token)
-    answer: dict = {key: items[start:start + size]}
-    if start + size < len(items):
-        answer["NextToken"] = str(start + size)
-    return answer
+         bad_token: str = "InvalidNextTokenException", size_member: str = "MaxResults") -> dict:
+    """One page of a Describe answer; NextToken is the index of the next item.
+
+    ``size_member`` names the page size (EC2 Auto Scaling's is ``MaxRecords``).
+    """
+    chunk, token = offset_page(items, request.get("NextToken"), request.get(size_member, limit),
+                               DecimalOffset(),
+                               lambda bad: ServiceError(bad_token, f"NextToken {bad!r} is not valid"))
+    return {key: chunk, **({"NextToken": token} if token is not None else {})}
 
 
 class ApplicationAutoScaling:

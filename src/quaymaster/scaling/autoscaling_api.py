@@ -18,7 +18,8 @@ from quaymaster.fleet.catalog import Catalog, InstanceType, load_catalog
 from quaymaster.scaling.appautoscaling import page
 from quaymaster.scaling.asg import DEFAULT_BOOT_SECONDS, AsgAction, AutoScalingGroup
 from quaymaster.scaling.records import uuid_for
-from quaymaster.scaling.shapes import check_request, from_millis, validation_error
+from quaymaster.api_models import check_request
+from quaymaster.scaling.shapes import from_millis, validation_error
 
 SERVICE = "autoscaling"
 MAX_SIZE = 10_000
@@ -44,7 +45,7 @@ def _launch_types(request: dict, catalog: Catalog, extension: dict) -> tuple[Ins
     return known
 
 
-def _split_extension(request: dict) -> tuple[dict, dict]:
+def split_extension(request: dict) -> tuple[dict, dict]:
     """The request without the LaunchTemplate extension members, and those members."""
     if not isinstance(request, dict) or not isinstance(request.get("LaunchTemplate"), dict):
         return request, {}
@@ -91,7 +92,7 @@ class AutoScaling:
         return group
 
     def create_auto_scaling_group(self, request: dict) -> dict:
-        checked, extension = _split_extension(request)
+        checked, extension = split_extension(request)
         checked = check_request(SERVICE, "CreateAutoScalingGroup", checked)
         name = checked["AutoScalingGroupName"]
         if name in self.groups:
@@ -117,7 +118,7 @@ class AutoScaling:
         return {}
 
     def update_auto_scaling_group(self, request: dict) -> dict:
-        checked, extension = _split_extension(request)
+        checked, extension = split_extension(request)
         checked = check_request(SERVICE, "UpdateAutoScalingGroup", checked)
         group = self.group(checked["AutoScalingGroupName"])
         low = checked.get("MinSize", group.min_size)
@@ -146,10 +147,7 @@ class AutoScaling:
         names = request.get("AutoScalingGroupNames")
         groups = [g for g in self.groups.values() if names is None or g.name in names]
         items = [self._describe(g, request.get("IncludeInstances", True)) for g in groups]
-        answer = page(items, {"MaxResults": request.get("MaxRecords", 50),
-                              **({"NextToken": request["NextToken"]} if "NextToken" in request else {})},
-                      "AutoScalingGroups", limit=50, bad_token="InvalidNextToken")
-        return answer
+        return page(items, request, "AutoScalingGroups", bad_token="InvalidNextToken", size_member="MaxRecords")
 
     def _describe(self, group: AutoScalingGroup, include_instances: bool) -> dict:
         item = {"AutoScalingGroupName": group.name, "AutoScalingGroupARN": group.arn,

@@ -10,7 +10,9 @@
 **Decision** (docs/semantics.md, "Blue/green"): a step moves only when the
 previous one's bake time has passed with green steady; a failure (green not
 steady at a step or during the wait, or the circuit breaker's threshold of
-failed green tasks) moves all traffic back to blue and stops green.
+failed green tasks) moves all traffic back to blue and stops green. Green
+that is not steady within the ready timeout (``ready_timeout_ms``, default
+ECS's lifecycle stage timeout of 24 hours) fails the same way, breaker or not.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from quaymaster.services.policy import circuit_breaker_threshold
 
 SUCCEEDED = "service {name} blue/green deployment {id} completed; task set {blue} removed."
 ROLLED_BACK = "service {name} blue/green deployment {id} rolled back: {reason}."
+MINUTE_MS = 60_000
+# How long green may take to become steady before the deployment fails: ECS's
+# timeout of a deployment lifecycle stage (1440 minutes), also used for CodeDeploy.
+READY_TIMEOUT_MINUTES = 1440
 
 
 class BlueGreenDeployment:
-    def __init__(self, service, blue, green, plan, now: int, deployment_id: str):
+    def __init__(self, service, blue, green, plan, now: int, deployment_id: str, *,
+                 ready_timeout_ms: int = READY_TIMEOUT_MINUTES * MINUTE_MS):
         self.service = service
         self.blue = blue
         self.green = green
@@ -33,6 +40,14 @@ class BlueGreenDeployment:
         self.shift: TrafficShift | None = None
         self.state = "PROVISIONING"     # PROVISIONING, SHIFTING, WAITING, SUCCEEDED, ROLLED_BACK
         self.reason: str | None = None
+        self.ready_timeout_ms = ready_timeout_ms
+        self._deadline_set = False
+        green.rollout_state, green.rollout_reason = "IN_PROGRESS", "ECS deployment in progress."
+
+    @property
+    def ready_deadline(self) -> int:
+        """When green, not yet steady, fails the deployment."""
+        return self.created_at + self.ready_timeout_ms
 
     @property
     def finished(self) -> bool:
@@ -54,13 +69,8 @@ class BlueGreenDeployment:
             return
         now = host.now
         steady = self.green.is_steady(self.service.desired_count)
-        if self.shift is None:
-            if self._breaker_tripped():
-                self._roll_back(host, "the deployment circuit breaker tripped")
-                return
-            if not steady:
-                return
-            self.shift = TrafficShift(self.plan, now)
+        if self.shift is None and not self._green_ready(host, now, steady):
+            return
         state = self.shift.observe(now, steady, self._breaker_tripped())
         if state == "ROLLED_BACK":
             self._roll_back(host, self.shift.reason)
@@ -74,6 +84,22 @@ class BlueGreenDeployment:
         due = self.shift.next_due() if state == "SHIFTING" else self.shift.step_at + self.plan.wait_ms
         host.region.scheduler.wake_at(self.service, max(due, now + 1))
 
+    def _green_ready(self, host, now: int, steady: bool) -> bool:
+        """Before the shift: True (the shift starts) once green is steady; the breaker or the timeout fail it."""
+        if self._breaker_tripped():
+            self._roll_back(host, "the deployment circuit breaker tripped")
+            return False
+        if steady:
+            self.shift = TrafficShift(self.plan, now)
+            return True
+        if now >= self.ready_deadline:
+            minutes = self.ready_timeout_ms / MINUTE_MS
+            self._roll_back(host, f"the green task set did not reach a steady state within {minutes:g} minutes")
+        elif not self._deadline_set:      # one timer, though a pass may come every tick
+            host.region.scheduler.wake_at(self.service, self.ready_deadline)
+            self._deadline_set = True
+        return False
+
     def _make_primary(self, new, old, now: int) -> None:
         old.status, old.updated_at = "ACTIVE", now
         new.status, new.updated_at = "PRIMARY", now
@@ -84,6 +110,8 @@ class BlueGreenDeployment:
         self.state = "SUCCEEDED"
         self.blue.status, self.blue.updated_at = "DRAINING", now
         self.green.rollout_state, self.green.completed = "COMPLETED", True
+        self.green.rollout_reason = "ECS deployment completed."
+        self.green.updated_at = self.green.finished_at = now
         self.service.events.emit(now, SUCCEEDED.format(name=self.service.name, id=self.id, blue=self.blue.id))
         host.region.scheduler.mark(self.service)
 
@@ -94,6 +122,8 @@ class BlueGreenDeployment:
             self._make_primary(self.blue, self.green, now)
         self.green.status, self.green.updated_at = "DRAINING", now
         self.green.rollout_state, self.green.rolled_back = "FAILED", True
+        self.green.rollout_reason = f"ECS deployment rolled back: {reason}."
+        self.green.finished_at = now
         self.service.events.emit(now, ROLLED_BACK.format(name=self.service.name, id=self.id, reason=reason))
         host.region.scheduler.mark(self.service)
 

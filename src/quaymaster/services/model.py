@@ -31,6 +31,11 @@ class Deployment:
     source_arns: tuple = ()
     tasks: dict = field(default_factory=dict)   # task ARN -> Task, until STOPPED
 
+    @property
+    def service_deployment_arn(self) -> str:
+        """The ARN ListServiceDeployments / DescribeServiceDeployments name this deployment by."""
+        return self.arn
+
     def counts(self) -> tuple[int, int]:
         """(running, pending) as ECS reports them."""
         running = pending = 0
@@ -90,9 +95,7 @@ class Service:
         n = len(self.history) + 1
         number = key_hash(self.arn, n) % 10**19
         deployment = Deployment(
-            id=f"ecs-svc/{number:019d}",
-            arn=f"arn:aws:ecs:{region_name}:{account}:service-deployment/{self.cluster}/{self.name}/"
-                f"{key_hash(number, self.arn) % 36**22:022x}"[:120],
+            id=f"ecs-svc/{number:019d}", arn=self.deployment_arn(number, region_name, account),
             task_definition=task_definition, created_at=now, updated_at=now,
             source_arns=tuple(d.arn for d in self.deployments if d.tasks))
         for old in self.deployments:
@@ -102,6 +105,11 @@ class Service:
         self.deployments.insert(0, deployment)
         self.history.append(deployment)
         return deployment
+
+    def deployment_arn(self, number: int, region_name: str, account: str) -> str:
+        """The service deployment ARN of the deployment ``ecs-svc/<number>``."""
+        return (f"arn:aws:ecs:{region_name}:{account}:service-deployment/{self.cluster}/{self.name}/"
+                f"{key_hash(number, self.arn) % 36**22:022x}")[:120]
 
     def counts(self) -> tuple[int, int]:
         running = pending = 0
@@ -164,7 +172,7 @@ def service_deployment_status(d: Deployment) -> str:
 
 
 def service_deployment_brief(service: Service, d: Deployment) -> dict:
-    out = {"serviceDeploymentArn": d.arn, "serviceArn": service.arn, "clusterArn": service.cluster_arn,
+    out = {"serviceDeploymentArn": d.service_deployment_arn, "serviceArn": service.arn, "clusterArn": service.cluster_arn,
            "createdAt": to_datetime(d.created_at), "startedAt": to_datetime(d.created_at),
            "targetServiceRevisionArn": d.task_definition.arn, "status": service_deployment_status(d),
            "statusReason": d.rollout_reason}
@@ -187,6 +195,9 @@ def service_deployment_to_ecs(service: Service, d: Deployment) -> dict:
                                      "failureCount": d.breaker_failures,
                                      "threshold": _threshold(service)},
     })
+    if service.task_sets is not None:
+        from quaymaster.services.tasksets import task_set_deployment_view
+        task_set_deployment_view(service, d, out)
     return out
 
 

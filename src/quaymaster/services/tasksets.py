@@ -17,10 +17,12 @@ import math
 from dataclasses import dataclass
 
 from quaymaster.clock import to_datetime
-from quaymaster.services.model import Deployment
+from quaymaster.services.model import Deployment, deployment_to_ecs
 from quaymaster.services.rolling import _launch_budget
 
 STABLE, STABILIZING = "STEADY_STATE", "STABILIZING"
+# deploymentConfiguration members of ECS's own traffic-shifting strategies
+SHIFT_KEYS = ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration")
 
 
 def computed_desired(desired: int, scale: float) -> int:
@@ -38,6 +40,11 @@ class TaskSet(Deployment):
     stability_at: int = 0
     launches_when_active: bool = True     # an ACTIVE (non-primary) task set still starts its tasks
     started_by: str | None = None
+    deployment_arn: str | None = None     # set for ECS's own strategies, whose task sets are deployments
+
+    @property
+    def service_deployment_arn(self) -> str:
+        return self.deployment_arn or self.arn
 
     def target(self, desired: int) -> int:
         return 0 if self.status == "DRAINING" else computed_desired(desired, self.scale)
@@ -130,11 +137,20 @@ def _drain_service(service, host) -> None:
 
 
 def task_set_service_view(service, out: dict) -> None:
-    """DescribeServices of a task-set service: its task sets in place of ECS deployments."""
-    out["deploymentController"] = {"type": (service.request.get("deploymentController") or {}).get("type", "ECS")}
+    """DescribeServices of a task-set service: EXTERNAL / CODE_DEPLOY list task sets, ECS lists deployments."""
+    controller = (service.request.get("deploymentController") or {}).get("type", "ECS")
+    out["deploymentController"] = {"type": controller}
     for key, value in (service.request.get("deploymentConfiguration") or {}).items():
-        if key in ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration"):
+        if key in SHIFT_KEYS:
             out["deploymentConfiguration"][key] = value
+    if controller == "ECS":     # ECS's own BLUE_GREEN / LINEAR / CANARY: its task sets are deployments
+        deployments = ecs_deployment_statuses(service)
+        out["deployments"] = [ecs_deployment(service, t, status) for t, status in deployments]
+        if deployments:
+            out["taskDefinition"] = deployments[0][0].task_definition.arn
+        else:
+            out.pop("taskDefinition")
+        return
     out["deployments"] = []
     out["taskSets"] = [t.to_ecs(service) for t in service.task_sets]
     primary = next((t for t in service.task_sets if t.status == "PRIMARY"), None)
@@ -142,3 +158,53 @@ def task_set_service_view(service, out: dict) -> None:
         out["taskDefinition"] = primary.task_definition.arn
     else:
         out.pop("taskDefinition")
+
+
+_STAGES = {"PROVISIONING": "SCALE_UP", "SHIFTING": "PRODUCTION_TRAFFIC_SHIFT", "WAITING": "BAKE_TIME"}
+
+
+def task_set_deployment_view(service, task_set: TaskSet, out: dict) -> None:
+    """DescribeServiceDeployments of one task set of an ECS-strategy service: its count, weight and stage."""
+    if (service.request.get("deploymentController") or {}).get("type", "ECS") != "ECS":
+        return
+    configuration = service.request.get("deploymentConfiguration") or {}
+    out["deploymentConfiguration"].update({k: v for k, v in configuration.items() if k in SHIFT_KEYS})
+    revision = out["targetServiceRevision"]
+    revision["requestedTaskCount"] = task_set.target(service.desired_count)
+    blue_green = getattr(service, "blue_green", None)
+    if blue_green is not None and task_set in (blue_green.blue, blue_green.green):
+        blue, green = blue_green.weights
+        revision["requestedProductionTrafficWeight"] = green if task_set is blue_green.green else blue
+        if task_set is blue_green.green and blue_green.state in _STAGES:
+            out["lifecycleStage"] = _STAGES[blue_green.state]
+    breaker = out["deploymentCircuitBreaker"]
+    if not service.breaker_enable:
+        breaker["status"] = "DISABLED"
+    elif task_set.rollout_state == "FAILED":     # rolled back: by the breaker, or a step / the timeout
+        breaker["status"] = "TRIGGERED" if "circuit breaker" in task_set.rollout_reason else "MONITORING_COMPLETE"
+    elif task_set.rollout_state == "COMPLETED":
+        breaker["status"] = "MONITORING_COMPLETE"
+
+
+def ecs_deployment_statuses(service) -> list[tuple[TaskSet, str]]:
+    """A service's task sets as ECS deployments, PRIMARY first.
+
+    The PRIMARY deployment is the one ECS deploys to: green from the start of
+    a blue/green deployment until it completes or rolls back, else the PRIMARY
+    task set; every other set that still has tasks or a count is ACTIVE.
+    """
+    if not service.task_sets:
+        return []
+    blue_green = getattr(service, "blue_green", None)
+    if blue_green is not None and not blue_green.finished:
+        target = blue_green.green
+    else:
+        target = next((t for t in service.task_sets if t.status == "PRIMARY"), service.task_sets[0])
+    return [(target, "PRIMARY")] + [(t, "ACTIVE") for t in service.task_sets if t is not target]
+
+
+def ecs_deployment(service, task_set: TaskSet, status: str) -> dict:
+    """One task set in botocore's ``Deployment`` shape, as DescribeServices shows an ECS deployment."""
+    out = deployment_to_ecs(service, task_set)
+    out.update(status=status, desiredCount=task_set.target(service.desired_count), launchType=task_set.launch_type)
+    return out

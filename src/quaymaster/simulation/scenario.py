@@ -6,14 +6,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from botocore.exceptions import ParamValidationError
-from botocore.validate import validate_parameters
-
+from quaymaster.api_models import check_request
 from quaymaster.clock import DEFAULT_START, parse_duration, parse_instant
-from quaymaster.errors import InvalidInputError, InvalidParameterError
+from quaymaster.errors import InvalidInputError, InvalidParameterError, ServiceError
 from quaymaster.lifecycle import TaskTimings
-from quaymaster.region.dispatch import SUPPORTED, operation_model
-from quaymaster.scaling.shapes import VALIDATION_CODES
+from quaymaster.region.dispatch import SUPPORTED
+from quaymaster.scaling.autoscaling_api import split_extension
 from quaymaster.simulation.cost import parse_prices
 from quaymaster.workloads import parse_workload
 
@@ -157,17 +155,12 @@ def _call(i: int, call, start_ms: int) -> Call:
     if service not in SUPPORTED or name not in SUPPORTED[service]:
         raise ScenarioError(f"{path}.operation", f"unsupported operation {operation!r} (ecs:<Operation>)")
     request = call.get("request", {})
-    checked = request
-    if service == "autoscaling" and isinstance(request, dict) and isinstance(request.get("LaunchTemplate"), dict):
-        # the group's instance types may sit in LaunchTemplate (an extension the model lacks)
-        checked = {**request, "LaunchTemplate": {k: v for k, v in request["LaunchTemplate"].items()
-                                                 if k not in ("InstanceType", "Overrides")}}
+    # the group's instance types may sit in LaunchTemplate (an extension the model lacks)
+    checked = split_extension(request)[0] if service == "autoscaling" else request
     try:
-        validate_parameters(checked, operation_model(service, name).input_shape)
-    except ParamValidationError as error:
-        code = VALIDATION_CODES.get(service, "InvalidParameterException")
-        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): {code}: "
-                            + str(error).replace("\n", " ")) from None
+        check_request(service, name, checked)
+    except ServiceError as error:
+        raise ScenarioError(f"{path}.request", f"call {i} ({operation}): {error.code}: {error.message}") from None
     return Call(i, offset, service, name, request)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import functools
 
+from quaymaster.api_models import service_model
 from quaymaster.errors import TaskDefinitionError
 from quaymaster.taskdef.parse import child, item
 
@@ -29,9 +30,7 @@ _DESCRIBED_EXTRAS = ("tags",)
 @functools.cache
 def _model_shapes():
     """(request shape, TaskDefinition output shape) of botocore's ECS model."""
-    import botocore.session  # imported on first use: it costs a third of a second
-
-    model = botocore.session.get_session().get_service_model("ecs")
+    model = service_model("ecs")
     return model.operation_model("RegisterTaskDefinition").input_shape, model.shape_for("TaskDefinition")
 
 
