@@ -1,0 +1,115 @@
+"""/v2/ pushes survive ``kill -9``: a restarted ``quaymaster serve --state DIR`` has every
+tag oras pushed, the bytes, the deletes, and accepts the token it issued before."""
+
+import hashlib
+import os
+import sqlite3
+
+import requests
+
+from oras_support import oras_for, password, pull_into, write_files
+from server_support import Server, client
+
+
+def test_oras_pushes_survive_kill_9_with_the_same_token(tmp_path, monkeypatch):
+    state = tmp_path / "state"
+    monkeypatch.chdir(tmp_path)
+    first = Server("--state", str(state))
+    ecr = client("ecr", first.url)
+    ecr.create_repository(repositoryName="team/models")
+    secret = password(first.url)
+    oras_client, host = oras_for(first.url, secret)
+    v1 = {"model.bin": os.urandom(300_000), "notes.txt": b"first\n"}
+    v2 = {"model.bin": os.urandom(200_000), "notes.txt": b"second\n"}
+    scratch = {"scratch.txt": b"to be deleted\n"}
+    for tag, files in (("v1", v1), ("v2", v2), ("scratch", scratch)):
+        assert oras_client.push(target=f"{host}/team/models:{tag}",
+                                files=write_files(tmp_path, files)).status_code == 201
+    assert oras_client.delete_tag(f"{host}/team/models", "scratch")
+    digests = {d["imageDigest"]: d.get("imageTags") for d in
+               ecr.describe_images(repositoryName="team/models")["imageDetails"]}
+    first.kill()    # SIGKILL: nothing is flushed on the way out
+
+    second = Server("--state", str(state))
+    try:
+        again, host = oras_for(second.url, secret)   # the token issued before the crash
+        assert sorted(again.get_tags(f"{host}/team/models")) == ["v1", "v2"]
+        assert pull_into(again, f"{host}/team/models:v1", tmp_path / "out1") == v1
+        assert pull_into(again, f"{host}/team/models:v2", tmp_path / "out2") == v2
+        ecr = client("ecr", second.url)
+        assert {d["imageDigest"]: d.get("imageTags") for d in
+                ecr.describe_images(repositoryName="team/models")["imageDetails"]} == digests
+        forged = requests.get(f"{second.url}/v2/team/models/tags/list", auth=("AWS", secret + "x"))
+        assert forged.status_code == 401
+    finally:
+        second.stop()
+    rows = sqlite3.connect(state / "journal.sqlite3").execute(
+        "SELECT service, operation FROM calls WHERE service = '_ecr_registry'").fetchall()
+    assert {op for _, op in rows} == {"HoldBlob", "PutManifest", "BatchDeleteImage"}
+
+
+def test_a_blob_let_go_of_and_pushed_again_survives_the_replay(tmp_path, monkeypatch):
+    # Replayed in order, DeleteRepository lets go of the blob that a later push holds
+    # again: the store must not delete the file the final state needs.
+    state = tmp_path / "state"
+    monkeypatch.chdir(tmp_path)
+    first = Server("--state", str(state))
+    ecr = client("ecr", first.url)
+    files = {"layer.bin": os.urandom(100_000)}
+    oras_client, host = oras_for(first.url, password(first.url))
+    for repo in ("team/a", "team/b"):
+        ecr.create_repository(repositoryName=repo)
+        assert oras_client.push(target=f"{host}/{repo}:v1",
+                                files=write_files(tmp_path, files)).status_code == 201
+        if repo == "team/a":
+            ecr.delete_repository(repositoryName=repo, force=True)
+    ecr.create_repository(repositoryName="team/gone")
+    assert oras_client.push(target=f"{host}/team/gone:v1",
+                            files=write_files(tmp_path, {"only.bin": b"only here"})).status_code == 201
+    ecr.delete_repository(repositoryName="team/gone", force=True)
+    first.kill()
+    second = Server("--state", str(state))
+    try:
+        again, host = oras_for(second.url, password(second.url))
+        assert pull_into(again, f"{host}/team/b:v1", tmp_path / "out") == files
+    finally:
+        second.stop()
+    # ... while what nothing holds any more was deleted.
+    only = hashlib.sha256(b"only here").hexdigest()
+    assert not (state / "blobs" / "sha256" / only).exists()
+
+
+def test_registry_writes_refused_change_nothing_and_are_not_journaled(tmp_path):
+    state = tmp_path / "state"
+    server = Server("--state", str(state))
+    try:
+        client("ecr", server.url).create_repository(repositoryName="team/x")
+        auth = ("AWS", password(server.url))
+        missing = "sha256:" + "0" * 64
+        manifest = ('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+                    f'"config":{{"mediaType":"application/vnd.oci.image.config.v1+json",'
+                    f'"digest":"{missing}","size":2}},"layers":[]}}')
+        put = requests.put(f"{server.url}/v2/team/x/manifests/v1", data=manifest, auth=auth,
+                           headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        assert put.status_code == 400 and put.json()["errors"][0]["code"] == "MANIFEST_BLOB_UNKNOWN"
+        mount = requests.post(f"{server.url}/v2/team/x/blobs/uploads/?mount={missing}&from=team/y",
+                              auth=auth)
+        assert mount.status_code == 202      # nothing to mount: an ordinary upload starts
+    finally:
+        server.stop()
+    rows = sqlite3.connect(state / "journal.sqlite3").execute(
+        "SELECT service FROM calls WHERE service = '_ecr_registry'").fetchall()
+    assert rows == []
+
+
+def test_without_auth_anonymous_requests_may_pull_but_not_push():
+    server = Server()
+    try:
+        client("ecr", server.url).create_repository(repositoryName="open/x")
+        assert requests.get(f"{server.url}/v2/open/x/tags/list").json() == {"name": "open/x", "tags": []}
+        ping = requests.get(f"{server.url}/v2/")
+        assert ping.status_code == 401 and "Basic" in ping.headers["WWW-Authenticate"]
+        push = requests.post(f"{server.url}/v2/open/x/blobs/uploads/")
+        assert push.status_code == 401 and push.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    finally:
+        server.stop()
