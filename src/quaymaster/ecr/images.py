@@ -11,7 +11,7 @@ from typing import Any
 
 from quaymaster.ecr.api_model import invalid, paginate, to_datetime, validate_request
 from quaymaster.ecr.manifests import ManifestError, digest_of, parse_manifest
-from quaymaster.ecr.names import is_digest, is_tag
+from quaymaster.ecr.names import is_digest, is_tag, registry_host
 from quaymaster.ecr.repository import ImageRecord, Repository
 from quaymaster.errors import ServiceError
 
@@ -125,15 +125,21 @@ class ImageOperations:
     def pull_error(self, image: str) -> str | None:
         """The stop reason of a task that would pull ``image`` (None: it can be pulled).
 
-        Only images of this registry (``<account>.dkr.ecr.<region>.amazonaws.com/
-        <name>[:tag|@digest]``, tag ``latest`` by default) are checked; images of
-        other registries, and names under a pull-through cache rule (fetched
-        on pull), give None.
+        Only images of this account's registries (``<account>.dkr.ecr.<region>.
+        amazonaws.com/<name>[:tag|@digest]``, tag ``latest`` by default) are
+        checked: this region's here, another region's through the ``resolver``
+        when there is one. Images of other registries (docker.io, another
+        account, another region without a resolver), and names under a
+        pull-through cache rule (fetched on pull), give None.
         """
-        host = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/"
-        if not isinstance(image, str) or not image.startswith(host):
+        if not isinstance(image, str):
             return None
-        rest = image[len(host):]
+        host, slash, rest = image.partition("/")
+        named = registry_host(host) if slash else None
+        if named is None or named[0] != self.account:
+            return None
+        if named[1] != self.region:
+            return self.resolver(named[1]).pull_error(image) if self.resolver else None
         name, at, digest = rest.partition("@")
         if not at:
             name, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
