@@ -151,7 +151,8 @@ class ReplicationOperations:
     def fetch_upstream(self, name: str, reference: str) -> FetchedImage:
         """Fetch ``name:reference`` from its rule's upstream (network only, no state change)."""
         url, upstream_name = self.pull_through_source(name)
-        return fetch_image(url, upstream_name, reference, self.upstream_credentials.get(url))
+        return fetch_image(url, upstream_name, reference, self.upstream_credentials.get(url),
+                           have=self.blobs.has)
 
     def cache_writes(self, name: str, reference: str, fetched: FetchedImage) -> list[tuple[str, dict]]:
         """Put a fetched image's blobs in the store (fsynced); the writes that cache it in
@@ -163,8 +164,9 @@ class ReplicationOperations:
     def _fetched_writes(self, name: str, reference: str, fetched: FetchedImage, writes: list) -> None:
         for child in fetched.children:
             self._fetched_writes(name, "", child, writes)
-        for digest, data in fetched.blobs.items():
-            self.blobs.put(data, digest)
+        for digest in fetched.blob_digests or tuple(fetched.blobs):
+            if digest in fetched.blobs:   # the others were in the store already
+                self.blobs.put(fetched.blobs[digest], digest)
             writes.append(hold_blob(name, digest))
         tag = reference if reference and not is_digest(reference) else None
         writes.append(put_manifest(name, fetched.raw, fetched.media_type, tag))
