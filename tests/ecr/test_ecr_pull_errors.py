@@ -123,3 +123,17 @@ def test_simulate_reports_cannot_pull_in_the_tasks_table(tmp_path):
                for t in by_family["app"])
     hub_task = by_family["hub"]   # docker.io is not checked: it started and still runs
     assert hub_task[0]["started_at"] is not None and hub_task[0]["stop_code"] is None
+
+
+def test_another_regions_image_is_checked_there_only_with_a_peer(regions_pair):
+    east, eu = regions_pair
+    eu.create_repository({"repositoryName": "shared"})
+    push(eu, "shared", [b"eu layer"], tag="v1")
+    there = f"123456789012.dkr.ecr.{eu.region}.amazonaws.com/shared"
+    assert east.pull_error(f"{there}:v2") is None              # no peer: not checked
+    registries = {r.region: r for r in regions_pair}
+    east.peer = registries.get
+    assert east.pull_error(f"{there}:v1") is None
+    assert east.pull_error(f"{there}:v2").startswith("CannotPullContainerError: ")
+    assert east.pull_error("123456789012.dkr.ecr.sa-east-1.amazonaws.com/shared:v1") \
+        .startswith("CannotPullContainerError: ")               # a region with no registry yet

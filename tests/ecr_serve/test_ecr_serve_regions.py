@@ -122,3 +122,37 @@ def server_in_tmp(tmp_path, monkeypatch):
     running = Server()
     yield running
     running.stop()
+
+
+def test_served_tasks_check_images_of_every_region(server_in_tmp, tmp_path):
+    import json
+    server = server_in_tmp
+    client("ecr", server.url, region="us-west-2").create_repository(repositoryName="team/app")
+    west, host = oras_for(server.url, password(server.url, "us-west-2"), registry_host("us-west-2"))
+    assert west.push(target=f"{host}/team/app:v1",
+                     files=write_files(tmp_path, {"a.bin": b"west"})).status_code == 201
+    ecs = client("ecs", server.url)
+    ecs.create_cluster(clusterName="prod")
+    ecs.register_container_instance(
+        cluster="prod", instanceIdentityDocument=json.dumps({
+            "instanceId": "i-00000000000000001", "availabilityZone": "us-east-1a",
+            "instanceType": "m5.large"}),
+        totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096}])
+    images = {"west": f"{registry_host('us-west-2')}/team/app:v1",
+              "west-missing": f"{registry_host('us-west-2')}/team/app:v2",
+              "nowhere": f"{registry_host('ap-south-2')}/team/app:v1",   # a region never used
+              "east-missing": f"{registry_host('us-east-1')}/team/app:v1"}
+    arns = {}
+    for family, image in images.items():
+        ecs.register_task_definition(family=family, containerDefinitions=[
+            {"name": "app", "image": image, "cpu": 128, "memory": 128}])
+        arns[family] = ecs.run_task(cluster="prod", taskDefinition=family)["tasks"][0]["taskArn"]
+    status, _ = server.post("/_quaymaster/clock/advance", {"seconds": 120})
+    assert status == 200
+    tasks = {t["taskArn"]: t for t in ecs.describe_tasks(cluster="prod", tasks=list(arns.values()))["tasks"]}
+    outcome = {family: (tasks[arn]["lastStatus"], tasks[arn].get("stopCode")) for family, arn in arns.items()}
+    assert outcome == {"west": ("RUNNING", None), "west-missing": ("STOPPED", "TaskFailedToStart"),
+                       "nowhere": ("STOPPED", "TaskFailedToStart"),
+                       "east-missing": ("STOPPED", "TaskFailedToStart")}
+    assert tasks[arns["nowhere"]]["stoppedReason"].startswith("CannotPullContainerError: ")

@@ -127,10 +127,11 @@ class ImageOperations:
 
         Only images of this account's registries (``<account>.dkr.ecr.<region>.
         amazonaws.com/<name>[:tag|@digest]``, tag ``latest`` by default) are
-        checked: this region's here, another region's through the ``resolver``
-        when there is one. Images of other registries (docker.io, another
-        account, another region without a resolver), and names under a
-        pull-through cache rule (fetched on pull), give None.
+        checked: this region's here, another region's through ``peer`` when
+        there is one (a region that does not exist yet holds no image).
+        Images of other registries (docker.io, another account, another
+        region without ``peer``), and names under a pull-through cache rule
+        (fetched on pull), give None.
         """
         if not isinstance(image, str):
             return None
@@ -139,7 +140,10 @@ class ImageOperations:
         if named is None or named[0] != self.account:
             return None
         if named[1] != self.region:
-            return self.resolver(named[1]).pull_error(image) if self.resolver else None
+            if self.peer is None:
+                return None
+            other = self.peer(named[1])
+            return other.pull_error(image) if other is not None else _cannot_pull(image)
         name, at, digest = rest.partition("@")
         if not at:
             name, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
@@ -148,8 +152,7 @@ class ImageOperations:
         if repo is None and self.pull_through_source(name) is not None:
             return None
         if repo is None or not isinstance(self._resolve(repo, image_id), ImageRecord):
-            return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
-                    f"failed to resolve ref {image}: {image}: not found")
+            return _cannot_pull(image)
         return None
 
     # -- API operations ------------------------------------------------
@@ -273,6 +276,12 @@ class ImageOperations:
         if token:
             out["nextToken"] = token
         return out
+
+
+def _cannot_pull(image: str) -> str:
+    """The stop reason ECS's agent gives for an image reference that does not resolve."""
+    return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+            f"failed to resolve ref {image}: {image}: not found")
 
 
 def _id_text(image_id: dict) -> str:

@@ -67,6 +67,9 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         self.clock = clock if clock is not None else SettableClock()
         self.blobs = blobs if blobs is not None else BlobStore(state_dir)
         self.resolver = resolver
+        # The other regions' registries that exist, by region name (None: unknown), for the
+        # pull check of tasks; unlike ``resolver`` it never creates one (it runs mid-tick).
+        self.peer: Callable[[str], "ECRRegistry | None"] | None = None
         self.endpoint = endpoint or f"https://{account}.dkr.ecr.{region}.amazonaws.com"
         self.repositories: dict[str, Repository] = {}
         # Changes are applied one at a time: handle() and the /v2/ app's writes take this lock.

@@ -125,6 +125,7 @@ class RegionHost:
         ecr = getattr(region, "ecr", None)
         if ecr is not None:
             ecr.resolver = lambda other: self.region(other).ecr
+            ecr.peer = lambda other: self.regions[other].ecr if other in self.regions else None
             if self._replaying is None:
                 ecr.write_log = []
             elif id(ecr.blobs) not in self._replaying:   # a store shared by regions: once
