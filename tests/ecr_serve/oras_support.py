@@ -43,3 +43,15 @@ def pull_into(oras_client, target: str, outdir: pathlib.Path) -> dict[str, bytes
     """Pull ``target``; every file pulled, by name."""
     paths = oras_client.pull(target=target, outdir=str(outdir))
     return {os.path.basename(p): pathlib.Path(p).read_bytes() for p in paths}
+
+
+def pull_after_restart(state, repository_and_tag: str, outdir: pathlib.Path) -> dict[str, bytes]:
+    """Start ``quaymaster serve --state state`` anew, pull with a fresh token, stop it."""
+    from server_support import Server
+
+    server = Server("--state", str(state))
+    try:
+        puller, host = oras_for(server.url, password(server.url))
+        return pull_into(puller, f"{host}/{repository_and_tag}", outdir)
+    finally:
+        server.stop()

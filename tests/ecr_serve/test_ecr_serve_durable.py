@@ -7,7 +7,7 @@ import sqlite3
 
 import requests
 
-from oras_support import oras_for, password, pull_into, write_files
+from oras_support import oras_for, password, pull_after_restart, pull_into, write_files
 from server_support import Server, client
 
 
@@ -68,12 +68,7 @@ def test_a_blob_let_go_of_and_pushed_again_survives_the_replay(tmp_path, monkeyp
                             files=write_files(tmp_path, {"only.bin": b"only here"})).status_code == 201
     ecr.delete_repository(repositoryName="team/gone", force=True)
     first.kill()
-    second = Server("--state", str(state))
-    try:
-        again, host = oras_for(second.url, password(second.url))
-        assert pull_into(again, f"{host}/team/b:v1", tmp_path / "out") == files
-    finally:
-        second.stop()
+    assert pull_after_restart(state, "team/b:v1", tmp_path / "out") == files
     # ... while what nothing holds any more was deleted.
     only = hashlib.sha256(b"only here").hexdigest()
     assert not (state / "blobs" / "sha256" / only).exists()

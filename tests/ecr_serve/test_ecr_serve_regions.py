@@ -6,7 +6,7 @@ import os
 import pytest
 import requests
 
-from oras_support import ACCOUNT, oras_for, password, pull_into, write_files
+from oras_support import ACCOUNT, oras_for, password, pull_after_restart, pull_into, write_files
 from server_support import Server, client
 
 
@@ -65,12 +65,7 @@ def test_pulled_through_images_survive_a_restart(tmp_path, monkeypatch):
     finally:
         upstream.stop()
     downstream.kill()
-    again = Server("--state", str(state))
-    try:
-        puller, host = oras_for(again.url, password(again.url))
-        assert pull_into(puller, f"{host}/mirror/lib/base:1", tmp_path / "out") == files
-    finally:
-        again.stop()
+    assert pull_after_restart(state, "mirror/lib/base:1", tmp_path / "out") == files
 
 
 def registry_host(region: str) -> str:
