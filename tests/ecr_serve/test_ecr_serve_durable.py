@@ -2,9 +2,14 @@
 tag oras pushed, the bytes, the deletes, and accepts the token it issued before."""
 
 import hashlib
+import itertools
 import os
+import random
 import sqlite3
+import threading
+import time
 
+import pytest
 import requests
 
 from oras_support import oras_for, password, pull_after_restart, pull_into, write_files
@@ -108,3 +113,57 @@ def test_without_auth_anonymous_requests_may_pull_but_not_push():
         assert push.status_code == 401 and push.json()["errors"][0]["code"] == "UNAUTHORIZED"
     finally:
         server.stop()
+
+
+def _push_small(session, url: str, repo: str, tag: str, data: bytes) -> None:
+    """A one-layer OCI image by the registry protocol: monolithic blob upload, manifest PUT."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    blob = session.post(f"{url}/v2/{repo}/blobs/uploads/?digest={digest}", data=data, timeout=10)
+    assert blob.status_code == 201, blob.text
+    manifest = ('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+                '"config":{"mediaType":"application/vnd.oci.image.config.v1+json",'
+                f'"digest":"{digest}","size":{len(data)}}},"layers":[]}}')
+    put = session.put(f"{url}/v2/{repo}/manifests/{tag}", data=manifest, timeout=10,
+                      headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert put.status_code == 201, put.text
+
+
+@pytest.mark.slow
+def test_kill_9_during_v2_pushes_loses_no_acknowledged_tag(tmp_path):
+    # ~15 s: each round pushes from a thread and is killed at a random moment; every tag
+    # acknowledged before the kill is there after the restart, with its bytes.
+    state, rng, acknowledged = tmp_path / "state", random.Random(12), {}
+    for round_ in range(6):   # five killed rounds, then one that only checks
+        server = Server("--state", str(state))
+        ecr = client("ecr", server.url)
+        if round_ == 0:
+            ecr.create_repository(repositoryName="crash/app")
+        session = requests.Session()
+        session.auth = ("AWS", password(server.url))
+        for tag, data in acknowledged.items():    # what the previous rounds acknowledged
+            got = session.get(f"{server.url}/v2/crash/app/manifests/{tag}", timeout=10)
+            assert got.status_code == 200, (round_, tag)
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            assert session.get(f"{server.url}/v2/crash/app/blobs/{digest}", timeout=10).content == data
+        if round_ == 5:
+            server.stop()
+            break
+        stop = threading.Event()
+
+        def pusher(url=server.url, session=session, round_=round_):
+            for i in itertools.count():
+                tag, data = f"r{round_}-{i}", f"round {round_} image {i}".encode() * 50
+                try:
+                    _push_small(session, url, "crash/app", tag, data)
+                except (requests.RequestException, AssertionError):
+                    return                             # the server is gone: this one is in flight
+                acknowledged[tag] = data
+                if stop.is_set():
+                    return
+        thread = threading.Thread(target=pusher)
+        thread.start()
+        time.sleep(rng.uniform(0.3, 1.5))
+        server.kill()
+        stop.set()
+        thread.join(15)
+    assert len(acknowledged) > 5
