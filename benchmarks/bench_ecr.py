@@ -7,6 +7,8 @@
 2. A 100 MiB artifact pushed with the ``oras`` client to the /v2/ app on a
    real uvicorn on 127.0.0.1, then pulled back and compared byte for byte
    (in-memory blob store, and a disk store under a temporary directory).
+3. The same through a real ``quaymaster serve --state DIR`` (a subprocess):
+   the push's registry writes journaled (fsynced) before each answer.
 
     python benchmarks/bench_ecr.py              # prints the figures
     python -m pytest benchmarks/bench_ecr.py    # the same, as pytest-benchmark runs
@@ -25,6 +27,8 @@ import pyarrow as pa
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ecr"))
+sys.path.insert(0, str(ROOT / "tests" / "endpoint"))
+sys.path.insert(0, str(ROOT / "tests" / "ecr_serve"))
 
 import lifecycle_plain  # noqa: E402
 
@@ -91,8 +95,6 @@ def lifecycle_figures() -> dict:
 
 
 def throughput_figures(state_dir: str | None = None) -> dict:
-    import oras.client
-
     from ecr_serve import serving
 
     registry = ECRRegistry(state_dir=state_dir)
@@ -100,9 +102,29 @@ def throughput_figures(state_dir: str | None = None) -> dict:
     token = registry.get_authorization_token({})["authorizationData"][0]["authorizationToken"]
     import base64
     password = base64.b64decode(token).decode().split(":", 1)[1]
+    with serving(registry_app(registry, lambda *_: True)) as url:
+        return _push_pull(url, password, "disk" if state_dir else "memory")
+
+
+def served_throughput_figures() -> dict:
+    """Push and pull through ``quaymaster serve --state``: /v2/ writes journaled."""
+    from oras_support import password
+    from server_support import Server, client
+
+    with tempfile.TemporaryDirectory() as state:
+        server = Server("--state", state)
+        try:
+            client("ecr", server.url).create_repository(repositoryName="bench/artifact")
+            return _push_pull(server.url, password(server.url), "serve --state")
+        finally:
+            server.stop()
+
+
+def _push_pull(url: str, password: str, store: str) -> dict:
+    import oras.client
+
     data = os.urandom(ARTIFACT_MIB * 1024 * 1024)
-    with tempfile.TemporaryDirectory() as work, \
-            serving(registry_app(registry, lambda *_: True)) as url:
+    with tempfile.TemporaryDirectory() as work:
         host = url.split("//")[1]
         client = oras.client.OrasClient(hostname=host, insecure=True, auth_backend="basic")
         client.auth.set_basic_auth("AWS", password)
@@ -119,7 +141,7 @@ def throughput_figures(state_dir: str | None = None) -> dict:
             assert pathlib.Path(paths[0]).read_bytes() == data
         finally:
             os.chdir(cwd)
-    return {"store": "disk" if state_dir else "memory", "mib": ARTIFACT_MIB,
+    return {"store": store, "mib": ARTIFACT_MIB,
             "push_s": push_s, "pull_s": pull_s,
             "push_mib_s": ARTIFACT_MIB / push_s, "pull_mib_s": ARTIFACT_MIB / pull_s}
 
@@ -135,14 +157,20 @@ def test_push_pull_100_mib(benchmark):
     benchmark.extra_info.update(figures)
 
 
+def test_push_pull_100_mib_served_and_journaled(benchmark):
+    figures = benchmark.pedantic(served_throughput_figures, rounds=1, iterations=1)
+    benchmark.extra_info.update(figures)
+
+
 def main() -> None:
     lc = lifecycle_figures()
     print(f"lifecycle: {lc['images']:,} images, {lc['rules']} rules, {lc['expired']:,} expired: "
           f"fast {lc['fast_s'] * 1e3:.1f} ms, plain {lc['plain_s']:.2f} s, "
           f"{lc['speedup']:.0f}x")
-    for state in (None, "disk"):
+    for state in (None, "disk", "serve"):
         with tempfile.TemporaryDirectory() as tmp:
-            t = throughput_figures(tmp if state else None)
+            t = served_throughput_figures() if state == "serve" else \
+                throughput_figures(tmp if state else None)
         print(f"/v2/ {t['mib']} MiB artifact ({t['store']} store), oras over loopback: "
               f"push {t['push_s']:.2f} s ({t['push_mib_s']:.0f} MiB/s), "
               f"pull {t['pull_s']:.2f} s ({t['pull_mib_s']:.0f} MiB/s)")

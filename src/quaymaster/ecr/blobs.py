@@ -56,6 +56,8 @@ class BlobStore:
         self._ids = itertools.count(1)
         self.blobs_written = 0  # distinct blobs stored: a re-upload of a known blob adds none
         self._holders: dict[str, int] = {}  # how many repositories hold each blob
+        self._deferred: set[str] | None = None  # while replaying: blobs let go of, kept for now
+        self._token_key: bytes | None = None
         if self.root is not None:
             (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             (self.root / "uploads").mkdir(parents=True, exist_ok=True)
@@ -167,7 +169,37 @@ class BlobStore:
             self._holders[digest] = left
             return
         self._holders.pop(digest, None)
-        self.delete(digest)
+        if self._deferred is not None:
+            self._deferred.add(digest)
+        else:
+            self.delete(digest)
+
+    # -- rebuilding the registries that use the store -----------------
+    def begin_replay(self) -> None:
+        """Every registry using the store is about to be rebuilt (snapshot, then journal replay).
+
+        Holders are counted anew, and a blob let go of during the replay is
+        only deleted at ``end_replay``: the files on disk are the store's
+        *final* state, and a blob a replayed delete lets go of may be held
+        again by a later journaled push.
+        """
+        self._holders = {}
+        self._deferred = set()
+
+    def end_replay(self) -> None:
+        """Delete the blobs the replay let go of that nothing holds any more."""
+        deferred, self._deferred = self._deferred or set(), None
+        for digest in sorted(deferred):
+            if digest not in self._holders:
+                self.delete(digest)
+
+    @property
+    def token_key(self) -> bytes:
+        """The key authorization tokens are signed with (kept under the root, see ``tokens``)."""
+        if self._token_key is None:
+            from quaymaster.ecr.tokens import load_or_create_key
+            self._token_key = load_or_create_key(self.root)
+        return self._token_key
 
     def delete(self, digest: str) -> None:
         if self.root is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from quaymaster.ecr.api_model import invalid, paginate, to_datetime, validate_request
 from quaymaster.ecr.manifests import ManifestError, digest_of, parse_manifest
-from quaymaster.ecr.names import is_digest, is_tag
+from quaymaster.ecr.names import is_digest, is_tag, registry_host
 from quaymaster.ecr.repository import ImageRecord, Repository
 from quaymaster.errors import ServiceError
 
@@ -125,15 +125,25 @@ class ImageOperations:
     def pull_error(self, image: str) -> str | None:
         """The stop reason of a task that would pull ``image`` (None: it can be pulled).
 
-        Only images of this registry (``<account>.dkr.ecr.<region>.amazonaws.com/
-        <name>[:tag|@digest]``, tag ``latest`` by default) are checked; images of
-        other registries, and names under a pull-through cache rule (fetched
-        on pull), give None.
+        Only images of this account's registries (``<account>.dkr.ecr.<region>.
+        amazonaws.com/<name>[:tag|@digest]``, tag ``latest`` by default) are
+        checked: this region's here, another region's through ``peer`` when
+        there is one (a region that does not exist yet holds no image).
+        Images of other registries (docker.io, another account, another
+        region without ``peer``), and names under a pull-through cache rule
+        (fetched on pull), give None.
         """
-        host = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/"
-        if not isinstance(image, str) or not image.startswith(host):
+        if not isinstance(image, str):
             return None
-        rest = image[len(host):]
+        host, slash, rest = image.partition("/")
+        named = registry_host(host) if slash else None
+        if named is None or named[0] != self.account:
+            return None
+        if named[1] != self.region:
+            if self.peer is None:
+                return None
+            other = self.peer(named[1])
+            return other.pull_error(image) if other is not None else _cannot_pull(image)
         name, at, digest = rest.partition("@")
         if not at:
             name, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
@@ -142,8 +152,7 @@ class ImageOperations:
         if repo is None and self.pull_through_source(name) is not None:
             return None
         if repo is None or not isinstance(self._resolve(repo, image_id), ImageRecord):
-            return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
-                    f"failed to resolve ref {image}: {image}: not found")
+            return _cannot_pull(image)
         return None
 
     # -- API operations ------------------------------------------------
@@ -267,6 +276,12 @@ class ImageOperations:
         if token:
             out["nextToken"] = token
         return out
+
+
+def _cannot_pull(image: str) -> str:
+    """The stop reason ECS's agent gives for an image reference that does not resolve."""
+    return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+            f"failed to resolve ref {image}: {image}: not found")
 
 
 def _id_text(image_id: dict) -> str:

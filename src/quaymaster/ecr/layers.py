@@ -3,17 +3,18 @@
 InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload write into the
 shared blob store; BatchCheckLayerAvailability and GetDownloadUrlForLayer
 read it. GetAuthorizationToken issues the password the registry protocol's
-Basic auth carries as ``AWS:<password>``, valid 12 hours of the clock.
+Basic auth carries as ``AWS:<password>``, valid 12 hours of the clock: a
+signed token (``quaymaster.ecr.tokens``), so a restarted server still accepts it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import secrets
 
 from quaymaster.ecr.api_model import invalid, to_datetime, validate_request
 from quaymaster.ecr.blobs import DigestMismatchError, Upload
+from quaymaster.ecr import tokens
 from quaymaster.ecr.names import is_digest
 from quaymaster.errors import ServiceError
 
@@ -27,7 +28,6 @@ class LayerOperations:
 
     def __init__(self):
         self._layer_uploads: dict[str, str] = {}         # upload id -> repository name
-        self._tokens: dict[str, tuple[str, float]] = {}  # password -> (principal, expires)
 
     # -- tokens ----------------------------------------------------------
     def get_authorization_token(self, request: dict | None = None, *, principal: str | None = None
@@ -35,10 +35,9 @@ class LayerOperations:
         request = validate_request("GetAuthorizationToken", request)
         for registry_id in request.get("registryIds", []):
             self._registry_id({"registryId": registry_id})
-        password = secrets.token_urlsafe(32)
         expires = self.now() + TOKEN_LIFETIME
-        self._tokens = {p: e for p, e in self._tokens.items() if e[1] > self.now()}
-        self._tokens[password] = (principal or self.root_principal(), expires)
+        password = tokens.issue(self.blobs.token_key, principal or self.root_principal(),
+                                self.account, self.region, expires)
         token = base64.b64encode(f"AWS:{password}".encode()).decode()
         return {"authorizationData": [{"authorizationToken": token,
                                        "expiresAt": to_datetime(expires),
@@ -60,10 +59,9 @@ class LayerOperations:
                                                  validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        entry = self._tokens.get(password) if user == "AWS" else None
-        if entry is None or self.now() >= entry[1]:
+        if user != "AWS":
             return None
-        return entry[0]
+        return tokens.verify(self.blobs.token_key, password, self.account, self.region, self.now())
 
     # -- uploads, shared by the API and the registry protocol ----------
     def begin_upload(self, name: str) -> Upload:
@@ -84,22 +82,23 @@ class LayerOperations:
         The upload is over either way (a mismatch discards it).
         """
         with self.lock:
-            try:
-                stored = self.blobs.commit(upload_id, digest)
-            finally:
-                self._layer_uploads.pop(upload_id, None)
+            stored = self.commit_upload(upload_id, digest)
             self._hold_blob(repo, stored)
             return stored
+
+    def commit_upload(self, upload_id: str, digest: str) -> str:
+        """Verify the upload and store its bytes (fsynced) as ``digest``; no repository holds
+        it yet (the registry protocol then applies a ``HoldBlob`` write)."""
+        with self.lock:
+            try:
+                return self.blobs.commit(upload_id, digest)
+            finally:
+                self._layer_uploads.pop(upload_id, None)
 
     def cancel_upload(self, upload_id: str) -> None:
         with self.lock:
             self.blobs.cancel(upload_id)
             self._layer_uploads.pop(upload_id, None)
-
-    def mount_blob(self, repo, digest: str) -> None:
-        """``repo`` holds a blob the store already has (a cross-repository mount)."""
-        with self.lock:
-            self._hold_blob(repo, digest)
 
     # -- upload operations ---------------------------------------------
     def initiate_layer_upload(self, request: dict) -> dict:

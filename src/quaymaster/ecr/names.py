@@ -55,3 +55,24 @@ def name_from_arn(arn: str, region: str, account: str) -> str:
         raise invalid(f"Invalid parameter at 'resourceArn': {arn!r} is not a repository ARN "
                       f"of registry {account} in {region}")
     return arn[len(prefix):]
+
+
+_REGISTRY_HOST = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
+_LOCAL_HOST = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.localhost")
+
+
+def registry_host(host: str | None) -> tuple[str | None, str] | None:
+    """(account or None, region) a ``Host`` header names, or None for any other host.
+
+    ``<account>.dkr.ecr.<region>.amazonaws.com[:port]`` is ECR's registry host;
+    ``<region>.localhost[:port]`` picks a region on a local server (no account).
+    """
+    if not host:
+        return None
+    name = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() else host
+    name = name.lower().rstrip(".")
+    match = _REGISTRY_HOST.fullmatch(name)
+    if match:
+        return match["account"], match["region"]
+    match = _LOCAL_HOST.fullmatch(name)
+    return (None, match["region"]) if match else None

@@ -23,6 +23,7 @@ from quaymaster.ecr.names import (check_repository_name, name_from_arn, reposito
                                   repository_uri)
 from quaymaster.ecr.replication import ReplicationOperations
 from quaymaster.ecr.repository import Repository
+from quaymaster.ecr.writes import RegistryWrites
 from quaymaster.errors import ServiceError
 
 MAX_TAGS = 50
@@ -32,7 +33,8 @@ def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, ReplicationOperations):
+class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, ReplicationOperations,
+                  RegistryWrites):
     """One account's private registry in one region.
 
     ``clock`` returns the current time in epoch seconds (the region's virtual
@@ -65,6 +67,9 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         self.clock = clock if clock is not None else SettableClock()
         self.blobs = blobs if blobs is not None else BlobStore(state_dir)
         self.resolver = resolver
+        # The other regions' registries that exist, by region name (None: unknown), for the
+        # pull check of tasks; unlike ``resolver`` it never creates one (it runs mid-tick).
+        self.peer: Callable[[str], "ECRRegistry | None"] | None = None
         self.endpoint = endpoint or f"https://{account}.dkr.ecr.{region}.amazonaws.com"
         self.repositories: dict[str, Repository] = {}
         # Changes are applied one at a time: handle() and the /v2/ app's writes take this lock.
@@ -72,6 +77,7 @@ class ECRRegistry(ImageOperations, LayerOperations, LifecycleOperations, Replica
         LayerOperations.__init__(self)
         LifecycleOperations.__init__(self)
         ReplicationOperations.__init__(self)
+        RegistryWrites.__init__(self)
 
     # -- dispatch ------------------------------------------------------
     def handle(self, operation: str, request: dict | None = None, *,

@@ -11,6 +11,7 @@ manifest PUT ``ecr:PutImage``, ...). Errors are the spec's JSON error codes.
 from __future__ import annotations
 
 import re
+from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -21,11 +22,14 @@ from starlette.routing import Route
 from quaymaster.ecr import registry_blobs as blobs
 from quaymaster.ecr.manifests import digest_of
 from quaymaster.ecr.names import REPOSITORY_NAME, is_digest, is_tag
-from quaymaster.ecr.registry_http import SERVICE_TO_OCI, Authorize, Context, RegistryError
+from quaymaster.ecr.registry_http import (SERVICE_TO_OCI, Authorize, Context, RegistryError, Writer,
+                                          apply_directly)
 from quaymaster.ecr.repository import ImageRecord
 from quaymaster.ecr.upstream import UpstreamError
+from quaymaster.ecr.writes import put_manifest as put_manifest_write
 from quaymaster.errors import ServiceError
 
+Select = Callable[[Any], Awaitable[Any]]   # select(Host header) -> the registry it names
 MAX_MANIFEST = 4 * 1024 * 1024
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}  # docker's ping looks for it
 _PATH = re.compile(r"^(?P<name>.+?)/(?:(?P<uploads>blobs/uploads/(?P<upload>[^/]*))|"
@@ -33,19 +37,24 @@ _PATH = re.compile(r"^(?P<name>.+?)/(?:(?P<uploads>blobs/uploads/(?P<upload>[^/]
 
 
 def registry_app(registry, authorize: Authorize, *, anonymous: str | None = None,
-                 realm: str | None = None):
+                 realm: str | None = None, writer: Writer = apply_directly,
+                 select: Select | None = None):
     """The /v2/ app serving ``registry``.
 
     ``authorize(principal, action, repository_arn) -> bool`` decides every
     request (the IAM engine plugs in here). ``anonymous``, when given, is the
     principal of requests without credentials (a public upstream); without it
-    they are UNAUTHORIZED.
+    they are UNAUTHORIZED. ``writer(registry, writes)`` applies the registry
+    writes of pushes and deletes (``quaymaster.ecr.writes``; the endpoint's
+    journals them). ``select(host_header)``, when given, is awaited for the
+    registry of each request (one server, every region): ``registry`` is then
+    only the default.
     """
-    realm = realm or registry.endpoint
 
     async def dispatch(request: Request) -> Response:
         try:
-            ctx = _context(request)
+            target = registry if select is None else await select(request.headers.get("host"))
+            ctx = _context(request, target)
             return await _route(ctx, request, request.path_params["rest"])
         except RegistryError as exc:
             return exc.response()
@@ -53,16 +62,21 @@ def registry_app(registry, authorize: Authorize, *, anonymous: str | None = None
             return RegistryError(SERVICE_TO_OCI.get(exc.code, "UNSUPPORTED"), exc.message,
                                  status=None if exc.code in SERVICE_TO_OCI else 400).response()
 
-    def _context(request: Request) -> Context:
-        principal = registry.authenticate(request.headers.get("authorization"))
-        if principal is None and request.headers.get("authorization") is None:
-            principal = anonymous
-        if principal is None:
-            raise RegistryError("UNAUTHORIZED", "authentication required: Basic auth with the "
-                                "token of ecr GetAuthorizationToken",
-                                headers={"WWW-Authenticate": f'Basic realm="{realm}"',
-                                         **API_VERSION})
-        return Context(registry, principal, authorize)
+    def _context(request: Request, target) -> Context:
+        challenge = RegistryError("UNAUTHORIZED", "authentication required: Basic auth with the "
+                                  "token of ecr GetAuthorizationToken",
+                                  headers={"WWW-Authenticate": f'Basic realm="{realm or target.endpoint}"',
+                                           **API_VERSION})
+        principal = target.authenticate(request.headers.get("authorization"))
+        if principal is not None:
+            return Context(target, principal, authorize, writer)
+        if request.headers.get("authorization") is None and anonymous is not None \
+                and request.path_params["rest"] != "":
+            # What the anonymous principal may not do asks for credentials (401), so a client
+            # that logs in only when challenged still pushes; the ping always challenges, so
+            # docker learns to send them.
+            return Context(target, anonymous, authorize, writer, challenge=challenge)
+        raise challenge
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return _FullPath(Starlette(routes=[Route("/v2/{rest:path}", dispatch, methods=methods)]))
@@ -138,13 +152,13 @@ async def _find_for_pull(ctx: Context, name: str, ref: str) -> ImageRecord:
         ctx.repository(name)   # NAME_UNKNOWN before MANIFEST_UNKNOWN
         raise RegistryError("MANIFEST_UNKNOWN", f"manifest {ref!r} is not in repository '{name}'",
                             detail={"name": name, "reference": ref})
-    try:  # the network wait runs off the event loop; the cache is written on it
+    try:  # the network wait and the blob writes run off the event loop
         fetched = await run_in_threadpool(registry.fetch_upstream, name, ref)
+        writes = await run_in_threadpool(registry.cache_writes, name, ref, fetched)
     except UpstreamError as exc:
         raise RegistryError("MANIFEST_UNKNOWN", f"not cached and the upstream failed: {exc}",
                             detail={"name": name, "reference": ref}) from None
-    with registry.lock:
-        return registry.cache_upstream(name, ref, fetched)
+    return (await ctx.write(*writes))[-1]
 
 
 async def get_manifest(ctx: Context, request: Request, name: str, ref: str) -> Response:
@@ -161,16 +175,15 @@ async def get_manifest(ctx: Context, request: Request, name: str, ref: str) -> R
 
 async def put_manifest(ctx: Context, request: Request, name: str, ref: str) -> Response:
     ctx.require("ecr:PutImage", name)
-    repo = ctx.repository(name)
+    ctx.repository(name)
     _check_reference(ref)
     raw = await _read_limited(request, MAX_MANIFEST)
     if is_digest(ref) and digest_of(raw) != ref:
         raise RegistryError("DIGEST_INVALID", f"manifest digest {digest_of(raw)} is not {ref}",
                             detail={"digest": ref})
     media_type = request.headers.get("content-type", "").split(";")[0].strip() or None
-    with ctx.registry.lock:
-        record = ctx.registry.store_manifest(repo, raw, media_type,
-                                             None if is_digest(ref) else ref, strict=False)
+    [record] = await ctx.write(put_manifest_write(name, raw, media_type,
+                                                  None if is_digest(ref) else ref))
     return Response(status_code=201, headers={"Location": f"/v2/{name}/manifests/{record.digest}",
                                               "Docker-Content-Digest": record.digest})
 
@@ -188,8 +201,8 @@ async def delete_manifest(ctx: Context, request: Request, name: str, ref: str) -
     ctx.require("ecr:BatchDeleteImage", name)
     ctx.repository(name)
     _check_reference(ref)
-    result = ctx.registry.handle("BatchDeleteImage",
-                                 {"repositoryName": name, "imageIds": [_image_id(ref)]})
+    [result] = await ctx.write(("BatchDeleteImage",
+                                {"repositoryName": name, "imageIds": [_image_id(ref)]}))
     if result["failures"]:
         failure = result["failures"][0]
         code = "MANIFEST_UNKNOWN" if failure["failureCode"] == "ImageNotFound" else "DENIED"

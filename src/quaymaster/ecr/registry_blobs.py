@@ -10,6 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from quaymaster.ecr.blobs import DigestMismatchError
 from quaymaster.ecr.names import is_digest
 from quaymaster.ecr.registry_http import Context, RegistryError
+from quaymaster.ecr.writes import hold_blob
 
 _RANGE = re.compile(r"^(\d+)-(\d+)$")
 _BYTES = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -62,10 +63,11 @@ def _created(name: str, digest: str) -> Response:
 
 async def start_upload(ctx: Context, request: Request, name: str) -> Response:
     ctx.require("ecr:InitiateLayerUpload", name)
-    repo = ctx.repository(name)
+    ctx.repository(name)
     registry = ctx.registry
     mount, source = request.query_params.get("mount"), request.query_params.get("from")
-    if mount and source and _mount(ctx, repo, mount, source):
+    if mount and source and _can_mount(ctx, mount, source):
+        await ctx.write(hold_blob(name, mount))
         return _created(name, mount)
     upload = registry.begin_upload(name)
     digest = request.query_params.get("digest")
@@ -75,18 +77,15 @@ async def start_upload(ctx: Context, request: Request, name: str) -> Response:
     ctx.require("ecr:CompleteLayerUpload", name)
     async for chunk in request.stream():
         upload.append(chunk)
-    return _finish(ctx, repo, name, upload, digest)
+    return await _finish(ctx, name, upload, digest)
 
 
-def _mount(ctx: Context, repo, digest: str, source: str) -> bool:
-    """Mount a blob another repository holds; False (start a normal upload) when it cannot."""
+def _can_mount(ctx: Context, digest: str, source: str) -> bool:
+    """Whether a blob another repository holds can be mounted (else: a normal upload starts)."""
     source_repo = ctx.registry.repositories.get(source)
     if source_repo is None or digest not in source_repo.layers or not is_digest(digest):
         return False
-    if not ctx.authorize(ctx.principal, "ecr:GetDownloadUrlForLayer", ctx.arn(source)):
-        return False
-    ctx.registry.mount_blob(repo, digest)
-    return True
+    return ctx.authorize(ctx.principal, "ecr:GetDownloadUrlForLayer", ctx.arn(source))
 
 
 def _upload_of(ctx: Context, name: str, upload_id: str):
@@ -115,23 +114,26 @@ async def patch_upload(ctx: Context, request: Request, name: str, upload_id: str
 
 async def put_upload(ctx: Context, request: Request, name: str, upload_id: str) -> Response:
     ctx.require("ecr:CompleteLayerUpload", name)
-    repo = ctx.repository(name)
+    ctx.repository(name)
     upload = _upload_of(ctx, name, upload_id)
     digest = request.query_params.get("digest")
     async for chunk in request.stream():
         upload.append(chunk)
-    return _finish(ctx, repo, name, upload, digest)
+    return await _finish(ctx, name, upload, digest)
 
 
-def _finish(ctx: Context, repo, name: str, upload, digest: str | None) -> Response:
+async def _finish(ctx: Context, name: str, upload, digest: str | None) -> Response:
+    """The bytes go to the blob store (fsynced) first; the repository then holds them by a
+    registry write, which the endpoint journals before the client hears 201."""
     registry = ctx.registry
     if digest is None or not is_digest(digest):
         registry.cancel_upload(upload.upload_id)
         raise RegistryError("DIGEST_INVALID", f"the upload needs a sha256 ?digest=, not {digest!r}")
     try:
-        registry.finish_upload(repo, upload.upload_id, digest)
+        registry.commit_upload(upload.upload_id, digest)
     except DigestMismatchError as exc:
         raise RegistryError("DIGEST_INVALID", str(exc), detail={"digest": digest}) from None
+    await ctx.write(hold_blob(name, digest))
     return _created(name, digest)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from starlette.responses import JSONResponse
 
@@ -17,6 +17,13 @@ STATUS = {"BLOB_UNKNOWN": 404, "BLOB_UPLOAD_INVALID": 400, "BLOB_UPLOAD_UNKNOWN"
           "TAG_INVALID": 400, "RANGE_INVALID": 416}
 
 Authorize = Callable[[str, str, str], bool]
+# writer(registry, writes) applies registry writes (quaymaster.ecr.writes) and answers their results.
+Writer = Callable[[Any, list], Awaitable[list]]
+
+
+async def apply_directly(registry, writes: list) -> list:
+    """The writer of a registry nobody journals: apply under its lock, on the event loop."""
+    return registry.apply_writes(writes)
 
 
 class RegistryError(Exception):
@@ -44,10 +51,16 @@ SERVICE_TO_OCI = {"RepositoryNotFoundException": "NAME_UNKNOWN",
 
 @dataclasses.dataclass
 class Context:
-    """One request's registry, principal and the authorization callback."""
+    """One request's registry, principal, the authorization callback and the writer."""
     registry: Any   # an ECRRegistry (not imported: it imports nothing of the app)
     principal: str
     authorize: Authorize
+    writer: Writer = apply_directly
+    challenge: "RegistryError | None" = None   # set for an anonymous principal: its refusals ask to log in
+
+    async def write(self, *writes: tuple[str, dict]) -> list:
+        """Apply registry writes in order (journaled when the writer journals); their results."""
+        return await self.writer(self.registry, list(writes))
 
     def arn(self, name: str) -> str:
         return repository_arn(self.registry.region, self.registry.account, name)
@@ -56,6 +69,8 @@ class Context:
         """DENIED unless the callback allows ``action`` on repository ``name``."""
         arn = self.arn(name)
         if not self.authorize(self.principal, action, arn):
+            if self.challenge is not None:
+                raise self.challenge
             raise RegistryError("DENIED", f"User: {self.principal} is not authorized to perform: "
                                           f"{action} on resource: {arn}")
 

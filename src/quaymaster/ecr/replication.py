@@ -17,6 +17,7 @@ from quaymaster.ecr.api_model import ecr_model, invalid, paginate, to_datetime, 
 from quaymaster.ecr.names import is_digest
 from quaymaster.ecr.repository import ImageRecord, Repository
 from quaymaster.ecr.upstream import FetchedImage, UpstreamError, fetch_image
+from quaymaster.ecr.writes import hold_blob, put_manifest
 from quaymaster.errors import ServiceError
 
 REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+")
@@ -150,21 +151,29 @@ class ReplicationOperations:
     def fetch_upstream(self, name: str, reference: str) -> FetchedImage:
         """Fetch ``name:reference`` from its rule's upstream (network only, no state change)."""
         url, upstream_name = self.pull_through_source(name)
-        return fetch_image(url, upstream_name, reference, self.upstream_credentials.get(url))
+        return fetch_image(url, upstream_name, reference, self.upstream_credentials.get(url),
+                           have=self.blobs.has)
+
+    def cache_writes(self, name: str, reference: str, fetched: FetchedImage) -> list[tuple[str, dict]]:
+        """Put a fetched image's blobs in the store (fsynced); the writes that cache it in
+        ``name`` (created on first pull), tagged when pulled by tag (see ``writes``)."""
+        writes = [("EnsureRepository", {"repositoryName": name})]
+        self._fetched_writes(name, reference, fetched, writes)
+        return writes
+
+    def _fetched_writes(self, name: str, reference: str, fetched: FetchedImage, writes: list) -> None:
+        for child in fetched.children:
+            self._fetched_writes(name, "", child, writes)
+        for digest in fetched.blob_digests or tuple(fetched.blobs):
+            if digest in fetched.blobs:   # the others were in the store already
+                self.blobs.put(fetched.blobs[digest], digest)
+            writes.append(hold_blob(name, digest))
+        tag = reference if reference and not is_digest(reference) else None
+        writes.append(put_manifest(name, fetched.raw, fetched.media_type, tag))
 
     def cache_upstream(self, name: str, reference: str, fetched: FetchedImage) -> ImageRecord:
-        """Store a fetched image in ``name`` (created on first pull), tagged when pulled by tag."""
-        repo = self.repositories.get(name)
-        if repo is None:
-            self.create_repository({"repositoryName": name})
-            repo = self.repositories[name]
-        for child in fetched.children:
-            self.cache_upstream(name, "", child)
-        for digest, data in fetched.blobs.items():
-            self.blobs.put(data, digest)
-            self._hold_blob(repo, digest)
-        tag = reference if reference and not is_digest(reference) else None
-        return self.store_manifest(repo, fetched.raw, fetched.media_type, tag, strict=False)
+        """Store a fetched image in ``name``; its image record."""
+        return self.apply_writes(self.cache_writes(name, reference, fetched))[-1]
 
     def _repository_for_pull(self, name: str, image_ids: list[dict]) -> Repository:
         """The repository to read ``image_ids`` from, pulling through what is missing."""

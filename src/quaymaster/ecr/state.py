@@ -3,8 +3,9 @@
 Blob bytes stay in the blob store (under the state directory when there is
 one); the snapshot holds everything else: repositories, settings, policies,
 images (manifest bytes, base64), tags, which blobs each repository holds,
-replication and pull-through rules. Authorization tokens are not kept: a
-restarted registry asks clients to log in again, as a new ECR token would.
+replication and pull-through rules. Authorization tokens need no state: they
+are signed with the key under the blob store's directory (``tokens``), so a
+registry reloaded over the same directory accepts the tokens it issued.
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ log = logging.getLogger("quaymaster.endpoint")
 # image manifest) with room for JSON escaping; larger bodies are refused unread.
 MAX_BODY = 8 * 1024 * 1024
 _DRAIN_FACTOR = 4
+# /v2/ without credentials on a server without --auth: pulls only (docs/ecr.md).
+ANONYMOUS = "anonymous"
+ANONYMOUS_ACTIONS = frozenset({"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                               "ecr:BatchCheckLayerAvailability", "ecr:ListImages"})
 
 
 @dataclass
@@ -160,13 +164,33 @@ class Endpoint:
 
     def registry_allows(self, principal_arn: str, action: str, repository_arn: str) -> bool:
         """``authorize`` of the /v2/ app: the principal the ECR token was issued to."""
+        if principal_arn == ANONYMOUS:
+            return action in ANONYMOUS_ACTIONS
         principal = self.root if principal_arn == self.root.arn else self.by_arn.get(principal_arn)
         if principal is None:
             return False
+        region = repository_arn.split(":")[3]   # arn:aws:ecr:<region>:<account>:repository/<name>
         name = repository_arn.split(":repository/", 1)[-1]
-        policy = self.host.region(self.config.region).ecr.repository_policy(name)
+        policy = self.host.region(region).ecr.repository_policy(name)
         return self.authorizer.allows_registry(principal, action, repository_arn, policy,
-                                               self.config.region, dt.datetime.now(dt.timezone.utc))
+                                               region, dt.datetime.now(dt.timezone.utc))
+
+    async def registry_for(self, host_header: str | None) -> Any:
+        """The registry a /v2/ request's ``Host`` names (docs/ecr.md, "One server, every region")."""
+        from quaymaster.ecr.names import registry_host
+        from quaymaster.ecr.registry_http import RegistryError
+        named = registry_host(host_header)
+        account, region = named if named is not None else (None, self.config.region)
+        if account is not None and account != self.config.account:
+            raise RegistryError("NAME_UNKNOWN", f"this server holds the registries of account "
+                                f"{self.config.account}, not of {account}", status=404)
+        if region not in self.host.regions:   # a new region is made on the region thread
+            await self.on_region(self.host.region, region)
+        return self.host.regions[region].ecr
+
+    async def registry_writes(self, registry: Any, writes: list) -> list:
+        """The /v2/ app's writer: applied and journaled on the region thread, in arrival order."""
+        return await self.on_region(self.host.registry_writes, registry.region, writes)
 
     # --- control routes -------------------------------------------------------
 
@@ -233,17 +257,6 @@ class Endpoint:
             self.journal.close()
 
 
-class _DefaultRegistry:
-    """The default region's ECR registry, found anew on each use: a rebuild after a
-    failed call (``RegionHost.load``) replaces the region objects."""
-
-    def __init__(self, host: RegionHost):
-        self._host = host
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._host.regions[self._host.default_region].ecr, name)
-
-
 def create_app(config: Config, factory: Callable[[str], Any]) -> Starlette:
     endpoint = Endpoint(config, factory)
     routes: list[BaseRoute] = [
@@ -254,7 +267,13 @@ def create_app(config: Config, factory: Callable[[str], Any]) -> Starlette:
     ]
     if hasattr(endpoint.host.region(config.region), "ecr"):
         from quaymaster.ecr import registry_app
-        routes.append(Mount("/v2", registry_app(_DefaultRegistry(endpoint.host), endpoint.registry_allows)))
+        # The registry is found anew for each request (by its Host): a rebuild after a failed
+        # call (``RegionHost.load``) replaces the region objects. Without --auth, requests
+        # with no credentials may pull (a pull-through upstream), never push or delete.
+        anonymous = ANONYMOUS if config.auth == "none" else None
+        routes.append(Mount("/v2", registry_app(None, endpoint.registry_allows, anonymous=anonymous,
+                                                writer=endpoint.registry_writes,
+                                                select=endpoint.registry_for)))
     app = Starlette(routes=routes, lifespan=endpoint.lifespan)
     app.state.endpoint = endpoint
     return app

@@ -16,6 +16,7 @@ touched by two threads. The contract with the region (docs/endpoint.md):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from typing import Any, Callable
@@ -27,6 +28,8 @@ from .journal import Journal
 from .services import services
 
 CLOCK = "_clock"
+# Registry writes of /v2/ traffic (quaymaster.ecr.writes): pushes, deletes, pulled-through images.
+REGISTRY = "_ecr_registry"
 # Answer members a region draws at random (not from its seed): the journal keeps the
 # value handed out, under DRAWN_KEY, and a replay maps it to the value drawn anew
 # wherever a later request carries it (an ECR upload id, in UploadLayerPart ...).
@@ -53,11 +56,24 @@ class RegionHost:
         self._since_snapshot = 0
         self._wall_origin = (time.monotonic(), 0.0)
         self._redrawn: dict[str, dict[str, str]] = {}   # member -> {journaled value: replayed value}
+        self._replaying: dict[int, Any] | None = None    # while loading: the ECR blob stores met
 
     # --- start-up and recovery -------------------------------------------
 
     def load(self) -> int:
         """Latest snapshot plus the journal after it; returns how many calls were replayed."""
+        self._replaying = {}
+        try:
+            return self._load()
+        finally:
+            stores, self._replaying = self._replaying, None
+            for store in stores.values():
+                store.end_replay()   # blobs the replay let go of, and nothing holds again
+            for region in self.regions.values():
+                if getattr(region, "ecr", None) is not None:
+                    region.ecr.write_log = []
+
+    def _load(self) -> int:
         self.regions, self.elapsed, self._redrawn = {}, 0.0, {}
         seq, states = self.journal.latest_snapshot()
         if states:
@@ -78,6 +94,10 @@ class RegionHost:
     def _replay(self, entry) -> None:
         if entry.service == CLOCK:
             self._advance_all(float(entry.params["seconds"]))
+            return
+        if entry.service == REGISTRY:
+            with contextlib.suppress(ServiceError):   # accepted once: accepted again
+                self.region(entry.region).ecr.apply_write(entry.operation, entry.params)
             return
         operation = services()[entry.service].operation(entry.operation)
         assert operation is not None, f"journaled operation {entry.operation} left the model"
@@ -102,8 +122,15 @@ class RegionHost:
 
     def _make(self, name: str) -> Any:
         region = self._factory(name)
-        if getattr(region, "ecr", None) is not None:
-            region.ecr.resolver = lambda other: self.region(other).ecr
+        ecr = getattr(region, "ecr", None)
+        if ecr is not None:
+            ecr.resolver = lambda other: self.region(other).ecr
+            ecr.peer = lambda other: self.regions[other].ecr if other in self.regions else None
+            if self._replaying is None:
+                ecr.write_log = []
+            elif id(ecr.blobs) not in self._replaying:   # a store shared by regions: once
+                self._replaying[id(ecr.blobs)] = ecr.blobs
+                ecr.blobs.begin_replay()
         return region
 
     def region(self, name: str) -> Any:
@@ -119,7 +146,11 @@ class RegionHost:
         self.follow_wall()
         extra = {"principal": principal} if service == "ecr" else {}
         # The journal keeps what the client sent: its replay maps the values again.
-        answer = self.region(region).handle(service, operation, self._as_redrawn(params), **extra)
+        try:
+            answer = self.region(region).handle(service, operation, self._as_redrawn(params), **extra)
+        finally:  # a read can write too: BatchGetImage caching a pulled-through image
+            if service == "ecr":
+                self._journal_writes(region)
         if mutating:
             model = services()[service].operation(operation)
             shape = model.input_shape if model is not None else None
@@ -129,6 +160,17 @@ class RegionHost:
                 record[DRAWN_KEY] = {drawn: answer[drawn]}
             self._record(region, service, operation, record)
         return answer
+
+    def registry_writes(self, region: str, writes: list[tuple[str, dict]]) -> list:
+        """Apply /v2/ registry writes to ``region``'s registry and journal them, in order."""
+        try:
+            return self.region(region).ecr.apply_writes(writes)
+        finally:  # those applied before a refusal stay applied: journal them
+            self._journal_writes(region)
+
+    def _journal_writes(self, region: str) -> None:
+        for operation, params in self.region(region).ecr.take_writes():
+            self._record(region, REGISTRY, operation, params)
 
     def lookup(self, region: str, service: str, operation: str, params: dict) -> dict:
         """A read on behalf of authorization (resource tags, repository policies)."""

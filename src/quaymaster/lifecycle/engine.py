@@ -58,6 +58,9 @@ class Lifecycle:
         self._buckets: dict[int, list[tuple[int, Task]]] = {}   # due -> (generation, task), maybe stale
         # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
         self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
+        # The registry seam: why the task's images cannot be pulled (None: they can). The region
+        # asks its ECR registry; the pull is decided when PENDING ends (docs/semantics.md, "ECR").
+        self.pull_error: Callable[[Task], str | None] = lambda task: None
         self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
         self._stopping: list[Task] = []   # reached STOPPING in this apply_due: resources to release
         self._stopped: list[Task] = []    # reached STOPPED in this apply_due: the rest to release
@@ -136,13 +139,12 @@ class Lifecycle:
         if status == "PROVISIONING":
             self._move(task, "PENDING", now, now + timings.pending_ms)
         elif status == "PENDING":
-            if timings.start_failure_probability and \
+            cannot_pull = self.pull_error(task)
+            if cannot_pull is not None:
+                self._fail_to_start(task, now, cannot_pull)
+            elif timings.start_failure_probability and \
                     uniform(self.seed, "start-failure", task.seq) < timings.start_failure_probability:
-                task.desired_status = "STOPPED"
-                task.stop_code = "TaskFailedToStart"
-                task.stopped_reason = "Task failed to start"
-                task.stopping_at = now
-                self._finish(task, now)
+                self._fail_to_start(task, now, "Task failed to start")
             else:
                 self._move(task, "ACTIVATING", now, now + timings.activating_ms)
         elif status == "ACTIVATING":
@@ -156,6 +158,14 @@ class Lifecycle:
                 self._finish(task, now)
             else:
                 self._move(task, following, now, now + getattr(timings, duration))
+
+    def _fail_to_start(self, task: Task, now: int, reason: str) -> None:
+        """PENDING straight to STOPPED: stopCode TaskFailedToStart, ``reason`` as stoppedReason."""
+        task.desired_status = "STOPPED"
+        task.stop_code = "TaskFailedToStart"
+        task.stopped_reason = reason
+        task.stopping_at = now
+        self._finish(task, now)
 
     def _after_running(self, task: Task, timings: TaskTimings, now: int) -> int | None:
         """The next moment something happens to a RUNNING task (health, or its exit)."""

@@ -79,6 +79,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         # (an ecr BlobStore) may be shared between regions; whoever holds several
         # regions sets ``self.ecr.resolver`` (region name -> registry) for replication.
         self.ecr = ECRRegistry(account, name, clock=lambda: self.clock.now / 1000, blobs=blobs)
+        self.lifecycle.pull_error = self._pull_error   # images of this registry missing: no start
 
     @property
     def now(self) -> int:
@@ -166,6 +167,14 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
             self.ecr.daily_expiry(now / 1000)                       # ECR's lifecycle expiry
 
     # -- task changes ---------------------------------------------------------
+
+    def _pull_error(self, task) -> str | None:
+        """CannotPullContainerError of the first container whose ECR image does not exist."""
+        for container in task.task_definition.containers:
+            reason = self.ecr.pull_error(container.image)
+            if reason is not None:
+                return reason
+        return None
 
     def _release(self, tasks: list) -> None:
         """Tasks that reached STOPPED: their clusters free what they still hold."""
