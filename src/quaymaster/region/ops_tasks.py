@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from quaymaster.errors import ServiceError
 from quaymaster.region.errors import api_errors, invalid
+from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
+from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_definition, portions,
+                                           resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
 
 RUN_TASK_COUNT_LIMIT = 10
@@ -22,34 +25,65 @@ class TaskOps:
         return definition
 
     def run_task(self, request: dict) -> dict:
+        """RunTask with a launch type (EC2, EXTERNAL, FARGATE) or a capacity provider strategy
+        (the cluster's default when neither is given); everything is checked before a task starts."""
         record = self.record(request.get("cluster"))
         count = request.get("count", 1)
         if not 1 <= count <= RUN_TASK_COUNT_LIMIT:
             raise invalid("count must be between 1 and 10")
-        if request.get("capacityProviderStrategy"):
-            raise invalid("capacityProviderStrategy is not supported by RunTask yet; use launchType EC2 "
-                          "or EXTERNAL.")
-        if request.get("launchType", "EC2") == "FARGATE":
-            raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
+        strategy = resolve_strategy(record, request)
+        launch_type = request.get("launchType") or "EC2"
         self._check_tags(request.get("tags", []))
         definition = self._runnable(request["taskDefinition"])
-        with api_errors("InvalidParameterException"):
-            result = record.cluster.run_task(
-                definition, count=count, group=request.get("group"),
-                placement_constraints=request.get("placementConstraints"),
-                placement_strategy=request.get("placementStrategy"),
-                launch_type=request.get("launchType", "EC2"), seed=self.next_placement_seed())
+        subnets = None
+        if uses_fargate(launch_type, strategy):
+            check_no_placement_for_fargate(request)
+            check_fargate_definition(definition)
+            subnets = fargate_subnets(request)
+        group = request.get("group") or f"family:{definition.family}"
+        tasks, failures = [], []
+        for portion in portions(launch_type, strategy, count):
+            if portion.launch_type == "FARGATE":
+                tasks += self.fargate.launch(record, definition, portion.count, portion.provider, subnets,
+                                             group=group, started_by=request.get("startedBy"),
+                                             tags=request.get("tags", []))
+                continue
+            placed, failed = self._run_on_instances(record, definition, request, portion, group,
+                                                    lenient=bool(strategy))
+            tasks += placed
+            failures += failed
+        return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
+
+    def _run_on_instances(self, record, definition, request: dict, portion, group: str, *, lenient: bool):
+        """Place one portion of a RunTask on the cluster's instances (only those of its capacity
+        provider when it has one). ``lenient``: a portion of a strategy reports a cluster without
+        instances as failures instead of refusing the request (other portions may have started)."""
+        try:
+            with api_errors("InvalidParameterException"):
+                result = record.cluster.run_task(
+                    placement_definition(definition, portion.launch_type), count=portion.count, group=group,
+                    placement_constraints=request.get("placementConstraints"),
+                    placement_strategy=request.get("placementStrategy"), launch_type=portion.launch_type,
+                    seed=self.next_placement_seed(), capacity_provider=portion.provider)
+        except ServiceError as error:
+            if not lenient:
+                raise
+            return [], [{"reason": error.message}] * portion.count
         tasks = self.host.adopt(record, result, definition, started_by=request.get("startedBy"),
-                                tags=request.get("tags", []))
+                                tags=request.get("tags", []), capacity_provider=portion.provider)
         failures = [{k: v for k, v in f.items() if k in ("arn", "reason", "detail") and v is not None}
                     for f in result.failures]
-        return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
+        return tasks, failures
 
     def start_task(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         if len(request["containerInstances"]) > RUN_TASK_COUNT_LIMIT:
             raise invalid("containerInstances can have at most 10 items.")
         definition = self._runnable(request["taskDefinition"])
+        required = set(definition.requires_compatibilities)
+        if "FARGATE" in required and not required & {"EC2", "EXTERNAL"}:
+            raise invalid("StartTask is not supported for Fargate tasks: the task definition requires "
+                          "FARGATE (requiresCompatibilities); use RunTask.")
         self.placement_requests += 1
         with api_errors("InvalidParameterException"):
             result = record.cluster.start_task(definition, request["containerInstances"],
