@@ -13,9 +13,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from quaymaster.errors import ServiceError
 from quaymaster.region.errors import invalid
-from quaymaster.scaling.fargate import FARGATE_PROVIDERS
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS, check_no_placement
 from quaymaster.scaling.strategy import StrategyItem, parse_strategy, split_tasks
 
 LAUNCH_TYPES = ("EC2", "FARGATE", "EXTERNAL")
@@ -96,10 +95,8 @@ def held_by_provider(tasks) -> dict:
 
 
 def check_no_placement_for_fargate(request: dict) -> None:
-    """ECS refuses placement strategies and constraints for Fargate tasks."""
-    if request.get("placementStrategy") or request.get("placementConstraints"):
-        raise ServiceError("InvalidParameterException", "Placement strategies and constraints are not "
-                           "supported with FARGATE launch type (placementStrategy, placementConstraints).")
+    """ECS refuses placement strategies and constraints for Fargate tasks (the message names which)."""
+    check_no_placement(request.get("placementStrategy"), request.get("placementConstraints"))
 
 
 EXTERNAL_ATTRIBUTE = "ecs.capability.external"
