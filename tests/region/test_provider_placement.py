@@ -72,7 +72,8 @@ def test_run_task_by_strategy_places_each_share_on_its_providers_instances():
     assert placed == {("cp-a", "cp-a"): 1, ("cp-b", "cp-b"): 4}
     again = call(region, "RunTask", {"cluster": "prod", "taskDefinition": "web", "count": 1,
                                      "capacityProviderStrategy": [{"capacityProvider": "cp-b", "weight": 1}]})
-    assert again["tasks"] == [] and [f["reason"] for f in again["failures"]] == ["RESOURCE:CPU"]
+    assert again["failures"] == [] and [t["lastStatus"] for t in again["tasks"]] == ["PROVISIONING"]
+    assert "containerInstanceArn" not in again["tasks"][0]               # it waits for cp-b's room
     plain = call(region, "RunTask", {"cluster": "prod", "taskDefinition": "web", "launchType": "EC2"})
     assert "capacityProviderName" not in plain["tasks"][0]      # a launch type may use any instance
     assert owners[plain["tasks"][0]["containerInstanceArn"]] == "cp-a"
@@ -135,3 +136,51 @@ def test_a_daemon_service_cannot_run_on_fargate(launch):
                                                    "awsvpcConfiguration": {"subnets": ["s-1"]}}, **launch})
     assert info.value.code == "InvalidParameterException" and "schedulingStrategy" in info.value.message
     assert region.clusters["prod"].services == {}
+
+
+# ---------------------------------------------------------------- RunTask waits for capacity
+
+def test_run_task_waits_in_provisioning_for_its_providers_capacity_then_runs():
+    region = two_provider_region()
+    fill = {"cluster": "prod", "taskDefinition": "web", "count": 4,
+            "capacityProviderStrategy": [{"capacityProvider": "cp-b", "weight": 1}]}
+    assert len(call(region, "RunTask", fill)["tasks"]) == 4             # cp-b's instance is full now
+    out = call(region, "RunTask", {**fill, "count": 2})
+    assert out["failures"] == [] and [t["lastStatus"] for t in out["tasks"]] == ["PROVISIONING"] * 2
+    assert all("containerInstanceArn" not in t for t in out["tasks"])
+    waiting = [t["taskArn"] for t in out["tasks"]]
+    region.advance(120)
+    assert [t["lastStatus"] for t in call(region, "DescribeTasks", {"cluster": "prod", "tasks": waiting})["tasks"]] \
+        == ["PROVISIONING"] * 2                                          # cp-a has room, but they wait
+    assert region.scaling.waiting_count(region.clusters["prod"]) == 2
+    call(region, "StopTask", {"cluster": "prod", "task": waiting[1]})
+    region.handle("autoscaling", "UpdateAutoScalingGroup", {"AutoScalingGroupName": "asg-b", "MaxSize": 2,
+                                                            "DesiredCapacity": 2})
+    region.advance(300)
+    first, second = call(region, "DescribeTasks", {"cluster": "prod", "tasks": waiting})["tasks"]
+    owners = provider_of_instance(region)
+    assert first["lastStatus"] == "RUNNING" and owners[first["containerInstanceArn"]] == "cp-b"
+    assert second["lastStatus"] == "STOPPED" and "containerInstanceArn" not in second
+    assert region.scaling.waiting_count(region.clusters["prod"]) == 0
+    call(region, "StopTask", {"cluster": "prod", "task": waiting[0]})   # the renamed row stops too
+    region.advance(120)
+    assert call(region, "DescribeTasks", {"cluster": "prod", "tasks": waiting[:1]})["tasks"][0]["lastStatus"] \
+        == "STOPPED"
+
+
+def test_waiting_run_tasks_drive_managed_scaling_out():
+    region = Region(seed=4)
+    call(region, "CreateCluster", {"clusterName": "prod"})
+    region.handle("autoscaling", "CreateAutoScalingGroup", {**group("asg", "c5.xlarge", 0), "MaxSize": 5})
+    call(region, "CreateCapacityProvider", {"name": "cp", "autoScalingGroupProvider": {
+        "autoScalingGroupArn": "asg", "managedScaling": {"status": "ENABLED", "targetCapacity": 100}}})
+    call(region, "PutClusterCapacityProviders", {"cluster": "prod", "capacityProviders": ["cp"],
+                                                 "defaultCapacityProviderStrategy": [
+                                                     {"capacityProvider": "cp", "weight": 1}]})
+    call(region, "RegisterTaskDefinition", web_definition(cpu=1024, memory=1024))
+    out = call(region, "RunTask", {"cluster": "prod", "taskDefinition": "web", "count": 6})   # default strategy
+    assert out["failures"] == [] and {t["capacityProviderName"] for t in out["tasks"]} == {"cp"}
+    region.advance(15 * 60)
+    described = call(region, "DescribeTasks", {"cluster": "prod", "tasks": [t["taskArn"] for t in out["tasks"]]})
+    assert [t["lastStatus"] for t in described["tasks"]] == ["RUNNING"] * 6
+    assert len(provider_of_instance(region)) >= 2      # 6 tasks of 1024 CPU need two c5.xlarge

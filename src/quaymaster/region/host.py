@@ -167,7 +167,7 @@ class ServiceHost:
                 zip(arns, instance_arns, ec2_ids, tcp, udp)):
             task = Task(arn=arn, seq=first_seq + k, instance_arn=instance_arn, ec2_instance_id=ec2_id,
                         availability_zone=zones.get(instance_arn), tags=list(tags),
-                        network_bindings=_bindings(ports_tcp, ports_udp), **shared)
+                        network_bindings=network_bindings(ports_tcp, ports_udp), **shared)
             task.on_draining = instance_arn in draining
             cluster_tasks[arn] = task
             holding = instance_tasks.get(instance_arn)
@@ -272,7 +272,7 @@ def fargate_victims(service, candidates: list, count: int) -> list:
     return chosen
 
 
-def _bindings(ports_tcp: list, ports_udp: list) -> list:
+def network_bindings(ports_tcp: list, ports_udp: list) -> list:
     """A task's networkBindings from its host ports."""
     out = [{"hostPort": p, "protocol": "tcp"} for p in ports_tcp]
     if ports_udp:

@@ -7,8 +7,10 @@ the tasks then move through the lifecycle as time advances.
 from __future__ import annotations
 
 from quaymaster.errors import ServiceError
+from quaymaster.placement.reasons import NO_CONTAINER_INSTANCES
 from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
+from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
 from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_definition, portions,
                                            resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
@@ -42,22 +44,21 @@ class TaskOps:
             subnets = fargate_subnets(request)
         group = request.get("group") or f"family:{definition.family}"
         tasks, failures = [], []
-        for portion in portions(launch_type, strategy, count):
+        # Instance portions first: a request placement refuses is refused before anything starts.
+        for portion in sorted(portions(launch_type, strategy, count), key=lambda p: p.launch_type == "FARGATE"):
             if portion.launch_type == "FARGATE":
                 tasks += self.fargate.launch(record, definition, portion.count, portion.provider, subnets,
                                              group=group, started_by=request.get("startedBy"),
                                              tags=request.get("tags", []))
                 continue
-            placed, failed = self._run_on_instances(record, definition, request, portion, group,
-                                                    lenient=bool(strategy))
+            placed, failed = self._run_on_instances(record, definition, request, portion, group)
             tasks += placed
             failures += failed
         return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
 
-    def _run_on_instances(self, record, definition, request: dict, portion, group: str, *, lenient: bool):
+    def _run_on_instances(self, record, definition, request: dict, portion, group: str):
         """Place one portion of a RunTask on the cluster's instances (only those of its capacity
-        provider when it has one). ``lenient``: a portion of a strategy reports a cluster without
-        instances as failures instead of refusing the request (other portions may have started)."""
+        provider when it has one: what does not fit there waits for the provider's capacity)."""
         try:
             with api_errors("InvalidParameterException"):
                 result = record.cluster.run_task(
@@ -66,14 +67,26 @@ class TaskOps:
                     placement_strategy=request.get("placementStrategy"), launch_type=portion.launch_type,
                     seed=self.next_placement_seed(), capacity_provider=portion.provider)
         except ServiceError as error:
-            if not lenient:
+            if portion.provider is None or error.message.rstrip(".") != NO_CONTAINER_INSTANCES.rstrip("."):
                 raise
-            return [], [{"reason": error.message}] * portion.count
+            return self._wait_for_capacity(record, definition, request, portion, group, portion.count)
         tasks = self.host.adopt(record, result, definition, started_by=request.get("startedBy"),
                                 tags=request.get("tags", []), capacity_provider=portion.provider)
         failures = [{k: v for k, v in f.items() if k in ("arn", "reason", "detail") and v is not None}
                     for f in result.failures]
+        if portion.provider is not None and failures:
+            waiting, failures = self._wait_for_capacity(record, definition, request, portion, group,
+                                                        portion.count - len(tasks))
+            tasks += waiting
         return tasks, failures
+
+    def _wait_for_capacity(self, record, definition, request: dict, portion, group: str, count: int):
+        """Tasks of an Auto Scaling group's provider that do not fit now wait in PROVISIONING for
+        its capacity (up to the cluster's 300); the rest are failures."""
+        room = MAX_PROVISIONING - self.scaling.waiting_count(record)
+        waiting = self.provisioning.add(record, definition, count, portion.provider, request, group, room)
+        left = count - len(waiting)
+        return waiting, [{"reason": QUEUE_FULL}] * left if left else []
 
     def start_task(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))

@@ -29,6 +29,7 @@ from quaymaster.region.ops_tags import TagOps
 from quaymaster.region.ops_taskdefs import TaskDefinitionOps
 from quaymaster.region.ops_tasks import TaskOps
 from quaymaster.region.ops_tasksets import TaskSetOps
+from quaymaster.region.provisioning import ProvisioningQueue
 from quaymaster.region.scaling_host import ScalingHost
 from quaymaster.streams import placement_seed
 from quaymaster.services.scheduler import ServiceScheduler
@@ -74,6 +75,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
+        self.provisioning = ProvisioningQueue(self)   # step 7: RunTask tasks waiting for capacity
         self.capacity_providers: dict = {}            # name -> CapacityProviderRecord
         self.scaling = ScalingHost(self)              # steps 4 and 5: auto scaling
         self.fargate = FargateHost(self)              # Fargate tasks; step 5: Spot interruptions
@@ -137,7 +139,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         dues = [self.lifecycle.next_due(), self.scheduler.next_due(), self.load_balancing.next_due()]
         if self._calls:
             dues.append(self._calls[0][0])
-        if self.launch_queue or self.scheduler.dirty or self.scaling.every_tick:
+        if self.launch_queue or self.provisioning or self.scheduler.dirty or self.scaling.every_tick:
             dues.append(self._done_through + self.clock.tick_ms)
         if self.minute_hooks or self.sample_hooks or self.scaling.every_minute or self.fargate.every_minute:
             after = self._done_through + 1
@@ -162,6 +164,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
                 hook(now)
         self.scheduler.run(now)                                 # 6. service scheduler passes
         self.host.place_waiting()                               # 7. PROVISIONING tasks placed
+        self.provisioning.place()                               #    (then RunTask's waiting ones)
         if whole_minute:                                        # 8. samples of this instant
             for hook in self.sample_hooks:
                 hook(now)

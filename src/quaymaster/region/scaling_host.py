@@ -233,6 +233,7 @@ class ScalingHost:
                     busy.add(task.ec2_instance_id)
             for service in record.services.values():
                 waiting += self._waiting_tasks(record, service, provider.name)
+        waiting += self.region.provisioning.needs(provider.name)
         provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
 
@@ -240,7 +241,7 @@ class ScalingHost:
         """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity."""
         total = sum(len(self._waiting_tasks(record, service, name)) for service in record.services.values()
                     for name in record.capacity_providers if name not in FARGATE_PROVIDERS)
-        return min(MAX_PROVISIONING, total)
+        return min(MAX_PROVISIONING, total + self.region.provisioning.count(record.name))
 
     def _waiting_tasks(self, record, service, provider: str) -> list:
         """(CPU, memory, ENIs, GPUs) of the service's tasks that wait for capacity on ``provider``:
