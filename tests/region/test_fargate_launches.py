@@ -228,3 +228,22 @@ def test_a_strategy_service_keeps_its_split_when_tasks_are_replaced():
     held = Counter(t.capacity_provider for t in live_tasks(region))
     assert sum(held.values()) == 10 and held["FARGATE"] >= 1   # the base stays on FARGATE
     assert held["FARGATE_SPOT"] >= 7
+
+
+def test_update_service_moves_a_service_onto_a_fargate_strategy_and_checks_it_first():
+    region = fargate_region()
+    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "fg",
+                                   "desiredCount": 4, "launchType": "FARGATE", "networkConfiguration": NETWORK})
+    region.advance(300)
+    service = region.clusters["prod"].services["web"]
+    deployments = len(service.deployments)
+    code, message = refused(region, "UpdateService", {
+        "cluster": "prod", "service": "web", "capacityProviderStrategy": [{"capacityProvider": "nope", "weight": 1}]})
+    assert code == "InvalidParameterException" and "nope is not associated" in message
+    assert len(service.deployments) == deployments and service.capacity_provider_strategy == []
+    described = call(region, "UpdateService", {"cluster": "prod", "service": "web",
+                                               "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT",
+                                                                             "weight": 1}]})["service"]
+    assert described["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    region.advance(600)
+    assert [t.capacity_provider for t in live_tasks(region)] == ["FARGATE_SPOT"] * 4
