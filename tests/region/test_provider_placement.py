@@ -119,6 +119,14 @@ def test_external_tasks_need_an_ecs_anywhere_instance():
     region.advance(60)
     tasks = region.clusters["prod"].services["edge"].all_tasks()
     assert [t.instance_arn for t in tasks] == external * 2
+    ec2 = call(region, "RunTask", {"cluster": "prod", "taskDefinition": "web", "launchType": "EC2", "count": 10})
+    assert len(ec2["tasks"]) == 10 and not {t["containerInstanceArn"] for t in ec2["tasks"]} & set(external)
+    region2 = Region(seed=1)
+    call(region2, "CreateCluster", {"clusterName": "prod"})
+    call(region2, "RegisterTaskDefinition", web_definition())
+    register_instances(region2, "prod", 1, attributes=[{"name": "ecs.capability.external"}])
+    only_external = call(region2, "RunTask", {"cluster": "prod", "taskDefinition": "web"})
+    assert only_external["tasks"] == [] and [f["reason"] for f in only_external["failures"]] == ["ATTRIBUTE"]
 
 
 @pytest.mark.parametrize("launch", [{"launchType": "FARGATE"}, {"capacityProviderStrategy": [

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
-from quaymaster.region.launch_plan import held_by_provider, placement_definition, portions
+from quaymaster.region.launch_plan import held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
@@ -89,10 +89,10 @@ class ServiceHost:
         strategy = service.placement_strategy or [s.to_ecs() for s in DEFAULT_SERVICE]
         try:
             result = record.cluster.run_task(
-                placement_definition(definition, portion.launch_type), count=portion.count,
-                group=service.group, placement_constraints=service.placement_constraints or None,
-                placement_strategy=strategy, seed=region.next_placement_seed(),
-                launch_type=portion.launch_type, capacity_provider=portion.provider)
+                count=portion.count, group=service.group,
+                placement_constraints=service.placement_constraints or None, placement_strategy=strategy,
+                seed=region.next_placement_seed(), **placement_target(definition, portion.launch_type,
+                                                                      portion.provider))
         except InvalidInputError as error:
             return [], str(error).rstrip(".")
         tasks = self.adopt(record, result, definition, service=service, deployment=launch.deployment,

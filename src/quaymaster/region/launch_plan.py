@@ -102,13 +102,15 @@ def check_no_placement_for_fargate(request: dict) -> None:
 EXTERNAL_ATTRIBUTE = "ecs.capability.external"
 
 
-def placement_definition(definition, launch_type: str):
-    """What placement is asked to place: EXTERNAL tasks also require the instance attribute
-    ``ecs.capability.external`` (ECS Anywhere instances), so they land only on such instances."""
-    if launch_type != "EXTERNAL":
-        return definition
-    needs = definition.requirements()
-    if (EXTERNAL_ATTRIBUTE, None) in needs.required_attributes:
-        return needs
-    return dataclasses.replace(needs, required_attributes=(*needs.required_attributes,
-                                                           (EXTERNAL_ATTRIBUTE, None)))
+def placement_target(definition, launch_type: str, provider: str | None) -> dict:
+    """The placement arguments of a launch: EXTERNAL tasks also require the instance attribute
+    ``ecs.capability.external`` (ECS Anywhere instances) and EC2 tasks skip such instances;
+    a provider's tasks go only to its instances."""
+    target = definition
+    if launch_type == "EXTERNAL":
+        needs = definition.requirements()
+        if (EXTERNAL_ATTRIBUTE, None) not in needs.required_attributes:
+            target = dataclasses.replace(needs, required_attributes=(*needs.required_attributes,
+                                                                     (EXTERNAL_ATTRIBUTE, None)))
+    return {"task_definition": target, "launch_type": launch_type, "capacity_provider": provider,
+            "excluded_attribute": EXTERNAL_ATTRIBUTE if launch_type == "EC2" else None}

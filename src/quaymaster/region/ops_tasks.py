@@ -11,7 +11,7 @@ from quaymaster.placement.reasons import NO_CONTAINER_INSTANCES
 from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
 from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
-from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_definition, portions,
+from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_target, portions,
                                            resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
 
@@ -62,10 +62,9 @@ class TaskOps:
         try:
             with api_errors("InvalidParameterException"):
                 result = record.cluster.run_task(
-                    placement_definition(definition, portion.launch_type), count=portion.count, group=group,
-                    placement_constraints=request.get("placementConstraints"),
-                    placement_strategy=request.get("placementStrategy"), launch_type=portion.launch_type,
-                    seed=self.next_placement_seed(), capacity_provider=portion.provider)
+                    count=portion.count, group=group, placement_constraints=request.get("placementConstraints"),
+                    placement_strategy=request.get("placementStrategy"), seed=self.next_placement_seed(),
+                    **placement_target(definition, portion.launch_type, portion.provider))
         except ServiceError as error:
             if portion.provider is None or error.message.rstrip(".") != NO_CONTAINER_INSTANCES.rstrip("."):
                 raise

@@ -17,7 +17,7 @@ from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
 from quaymaster.model.tasks import sequence_of
 from quaymaster.region.host import network_bindings
-from quaymaster.region.launch_plan import placement_definition
+from quaymaster.region.launch_plan import placement_target
 from quaymaster.region.scaling_host import MAX_PROVISIONING
 
 QUEUE_FULL = f"PROVISIONING: the cluster already has {MAX_PROVISIONING} tasks waiting for capacity provider capacity"
@@ -91,9 +91,9 @@ class ProvisioningQueue:
         record = region.clusters[task.cluster]
         try:
             result = record.cluster.run_task(
-                placement_definition(task.task_definition, "EC2"), count=1, group=task.group,
-                placement_constraints=entry.placement_constraints, placement_strategy=entry.placement_strategy,
-                seed=region.next_placement_seed(), capacity_provider=task.capacity_provider)
+                count=1, group=task.group, placement_constraints=entry.placement_constraints,
+                placement_strategy=entry.placement_strategy, seed=region.next_placement_seed(),
+                **placement_target(task.task_definition, "EC2", task.capacity_provider))
         except InvalidInputError:
             return False
         if result.placements.num_rows == 0:
