@@ -79,6 +79,8 @@ def test_fargate_tasks_go_through_the_lifecycle_and_stop():
     assert running["lastStatus"] == "RUNNING"
     listed = call(region, "ListTasks", {"cluster": "prod", "desiredStatus": "STOPPED"})["taskArns"]
     assert listed == [arns[0]]
+    assert call(region, "ListTasks", {"cluster": "prod", "launchType": "FARGATE"})["taskArns"] == arns[1:]
+    assert call(region, "ListTasks", {"cluster": "prod", "launchType": "EC2"})["taskArns"] == []
 
 
 def test_zones_follow_the_subnets_given_and_the_default_mapping_is_stable():

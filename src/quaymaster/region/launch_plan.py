@@ -66,13 +66,6 @@ def uses_fargate(launch_type: str, strategy: list) -> bool:
     return launch_type == "FARGATE"
 
 
-def uses_instances(launch_type: str, strategy: list) -> bool:
-    """Whether any task of the launch may be placed on container instances."""
-    if strategy:
-        return any(item["capacityProvider"] not in FARGATE_PROVIDERS for item in strategy)
-    return launch_type != "FARGATE"
-
-
 def portions(launch_type: str, strategy: list, count: int, held: dict | None = None) -> list[Portion]:
     """Split ``count`` new tasks: all of the launch type, or by the strategy given what each
     provider already ``held``; portions of zero tasks are left out, strategy order kept."""

@@ -151,6 +151,7 @@ class TaskOps:
             keep = keep and (service is None or task.service == service)
             keep = keep and (instance is None or task.instance_arn == instance)
             keep = keep and (request.get("startedBy") is None or task.started_by == request["startedBy"])
+            keep = keep and (request.get("launchType") is None or task.launch_type == request["launchType"])
             if keep:
                 arns.append(task.arn)
         return page(arns, request, "taskArns")
