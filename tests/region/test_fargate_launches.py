@@ -5,10 +5,12 @@ naming the field with nothing changed."""
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from quaymaster.errors import ServiceError
 from quaymaster.region import Region
 from quaymaster.region.fargate_host import SPOT_REASON
+from quaymaster.scaling.strategy import parse_strategy, split_tasks
 from servicekit import call, check_output
 
 FARGATE_DEF = {"family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
@@ -249,3 +251,22 @@ def test_update_service_moves_a_service_onto_a_fargate_strategy_and_checks_it_fi
     assert described["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
     region.advance(600)
     assert [t.capacity_provider for t in live_tasks(region)] == ["FARGATE_SPOT"] * 4
+
+
+@settings(max_examples=15, deadline=None)
+@given(base=st.integers(0, 4), weights=st.tuples(st.integers(0, 5), st.integers(0, 5)).filter(any),
+       steps=st.lists(st.integers(1, 12), min_size=1, max_size=3), base_on_spot=st.booleans())
+def test_a_service_growing_in_steps_keeps_the_split_it_would_have_from_zero(base, weights, steps, base_on_spot):
+    strategy = [{"capacityProvider": "FARGATE", "weight": weights[0]},
+                {"capacityProvider": "FARGATE_SPOT", "weight": weights[1]}]
+    strategy[int(base_on_spot)]["base"] = base
+    region = fargate_region(seed=base)
+    desired = 0
+    spot_service(region, desired=0, strategy=strategy)
+    for step in steps:
+        desired += step
+        call(region, "UpdateService", {"cluster": "prod", "service": "web", "desiredCount": desired})
+        region.advance(60)
+    expected = split_tasks(desired, parse_strategy(strategy))
+    held = Counter(t.capacity_provider for t in live_tasks(region))
+    assert {name: held.get(name, 0) for name in expected} == expected
