@@ -270,3 +270,21 @@ def test_a_service_growing_in_steps_keeps_the_split_it_would_have_from_zero(base
     expected = split_tasks(desired, parse_strategy(strategy))
     held = Counter(t.capacity_provider for t in live_tasks(region))
     assert {name: held.get(name, 0) for name in expected} == expected
+
+
+def test_fargate_service_tasks_register_with_a_target_group_by_their_eni_address():
+    region = fargate_region()
+    group_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+    call(region, "RegisterTaskDefinition", {**FARGATE_DEF, "family": "lb", "containerDefinitions": [
+        {"name": "app", "image": "nginx", "portMappings": [{"containerPort": 80}]}]})
+    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "lb",
+                                   "desiredCount": 2, "launchType": "FARGATE", "networkConfiguration": NETWORK,
+                                   "loadBalancers": [{"targetGroupArn": group_arn, "containerName": "app",
+                                                      "containerPort": 80}]})
+    region.advance(180)
+    targets = region.load_balancing.groups[group_arn].targets
+    tasks = live_tasks(region)
+    assert len(tasks) == 2 and region.load_balancing.healthy_targets(group_arn) == 2
+    for task in tasks:
+        address = {d["name"]: d["value"] for d in task.attachments[0]["details"]}["privateIPv4Address"]
+        assert targets[task.arn].id.startswith(address)

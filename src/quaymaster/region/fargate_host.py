@@ -16,6 +16,7 @@ import hashlib
 from quaymaster.errors import InvalidInputError, ServiceError
 from quaymaster.keys import splitmix64
 from quaymaster.lifecycle import Task
+from quaymaster.loadbalancing.targets import task_address
 from quaymaster.region.errors import invalid
 from quaymaster.scaling.fargate import check_fargate_size, spot_interruptions, spread_zones
 from quaymaster.taskdef.validate import TaskSize, check_fargate
@@ -143,15 +144,14 @@ class FargateHost:
 
     def _eni(self, task: Task, subnet: str) -> dict:
         seed = splitmix64(self.region.seed ^ task.seq)
-        address = splitmix64(seed ^ 0x1F)
         return {"id": f"{_hex(seed, 1, 8)}-{_hex(seed, 2, 4)}-{_hex(seed, 3, 4)}-{_hex(seed, 4, 4)}-"
                       f"{_hex(seed, 5, 12)}",
                 "type": "ElasticNetworkInterface", "status": "ATTACHED",
                 "details": [{"name": "subnetId", "value": subnet},
                             {"name": "networkInterfaceId", "value": f"eni-0{_hex(seed, 6, 16)}"},
                             {"name": "macAddress", "value": ":".join(_hex(seed, 7 + i, 2) for i in range(6))},
-                            {"name": "privateIPv4Address",
-                             "value": f"10.0.{(address >> 8) % 256}.{address % 254 + 1}"}]}
+                            # the address a load balancer registers the task under
+                            {"name": "privateIPv4Address", "value": task_address(task)}]}
 
     # -- Spot interruptions (step 5, each whole minute) ---------------------------
 
