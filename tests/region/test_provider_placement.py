@@ -192,3 +192,27 @@ def test_waiting_run_tasks_drive_managed_scaling_out():
     described = call(region, "DescribeTasks", {"cluster": "prod", "tasks": [t["taskArn"] for t in out["tasks"]]})
     assert [t["lastStatus"] for t in described["tasks"]] == ["RUNNING"] * 6
     assert len(provider_of_instance(region)) >= 2      # 6 tasks of 1024 CPU need two c5.xlarge
+
+
+def test_a_service_split_between_an_asg_provider_and_fargate_scales_out_and_in():
+    region = two_provider_region()
+    call(region, "PutClusterCapacityProviders", {"cluster": "prod", "capacityProviders": ["cp-a", "cp-b", "FARGATE"],
+                                                 "defaultCapacityProviderStrategy": []})
+    call(region, "RegisterTaskDefinition", {"family": "mixed", "networkMode": "awsvpc", "cpu": "256",
+                                            "memory": "512", "containerDefinitions": [{"name": "a", "image": "x"}]})
+    owners = provider_of_instance(region)
+    call(region, "CreateService", {"cluster": "prod", "serviceName": "mix", "taskDefinition": "mixed",
+                                   "desiredCount": 6, "networkConfiguration": {
+                                       "awsvpcConfiguration": {"subnets": ["subnet-1", "subnet-2"]}},
+                                   "capacityProviderStrategy": [{"capacityProvider": "cp-a", "weight": 1},
+                                                                {"capacityProvider": "FARGATE", "weight": 2}]})
+    region.advance(180)
+    service = region.clusters["prod"].services["mix"]
+    live = [t for t in service.all_tasks() if t.live]
+    assert Counter(t.capacity_provider for t in live) == {"cp-a": 2, "FARGATE": 4}
+    assert {owners[t.instance_arn] for t in live if t.capacity_provider == "cp-a"} == {"cp-a"}
+    assert all(t.instance_arn is None and t.launch_type == "FARGATE" for t in live if t.capacity_provider == "FARGATE")
+    call(region, "UpdateService", {"cluster": "prod", "service": "mix", "desiredCount": 3})
+    region.advance(300)
+    live = [t for t in service.all_tasks() if t.live]
+    assert Counter(t.capacity_provider for t in live) == {"cp-a": 1, "FARGATE": 2}   # the 1:2 split kept

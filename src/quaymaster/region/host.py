@@ -13,6 +13,7 @@ from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
 from quaymaster.region.launch_plan import held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
+from quaymaster.scaling.strategy import parse_strategy, split_tasks
 
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
                    "requirements. Reason: {reason}.")
@@ -195,13 +196,38 @@ class ServiceHost:
             service.events.emit(self.now, STOPPED.format(name=service.name, n=len(stopped), tasks=shown))
 
     def choose_victims(self, service, candidates: list, count: int) -> list:
-        """``count`` of ``candidates`` by the scale-in rule (the service's strategies)."""
+        """``count`` of ``candidates`` by the scale-in rule (the service's strategies); under a
+        capacity provider strategy, first from the providers holding more than the split of
+        what stays."""
+        if count >= len(candidates):
+            return list(candidates)
+        if service.capacity_provider_strategy:
+            return self._victims_by_split(service, candidates, count)
+        return self._ordered_victims(service, candidates, count)
+
+    def _victims_by_split(self, service, candidates: list, count: int) -> list:
+        live = [t for t in service.all_tasks() if t.live]
+        held = held_by_provider(live)
+        keep = split_tasks(max(0, len(live) - count), parse_strategy(service.capacity_provider_strategy))
+        chosen: list = []
+        for provider, target in keep.items():
+            excess = min(held.get(provider, 0) - target, count - len(chosen))
+            theirs = [t for t in candidates if t.capacity_provider == provider]
+            if excess > 0 and theirs:
+                chosen += self._ordered_victims(service, theirs, excess)
+        if len(chosen) < count:
+            taken = {t.arn for t in chosen}
+            chosen += self._ordered_victims(service, [t for t in candidates if t.arn not in taken],
+                                            count - len(chosen))
+        return chosen
+
+    def _ordered_victims(self, service, candidates: list, count: int) -> list:
         if count >= len(candidates):
             return list(candidates)
         fargate = [t for t in candidates if t.instance_arn is None]
         if fargate:   # no instance to read the strategies on: the instance tasks, then zone balance
             placed = [t for t in candidates if t.instance_arn is not None]
-            chosen = self.choose_victims(service, placed, count) if placed else []
+            chosen = self._ordered_victims(service, placed, count) if placed else []
             return chosen + fargate_victims(service, fargate, count - len(chosen))
         record = self.region.clusters[service.cluster]
         wanted = {t.arn: t for t in candidates}
