@@ -245,12 +245,16 @@ def test_update_service_moves_a_service_onto_a_fargate_strategy_and_checks_it_fi
         "cluster": "prod", "service": "web", "capacityProviderStrategy": [{"capacityProvider": "nope", "weight": 1}]})
     assert code == "InvalidParameterException" and "nope is not associated" in message
     assert len(service.deployments) == deployments and service.capacity_provider_strategy == []
+    assert call(region, "ListServices", {"cluster": "prod", "launchType": "FARGATE"})["serviceArns"] == [service.arn]
     described = call(region, "UpdateService", {"cluster": "prod", "service": "web",
                                                "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT",
                                                                              "weight": 1}]})["service"]
     assert described["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
     region.advance(600)
     assert [t.capacity_provider for t in live_tasks(region)] == ["FARGATE_SPOT"] * 4
+    for launch_type in ("FARGATE", "EC2"):   # a strategy service has no launch type to filter on
+        assert call(region, "ListServices", {"cluster": "prod", "launchType": launch_type})["serviceArns"] == []
+    assert call(region, "ListServices", {"cluster": "prod"})["serviceArns"] == [service.arn]
 
 
 @settings(max_examples=15, deadline=None)

@@ -171,7 +171,7 @@ class ServiceOps:
     def list_services(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         arns = [s.arn for s in sorted(record.services.values(), key=lambda s: s.seq)
-                if request.get("launchType") in (None, s.launch_type)
+                if request.get("launchType") in (None, None if s.capacity_provider_strategy else s.launch_type)
                 and request.get("schedulingStrategy") in (None, s.scheduling_strategy)]
         return page(arns, request, "serviceArns", default_max=10)
 
