@@ -181,7 +181,7 @@ def test_a_fargate_launch_type_service_spreads_over_the_zones_and_scales_in_even
     described = call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "fg",
                                                "desiredCount": 9, "launchType": "FARGATE",
                                                "networkConfiguration": NETWORK})["service"]
-    assert described["launchType"] == "FARGATE"
+    assert described["launchType"] == "FARGATE" and described["networkConfiguration"] == NETWORK
     region.advance(300)
     tasks = live_tasks(region)
     assert len(tasks) == 9 and all(t.last_status == "RUNNING" for t in tasks)
