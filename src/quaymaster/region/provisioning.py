@@ -28,6 +28,7 @@ class WaitingTask:
     task: Task
     placement_constraints: list | None
     placement_strategy: list | None
+    failed_at: tuple | None = None    # the cluster's (owner, change-log end) when it last did not fit
 
 
 class ProvisioningQueue:
@@ -87,8 +88,15 @@ class ProvisioningQueue:
                 self.waiting.append(entry)
 
     def _place(self, entry: WaitingTask) -> bool:
+        """Place one waiting task if it fits now. Whether it fits depends only on the cluster's
+        state, never on the seed, so it is tried again only once the cluster's change log (every
+        placement, stop, release, status, attribute and instance change) has moved."""
         region, task = self.region, entry.task
         record = region.clusters[task.cluster]
+        mark = (id(record.cluster.owner), record.cluster.owner.log.end)
+        if entry.failed_at == mark:
+            return False
+        entry.failed_at = mark
         try:
             result = record.cluster.run_task(
                 count=1, group=task.group, placement_constraints=entry.placement_constraints,
