@@ -292,3 +292,19 @@ def test_fargate_service_tasks_register_with_a_target_group_by_their_eni_address
     for task in tasks:
         address = {d["name"]: d["value"] for d in task.attachments[0]["details"]}["privateIPv4Address"]
         assert targets[task.arn].id.startswith(address)
+
+
+def test_create_cluster_takes_capacity_providers_and_a_default_strategy():
+    region = Region(seed=1)
+    described = call(region, "CreateCluster", {"clusterName": "prod", "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                                               "defaultCapacityProviderStrategy": SPLIT})["cluster"]
+    assert described["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert described["defaultCapacityProviderStrategy"] == SPLIT
+    call(region, "RegisterTaskDefinition", FARGATE_DEF)
+    tasks = run(region, count=5)["tasks"]
+    assert Counter(t["capacityProviderName"] for t in tasks) == {"FARGATE": 2, "FARGATE_SPOT": 3}
+    with pytest.raises(ServiceError) as info:
+        region.handle("ecs", "CreateCluster", {"clusterName": "other", "capacityProviders": ["FARGATE"],
+                                               "defaultCapacityProviderStrategy": SPLIT})
+    assert "FARGATE_SPOT is not one of the cluster's capacityProviders" in info.value.message
+    assert "other" not in region.clusters

@@ -131,20 +131,25 @@ class CapacityProviderOps:
         return {"capacityProviderArn": f"arn:aws:ecs:{self.name}:{self.account}:capacity-provider/{name}",
                 "name": name, "status": "ACTIVE", "tags": []}
 
-    def put_cluster_capacity_providers(self, request: dict) -> dict:
-        cluster = self.record(request["cluster"])
-        names = list(request["capacityProviders"])
+    def check_cluster_providers(self, names: list, strategy: list) -> None:
+        """A cluster's capacityProviders (created ones, FARGATE, FARGATE_SPOT) and default
+        strategy over them (PutClusterCapacityProviders, CreateCluster), checked."""
         if len(names) > MAX_PROVIDERS_PER_CLUSTER:
             raise invalid(f"capacityProviders can have at most {MAX_PROVIDERS_PER_CLUSTER} items.")
         for index, name in enumerate(names):
             if name not in self.capacity_providers and name not in _RESERVED:
                 raise invalid(f"capacityProviders[{index}]: the capacity provider {name} does not exist.")
-        strategy = request["defaultCapacityProviderStrategy"]
         items = parse_strategy(strategy) if strategy else ()
         for item in items:
             if item.capacity_provider not in names:
                 raise invalid(f"defaultCapacityProviderStrategy: {item.capacity_provider} is not one of "
                               "the cluster's capacityProviders.")
+
+    def put_cluster_capacity_providers(self, request: dict) -> dict:
+        cluster = self.record(request["cluster"])
+        names = list(request["capacityProviders"])
+        strategy = request["defaultCapacityProviderStrategy"]
+        self.check_cluster_providers(names, strategy)
         for service in cluster.services.values():
             used = {item["capacityProvider"] for item in service.capacity_provider_strategy}
             if used - set(names):
