@@ -308,3 +308,15 @@ def test_create_cluster_takes_capacity_providers_and_a_default_strategy():
                                                "defaultCapacityProviderStrategy": SPLIT})
     assert "FARGATE_SPOT is not one of the cluster's capacityProviders" in info.value.message
     assert "other" not in region.clusters
+
+
+@pytest.mark.parametrize("rate", [-0.1, float("nan"), float("inf"), True, "2"])
+def test_bad_spot_rates_and_subnet_maps_are_refused_and_change_nothing(rate):
+    region = fargate_region(spot_rate=0.25)
+    with pytest.raises(ServiceError, match="spotInterruptionsPerHour"):
+        region.fargate.set_spot_interruptions(rate)
+    assert region.fargate.spot_interruptions_per_hour == 0.25
+    for mapping in ({"subnet-x": ""}, {"": "us-east-1a"}, ["subnet-x"], {"subnet-x": 3}):
+        with pytest.raises(ServiceError, match="subnets"):
+            region.fargate.set_subnet_zones(mapping)
+    assert region.fargate.subnet_zones == ZONES
