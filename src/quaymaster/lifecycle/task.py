@@ -48,6 +48,10 @@ class Task:
     deployment: object = None          # the service deployment (or task set) it belongs to
     owner: object = None               # the service it belongs to
     tags: list = field(default_factory=list)
+    capacity_provider: str | None = None   # the provider a capacity provider strategy chose
+    attachments: list = field(default_factory=list)   # Fargate: its elastic network interface
+    attributes: list = field(default_factory=list)    # Fargate: ecs.availability-zone and the like
+    platform_version: str | None = None    # Fargate: the platform version it runs on
 
     @property
     def live(self) -> bool:
@@ -78,8 +82,13 @@ class Task:
         }
         optional = {"containerInstanceArn": self.instance_arn, "availabilityZone": self.availability_zone,
                     "startedBy": self.started_by, "stopCode": self.stop_code,
-                    "stoppedReason": self.stopped_reason}
+                    "stoppedReason": self.stopped_reason, "capacityProviderName": self.capacity_provider,
+                    "platformVersion": self.platform_version}
         out.update({k: v for k, v in optional.items() if v is not None})
+        if self.attachments:
+            out["attachments"] = [dict(a, details=[dict(d) for d in a["details"]]) for a in self.attachments]
+        if self.attributes:
+            out["attributes"] = [dict(a) for a in self.attributes]
         for key, value in (("startedAt", self.started_at), ("stoppingAt", self.stopping_at),
                            ("stoppedAt", self.stopped_at)):
             if value is not None:

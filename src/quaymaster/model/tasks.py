@@ -177,6 +177,12 @@ class TaskState:
             self._explicit_index[arn] = start + k
         self.add(chunk)
 
+    def name_task(self, sequence: int, arn: str) -> None:
+        """The task placed at ``sequence`` answers to ``arn`` from now on (a task that was
+        promised an ARN while it waited for capacity, then placed)."""
+        self.explicit_arns[sequence] = arn
+        self._explicit_index[arn] = sequence
+
     def reserve_sequence(self, count: int) -> int:
         start = self.next_sequence
         self.next_sequence += count

@@ -69,7 +69,8 @@ class PlacementAPI:
     def run_task(self, task_definition, *, count: int = 1, group: str | None = None,
                  placement_constraints=None, placement_strategy=None, seed: int | None = None,
                  launch_type: str = "EC2", service: bool = False, explain: bool = False,
-                 fast_paths: bool = True) -> PlacementResult:
+                 fast_paths: bool = True, capacity_provider: str | None = None,
+                 excluded_attribute: str | None = None) -> PlacementResult:
         """ECS RunTask: place ``count`` tasks one after another (docs/semantics.md (placement, ECS contract sections 3 to 6)).
 
         ``placement_constraints`` and ``placement_strategy`` take ECS's request
@@ -83,7 +84,9 @@ class PlacementAPI:
         ``result.explain()`` tells how many instances each filter stage removed
         for the first task; ``explain=True`` guarantees it (a request repeating
         the previous one would otherwise skip that pass over every instance). ``fast_paths=False`` scans every instance for every task
-        (same result, slower: for tests and baselines).
+        (same result, slower: for tests and baselines). ``capacity_provider`` limits the
+        candidates to the instances registered with that capacity provider;
+        ``excluded_attribute`` leaves out the instances that have that attribute.
         """
         requirements, td = resolve_task_definition(task_definition, self.__dict__.get("_task_definitions"))
         kwargs = {"default_strategy": DEFAULT_SERVICE} if service else {}
@@ -91,7 +94,8 @@ class PlacementAPI:
                                 placement_constraints=placement_constraints,
                                 placement_strategy=placement_strategy, seed=0 if seed is None else seed,
                                 launch_type=launch_type, family=_family(requirements, td),
-                                task_definition=td, **kwargs)
+                                task_definition=td, capacity_provider=capacity_provider,
+                                excluded_attribute=excluded_attribute, **kwargs)
         if request.launch_type == "FARGATE":
             raise InvalidParameterError("FARGATE tasks are not placed on container instances; "
                                         "use launch type EC2 or EXTERNAL", field="launchType",

@@ -90,7 +90,8 @@ class Plan:
         self.owner = cluster.owner
         self.log_index = cluster.owner.log.end
         self.reads = {s.attribute for s in request.strategies if s.attribute is not None} | {
-            name for name, _ in req.required_attributes}
+            name for name, _ in req.required_attributes} | (
+            {request.excluded_attribute} if request.excluded_attribute else set())
 
     def usable(self, cluster) -> bool:
         """Whether this plan still points at the cluster's live arrays (same instances)."""
@@ -121,7 +122,9 @@ class Plan:
             for bucket, counts in self.buckets:
                 np.add.at(counts, bucket[positions[ours]], deltas[ours])
         if (kinds == STATUS).any():
-            self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes)
+            self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes,
+                                                  self.request.capacity_provider,
+                                                  self.request.excluded_attribute)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         if self.index and self.index.built:
@@ -272,12 +275,14 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
     plans = cluster.caches.plans
     key = (request.requirements, request.group, request.strategies,
            tuple(q.text for q in request.constraints.member_of),
-           request.constraints.distinct_instance, fast_paths)
+           request.constraints.distinct_instance, request.capacity_provider, request.excluded_attribute,
+           fast_paths)
     plan = plans.get(key)
     if plan is not None and plan.usable(cluster) and plan.repair(cluster):
         plan.reseed(cluster, request.seed)
         return plan
-    plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes),
+    plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes,
+                                                    request.capacity_provider, request.excluded_attribute),
                 fast_paths)
     plans.pop(key, None)
     if len(plans) >= _PLANS_KEPT:

@@ -16,8 +16,15 @@ from quaymaster.placement import reasons
 _TIE_CACHE_SIZE = 8
 
 
-def prefilter(state, required_attributes) -> np.ndarray:
-    """Per instance: the static stage it stops at, or CPU when it goes on to the resources."""
+def prefilter(state, required_attributes, capacity_provider: str | None = None,
+              excluded_attribute: str | None = None) -> np.ndarray:
+    """Per instance: the static stage it stops at, or CPU when it goes on to the resources.
+
+    With ``capacity_provider`` only that provider's instances are candidates (a task a
+    capacity provider strategy assigned to an Auto Scaling group's provider); the others
+    count as not ACTIVE for it. Instances with ``excluded_attribute`` (EC2 tasks skip
+    ``ecs.capability.external`` instances) stop at the attribute stage.
+    """
     code = np.full(state.n, reasons.CPU, dtype=np.uint8)
     has_attributes = np.ones(state.n, dtype=np.bool_)
     for name, value in required_attributes:
@@ -32,9 +39,15 @@ def prefilter(state, required_attributes) -> np.ndarray:
             has_attributes[:] = False
         else:
             has_attributes &= column.codes == wanted
+    if excluded_attribute is not None and excluded_attribute in state.attributes:
+        has_attributes &= state.attributes[excluded_attribute].codes < 0
     code[~has_attributes] = reasons.ATTRIBUTE
     code[~state.agent_connected] = reasons.AGENT
     code[state.status != ACTIVE] = reasons.NOT_ACTIVE
+    if capacity_provider is not None:
+        ours = np.fromiter((p == capacity_provider for p in state.capacity_provider), dtype=np.bool_,
+                           count=state.n)
+        code[~ours] = reasons.NOT_ACTIVE
     return code
 
 

@@ -32,6 +32,8 @@ class PlacementRequest:
     seed: int
     launch_type: str
     task_definition: object = None  # the TaskDefinition, when the request named one
+    capacity_provider: str | None = None  # only this provider's instances are candidates
+    excluded_attribute: str | None = None  # instances with this attribute are not candidates
 
     @property
     def ports_per_task(self) -> int:
@@ -80,7 +82,8 @@ def _check_ports(requirements) -> None:
 
 def build_request(requirements, *, count=1, group=None, placement_constraints=None,
                   placement_strategy=None, seed=0, launch_type="EC2", family=None,
-                  task_definition=None, default_strategy=DEFAULT_RUN_TASK) -> PlacementRequest:
+                  task_definition=None, default_strategy=DEFAULT_RUN_TASK,
+                  capacity_provider=None, excluded_attribute=None) -> PlacementRequest:
     """Validate every part of a request; raise InvalidParameterError naming the bad field."""
     if launch_type not in LAUNCH_TYPES:
         raise InvalidParameterError(f"launchType: {launch_type!r} is not one of {', '.join(LAUNCH_TYPES)}",
@@ -96,4 +99,5 @@ def build_request(requirements, *, count=1, group=None, placement_constraints=No
     return PlacementRequest(requirements=requirements, count=_check_count(count),
                             group=_check_group(group), constraints=constraints,
                             strategies=strategies, seed=_check_seed(seed),
-                            launch_type=launch_type, task_definition=task_definition)
+                            launch_type=launch_type, task_definition=task_definition,
+                            capacity_provider=capacity_provider, excluded_attribute=excluded_attribute)

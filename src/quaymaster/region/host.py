@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
+from quaymaster.region.fargate_host import fargate_subnets
+from quaymaster.region.launch_plan import held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
+from quaymaster.scaling.strategy import parse_strategy, split_tasks
 
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
                    "requirements. Reason: {reason}.")
@@ -61,25 +64,49 @@ class ServiceHost:
                 self._place_replica(launch)
 
     def _place_replica(self, launch: Launch) -> None:
+        """Start a launch's tasks: by the service's capacity provider strategy (each provider's
+        share on its own capacity) or all of its launch type."""
+        service = launch.service
+        held = held_by_provider(service.all_tasks()) if service.capacity_provider_strategy else None
+        tasks, reason = [], None
+        for portion in portions(service.launch_type, service.capacity_provider_strategy, launch.count, held):
+            if portion.launch_type == "FARGATE":
+                tasks += self._launch_fargate(launch, portion)
+                continue
+            placed, failed = self._place_on_instances(launch, portion)
+            tasks += placed
+            reason = reason or failed
+        if tasks and reason is None:
+            service.events.clear("placement")
+        if reason is not None:
+            self._unplaced(service, reason)
+        if tasks:
+            self._started(service, tasks)
+
+    def _place_on_instances(self, launch: Launch, portion) -> tuple[list, str | None]:
         service, region = launch.service, self.region
         record = region.clusters[service.cluster]
+        definition = launch.deployment.task_definition
         strategy = service.placement_strategy or [s.to_ecs() for s in DEFAULT_SERVICE]
         try:
             result = record.cluster.run_task(
-                launch.deployment.task_definition, count=launch.count, group=service.group,
-                placement_constraints=service.placement_constraints or None,
-                placement_strategy=strategy, seed=region.next_placement_seed())
+                count=portion.count, group=service.group,
+                placement_constraints=service.placement_constraints or None, placement_strategy=strategy,
+                seed=region.next_placement_seed(), **placement_target(definition, portion.launch_type,
+                                                                      portion.provider))
         except InvalidInputError as error:
-            self._unplaced(service, str(error).rstrip("."))
-            return
-        tasks = self.adopt(record, result, launch.deployment.task_definition, service=service,
-                           deployment=launch.deployment)
-        if tasks and result.failure is None:
-            service.events.clear("placement")
-        if result.failure is not None:
-            self._unplaced(service, result.failure["reason"])
-        if tasks:
-            self._started(service, tasks)
+            return [], str(error).rstrip(".")
+        tasks = self.adopt(record, result, definition, service=service, deployment=launch.deployment,
+                           capacity_provider=portion.provider)
+        return tasks, None if result.failure is None else result.failure["reason"]
+
+    def _launch_fargate(self, launch: Launch, portion) -> list:
+        service = launch.service
+        record = self.region.clusters[service.cluster]
+        subnets = fargate_subnets(service.request)   # checked by CreateService/UpdateService
+        return self.region.fargate.launch(record, launch.deployment.task_definition, portion.count,
+                                          portion.provider, subnets, group=service.group, service=service,
+                                          deployment=launch.deployment)
 
     def _place_daemon(self, launch: Launch) -> None:
         service, region = launch.service, self.region
@@ -111,8 +138,9 @@ class ServiceHost:
         service.events.emit(self.now, STARTED.format(name=service.name, n=len(tasks), tasks=shown))
 
     def adopt(self, record, result, task_definition, *, service=None, deployment=None, started_by=None,
-              daemon=False, tags=()) -> list[Task]:
-        """Region tasks for the tasks a placement just put on ``record``'s cluster."""
+              daemon=False, tags=(), capacity_provider=None) -> list[Task]:
+        """Region tasks for the tasks a placement just put on ``record``'s cluster (through
+        ``capacity_provider`` when a strategy chose one)."""
         region = self.region
         placements = result.placements
         if placements.num_rows == 0:
@@ -130,7 +158,8 @@ class ServiceHost:
                       service=service.name if service is not None else None,
                       deployment_id=deployment.id if deployment is not None else None,
                       started_by=deployment.id if deployment is not None else started_by,
-                      cpu=int(requirements.cpu), memory=int(requirements.memory))
+                      cpu=int(requirements.cpu), memory=int(requirements.memory),
+                      capacity_provider=capacity_provider)
         draining, instance_tasks, cluster_tasks = record.draining, record.instance_tasks, record.tasks
         first_seq = region.task_count + 1
         region.task_count += len(arns)
@@ -139,7 +168,7 @@ class ServiceHost:
                 zip(arns, instance_arns, ec2_ids, tcp, udp)):
             task = Task(arn=arn, seq=first_seq + k, instance_arn=instance_arn, ec2_instance_id=ec2_id,
                         availability_zone=zones.get(instance_arn), tags=list(tags),
-                        network_bindings=_bindings(ports_tcp, ports_udp), **shared)
+                        network_bindings=network_bindings(ports_tcp, ports_udp), **shared)
             task.on_draining = instance_arn in draining
             cluster_tasks[arn] = task
             holding = instance_tasks.get(instance_arn)
@@ -167,9 +196,39 @@ class ServiceHost:
             service.events.emit(self.now, STOPPED.format(name=service.name, n=len(stopped), tasks=shown))
 
     def choose_victims(self, service, candidates: list, count: int) -> list:
-        """``count`` of ``candidates`` by the scale-in rule (the service's strategies)."""
+        """``count`` of ``candidates`` by the scale-in rule (the service's strategies); under a
+        capacity provider strategy, first from the providers holding more than the split of
+        what stays."""
         if count >= len(candidates):
             return list(candidates)
+        if service.capacity_provider_strategy:
+            return self._victims_by_split(service, candidates, count)
+        return self._ordered_victims(service, candidates, count)
+
+    def _victims_by_split(self, service, candidates: list, count: int) -> list:
+        live = [t for t in service.all_tasks() if t.live]
+        held = held_by_provider(live)
+        keep = split_tasks(max(0, len(live) - count), parse_strategy(service.capacity_provider_strategy))
+        chosen: list = []
+        for provider, target in keep.items():
+            excess = min(held.get(provider, 0) - target, count - len(chosen))
+            theirs = [t for t in candidates if t.capacity_provider == provider]
+            if excess > 0 and theirs:
+                chosen += self._ordered_victims(service, theirs, excess)
+        if len(chosen) < count:
+            taken = {t.arn for t in chosen}
+            chosen += self._ordered_victims(service, [t for t in candidates if t.arn not in taken],
+                                            count - len(chosen))
+        return chosen
+
+    def _ordered_victims(self, service, candidates: list, count: int) -> list:
+        if count >= len(candidates):
+            return list(candidates)
+        fargate = [t for t in candidates if t.instance_arn is None]
+        if fargate:   # no instance to read the strategies on: the instance tasks, then zone balance
+            placed = [t for t in candidates if t.instance_arn is not None]
+            chosen = self._ordered_victims(service, placed, count) if placed else []
+            return chosen + fargate_victims(service, fargate, count - len(chosen))
         record = self.region.clusters[service.cluster]
         wanted = {t.arn: t for t in candidates}
         group_live = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
@@ -220,7 +279,26 @@ class ServiceHost:
         record.inactive_services[service.name] = service
 
 
-def _bindings(ports_tcp: list, ports_udp: list) -> list:
+def fargate_victims(service, candidates: list, count: int) -> list:
+    """``count`` Fargate tasks to stop: each from the zone where the service runs the most live
+    Fargate tasks (ties to the zone name first), the newest task of that zone first."""
+    held: dict = {}
+    for task in service.all_tasks():
+        if task.live and task.instance_arn is None:
+            held[task.availability_zone] = held.get(task.availability_zone, 0) + 1
+    left = sorted(candidates, key=lambda t: -t.seq)
+    chosen = []
+    while left and len(chosen) < count:
+        zones = {t.availability_zone for t in left}
+        zone = min(zones, key=lambda z: (-held.get(z, 0), z or ""))
+        task = next(t for t in left if t.availability_zone == zone)
+        left.remove(task)
+        held[zone] = held.get(zone, 0) - 1
+        chosen.append(task)
+    return chosen
+
+
+def network_bindings(ports_tcp: list, ports_udp: list) -> list:
     """A task's networkBindings from its host ports."""
     out = [{"hostPort": p, "protocol": "tcp"} for p in ports_tcp]
     if ports_udp:

@@ -1,7 +1,8 @@
 """ECS capacity provider operations: Create/Update/Delete/DescribeCapacityProviders and
 PutClusterCapacityProviders (a cluster's providers and its default strategy).
 
-A provider links an Auto Scaling group of the region (by ``autoScalingGroupArn``,
+FARGATE and FARGATE_SPOT are not created: every cluster may list them (their tasks are the
+region's Fargate tasks, ``region.fargate_host``). A provider links an Auto Scaling group of the region (by ``autoScalingGroupArn``,
 matched on its ``autoScalingGroupName/<name>`` part or the plain name) with
 managed scaling settings (``scaling.managed.ManagedScaling``).
 """
@@ -104,11 +105,14 @@ class CapacityProviderOps:
         wanted = request.get("capacityProviders")
         found, failures = [], []
         if wanted is None:
-            found = [self._describe_provider(r) for r in self.capacity_providers.values()]
+            found = [self._describe_fargate(n) for n in _RESERVED]
+            found += [self._describe_provider(r) for r in self.capacity_providers.values()]
         else:
             for ref in wanted:
                 name = ref.rsplit("/", 1)[-1]
-                if name in self.capacity_providers:
+                if name in _RESERVED:
+                    found.append(self._describe_fargate(name))
+                elif name in self.capacity_providers:
                     found.append(self._describe_provider(self.capacity_providers[name]))
                 else:
                     failures.append({"arn": ref, "reason": "MISSING"})
@@ -122,20 +126,30 @@ class CapacityProviderOps:
                 "autoScalingGroupProvider": _provider_member(record.request, record.settings),
                 "updateStatus": "UPDATE_COMPLETE", "tags": list(record.tags), "type": "EC2_AUTOSCALING"}
 
-    def put_cluster_capacity_providers(self, request: dict) -> dict:
-        cluster = self.record(request["cluster"])
-        names = list(request["capacityProviders"])
+    def _describe_fargate(self, name: str) -> dict:
+        """FARGATE and FARGATE_SPOT: always there, for a cluster to list (no Auto Scaling group)."""
+        return {"capacityProviderArn": f"arn:aws:ecs:{self.name}:{self.account}:capacity-provider/{name}",
+                "name": name, "status": "ACTIVE", "tags": []}
+
+    def check_cluster_providers(self, names: list, strategy: list) -> None:
+        """A cluster's capacityProviders (created ones, FARGATE, FARGATE_SPOT) and default
+        strategy over them (PutClusterCapacityProviders, CreateCluster), checked."""
         if len(names) > MAX_PROVIDERS_PER_CLUSTER:
             raise invalid(f"capacityProviders can have at most {MAX_PROVIDERS_PER_CLUSTER} items.")
         for index, name in enumerate(names):
-            if name not in self.capacity_providers:
+            if name not in self.capacity_providers and name not in _RESERVED:
                 raise invalid(f"capacityProviders[{index}]: the capacity provider {name} does not exist.")
-        strategy = request["defaultCapacityProviderStrategy"]
         items = parse_strategy(strategy) if strategy else ()
         for item in items:
             if item.capacity_provider not in names:
                 raise invalid(f"defaultCapacityProviderStrategy: {item.capacity_provider} is not one of "
                               "the cluster's capacityProviders.")
+
+    def put_cluster_capacity_providers(self, request: dict) -> dict:
+        cluster = self.record(request["cluster"])
+        names = list(request["capacityProviders"])
+        strategy = request["defaultCapacityProviderStrategy"]
+        self.check_cluster_providers(names, strategy)
         for service in cluster.services.values():
             used = {item["capacityProvider"] for item in service.capacity_provider_strategy}
             if used - set(names):
@@ -145,21 +159,3 @@ class CapacityProviderOps:
         cluster.capacity_providers = names
         cluster.default_strategy = copy.deepcopy(strategy)
         return {"cluster": self.describe_record(cluster)}
-
-    def service_strategy(self, cluster, request: dict) -> list:
-        """The capacity provider strategy of a CreateService/RunTask request, checked ([] for none).
-
-        With neither a launch type nor a strategy, the cluster's default strategy is used.
-        """
-        strategy = request.get("capacityProviderStrategy")
-        if strategy is None and "launchType" not in request:
-            strategy = cluster.default_strategy
-        if not strategy:
-            return []
-        if "launchType" in request:
-            raise invalid("Specifying both a launchType and capacityProviderStrategy is not supported.")
-        for item in parse_strategy(strategy):
-            if item.capacity_provider not in cluster.capacity_providers:
-                raise invalid(f"capacityProviderStrategy: the capacity provider {item.capacity_provider} "
-                              f"is not associated with the cluster {cluster.name}.")
-        return copy.deepcopy(strategy)

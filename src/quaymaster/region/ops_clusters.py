@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 from quaymaster.cluster import Cluster
@@ -51,10 +52,14 @@ class ClusterOps:
         if not _CLUSTER_NAME.match(name):
             raise invalid("Cluster name must be 1 to 255 letters, numbers, hyphens and underscores.")
         self._check_tags(request.get("tags", []))
+        providers = list(request.get("capacityProviders", []))
+        strategy = list(request.get("defaultCapacityProviderStrategy", []))
+        self.check_cluster_providers(providers, strategy)
         record = self.clusters.get(name)
         if record is None or record.status != "ACTIVE":
             record = self._new_cluster(name, request.get("tags", []), request.get("settings"),
                                        request.get("configuration"))
+            record.capacity_providers, record.default_strategy = providers, copy.deepcopy(strategy)
         return {"cluster": self.describe_record(record)}
 
     def delete_cluster(self, request: dict) -> dict:

@@ -10,6 +10,8 @@ from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.ops_tasksets import uses_task_sets
 from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
+from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
+from quaymaster.region.launch_plan import check_no_placement_for_fargate, resolve_strategy, uses_fargate
 from quaymaster.region.paging import page
 from quaymaster.services import config
 from quaymaster.services.events import EventLog
@@ -55,7 +57,7 @@ class ServiceOps:
         if uses_task_sets(request):   # EXTERNAL / CODE_DEPLOY, or ECS's BLUE_GREEN/LINEAR/CANARY
             return self.create_task_set_service(record, request)
         scheduling = request.get("schedulingStrategy", "REPLICA")
-        provider_strategy = self.service_strategy(record, request)
+        provider_strategy = resolve_strategy(record, request)
         launch_type = config.check_launch_type({k: v for k, v in request.items()
                                                 if k != "capacityProviderStrategy"})
         if "taskDefinition" not in request:
@@ -63,8 +65,7 @@ class ServiceOps:
         definition = self._runnable(request["taskDefinition"])
         constraints, strategy = config.check_placement(request, definition, launch_type, scheduling)
         check_load_balancers(request.get("loadBalancers"), definition)
-        if launch_type == "FARGATE":
-            raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
+        _check_fargate_service(request, definition, launch_type, provider_strategy, scheduling)
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)
         minimum, maximum, enable, rollback = config.check_deployment_configuration(
             request.get("deploymentConfiguration"), scheduling)
@@ -101,13 +102,16 @@ class ServiceOps:
             config.check_controller(request)
         provider_strategy = service.capacity_provider_strategy
         if request.get("capacityProviderStrategy"):   # a new strategy replaces the launch type
-            provider_strategy = self.service_strategy(
+            provider_strategy = resolve_strategy(
                 record, {"capacityProviderStrategy": request["capacityProviderStrategy"]})
         launch_type = config.check_launch_type({"launchType": service.launch_type, **{
             k: v for k, v in request.items() if k != "capacityProviderStrategy"}})
         placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
                      "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
         constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
+        _check_fargate_service({**placement, "networkConfiguration": request.get(
+            "networkConfiguration", service.request.get("networkConfiguration"))}, definition, launch_type,
+            provider_strategy, scheduling)
         desired = service.desired_count
         if "desiredCount" in request:
             desired = config.check_desired_count(request["desiredCount"], scheduling)
@@ -167,7 +171,7 @@ class ServiceOps:
     def list_services(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         arns = [s.arn for s in sorted(record.services.values(), key=lambda s: s.seq)
-                if request.get("launchType") in (None, s.launch_type)
+                if request.get("launchType") in (None, None if s.capacity_provider_strategy else s.launch_type)
                 and request.get("schedulingStrategy") in (None, s.scheduling_strategy)]
         return page(arns, request, "serviceArns", default_max=10)
 
@@ -203,6 +207,20 @@ class ServiceOps:
         found, failures = describe_each(request["serviceDeploymentArns"], describe,
                                         member="serviceDeploymentArns", limit=20)
         return {"serviceDeployments": found, "failures": failures}
+
+
+def _check_fargate_service(request: dict, definition, launch_type: str, provider_strategy: list,
+                           scheduling: str) -> None:
+    """What a service whose tasks may run on Fargate needs: no placement, a Fargate definition,
+    subnets; DAEMON services cannot run on Fargate (they follow instances)."""
+    if not uses_fargate(launch_type, provider_strategy):
+        return
+    if scheduling == "DAEMON":
+        raise invalid("schedulingStrategy: the DAEMON scheduling strategy is not supported with the FARGATE "
+                      "launch type or capacity providers.")
+    check_no_placement_for_fargate(request)
+    check_fargate_definition(definition)
+    fargate_subnets(request)
 
 
 def _instant(value) -> int | None:

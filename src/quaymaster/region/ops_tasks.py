@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from quaymaster.errors import ServiceError
 from quaymaster.region.batch import describe_each
+from quaymaster.placement.reasons import NO_CONTAINER_INSTANCES
 from quaymaster.region.errors import api_errors, invalid
+from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
+from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
+from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_target, portions,
+                                           resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
 
 RUN_TASK_COUNT_LIMIT = 10
@@ -23,34 +28,75 @@ class TaskOps:
         return definition
 
     def run_task(self, request: dict) -> dict:
+        """RunTask with a launch type (EC2, EXTERNAL, FARGATE) or a capacity provider strategy
+        (the cluster's default when neither is given); everything is checked before a task starts."""
         record = self.record(request.get("cluster"))
         count = request.get("count", 1)
         if not 1 <= count <= RUN_TASK_COUNT_LIMIT:
             raise invalid("count must be between 1 and 10")
-        if request.get("capacityProviderStrategy"):
-            raise invalid("capacityProviderStrategy is not supported by RunTask yet; use launchType EC2 "
-                          "or EXTERNAL.")
-        if request.get("launchType", "EC2") == "FARGATE":
-            raise invalid("Launch type FARGATE is not supported by this region's clusters yet.")
+        strategy = resolve_strategy(record, request)
+        launch_type = request.get("launchType") or "EC2"
         self._check_tags(request.get("tags", []))
         definition = self._runnable(request["taskDefinition"])
-        with api_errors("InvalidParameterException"):
-            result = record.cluster.run_task(
-                definition, count=count, group=request.get("group"),
-                placement_constraints=request.get("placementConstraints"),
-                placement_strategy=request.get("placementStrategy"),
-                launch_type=request.get("launchType", "EC2"), seed=self.next_placement_seed())
+        subnets = None
+        if uses_fargate(launch_type, strategy):
+            check_no_placement_for_fargate(request)
+            check_fargate_definition(definition)
+            subnets = fargate_subnets(request)
+        group = request.get("group") or f"family:{definition.family}"
+        tasks, failures = [], []
+        # Instance portions first: a request placement refuses is refused before anything starts.
+        for portion in sorted(portions(launch_type, strategy, count), key=lambda p: p.launch_type == "FARGATE"):
+            if portion.launch_type == "FARGATE":
+                tasks += self.fargate.launch(record, definition, portion.count, portion.provider, subnets,
+                                             group=group, started_by=request.get("startedBy"),
+                                             tags=request.get("tags", []))
+                continue
+            placed, failed = self._run_on_instances(record, definition, request, portion, group)
+            tasks += placed
+            failures += failed
+        return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
+
+    def _run_on_instances(self, record, definition, request: dict, portion, group: str):
+        """Place one portion of a RunTask on the cluster's instances (only those of its capacity
+        provider when it has one: what does not fit there waits for the provider's capacity)."""
+        try:
+            with api_errors("InvalidParameterException"):
+                result = record.cluster.run_task(
+                    count=portion.count, group=group, placement_constraints=request.get("placementConstraints"),
+                    placement_strategy=request.get("placementStrategy"), seed=self.next_placement_seed(),
+                    **placement_target(definition, portion.launch_type, portion.provider))
+        except ServiceError as error:
+            if portion.provider is None or error.message.rstrip(".") != NO_CONTAINER_INSTANCES.rstrip("."):
+                raise
+            return self._wait_for_capacity(record, definition, request, portion, group, portion.count)
         tasks = self.host.adopt(record, result, definition, started_by=request.get("startedBy"),
-                                tags=request.get("tags", []))
+                                tags=request.get("tags", []), capacity_provider=portion.provider)
         failures = [{k: v for k, v in f.items() if k in ("arn", "reason", "detail") and v is not None}
                     for f in result.failures]
-        return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
+        if portion.provider is not None and failures:
+            waiting, failures = self._wait_for_capacity(record, definition, request, portion, group,
+                                                        portion.count - len(tasks))
+            tasks += waiting
+        return tasks, failures
+
+    def _wait_for_capacity(self, record, definition, request: dict, portion, group: str, count: int):
+        """Tasks of an Auto Scaling group's provider that do not fit now wait in PROVISIONING for
+        its capacity (up to the cluster's 300); the rest are failures."""
+        room = MAX_PROVISIONING - self.scaling.waiting_count(record)
+        waiting = self.provisioning.add(record, definition, count, portion.provider, request, group, room)
+        left = count - len(waiting)
+        return waiting, [{"reason": QUEUE_FULL}] * left if left else []
 
     def start_task(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))
         if len(request["containerInstances"]) > RUN_TASK_COUNT_LIMIT:
             raise invalid("containerInstances can have at most 10 items.")
         definition = self._runnable(request["taskDefinition"])
+        required = set(definition.requires_compatibilities)
+        if "FARGATE" in required and not required & {"EC2", "EXTERNAL"}:
+            raise invalid("StartTask is not supported for Fargate tasks: the task definition requires "
+                          "FARGATE (requiresCompatibilities); use RunTask.")
         self.placement_requests += 1
         with api_errors("InvalidParameterException"):
             result = record.cluster.start_task(definition, request["containerInstances"],
@@ -100,6 +146,7 @@ class TaskOps:
             keep = keep and (service is None or task.service == service)
             keep = keep and (instance is None or task.instance_arn == instance)
             keep = keep and (request.get("startedBy") is None or task.started_by == request["startedBy"])
+            keep = keep and (request.get("launchType") is None or task.launch_type == request["launchType"])
             if keep:
                 arns.append(task.arn)
         return page(arns, request, "taskArns")

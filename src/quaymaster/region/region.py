@@ -19,6 +19,7 @@ from quaymaster.errors import InvalidParameterError
 from quaymaster.lifecycle import Lifecycle, TaskTimings
 from quaymaster.loadbalancing.attach import LoadBalancing
 from quaymaster.region.dispatch import Dispatch
+from quaymaster.region.fargate_host import FargateHost
 from quaymaster.region.host import ServiceHost
 from quaymaster.region.ops_capacity import CapacityProviderOps
 from quaymaster.region.ops_clusters import ClusterOps
@@ -28,6 +29,7 @@ from quaymaster.region.ops_tags import TagOps
 from quaymaster.region.ops_taskdefs import TaskDefinitionOps
 from quaymaster.region.ops_tasks import TaskOps
 from quaymaster.region.ops_tasksets import TaskSetOps
+from quaymaster.region.provisioning import ProvisioningQueue
 from quaymaster.region.scaling_host import ScalingHost
 from quaymaster.streams import placement_seed
 from quaymaster.services.scheduler import ServiceScheduler
@@ -73,8 +75,10 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.host = ServiceHost(self)
         self.scheduler = ServiceScheduler(self.host)
         self.launch_queue: list = []                  # step 7: launches waiting in PROVISIONING
+        self.provisioning = ProvisioningQueue(self)   # step 7: RunTask tasks waiting for capacity
         self.capacity_providers: dict = {}            # name -> CapacityProviderRecord
         self.scaling = ScalingHost(self)              # steps 4 and 5: auto scaling
+        self.fargate = FargateHost(self)              # Fargate tasks; step 5: Spot interruptions
         # ECR of this account and region, on the region's clock (epoch seconds). ``blobs``
         # (an ecr BlobStore) may be shared between regions; whoever holds several
         # regions sets ``self.ecr.resolver`` (region name -> registry) for replication.
@@ -136,9 +140,9 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         dues = [self.lifecycle.next_due(), self.scheduler.next_due(), self.load_balancing.next_due()]
         if self._calls:
             dues.append(self._calls[0][0])
-        if self.launch_queue or self.scheduler.dirty or self.scaling.every_tick:
+        if self.launch_queue or self.provisioning or self.scheduler.dirty or self.scaling.every_tick:
             dues.append(self._done_through + self.clock.tick_ms)
-        if self.minute_hooks or self.sample_hooks or self.scaling.every_minute:
+        if self.minute_hooks or self.sample_hooks or self.scaling.every_minute or self.fargate.every_minute:
             after = self._done_through + 1
             dues.append(-(-after // MINUTE_MS) * MINUTE_MS)
         if any(r.lifecycle_policy is not None for r in self.ecr.repositories.values()):
@@ -156,10 +160,12 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         whole_minute = now % MINUTE_MS == 0
         if whole_minute:                                        # 5. the minute that just ended
             self.scaling.minute(now)
+            self.fargate.minute(now)
             for hook in self.minute_hooks:
                 hook(now)
         self.scheduler.run(now)                                 # 6. service scheduler passes
         self.host.place_waiting()                               # 7. PROVISIONING tasks placed
+        self.provisioning.place()                               #    (then RunTask's waiting ones)
         if whole_minute:                                        # 8. samples of this instant
             for hook in self.sample_hooks:
                 hook(now)
@@ -177,7 +183,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         return None
 
     def _release(self, tasks: list) -> None:
-        """Tasks that reached STOPPED: their clusters free what they still hold."""
+        """Tasks that reached STOPPED: their clusters free what they still hold (Fargate tasks
+        hold nothing of the cluster's)."""
         for name, arns in _by_cluster(tasks).items():
             record = self.clusters[name]
             record.cluster.stop_tasks(arns)
@@ -205,8 +212,10 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
 
 
 def _by_cluster(tasks: list) -> dict:
-    """Task ARNs per cluster name, in the order given."""
+    """Task ARNs per cluster name, in the order given, of the tasks placed on instances."""
     out: dict = {}
     for task in tasks:
+        if task.instance_arn is None:   # a Fargate task: no instance, no row in the cluster
+            continue
         out.setdefault(task.cluster, []).append(task.arn)
     return out

@@ -22,6 +22,8 @@ import numpy as np
 
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
                                 ProviderView, ServiceView, parse_strategy, split_tasks)
+from quaymaster.region.launch_plan import held_by_provider
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 from quaymaster.workloads import minute_metrics
 
 MINUTE_MS = 60_000
@@ -107,13 +109,10 @@ class ScalingHost:
         for service in record.services.values():   # capacity arrived: waiting launches retry now
             self.region.scheduler.mark(service)
 
-    def task_capacity_provider(self, task) -> str | None:
-        """The capacity provider a task runs on: a service's task under a capacity provider
-        strategy on an instance of a provider (a launch type makes it invisible to providers)."""
-        owner = task.owner
-        if owner is None or not getattr(owner, "capacity_provider_strategy", None):
-            return None
-        return self.provider_of.get(task.ec2_instance_id)
+    @staticmethod
+    def task_capacity_provider(task) -> str | None:
+        """The capacity provider a task was launched through (None for a launch type)."""
+        return task.capacity_provider
 
     def _terminate(self, action) -> None:
         where = self.instances.pop(action.instance_id, None)
@@ -234,14 +233,15 @@ class ScalingHost:
                     busy.add(task.ec2_instance_id)
             for service in record.services.values():
                 waiting += self._waiting_tasks(record, service, provider.name)
+        waiting += self.region.provisioning.needs(provider.name)
         provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
 
     def waiting_count(self, record) -> int:
         """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity."""
         total = sum(len(self._waiting_tasks(record, service, name)) for service in record.services.values()
-                    for name in record.capacity_providers)
-        return min(MAX_PROVISIONING, total)
+                    for name in record.capacity_providers if name not in FARGATE_PROVIDERS)
+        return min(MAX_PROVISIONING, total + self.region.provisioning.count(record.name))
 
     def _waiting_tasks(self, record, service, provider: str) -> list:
         """(CPU, memory, ENIs, GPUs) of the service's tasks that wait for capacity on ``provider``:
@@ -253,11 +253,7 @@ class ScalingHost:
         shortfall = service.desired_count - len(live)
         if shortfall <= 0:
             return []
-        held: dict = {}
-        for task in live:
-            where = self.instances.get(task.ec2_instance_id)
-            if where is not None:
-                held[where[1]] = held.get(where[1], 0) + 1
+        held = held_by_provider(live)
         share = split_tasks(shortfall, parse_strategy(strategy), held).get(provider, 0)
         needs = service.primary.task_definition.requirements()
         return [(int(needs.cpu), int(needs.memory), int(needs.eni), int(needs.gpu))] * share

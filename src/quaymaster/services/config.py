@@ -6,6 +6,7 @@ from quaymaster.errors import InvalidInputError
 from quaymaster.placement.constraints import parse_constraints
 from quaymaster.placement.strategy import parse_strategies
 from quaymaster.region.errors import invalid
+from quaymaster.scaling.fargate import check_no_placement
 
 DESIRED_COUNT_LIMIT = 5000
 REPLICA_DEFAULTS = (100, 200)     # (minimumHealthyPercent, maximumPercent)
@@ -15,8 +16,8 @@ DAEMON_DEFAULTS = (0, 100)
 def check_placement(request: dict, task_definition, launch_type: str, scheduling: str) -> tuple[list, list]:
     constraints = list(request.get("placementConstraints", []))
     strategy = list(request.get("placementStrategy", []))
-    if launch_type == "FARGATE" and (strategy or constraints):
-        raise invalid("Placement strategies and constraints are not supported with FARGATE launch type.")
+    if launch_type == "FARGATE":
+        check_no_placement(strategy, constraints)
     if scheduling == "DAEMON" and strategy:
         raise invalid("Placement strategies are not supported with the DAEMON scheduling strategy.")
     try:

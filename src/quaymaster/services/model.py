@@ -145,8 +145,9 @@ class Service:
             "propagateTags": self.request.get("propagateTags", "NONE"),
             "enableExecuteCommand": bool(self.request.get("enableExecuteCommand", False)),
         }
-        if "healthCheckGracePeriodSeconds" in self.request:
-            out["healthCheckGracePeriodSeconds"] = self.request["healthCheckGracePeriodSeconds"]
+        for key in ("healthCheckGracePeriodSeconds", "networkConfiguration"):
+            if key in self.request:
+                out[key] = self.request[key]
         if self.task_sets is not None:
             from quaymaster.services.tasksets import task_set_service_view
             task_set_service_view(self, out)

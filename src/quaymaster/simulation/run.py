@@ -20,6 +20,9 @@ class Simulation:
                              tick=scenario.tick_ms)
         for family, timings in scenario.timings.items():
             self.region.set_task_timings(None if family == "*" else family, timings)
+        if scenario.fargate:
+            self.region.fargate.set_spot_interruptions(scenario.fargate["spotInterruptionsPerHour"])
+            self.region.fargate.set_subnet_zones(scenario.fargate["subnets"])
         self.recorder = Recorder(self.region, scenario, seed)
         self._schedule()
 

@@ -11,12 +11,14 @@ from quaymaster.clock import DEFAULT_START, parse_duration, parse_instant
 from quaymaster.errors import InvalidInputError, InvalidParameterError, ServiceError
 from quaymaster.lifecycle import TaskTimings
 from quaymaster.region.dispatch import SUPPORTED
+from quaymaster.region.fargate_host import DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
 from quaymaster.scaling.autoscaling_api import split_extension
 from quaymaster.simulation.cost import parse_prices
 from quaymaster.workloads import parse_workload
 
 TOP_KEYS = ("region", "account", "seed", "start", "duration", "tick", "calls", "fleets", "workloads",
-            "outputs", "timings", "prices")
+            "outputs", "timings", "prices", "fargate")
+FARGATE_KEYS = ("spotInterruptionsPerHour", "subnets")
 OUTPUTS = ("metrics", "events", "tasks", "activities")
 
 
@@ -51,6 +53,7 @@ class Scenario:
     outputs: tuple = OUTPUTS
     timings: dict = field(default_factory=dict)      # family (or "*") -> TaskTimings
     prices: dict = field(default_factory=dict)       # instance type -> USD per hour (simulation/cost.py)
+    fargate: dict = field(default_factory=dict)      # spotInterruptionsPerHour, subnets (id -> zone)
     base_dir: Path = Path(".")
 
 
@@ -126,7 +129,27 @@ def check_scenario(document, *, base_dir: Path = Path(".")) -> Scenario:
         except InvalidParameterError as error:
             raise ScenarioError(error.field or "$.timings", str(error).split(": ", 1)[-1]) from None
     s.prices = parse_prices(document.get("prices"))
+    s.fargate = _fargate(document.get("fargate", {}))
     return s
+
+
+def _fargate(settings) -> dict:
+    """The region's Fargate settings: the Spot interruption rate and subnet zones."""
+    if not isinstance(settings, dict):
+        raise ScenarioError("$.fargate", f"an object with {', '.join(FARGATE_KEYS)}")
+    for key in settings:
+        if key not in FARGATE_KEYS:
+            raise ScenarioError(f"$.fargate.{key}", f"unknown key (known: {', '.join(FARGATE_KEYS)})")
+    rate = settings.get("spotInterruptionsPerHour", DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < float("inf"):
+        raise ScenarioError("$.fargate.spotInterruptionsPerHour", f"a finite number >= 0, found {rate!r}")
+    subnets = settings.get("subnets", {})
+    if not isinstance(subnets, dict):
+        raise ScenarioError("$.fargate.subnets", "an object of subnet id -> Availability Zone")
+    for subnet, zone in subnets.items():
+        if not isinstance(zone, str) or not zone:
+            raise ScenarioError(f"$.fargate.subnets.{subnet}", f"an Availability Zone name, found {zone!r}")
+    return {"spotInterruptionsPerHour": float(rate), "subnets": dict(subnets)}
 
 
 def _list(document: dict, key: str) -> list:
