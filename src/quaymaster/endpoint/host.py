@@ -32,6 +32,7 @@ CLOCK = "_clock"
 # wherever a later request carries it (an ECR upload id, in UploadLayerPart ...).
 DRAWN = {("ecr", "InitiateLayerUpload"): "uploadId"}
 DRAWN_KEY = "_quaymasterDrawn"
+IMPLICIT_CLUSTER = "default"   # the cluster ECS creates when a call names it (or no cluster)
 
 
 def clock_datetime(region: Any) -> dt.datetime:
@@ -61,7 +62,9 @@ class RegionHost:
         self.regions, self.elapsed, self._redrawn = {}, 0.0, {}
         seq, states = self.journal.latest_snapshot()
         if states:
-            self.elapsed = float(states.pop("_host", {}).get("elapsed", 0.0))
+            kept = states.pop("_host", {})
+            self.elapsed = float(kept.get("elapsed", 0.0))
+            self._redrawn = kept.get("redrawn", {})
             for name, state in states.items():
                 region = self._make(name)
                 region.import_state(state)
@@ -118,8 +121,17 @@ class RegionHost:
              principal: str | None = None) -> dict:
         self.follow_wall()
         extra = {"principal": principal} if service == "ecr" else {}
+        target = self.region(region)
+        no_default = _lacks_default(target)
         # The journal keeps what the client sent: its replay maps the values again.
-        answer = self.region(region).handle(service, operation, self._as_redrawn(params), **extra)
+        try:
+            answer = target.handle(service, operation, self._as_redrawn(params), **extra)
+        except ServiceError:
+            if no_default:
+                self._journal_implicit_cluster(region, target)
+            raise
+        if no_default and not mutating:
+            self._journal_implicit_cluster(region, target)
         if mutating:
             model = services()[service].operation(operation)
             shape = model.input_shape if model is not None else None
@@ -130,9 +142,22 @@ class RegionHost:
             self._record(region, service, operation, record)
         return answer
 
+    def _journal_implicit_cluster(self, region: str, target: Any) -> None:
+        """ECS makes the ``default`` cluster when a call names it, reads and refused calls
+        too: a call the journal does not keep made it, so the journal keeps its creation
+        (the same record CreateCluster makes), in its place among the calls."""
+        if IMPLICIT_CLUSTER in target.clusters:
+            self._record(region, "ecs", "CreateCluster", {"clusterName": IMPLICIT_CLUSTER})
+
     def lookup(self, region: str, service: str, operation: str, params: dict) -> dict:
         """A read on behalf of authorization (resource tags, repository policies)."""
-        return self.region(region).handle(service, operation, params)
+        target = self.region(region)
+        no_default = _lacks_default(target)
+        try:
+            return target.handle(service, operation, params)
+        finally:
+            if no_default:
+                self._journal_implicit_cluster(region, target)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
@@ -169,6 +194,11 @@ class RegionHost:
         if not all(hasattr(r, "export_state") and hasattr(r, "import_state") for _, r in regions):
             return
         states = {name: region.export_state() for name, region in regions}
-        states["_host"] = {"elapsed": self.elapsed}
+        states["_host"] = {"elapsed": self.elapsed, "redrawn": self._redrawn}
         self.journal.write_snapshot(seq, states)
         self._since_snapshot = 0
+
+
+def _lacks_default(region: Any) -> bool:
+    """Whether ``region`` (a Region, or any region without clusters: never) lacks ``default``."""
+    return IMPLICIT_CLUSTER not in getattr(region, "clusters", {IMPLICIT_CLUSTER: None})
