@@ -6,7 +6,9 @@ E2. Journal cost: one boto3 client sends the same mutating load (CreateCluster,
     one fsynced transaction per call); requests per second and p50/p99.
 E3. Restart time: a journal of N calls (default 100,000: the same mix as E2,
     written through the endpoint's own ``Journal``) replayed by
-    ``quaymaster serve --state`` until it prints ``ready``.
+    ``quaymaster serve --state`` until it prints ``ready`` (a replay of N >=
+    --snapshot-every calls ends with a snapshot); then a second restart, which
+    loads that snapshot instead. Both starts' own breakdown is printed.
 
     python benchmarks/bench_endpoint.py [--calls 2000] [--journal 100000] [--only E2|E3]
 
@@ -107,25 +109,45 @@ def write_journal(directory: str, n: int) -> None:
     journal.close()
 
 
+def _start(*args: str) -> tuple[Server, float, str]:
+    """A server, its seconds to ``ready`` and its ``state:`` line (what the start-up cost)."""
+    began = time.perf_counter()
+    server = Server(*args)
+    ready = time.perf_counter() - began
+    line = server.process.stderr.readline().strip() if "--state" in args else ""
+    return server, ready, line
+
+
 def e3(n: int) -> dict:
+    """Plain replay of N calls (which ends with a snapshot), then a start from that snapshot."""
     with tempfile.TemporaryDirectory() as state:
         began = time.perf_counter()
         write_journal(state, n)
         written = time.perf_counter() - began
-        began = time.perf_counter()
-        server = Server("--state", state)
-        ready = time.perf_counter() - began
+        server, replay_ready, replay_line = _start("--state", state)
         try:
-            clusters = client("ecs", server.url).list_clusters(maxResults=100)["clusterArns"]
+            before = _clusters(server.url)
         finally:
             server.stop()
-        began = time.perf_counter()
-        empty = Server()
-        empty_ready = time.perf_counter() - began
+        server, snapshot_ready, snapshot_line = _start("--state", state)
+        try:
+            after = _clusters(server.url)
+        finally:
+            server.stop()
+        empty, empty_ready, _ = _start()
         empty.stop()
+    assert after == before, "the start from the snapshot shows other clusters than the replay"
     return {"journaled_calls": n, "journal_write_s": round(written, 2),
-            "restart_to_ready_s": round(ready, 2), "empty_start_to_ready_s": round(empty_ready, 2),
-            "clusters_after_replay": len(clusters)}
+            "replay_restart_to_ready_s": round(replay_ready, 2), "replay_start": replay_line,
+            "snapshot_restart_to_ready_s": round(snapshot_ready, 2), "snapshot_start": snapshot_line,
+            "replay_over_snapshot": round(replay_ready / snapshot_ready, 1),
+            "empty_start_to_ready_s": round(empty_ready, 2), "clusters": len(after)}
+
+
+def _clusters(url: str) -> list:
+    ecs = client("ecs", url)
+    names = [a.rsplit("/", 1)[1] for a in ecs.list_clusters(maxResults=100)["clusterArns"]]
+    return ecs.describe_clusters(clusters=names)["clusters"] if names else []
 
 
 def main() -> None:
