@@ -124,16 +124,18 @@ def step(region, label, kind, a, b):
     return answer(region, "ecs", "DeleteCluster", {"cluster": cluster})
 
 
+ECS_NAMESPACE = {"ServiceNamespace": "ecs"}
+
+
 def views(region):
     """Every Describe/List a client could ask, and the clock."""
     names = list(region.clusters)
     out = {"now": region.clock.now, "clusters": answer(region, "ecs", "ListClusters", {}),
            "described": names and answer(region, "ecs", "DescribeClusters", {"clusters": names, "include": ["TAGS"]}),
            "families": answer(region, "ecs", "ListTaskDefinitions", {}),
-           "targets": answer(region, "application-autoscaling", "DescribeScalableTargets", {"ServiceNamespace": "ecs"}),
-           "policies": answer(region, "application-autoscaling", "DescribeScalingPolicies", {"ServiceNamespace": "ecs"}),
-           "activities": answer(region, "application-autoscaling", "DescribeScalingActivities",
-                                {"ServiceNamespace": "ecs"}),
+           "targets": answer(region, "application-autoscaling", "DescribeScalableTargets", ECS_NAMESPACE),
+           "policies": answer(region, "application-autoscaling", "DescribeScalingPolicies", ECS_NAMESPACE),
+           "activities": answer(region, "application-autoscaling", "DescribeScalingActivities", ECS_NAMESPACE),
            "groups": answer(region, "autoscaling", "DescribeAutoScalingGroups", {}),
            "providers": answer(region, "ecs", "DescribeCapacityProviders", {})}
     for name in cluster_names(region):
