@@ -1,5 +1,5 @@
-"""The ECS limits the API enforces (docs/semantics.md, "Limits" and the durable-endpoint section), walked
-one past each limit is refused with the modeled exception and a text naming the limit, the state
+"""The ECS limits the API enforces (docs/semantics.md, "Limits"), walked through a real server with
+boto3: one past each limit is refused with the modeled exception and a text naming the limit, the state
 is unchanged; at the limit the call is accepted. The limits no single call reaches (instances and
 services per cluster, the launch rate) are checked on the Region, which the endpoint serves."""
 
