@@ -269,6 +269,9 @@ def e1_support(url: str, front: set) -> dict:
     notes = {}
     listed = [a for page in ecs.get_paginator("list_container_instances").paginate(cluster="e1", filter=FRONT)
               for a in page["containerInstanceArns"]]
+    first_page = ecs.list_container_instances(cluster="e1", filter=FRONT)["containerInstanceArns"]
+    if len(first_page) != 100:   # ECS's default maxResults: a page of 100 ARNs
+        notes["ListContainerInstances pages"] = f"a call answers {len(first_page)} ARNs (ECS: pages of 100)"
     if set(listed) != front:
         notes["ListContainerInstances"] = (f"filter not supported: {len(listed)} instances listed, "
                                            f"{len(front)} match {FRONT!r}")
