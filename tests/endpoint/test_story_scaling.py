@@ -6,6 +6,7 @@ group launches instances that register in the cluster). Every answer is checked 
 Python ``Region`` given the same calls in the same order."""
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -118,3 +119,43 @@ def test_application_auto_scaling_policies_and_activities(twin):
     assert (served["desiredCount"], served["runningCount"]) == (8, 8)
     twin.call("autoscaling", "DescribeAutoScalingGroups", AutoScalingGroupNames=["asg"])
     twin.call("ecs", "ListContainerInstances", cluster="fleet")
+
+
+def test_a_restart_from_a_snapshot_goes_on_as_if_nothing_happened(tmp_path):
+    # Services, tasks, auto scaling and instances the group launched, snapshotted every 5
+    # calls; after kill -9 and a restart (snapshot + journal tail) the server's answers and
+    # its next placements, launches and scaling equal those of a Python Region that never stopped.
+    server = Server("--state", str(tmp_path), "--snapshot-every", "5")
+    twin = Twin(server)
+    try:
+        test_capacity_providers_launch_instances_that_register(twin)
+        twin.call("application-autoscaling", "RegisterScalableTarget", **TARGET, MinCapacity=2, MaxCapacity=10)
+        twin.call("application-autoscaling", "PutScheduledAction", **TARGET, ScheduledActionName="peak",
+                  Schedule="at(2026-01-01T00:20:00)", ScalableTargetAction={"MinCapacity": 8, "MaxCapacity": 10})
+        for i in range(8):      # instances the agent registers beside the group's
+            twin.call("ecs", "RegisterContainerInstance", cluster="fleet", instanceIdentityDocument=json.dumps(
+                {"instanceId": f"i-{i:017x}", "availabilityZone": "us-east-1a", "instanceType": "m5.large"}),
+                totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+                                {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096}])
+        twin.call("ecs", "RunTask", cluster="fleet", taskDefinition="web", count=3,
+                  placementStrategy=[{"type": "random"}])
+    finally:
+        server.kill()
+    assert list(tmp_path.glob("snapshot-*")), "no snapshot was taken"
+    twin.server = Server("--state", str(tmp_path), "--snapshot-every", "5")
+    twin.clients = {name: client(name, twin.server.url) for name in twin.clients}
+    try:
+        twin.call("ecs", "DescribeServices", cluster="fleet", services=["web"])
+        twin.call("autoscaling", "DescribeAutoScalingGroups", AutoScalingGroupNames=["asg"])
+        twin.call("ecs", "RunTask", cluster="fleet", taskDefinition="web", count=10,
+                  placementStrategy=[{"type": "random"}])       # the seeded draws go on alike
+        twin.advance(1200)                                       # past the scheduled action
+        twin.call("application-autoscaling", "DescribeScalingActivities", ServiceNamespace="ecs")
+        arns = twin.call("ecs", "ListContainerInstances", cluster="fleet")["containerInstanceArns"]
+        twin.call("ecs", "DescribeContainerInstances", cluster="fleet", containerInstances=arns)
+        tasks = twin.call("ecs", "ListTasks", cluster="fleet")["taskArns"]
+        twin.call("ecs", "DescribeTasks", cluster="fleet", tasks=tasks)
+        assert twin.call("ecs", "DescribeServices", cluster="fleet",
+                         services=["web"])["services"][0]["desiredCount"] == 8
+    finally:
+        twin.server.stop()
