@@ -191,7 +191,7 @@ def test_a_loaded_snapshot_is_the_region(seed, history, after):
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32), calls, calls)
 def test_a_loaded_snapshot_is_the_region_many_histories(seed, history, after):
     check_round_trip(seed, history, after)
