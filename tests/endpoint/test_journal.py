@@ -45,20 +45,81 @@ def test_restart_replays_the_journal(tmp_path):
         second.stop()
 
 
-def test_a_region_without_export_state_replays_the_whole_journal(tmp_path):
-    # The Region has no export_state/import_state (yet): no snapshot is written and
-    # every journaled call is kept and replayed, whatever --snapshot-every says.
+def test_snapshots_bound_the_replay(tmp_path):
+    # Every 4 journaled calls the region is snapshotted and the rows it covers dropped:
+    # a restart loads the newest snapshot and replays only the rows after it.
     first = Server("--state", str(tmp_path), "--snapshot-every", "4")
     ecs = client("ecs", first.url)
     for i in range(10):
         ecs.create_cluster(clusterName=f"s{i}")
+    first.post("/_quaymaster/clock/advance", {"seconds": 30})
     before = state_of(first.url)
     first.stop()
-    assert sorted(p.name for p in tmp_path.glob("snapshot-*")) == []
+    assert sorted(p.name for p in tmp_path.glob("*snapshot-*")) == ["snapshot-000000000008"]
+    assert sorted(p.name for p in (tmp_path / "snapshot-000000000008").iterdir()) == sorted([
+        "state.json", "us-east-1.objects.bin", *(f"us-east-1.{kind}.s{i}.parquet" for i in range(8)
+                                                 for kind in ("instances", "tasks"))])
     import sqlite3
     rows = sqlite3.connect(tmp_path / "journal.sqlite3").execute("SELECT seq FROM calls").fetchall()
-    assert [r[0] for r in rows] == list(range(1, 11))
+    assert [r[0] for r in rows] == [9, 10, 11]
     second = Server("--state", str(tmp_path), "--snapshot-every", "4")
+    try:
+        assert state_of(second.url) == before
+    finally:
+        second.stop()
+
+
+def test_an_unfinished_snapshot_is_ignored(tmp_path):
+    # kill -9 in the middle of a snapshot leaves a temporary directory: start-up drops it
+    # and uses the previous snapshot and the journal.
+    first = Server("--state", str(tmp_path), "--snapshot-every", "3")
+    ecs = client("ecs", first.url)
+    for i in range(4):
+        ecs.create_cluster(clusterName=f"u{i}")
+    before = state_of(first.url)
+    first.kill()
+    half = tmp_path / ".tmp-snapshot-000000000006"
+    half.mkdir()
+    (half / "state.json").write_text('{"us-east-1": {"version": 1, "objects": {"$bytes": "gone.bin"}}')
+    second = Server("--state", str(tmp_path), "--snapshot-every", "3")
+    try:
+        assert state_of(second.url) == before
+        assert not half.exists()
+    finally:
+        second.stop()
+
+
+def test_the_implicit_default_cluster_survives_a_restart(tmp_path):
+    # ECS makes "default" when a call names it, a read too (DescribeClusters with no
+    # cluster, ListServices ...) and a refused call: the restarted server shows it exactly
+    # as before, in the same place among the clusters.
+    first = Server("--state", str(tmp_path))
+    ecs = client("ecs", first.url)
+    ecs.create_cluster(clusterName="first")
+    assert [c["clusterName"] for c in ecs.describe_clusters()["clusters"]] == ["default"]
+    ecs.create_cluster(clusterName="last")
+    before = state_of(first.url), ecs.list_clusters()["clusterArns"], ecs.describe_clusters(
+        clusters=["default", "first", "last"], include=["TAGS"])["clusters"]
+    assert [a.rsplit("/", 1)[1] for a in before[1]] == ["first", "default", "last"]
+    first.kill()
+    second = Server("--state", str(tmp_path))
+    try:
+        ecs = client("ecs", second.url)
+        assert (state_of(second.url), ecs.list_clusters()["clusterArns"], ecs.describe_clusters(
+            clusters=["default", "first", "last"], include=["TAGS"])["clusters"]) == before
+    finally:
+        second.stop()
+
+
+def test_a_refused_call_that_made_the_default_cluster_keeps_it(tmp_path):
+    first = Server("--state", str(tmp_path))
+    ecs = client("ecs", first.url)
+    with pytest.raises(ClientError):
+        ecs.run_task(taskDefinition="missing:1")    # refused, but "default" now exists
+    before = state_of(first.url)
+    assert list(before[0]) == ["default"]
+    first.kill()
+    second = Server("--state", str(tmp_path))
     try:
         assert state_of(second.url) == before
     finally:

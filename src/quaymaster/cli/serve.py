@@ -21,7 +21,8 @@ def register(subparsers, help_text: str) -> None:
     p.add_argument("--account", default="123456789012", help="the account id of every ARN")
     p.add_argument("--state", metavar="DIR", help="keep a durable journal and snapshots in DIR")
     p.add_argument("--snapshot-every", type=int, default=1000, metavar="N",
-                   help="snapshot the state every N journaled calls (default 1000)")
+                   help="snapshot the state every N journaled calls, and after a start-up that "
+                        "replayed N or more (default 1000)")
     p.add_argument("--auth", choices=("none", "sigv4"), default="none",
                    help="none: every call is the account root; sigv4: verify signatures and policies")
     p.add_argument("--credentials", metavar="FILE", help="principals, keys and policies (JSON)")
@@ -86,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--region-factory {args.region_factory}: cannot load it ({exc})",
                                 field="region-factory", value=args.region_factory) from None
     app = create_app(config, factory)
+    if args.state:
+        loaded = app.state.endpoint.host.loaded
+        print(f"state: snapshot of call {loaded['snapshot_seq']} loaded in {loaded['snapshot_load_s']:.2f} s, "
+              f"{loaded['replayed']} journaled calls replayed in {loaded['replay_s']:.2f} s, "
+              f"snapshot written in {loaded['snapshot_write_s']:.2f} s", file=sys.stderr, flush=True)
     sock = _listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

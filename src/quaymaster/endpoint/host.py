@@ -35,6 +35,7 @@ REGISTRY = "_ecr_registry"
 # wherever a later request carries it (an ECR upload id, in UploadLayerPart ...).
 DRAWN = {("ecr", "InitiateLayerUpload"): "uploadId"}
 DRAWN_KEY = "_quaymasterDrawn"
+IMPLICIT_CLUSTER = "default"   # the cluster ECS creates when a call names it (or no cluster)
 
 
 def clock_datetime(region: Any) -> dt.datetime:
@@ -57,11 +58,16 @@ class RegionHost:
         self._wall_origin = (time.monotonic(), 0.0)
         self._redrawn: dict[str, dict[str, str]] = {}   # member -> {journaled value: replayed value}
         self._replaying: dict[int, Any] | None = None    # while loading: the ECR blob stores met
+        self.loaded: dict[str, float] = {}
 
     # --- start-up and recovery -------------------------------------------
 
     def load(self) -> int:
-        """Latest snapshot plus the journal after it; returns how many calls were replayed."""
+        """Latest snapshot plus the journal after it; returns how many calls were replayed.
+
+        A replay of ``snapshot_every`` calls or more ends with a snapshot, so the next
+        start does not replay them again. ``self.loaded`` says what the start cost.
+        """
         self._replaying = {}
         try:
             return self._load()
@@ -74,21 +80,31 @@ class RegionHost:
                     region.ecr.write_log = []
 
     def _load(self) -> int:
+        began = time.perf_counter()
         self.regions, self.elapsed, self._redrawn = {}, 0.0, {}
         seq, states = self.journal.latest_snapshot()
         if states:
-            self.elapsed = float(states.pop("_host", {}).get("elapsed", 0.0))
+            kept = states.pop("_host", {})
+            self.elapsed = float(kept.get("elapsed", 0.0))
+            self._redrawn = kept.get("redrawn", {})
             for name, state in states.items():
                 region = self._make(name)
                 region.import_state(state)
                 self.regions[name] = region
         self.region(self.default_region)
-        replayed = 0
+        snapshot_loaded = time.perf_counter()
+        replayed, last = 0, seq
         for entry in self.journal.entries(after=seq):
             self._replay(entry)
-            replayed += 1
+            replayed, last = replayed + 1, entry.seq
         self._since_snapshot = replayed
+        replay_done = time.perf_counter()
+        if self.journal.durable and replayed >= self.snapshot_every:
+            self._snapshot(last)
         self._wall_origin = (time.monotonic(), self.elapsed)
+        self.loaded = {"snapshot_seq": seq, "snapshot_load_s": snapshot_loaded - began,
+                       "replayed": replayed, "replay_s": replay_done - snapshot_loaded,
+                       "snapshot_write_s": time.perf_counter() - replay_done}
         return replayed
 
     def _replay(self, entry) -> None:
@@ -145,12 +161,20 @@ class RegionHost:
              principal: str | None = None) -> dict:
         self.follow_wall()
         extra = {"principal": principal} if service == "ecr" else {}
+        target = self.region(region)
+        no_default = _lacks_default(target)
         # The journal keeps what the client sent: its replay maps the values again.
         try:
-            answer = self.region(region).handle(service, operation, self._as_redrawn(params), **extra)
+            answer = target.handle(service, operation, self._as_redrawn(params), **extra)
+        except ServiceError:
+            if no_default:
+                self._journal_implicit_cluster(region, target)
+            raise
         finally:  # a read can write too: BatchGetImage caching a pulled-through image
             if service == "ecr":
                 self._journal_writes(region)
+        if no_default and not mutating:
+            self._journal_implicit_cluster(region, target)
         if mutating:
             model = services()[service].operation(operation)
             shape = model.input_shape if model is not None else None
@@ -172,9 +196,22 @@ class RegionHost:
         for operation, params in self.region(region).ecr.take_writes():
             self._record(region, REGISTRY, operation, params)
 
+    def _journal_implicit_cluster(self, region: str, target: Any) -> None:
+        """ECS makes the ``default`` cluster when a call names it, reads and refused calls
+        too: a call the journal does not keep made it, so the journal keeps its creation
+        (the same record CreateCluster makes), in its place among the calls."""
+        if IMPLICIT_CLUSTER in target.clusters:
+            self._record(region, "ecs", "CreateCluster", {"clusterName": IMPLICIT_CLUSTER})
+
     def lookup(self, region: str, service: str, operation: str, params: dict) -> dict:
         """A read on behalf of authorization (resource tags, repository policies)."""
-        return self.region(region).handle(service, operation, params)
+        target = self.region(region)
+        no_default = _lacks_default(target)
+        try:
+            return target.handle(service, operation, params)
+        finally:
+            if no_default:
+                self._journal_implicit_cluster(region, target)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
@@ -211,6 +248,11 @@ class RegionHost:
         if not all(hasattr(r, "export_state") and hasattr(r, "import_state") for _, r in regions):
             return
         states = {name: region.export_state() for name, region in regions}
-        states["_host"] = {"elapsed": self.elapsed}
+        states["_host"] = {"elapsed": self.elapsed, "redrawn": self._redrawn}
         self.journal.write_snapshot(seq, states)
         self._since_snapshot = 0
+
+
+def _lacks_default(region: Any) -> bool:
+    """Whether ``region`` (a Region, or any region without clusters: never) lacks ``default``."""
+    return IMPLICIT_CLUSTER not in getattr(region, "clusters", {IMPLICIT_CLUSTER: None})

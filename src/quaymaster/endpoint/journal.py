@@ -5,7 +5,8 @@
   response is sent. One row is one transaction, so after ``kill -9`` a call
   is wholly there or wholly absent.
 - Snapshots: ``DIR/snapshot-<seq>/`` holds every region's exported state after
-  call ``seq`` (pyarrow tables as Parquet, the rest as ``state.json``); it is
+  call ``seq`` (pyarrow tables as Parquet, bytes values as ``.bin`` files, the
+  rest as ``state.json``); it is
   written to a temporary directory, fsynced and renamed, so a snapshot is
   complete or not there. Start-up loads the newest one and replays the rows
   after it. Older snapshots and the rows they cover are removed.
@@ -43,6 +44,8 @@ class Journal:
         self.directory = Path(directory) if directory is not None else None
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
+            for unfinished in self.directory.glob(".tmp-snapshot-*"):   # a kill -9 mid-snapshot
+                shutil.rmtree(unfinished, ignore_errors=True)
             target = str(self.directory / "journal.sqlite3")
         else:
             target = ":memory:"
@@ -94,6 +97,9 @@ class Journal:
                 if _is_table(value):
                     _write_parquet(value, temporary / f"{region}.{key}.parquet")
                     plain[region][key] = {"$parquet": f"{region}.{key}.parquet"}
+                elif isinstance(value, bytes):
+                    _write_synced(temporary / f"{region}.{key}.bin", value)
+                    plain[region][key] = {"$bytes": f"{region}.{key}.bin"}
                 else:
                     plain[region][key] = value
         _write_synced(temporary / "state.json", json.dumps(plain).encode())
@@ -118,6 +124,8 @@ class Journal:
                 if isinstance(value, dict) and set(value) == {"$parquet"}:
                     import pyarrow.parquet as pq
                     state[key] = pq.read_table(newest / value["$parquet"])
+                elif isinstance(value, dict) and set(value) == {"$bytes"}:
+                    state[key] = (newest / value["$bytes"]).read_bytes()
         return int(newest.name.split("-")[1]), plain
 
     def _snapshot_dirs(self) -> list[Path]:

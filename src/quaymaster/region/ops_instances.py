@@ -42,11 +42,10 @@ class InstanceOps:
         table_rows = cluster.state.n
         cached = record.instance_zone
         if cached.get("__rows__") != table_rows:
-            table = cluster.instances
-            column = "attribute:ecs.availability-zone"
-            zones = table.column(column).to_pylist() if column in table.column_names else [None] * table_rows
+            # The two columns only, not the whole instance table: RunTask asks at every call.
+            zones = cluster.state.attribute("ecs.availability-zone").strings()
             cached.clear()
-            cached.update(zip(table.column("container_instance_arn").to_pylist(), zones))
+            cached.update(zip(cluster.state.arns, zones))
             cached["__rows__"] = table_rows
         return cached
 

@@ -89,6 +89,18 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
     def now(self) -> int:
         return self.clock.now
 
+    # -- snapshots (region/snapshot.py) ---------------------------------------
+
+    def export_state(self) -> dict:
+        """Everything a restarted server needs: Parquet tables, JSON and a pickle."""
+        from quaymaster.region.snapshot import export_state
+        return export_state(self)
+
+    def import_state(self, state: dict) -> None:
+        """Become the region ``export_state`` described (called on a fresh region)."""
+        from quaymaster.region.snapshot import import_state
+        import_state(self, state)
+
     # -- settings -----------------------------------------------------------
 
     def set_task_timings(self, family: str | None, timings) -> None:
