@@ -68,7 +68,8 @@ class ServiceHost:
             result = record.cluster.run_task(
                 launch.deployment.task_definition, count=launch.count, group=service.group,
                 placement_constraints=service.placement_constraints or None,
-                placement_strategy=strategy, seed=region.next_placement_seed())
+                placement_strategy=strategy, seed=region.next_placement_seed(),
+                fast_paths=region.fast_paths)
         except InvalidInputError as error:
             self._unplaced(service, str(error).rstrip("."))
             return

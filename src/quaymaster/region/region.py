@@ -57,6 +57,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.default_timings = TaskTimings()
         self.timings: dict[str, TaskTimings] = {}     # family -> timings
         self.placement_requests = 0
+        self.fast_paths = True                        # False: placement's plain per-task scan
         self.task_count = 0
         self.service_count = 0
         self.resource_tags: dict[str, list] = {}      # ARN -> tags, for resources without a record

@@ -13,11 +13,14 @@ class SimulationError(ScenarioError):
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, *, seed: int | None = None):
+    def __init__(self, scenario: Scenario, *, seed: int | None = None, fast_paths: bool = True):
+        """``fast_paths=False`` places every service task by placement's plain per-task scan
+        (the outputs are the same; the benchmark and tests compare the two)."""
         self.scenario = scenario
         seed = scenario.seed if seed is None else seed
         self.region = Region(scenario.region, scenario.account, seed=seed, start=scenario.start_ms,
                              tick=scenario.tick_ms)
+        self.region.fast_paths = fast_paths
         for family, timings in scenario.timings.items():
             self.region.set_task_timings(None if family == "*" else family, timings)
         self.recorder = Recorder(self.region, scenario, seed)
@@ -84,5 +87,5 @@ def _progress_bar(enabled: bool, total_ms: int):
 
 
 def simulate(scenario: Scenario, *, seed: int | None = None, until_ms: int | None = None,
-             progress: bool = False) -> Simulation:
-    return Simulation(scenario, seed=seed).run(until_ms, progress)
+             progress: bool = False, fast_paths: bool = True) -> Simulation:
+    return Simulation(scenario, seed=seed, fast_paths=fast_paths).run(until_ms, progress)

@@ -1,0 +1,98 @@
+"""The S3 scaling scenario: a day of target tracking over capacity providers with managed scaling.
+
+:func:`s3_scenario` returns a scenario document (what ``quaymaster simulate``
+reads) for the figure of the scaling work: 24 hours at 1-minute metrics,
+``services`` services with target tracking on CPU over a diurnal load (peak
+``peak_ratio`` times the trough, ``noise`` relative noise), on three capacity
+providers whose Auto Scaling groups each span three zones.
+
+Sizes (the defaults): tasks of 1024 CPU units and 1024 MiB, four to a
+c5.xlarge/m5.xlarge/r5.xlarge (4096 CPU units). A service's peak demand is
+about 40 tasks' worth at the 60% target (24,576 CPU units, between half and
+one and a half times that across services), its trough a tenth. The day
+starts at 00:00 UTC at the trough with 50 instances, the peak is at 12:00, so
+the cluster grows to about 2,000 instances and falls back to the trough's
+level by the end of the day (a tenth of the peak: the load's own ratio).
+"""
+
+from __future__ import annotations
+
+ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+INSTANCE_TYPES = ("c5.xlarge", "m5.xlarge", "r5.xlarge")
+CLUSTER = "s3"
+TASK_CPU = 1024
+TASK_MEMORY = 1024
+TARGET_CPU = 60.0
+#: a service's peak demand at scale 1.0: 40 tasks at the target utilization
+PEAK_CPU = 40 * TASK_CPU * TARGET_CPU / 100
+
+
+def _call(operation: str, request: dict, at: str = "0s") -> dict:
+    return {"at": at, "operation": operation, "request": request}
+
+
+def _providers(instances: int, max_instances: int) -> list[dict]:
+    calls = []
+    share = [instances // len(INSTANCE_TYPES) + (k < instances % len(INSTANCE_TYPES))
+             for k in range(len(INSTANCE_TYPES))]
+    for k, kind in enumerate(INSTANCE_TYPES):
+        calls.append(_call("autoscaling:CreateAutoScalingGroup", {
+            "AutoScalingGroupName": f"asg{k}", "MinSize": 0, "MaxSize": max_instances,
+            "DesiredCapacity": share[k], "AvailabilityZones": list(ZONES),
+            "MixedInstancesPolicy": {"LaunchTemplate": {
+                "LaunchTemplateSpecification": {"LaunchTemplateName": "ecs"},
+                "Overrides": [{"InstanceType": kind}]}}}))
+        calls.append(_call("ecs:CreateCapacityProvider", {"name": f"cp{k}", "autoScalingGroupProvider": {
+            "autoScalingGroupArn": f"asg{k}",
+            "managedScaling": {"status": "ENABLED", "targetCapacity": 100, "instanceWarmupPeriod": 60,
+                               "maximumScalingStepSize": 1000},
+            "managedTerminationProtection": "ENABLED"}}))
+    calls.append(_call("ecs:PutClusterCapacityProviders", {
+        "cluster": CLUSTER, "capacityProviders": [f"cp{k}" for k in range(len(INSTANCE_TYPES))],
+        "defaultCapacityProviderStrategy": [{"capacityProvider": f"cp{k}", "weight": 1}
+                                            for k in range(len(INSTANCE_TYPES))]}))
+    return calls
+
+
+def _service(i: int, scale: float, peak_ratio: float, noise: float) -> tuple[list, dict]:
+    name = f"svc{i:03d}"
+    high = round(PEAK_CPU * scale * (0.5 + (i % 11) / 10))
+    resource = f"service/{CLUSTER}/{name}"
+    target = {"ServiceNamespace": "ecs", "ResourceId": resource,
+              "ScalableDimension": "ecs:service:DesiredCount"}
+    calls = [
+        _call("ecs:RegisterTaskDefinition", {"family": name, "containerDefinitions": [
+            {"name": "app", "image": "app", "cpu": TASK_CPU, "memory": TASK_MEMORY}]}),
+        _call("ecs:CreateService", {
+            "cluster": CLUSTER, "serviceName": name, "taskDefinition": name, "desiredCount": 1,
+            "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"},
+                                  {"type": "binpack", "field": "cpu"}]}),
+        _call("application-autoscaling:RegisterScalableTarget", {**target, "MinCapacity": 1,
+                                                                  "MaxCapacity": 200}),
+        _call("application-autoscaling:PutScalingPolicy", {
+            **target, "PolicyName": "cpu", "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": TARGET_CPU, "ScaleOutCooldown": 60, "ScaleInCooldown": 120,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}),
+    ]
+    workload = {"service": f"{CLUSTER}/{name}", "model": "diurnal", "low": round(high / peak_ratio),
+                "high": high, "peak": "12:00", "noise": noise}
+    return calls, workload
+
+
+def s3_scenario(services: int = 200, *, duration: str = "24h", instances: int = 50, scale: float = 1.0,
+                peak_ratio: float = 10.0, noise: float = 0.05, seed: int = 0, tick: str = "15s") -> dict:
+    """The S3 scenario document (see the module's docstring).
+
+    ``scale`` multiplies every service's load (0.1: a tenth of the instances);
+    ``instances`` is the groups' desired capacity at the start, split over the three.
+    """
+    max_instances = max(10, round(2_000 * scale * services / 200))
+    calls = [_call("ecs:CreateCluster", {"clusterName": CLUSTER}), *_providers(instances, max_instances)]
+    workloads = []
+    for i in range(services):
+        service_calls, workload = _service(i, scale, peak_ratio, noise)
+        calls += service_calls
+        workloads.append(workload)
+    return {"seed": seed, "start": "2026-01-05T00:00:00Z", "duration": duration, "tick": tick,
+            "calls": calls, "workloads": workloads}
