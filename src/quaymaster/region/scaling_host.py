@@ -56,8 +56,31 @@ class ScalingHost:
 
     @property
     def every_tick(self) -> bool:
-        """Whether the clock must visit every tick: Auto Scaling groups launch and register at any."""
+        """Whether a plain clock (``region.jump_ticks`` off) visits every tick: Auto Scaling groups
+        launch and register at any."""
         return bool(self.autoscaling.groups or self.autoscaling._pending)
+
+    def next_due(self, next_tick_ms: int) -> int | None:
+        """The first time step 4 can do anything (``next_tick_ms`` when it can at the next tick).
+
+        A group's reconcile acts only when it has fewer instances than desired, more than desired
+        with one unprotected, or a booting instance due to register; desired counts and protection
+        change only at step 1 (calls) and step 5 (managed scaling), after which this is asked
+        again. So the ticks in between are ones where step 4 provably does nothing.
+        """
+        if self.autoscaling._pending:
+            return next_tick_ms
+        due = None
+        for group in self.autoscaling.groups.values():
+            size = len(group.instances)
+            if size < group.desired or (size > group.desired and size > len(group.protected_ids)):
+                return next_tick_ms
+            for instance_id in group.booting:          # launch order is registration order
+                booting = group.instances.get(instance_id)
+                if booting is not None:
+                    due = booting.registers_ms if due is None else min(due, booting.registers_ms)
+                    break
+        return due
 
     @property
     def every_minute(self) -> bool:

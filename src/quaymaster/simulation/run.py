@@ -13,14 +13,18 @@ class SimulationError(ScenarioError):
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, *, seed: int | None = None, fast_paths: bool = True):
-        """``fast_paths=False`` places every service task by placement's plain per-task scan
-        (the outputs are the same; the benchmark and tests compare the two)."""
+    def __init__(self, scenario: Scenario, *, seed: int | None = None, fast_paths: bool = True,
+                 jump_ticks: bool = True):
+        """``fast_paths=False`` places every service task by placement's plain per-task scan;
+        ``jump_ticks=False`` visits every tick while an Auto Scaling group exists instead of
+        jumping to the next one where something is due. Neither changes the outputs (the
+        benchmark and the tests compare them)."""
         self.scenario = scenario
         seed = scenario.seed if seed is None else seed
         self.region = Region(scenario.region, scenario.account, seed=seed, start=scenario.start_ms,
                              tick=scenario.tick_ms)
         self.region.fast_paths = fast_paths
+        self.region.jump_ticks = jump_ticks
         for family, timings in scenario.timings.items():
             self.region.set_task_timings(None if family == "*" else family, timings)
         self.recorder = Recorder(self.region, scenario, seed)
