@@ -74,8 +74,7 @@ class Recorder:
                 provisioning += task.last_status == "PROVISIONING"
             provisioning += self.region.scaling.waiting_count(record)
             for service in services:
-                running, pending = service.counts()
-                healthy = sum(1 for t in service.all_tasks() if t.healthy)
+                running, pending, healthy, _ = service.task_stats()
                 values = [("desiredCount", service.desired_count), ("runningCount", running),
                           ("pendingCount", pending), ("healthyTargets", healthy)]
                 at, minute = self.region.scaling.last_metrics.get((record.name, service.name), (None, None))
