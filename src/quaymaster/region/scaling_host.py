@@ -199,9 +199,8 @@ class ScalingHost:
 
     @staticmethod
     def _arn_of(record, ec2_id: str) -> str:
-        table = record.cluster.instances
-        ids = table.column("ec2_instance_id").to_pylist()
-        return table.column("container_instance_arn")[ids.index(ec2_id)].as_py()
+        state = record.cluster.state
+        return state.arns[state.position[ec2_id]]
 
     # -- step 5 -------------------------------------------------------------
 
