@@ -17,6 +17,8 @@ level by the end of the day (a tenth of the peak: the load's own ratio).
 
 from __future__ import annotations
 
+from quaymaster.errors import InvalidParameterError
+
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 INSTANCE_TYPES = ("c5.xlarge", "m5.xlarge", "r5.xlarge")
 CLUSTER = "s3"
@@ -25,6 +27,11 @@ TASK_MEMORY = 1024
 TARGET_CPU = 60.0
 #: a service's peak demand at scale 1.0: 40 tasks at the target utilization
 PEAK_CPU = 40 * TASK_CPU * TARGET_CPU / 100
+
+
+def _check(name: str, value, valid, what: str) -> None:
+    if not valid(value):
+        raise InvalidParameterError(f"{name}: {what}, found {value!r}", field=name, value=value)
 
 
 def _call(operation: str, request: dict, at: str = "0s") -> dict:
@@ -87,7 +94,16 @@ def s3_scenario(services: int = 200, *, duration: str = "24h", instances: int = 
     ``scale`` multiplies every service's load (0.1: a tenth of the instances);
     ``instances`` is the groups' desired capacity at the start, split over the three.
     """
-    max_instances = max(10, round(2_000 * scale * services / 200))
+    _check("services", services, lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000,
+           "a whole number of services from 1 to 1000")
+    _check("instances", instances, lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+           "a whole number of instances >= 0")
+    for name, value in (("scale", scale), ("peak_ratio", peak_ratio)):
+        _check(name, value, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
+               "a positive number")
+    _check("noise", noise, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
+           "a relative noise in [0, 1)")
+    max_instances = max(10, instances, round(2_000 * scale * services / 200))
     calls = [_call("ecs:CreateCluster", {"clusterName": CLUSTER}), *_providers(instances, max_instances)]
     workloads = []
     for i in range(services):

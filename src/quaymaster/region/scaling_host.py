@@ -59,6 +59,7 @@ class ScalingHost:
         self.workloads: dict = {}           # "cluster/service" -> workloads.Workload
         self.history: dict = {}             # resource id -> {metric: [per-minute values]}
         self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
+        self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
@@ -205,6 +206,9 @@ class ScalingHost:
     # -- step 5 -------------------------------------------------------------
 
     def minute(self, now: int) -> None:
+        # Live task counts taken by the metrics, valid through this step (nothing starts or stops
+        # in it: policies change desired counts only).
+        self._live_counts: dict = {}
         if now > self.region.clock.start:
             self._service_metrics(now)
         self._apply(self.aas.run_scheduled_actions(now, self._desired_counts()))
@@ -225,7 +229,8 @@ class ScalingHost:
         for record, service in self._services():
             workload = self.workloads.get(f"{record.name}/{service.name}")
             if workload is not None:
-                running, _, healthy, _ = service.task_stats()
+                running, _, healthy, live = service.task_stats()
+                self._live_counts[service.arn] = live
                 measured.append((record, service, self._demand(workload, now - MINUTE_MS), running, healthy))
         if not measured:
             return
@@ -322,9 +327,15 @@ class ScalingHost:
         for record in self.region.clusters.values():
             if record.status != "ACTIVE" or not record.capacity_providers:
                 continue
-            busy = {task.ec2_instance_id for task in record.live_tasks()
-                    if task.owner is None or task.owner.scheduling_strategy != "DAEMON"}
-            waiting = [w for w in (self._waiting_split(record, s) for s in record.services.values()) if w]
+            busy = set()      # instance_tasks holds each instance's tasks until they are STOPPED
+            for tasks in record.instance_tasks.values():
+                for task in tasks.values():
+                    if task.last_status != "STOPPED" and (
+                            task.owner is None or task.owner.scheduling_strategy != "DAEMON"):
+                        busy.add(task.ec2_instance_id)
+                        break
+            waiting = [w for w in (self._waiting_split(record, s, self._live_counts.get(s.arn))
+                                   for s in record.services.values()) if w]
             out.append((record, busy, waiting))
         return out
 
@@ -340,21 +351,24 @@ class ScalingHost:
         provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
 
-    def waiting_count(self, record) -> int:
-        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity."""
+    def waiting_count(self, record, live_counts: dict | None = None) -> int:
+        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity
+        (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
         total = 0
         for service in record.services.values():
-            waiting = self._waiting_split(record, service)
+            waiting = self._waiting_split(record, service, (live_counts or {}).get(service.arn))
             if waiting:
                 total += sum(waiting[1].get(name, 0) for name in record.capacity_providers)
         return min(MAX_PROVISIONING, total)
 
-    def _waiting_split(self, record, service) -> tuple | None:
+    def _waiting_split(self, record, service, live_count: int | None = None) -> tuple | None:
         """((CPU, memory, ENIs, GPUs), {provider: count}) of the service's tasks that wait for
         capacity: its shortfall (desired count less live tasks), split by its capacity provider
-        strategy; None when nothing waits."""
+        strategy; None when nothing waits. ``live_count``: the live tasks, when counted already."""
         strategy = getattr(service, "capacity_provider_strategy", None)
         if not strategy or service.status != "ACTIVE":
+            return None
+        if live_count is not None and service.desired_count <= live_count:
             return None
         live = [t for t in service.all_tasks() if t.last_status != "STOPPED"]
         shortfall = service.desired_count - len(live)

@@ -72,9 +72,10 @@ class Recorder:
                 cpu_held += task.cpu
                 memory_held += task.memory
                 provisioning += task.last_status == "PROVISIONING"
-            provisioning += self.region.scaling.waiting_count(record)
+            stats = {service.arn: service.task_stats() for service in services}
+            provisioning += self.region.scaling.waiting_count(record, {a: s[3] for a, s in stats.items()})
             for service in services:
-                running, pending, healthy, _ = service.task_stats()
+                running, pending, healthy, _ = stats[service.arn]
                 values = [("desiredCount", service.desired_count), ("runningCount", running),
                           ("pendingCount", pending), ("healthyTargets", healthy)]
                 at, minute = self.region.scaling.last_metrics.get((record.name, service.name), (None, None))
