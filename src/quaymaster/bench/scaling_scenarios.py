@@ -38,53 +38,60 @@ def _call(operation: str, request: dict, at: str = "0s") -> dict:
     return {"at": at, "operation": operation, "request": request}
 
 
-def _providers(instances: int, max_instances: int) -> list[dict]:
+def capacity_provider_calls(cluster: str, instance_types, zones, instances: int, max_instances: int) -> list[dict]:
+    """One Auto Scaling group over ``zones`` and one capacity provider (managed scaling at 100%,
+    managed termination protection) per instance type, ``instances`` split over the groups,
+    all the cluster's providers in its default strategy at equal weights."""
     calls = []
-    share = [instances // len(INSTANCE_TYPES) + (k < instances % len(INSTANCE_TYPES))
-             for k in range(len(INSTANCE_TYPES))]
-    for k, kind in enumerate(INSTANCE_TYPES):
+    count = len(instance_types)
+    for k, kind in enumerate(instance_types):
         calls.append(_call("autoscaling:CreateAutoScalingGroup", {
-            "AutoScalingGroupName": f"asg{k}", "MinSize": 0, "MaxSize": max_instances,
-            "DesiredCapacity": share[k], "AvailabilityZones": list(ZONES),
+            "AutoScalingGroupName": f"{cluster}-asg{k}", "MinSize": 0, "MaxSize": max_instances,
+            "DesiredCapacity": instances // count + (k < instances % count), "AvailabilityZones": list(zones),
             "MixedInstancesPolicy": {"LaunchTemplate": {
                 "LaunchTemplateSpecification": {"LaunchTemplateName": "ecs"},
                 "Overrides": [{"InstanceType": kind}]}}}))
-        calls.append(_call("ecs:CreateCapacityProvider", {"name": f"cp{k}", "autoScalingGroupProvider": {
-            "autoScalingGroupArn": f"asg{k}",
+        calls.append(_call("ecs:CreateCapacityProvider", {"name": f"{cluster}-cp{k}", "autoScalingGroupProvider": {
+            "autoScalingGroupArn": f"{cluster}-asg{k}",
             "managedScaling": {"status": "ENABLED", "targetCapacity": 100, "instanceWarmupPeriod": 60,
                                "maximumScalingStepSize": 1000},
             "managedTerminationProtection": "ENABLED"}}))
     calls.append(_call("ecs:PutClusterCapacityProviders", {
-        "cluster": CLUSTER, "capacityProviders": [f"cp{k}" for k in range(len(INSTANCE_TYPES))],
-        "defaultCapacityProviderStrategy": [{"capacityProvider": f"cp{k}", "weight": 1}
-                                            for k in range(len(INSTANCE_TYPES))]}))
+        "cluster": cluster, "capacityProviders": [f"{cluster}-cp{k}" for k in range(count)],
+        "defaultCapacityProviderStrategy": [{"capacityProvider": f"{cluster}-cp{k}", "weight": 1}
+                                            for k in range(count)]}))
     return calls
+
+
+def tracked_service_calls(cluster: str, name: str, *, cpu: int, memory: int, target: float = TARGET_CPU,
+                          max_capacity: int = 200) -> list[dict]:
+    """A service of one task (``cpu`` units, ``memory`` MiB) spread over zones then bin-packed on
+    CPU, starting at one task, with target tracking on its average CPU at ``target`` percent."""
+    resource = f"service/{cluster}/{name}"
+    scalable = {"ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount"}
+    return [
+        _call("ecs:RegisterTaskDefinition", {"family": name, "containerDefinitions": [
+            {"name": "app", "image": name, "cpu": cpu, "memory": memory}]}),
+        _call("ecs:CreateService", {
+            "cluster": cluster, "serviceName": name, "taskDefinition": name, "desiredCount": 1,
+            "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"},
+                                  {"type": "binpack", "field": "cpu"}]}),
+        _call("application-autoscaling:RegisterScalableTarget", {**scalable, "MinCapacity": 1,
+                                                                  "MaxCapacity": max_capacity}),
+        _call("application-autoscaling:PutScalingPolicy", {
+            **scalable, "PolicyName": "cpu", "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": target, "ScaleOutCooldown": 60, "ScaleInCooldown": 120,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}),
+    ]
 
 
 def _service(i: int, scale: float, peak_ratio: float, noise: float) -> tuple[list, dict]:
     name = f"svc{i:03d}"
     high = round(PEAK_CPU * scale * (0.5 + (i % 11) / 10))
-    resource = f"service/{CLUSTER}/{name}"
-    target = {"ServiceNamespace": "ecs", "ResourceId": resource,
-              "ScalableDimension": "ecs:service:DesiredCount"}
-    calls = [
-        _call("ecs:RegisterTaskDefinition", {"family": name, "containerDefinitions": [
-            {"name": "app", "image": "app", "cpu": TASK_CPU, "memory": TASK_MEMORY}]}),
-        _call("ecs:CreateService", {
-            "cluster": CLUSTER, "serviceName": name, "taskDefinition": name, "desiredCount": 1,
-            "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"},
-                                  {"type": "binpack", "field": "cpu"}]}),
-        _call("application-autoscaling:RegisterScalableTarget", {**target, "MinCapacity": 1,
-                                                                  "MaxCapacity": 200}),
-        _call("application-autoscaling:PutScalingPolicy", {
-            **target, "PolicyName": "cpu", "PolicyType": "TargetTrackingScaling",
-            "TargetTrackingScalingPolicyConfiguration": {
-                "TargetValue": TARGET_CPU, "ScaleOutCooldown": 60, "ScaleInCooldown": 120,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}),
-    ]
     workload = {"service": f"{CLUSTER}/{name}", "model": "diurnal", "low": round(high / peak_ratio),
                 "high": high, "peak": "12:00", "noise": noise}
-    return calls, workload
+    return tracked_service_calls(CLUSTER, name, cpu=TASK_CPU, memory=TASK_MEMORY), workload
 
 
 def s3_scenario(services: int = 200, *, duration: str = "24h", instances: int = 50, scale: float = 1.0,
@@ -104,7 +111,8 @@ def s3_scenario(services: int = 200, *, duration: str = "24h", instances: int = 
     _check("noise", noise, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
            "a relative noise in [0, 1)")
     max_instances = max(10, instances, round(2_000 * scale * services / 200))
-    calls = [_call("ecs:CreateCluster", {"clusterName": CLUSTER}), *_providers(instances, max_instances)]
+    calls = [_call("ecs:CreateCluster", {"clusterName": CLUSTER}),
+             *capacity_provider_calls(CLUSTER, INSTANCE_TYPES, ZONES, instances, max_instances)]
     workloads = []
     for i in range(services):
         service_calls, workload = _service(i, scale, peak_ratio, noise)
