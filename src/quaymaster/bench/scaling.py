@@ -55,9 +55,11 @@ def instance_minutes(simulation: Simulation) -> float:
 
 
 def timed_simulation(document: dict, **options) -> tuple[Simulation, float]:
+    """The simulation and its wall time: the run and building its tables (what simulate writes)."""
     scenario = load_scenario(document)
     start = time.perf_counter()
     simulation = Simulation(scenario, **options).run()
+    simulation.tables()
     return simulation, time.perf_counter() - start
 
 

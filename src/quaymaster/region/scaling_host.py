@@ -60,6 +60,7 @@ class ScalingHost:
         self.history: dict = {}             # resource id -> {metric: [per-minute values]}
         self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
+        self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
         self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
@@ -206,9 +207,10 @@ class ScalingHost:
     # -- step 5 -------------------------------------------------------------
 
     def minute(self, now: int) -> None:
-        # Live task counts taken by the metrics, valid through this step (nothing starts or stops
-        # in it: policies change desired counts only).
+        # Live and running task counts taken by the metrics, valid through this step (nothing
+        # starts or stops in it: scheduled actions and policies change desired counts only).
         self._live_counts: dict = {}
+        self._running_counts: dict = {}
         if now > self.region.clock.start:
             self._service_metrics(now)
         self._apply(self.aas.run_scheduled_actions(now, self._desired_counts()))
@@ -231,6 +233,7 @@ class ScalingHost:
             if workload is not None:
                 running, _, healthy, live = service.task_stats()
                 self._live_counts[service.arn] = live
+                self._running_counts[service.arn] = running
                 measured.append((record, service, self._demand(workload, now - MINUTE_MS), running, healthy))
         if not measured:
             return
@@ -271,7 +274,9 @@ class ScalingHost:
             key = resource_id(record.name, service.name)
             if key not in self.aas.targets:
                 continue
-            running, _ = service.counts()
+            running = self._running_counts.get(service.arn)
+            if running is None:
+                running, _ = service.counts()
             views[key] = ServiceView(running, service.desired_count, self.history.get(key, {}),
                                      deployment_in_progress=len(service.deployments) > 1)
         return views

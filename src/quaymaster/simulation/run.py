@@ -28,6 +28,7 @@ class Simulation:
         for family, timings in scenario.timings.items():
             self.region.set_task_timings(None if family == "*" else family, timings)
         self.recorder = Recorder(self.region, scenario, seed)
+        self._tables = None
         self._schedule()
 
     def _schedule(self) -> None:
@@ -73,10 +74,14 @@ class Simulation:
         if bar is not None:
             bar.close()
         self.recorder.finish()
+        self._tables = None
         return self
 
     def tables(self) -> dict:
-        return self.recorder.tables()
+        """The Arrow tables (built once per run: a day of metrics is millions of rows)."""
+        if self._tables is None:
+            self._tables = self.recorder.tables()
+        return self._tables
 
     def summary(self) -> dict:
         return self.recorder.summary()
