@@ -11,8 +11,14 @@ minutes), against the baseline's.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -63,28 +69,79 @@ def timed_simulation(document: dict, **options) -> tuple[Simulation, float]:
     return simulation, time.perf_counter() - start
 
 
-def s3_figures(services: int = 200, *, scale: float = 0.65, duration: str = "24h", instances: int = 50,
-               baseline: bool = True) -> dict:
-    """Run S3 (and its plain baseline first); the figures and the outputs' differences."""
+def outputs_digest(simulation: Simulation) -> str:
+    """SHA-256 of every table (Arrow IPC) and the summary (sorted JSON): equal digests, equal outputs."""
+    digest = hashlib.sha256()
+    for name, table in sorted(simulation.tables().items()):
+        digest.update(name.encode())
+        digest.update(table_bytes(table))
+    digest.update(json.dumps(simulation.summary(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+# Run in a fresh interpreter on another source tree: time a scenario, print the time and digest.
+_PREVIOUS = """
+import json, sys, time
+from quaymaster.simulation import load_scenario
+from quaymaster.simulation.run import Simulation
+from quaymaster.bench.scaling import outputs_digest
+document = json.loads(sys.stdin.read())
+Simulation(load_scenario({**document, "duration": "10m"})).run().tables()
+scenario = load_scenario(document)
+start = time.perf_counter()
+simulation = Simulation(scenario).run()
+simulation.tables()
+wall = time.perf_counter() - start
+print(json.dumps({"wall_s": wall, "digest": outputs_digest(simulation)}))
+"""
+_DIGEST_HELPER = "from quaymaster.bench.scaling import outputs_digest"
+
+
+def previous_run(document: dict, source: str) -> dict:
+    """The same scenario on the previous implementation (``source``: a folder holding its
+    ``quaymaster`` package, e.g. ``git archive main src`` with the built extension copied in):
+    its wall time and outputs' digest, from a fresh interpreter. A tree without this module
+    gets the digest function from here."""
+    code = _PREVIOUS
+    if not (Path(source) / "quaymaster" / "bench" / "scaling.py").exists():
+        code = code.replace(_DIGEST_HELPER, "import hashlib\nimport pyarrow as pa\n"
+                            + inspect.getsource(table_bytes) + inspect.getsource(outputs_digest))
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(document), capture_output=True,
+                          text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def s3_figures(services: int = 200, *, scale: float = 0.8, duration: str = "24h", instances: int = 50,
+               baseline: bool = True, previous: str | None = None) -> dict:
+    """Run S3: the plain baseline first (``baseline``), the previous implementation in a child
+    (``previous``, a source folder), then the fast run; the figures and the outputs' differences."""
     document = s3_scenario(services, scale=scale, duration=duration, instances=instances)
-    timed_simulation(s3_scenario(2, scale=0.05, duration="10m", instances=1))        # imports and JIT out of the timings
+    timed_simulation(s3_scenario(2, scale=0.05, duration="10m", instances=1))   # imports and JIT out of the timings
     figures: dict = {"services": services, "scale": scale, "duration": duration, "start_instances": instances}
     plain = None
     if baseline:
         plain, figures["plain_wall_s"] = timed_simulation(document, **PLAIN)
+    if previous is not None:
+        figures["previous"] = previous_run(document, previous)
     fast, figures["wall_s"] = timed_simulation(document)
     summary = fast.summary()
-    instances = fast.tables()["metrics"]
+    metrics = fast.tables()["metrics"]
     figures["instance_minutes"] = instance_minutes(fast)
     figures["instance_minutes_per_s"] = figures["instance_minutes"] / figures["wall_s"]
     figures["peak_instances"] = summary["peakInstances"]
     figures["unserved_demand_total"] = summary["unservedDemandTotal"]
     figures["tasks"] = summary["tasks"]
-    last = instances.filter(pc.equal(instances["metric"], "instances"))["value"]
-    figures["end_instances"] = int(last[-1].as_py()) if len(last) else 0
+    counts = metrics.filter(pc.and_(pc.equal(metrics["scope"], "cluster"),
+                                    pc.equal(metrics["metric"], "instances")))["value"].to_pylist()
+    figures["end_instances"] = int(counts[-1]) if counts else 0
+    figures["noon_instances"] = int(counts[len(counts) // 2]) if counts else 0
     if plain is not None:
         figures["differences"] = differences(plain, fast)
         figures["speedup"] = figures["plain_wall_s"] / figures["wall_s"]
+    if previous is not None:
+        figures["previous"]["same_outputs"] = figures["previous"]["digest"] == outputs_digest(fast)
+        figures["speedup_vs_previous"] = figures["previous"]["wall_s"] / figures["wall_s"]
     return figures
 
 
@@ -94,8 +151,9 @@ def s3_row(services: int, scale: float, duration: str, instances: int) -> Row:
     differ = figures["differences"]
     checks = [Check("S3 fast = plain", not differ,
                     "every table and the summary equal" if not differ else f"differ: {', '.join(differ)}"),
-              Check("S3 scaled out and in", figures["peak_instances"] >= 2 * max(1, figures["end_instances"]),
-                    f"peak {figures['peak_instances']} instances, {figures['end_instances']} at the end")]
+              Check("S3 scaled out", figures["peak_instances"] >= 2 * max(1, instances),
+                    f"from {instances} to a peak of {figures['peak_instances']} instances "
+                    f"({figures['end_instances']} at the end)")]
     # "scan": the report's column for the engine's own plain path (here also every tick visited)
     plain = Baseline("scan", "same scenario, fast_paths=False, jump_ticks=False", figures["plain_wall_s"],
                      figures["speedup"])

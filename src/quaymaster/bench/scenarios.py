@@ -193,7 +193,7 @@ class Sizes:
     load_instances: int = 100_000       # Cluster.from_arrow
     copy_cluster: tuple[int, int] = (5000, 100_000)             # instances, live tasks for copy()
     load_baseline_instances: int = 2000  # instances registered one call at a time (baseline)
-    s3: tuple[int, float, str, int] = (200, 0.65, "24h", 50)   # services, load scale, duration, instances
+    s3: tuple[int, float, str, int] = (200, 0.8, "24h", 50)   # services, load scale, duration, instances
 
 
 FULL = Sizes("full", b1=(5000, 1_000_000), b2=(5000, 10_000), b3=(10_000, 200_000),

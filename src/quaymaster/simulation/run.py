@@ -28,7 +28,7 @@ class Simulation:
         for family, timings in scenario.timings.items():
             self.region.set_task_timings(None if family == "*" else family, timings)
         self.recorder = Recorder(self.region, scenario, seed)
-        self._tables = None
+        self._tables: dict | None = None
         self._schedule()
 
     def _schedule(self) -> None:
@@ -79,9 +79,10 @@ class Simulation:
 
     def tables(self) -> dict:
         """The Arrow tables (built once per run: a day of metrics is millions of rows)."""
-        if self._tables is None:
-            self._tables = self.recorder.tables()
-        return self._tables
+        tables = self._tables
+        if tables is None:
+            tables = self._tables = self.recorder.tables()
+        return tables
 
     def summary(self) -> dict:
         return self.recorder.summary()
