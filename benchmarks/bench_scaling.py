@@ -22,10 +22,9 @@ The machine's cores may be shared: compare ratios from one run, not runs.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from quaymaster.bench.scaling import s3_figures
+from quaymaster.bench.report import emit_figures
 
 
 def check(figures: dict) -> None:
@@ -62,10 +61,7 @@ def main(argv=None) -> dict:
     figures = s3_figures(args.services, scale=args.scale, duration=args.duration, instances=args.instances,
                          baseline=args.baseline, previous=args.previous)
     check(figures)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return figures
+    return emit_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from distributed import get_task_stream
 
 from quaymaster.bench.scaling_scenarios import s3_scenario
+from quaymaster.bench.report import emit_figures
 from quaymaster.fleet import generate_fleet
 from quaymaster.sweep import simulate, sweep
 from quaymaster.sweep.engine import dask_client
@@ -161,10 +162,7 @@ def main(argv=None) -> dict:
     figures["overhead_per_sim_s"] = (d["wall_s"] * args.workers - s["wall_s"]) / args.sims
     # The same within the sweep alone (immune to the load changing between the two phases):
     figures["overhead_per_sim_in_sweep_s"] = (d["wall_s"] * args.workers - d["worker_compute_s"]) / args.sims
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return figures
+    return emit_figures(figures, args.json)
 
 
 if __name__ == "__main__":
