@@ -110,7 +110,7 @@ class ScalingHost:
         batch: list = []                     # consecutive registrations into one cluster
         for action in self.autoscaling.reconcile(now):
             place = self._provider_cluster(action.group) if action.kind == "register" else None
-            if batch and (place is None or place != batch[0][1]
+            if batch and (place is None or place[0] is not batch[0][1][0]
                           or self._row_keys(action) != self._row_keys(batch[0][0])):
                 self._register_batch(batch)
                 batch = []
@@ -137,22 +137,22 @@ class ScalingHost:
         return bool(action.instance_type.gpus)     # rows of one table share their columns
 
     def _register_batch(self, batch: list) -> None:
-        """Container instances of the launched types join the cluster of their capacity provider
-        (one instance-table append for the batch: the rows and positions are those of one
-        registration after another)."""
-        record, provider = batch[0][1]
+        """Container instances of the launched types join the cluster of their capacity providers
+        (one instance-table append for the batch, all in one cluster: the rows and positions are
+        those of one registration after another)."""
+        record = batch[0][1][0]
         cluster = record.cluster
         limit = cluster.container_instance_limit
         if limit is not None and int((cluster.state.status != INACTIVE).sum()) + len(batch) > limit:
-            for action, _ in batch:           # the quota refuses one of them: one at a time, as before
+            for action, (_, provider) in batch:   # the quota refuses one of them: one at a time, as before
                 self._register_one(record, provider, action)
         else:
-            rows = [self._instance_row(action, provider) for action, _ in batch]
+            rows = [self._instance_row(action, provider) for action, (_, provider) in batch]
             schema = instance_schema([ZONE_ATTRIBUTE, TYPE_ATTRIBUTE])
             table = pa.table({name: pa.array([row[name] for row in rows], schema.field(name).type)
                               for name, value in rows[0].items() if value is not None})
             cluster.register_instances(table, registered_at=self.region.clock.datetime())
-        self._registered(record, provider, [action for action, _ in batch])
+        self._registered(record, [(action, provider) for action, (_, provider) in batch])
 
     def _register_one(self, record, provider: str, action) -> None:
         kind = action.instance_type
@@ -172,9 +172,9 @@ class ScalingHost:
                     ATTRIBUTE_PREFIX + TYPE_ATTRIBUTE: kind.name})
         return row
 
-    def _registered(self, record, provider: str, actions: list) -> None:
+    def _registered(self, record, registered: list) -> None:
         self.region.instances_changed(record)
-        for action in actions:
+        for action, provider in registered:
             self.instances[action.instance_id] = (record.name, provider)
             self.provider_of[action.instance_id] = provider
         for service in record.services.values():   # capacity arrived: waiting launches retry now
