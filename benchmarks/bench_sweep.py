@@ -1,12 +1,17 @@
 """Sweeps on Dask against one simulation after another in one process.
 
     PYTHONPATH=src python benchmarks/bench_sweep.py [--sims 64] [--workers 2] [--services 20]
+                                                    [--scenario s3|fleet] [--scale 0.65]
                                                     [--instances 60] [--duration 24h] [--json out.json]
 
-The scenario (S3 cut down): ``--services`` services of 256-CPU-unit tasks on
-``--instances`` c5.xlarge instances, each with a diurnal workload (its own peak
-hour, 10% noise), run for ``--duration`` at a 15 s tick; the variations differ
-only in their seed. Reports:
+The scenario (``--scenario s3``, the default): S3 cut to ``--services``
+services (``quaymaster.bench.scaling_scenarios.s3_scenario`` at ``--scale``
+0.65: target tracking on a diurnal load, three capacity providers with
+managed scaling over three zones, 50 instances at the start for 200 services), for
+``--duration``. ``--scenario fleet``: ``--services`` services of
+256-CPU-unit tasks on a fixed fleet of ``--instances`` c5.xlarge instances,
+each with its own diurnal workload, no scaling. The variations differ only in
+their seed. Reports:
 
 - serial: the simulations one after another in this process (wall time each);
 - sweep: the same simulations through ``quaymaster.sweep.sweep`` on a
@@ -38,12 +43,14 @@ import pyarrow.parquet as pq
 
 from distributed import get_task_stream
 
+from quaymaster.bench.scaling_scenarios import s3_scenario
+from quaymaster.bench.report import emit_figures
 from quaymaster.fleet import generate_fleet
 from quaymaster.sweep import simulate, sweep
 from quaymaster.sweep.engine import dask_client
 
 
-def scenario(fleet_path: str, services: int, duration: str) -> dict:
+def fleet_scenario(fleet_path: str, services: int, duration: str) -> dict:
     calls = [{"at": "0s", "operation": "ecs:CreateCluster", "request": {"clusterName": "prod"}}]
     workloads = []
     for i in range(services):
@@ -127,7 +134,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--sims", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--services", type=int, default=20)
-    parser.add_argument("--instances", type=int, default=60)
+    parser.add_argument("--scenario", choices=("s3", "fleet"), default="s3")
+    parser.add_argument("--scale", type=float, default=0.65, help="s3: the load's scale")
+    parser.add_argument("--instances", type=int, default=60, help="fleet: the fixed fleet's size")
     parser.add_argument("--duration", default="24h")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
@@ -135,10 +144,15 @@ def main(argv=None) -> dict:
         fleet = Path(tmp) / "fleet.parquet"
         pq.write_table(generate_fleet(args.instances, azs=3, seed=1, cluster="prod",
                                       instance_types=["c5.xlarge"]), fleet)
-        document = scenario(str(fleet), args.services, args.duration)
+        if args.scenario == "s3":
+            document = s3_scenario(args.services, scale=args.scale, duration=args.duration,
+                                   instances=max(1, round(50 * args.services / 200)))   # S3: 50 for 200
+        else:
+            document = fleet_scenario(str(fleet), args.services, args.duration)
         simulate({**document, "duration": "1m"})            # imports and JIT out of the timings
         figures = {"sims": args.sims, "workers": args.workers, "services": args.services,
-                   "instances": args.instances, "duration": args.duration}
+                   "scenario": args.scenario, "duration": args.duration,
+                   **({"scale": args.scale} if args.scenario == "s3" else {"instances": args.instances})}
         figures["serial"] = serial(document, args.sims)
         figures["sweep"] = distributed_sweep(document, args.sims, args.workers)
         figures["python_heap_peak_bytes"] = python_heap_peak(document)
@@ -148,10 +162,7 @@ def main(argv=None) -> dict:
     figures["overhead_per_sim_s"] = (d["wall_s"] * args.workers - s["wall_s"]) / args.sims
     # The same within the sweep alone (immune to the load changing between the two phases):
     figures["overhead_per_sim_in_sweep_s"] = (d["wall_s"] * args.workers - d["worker_compute_s"]) / args.sims
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return figures
+    return emit_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -198,3 +198,15 @@ def machine_info() -> dict:
             "numpy": numpy.__version__, "numba": numba.__version__, "pyarrow": pyarrow.__version__,
             "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "platform": platform.platform()}
+
+
+def emit_figures(figures: dict, json_path=None) -> dict:
+    """A benchmark script's ending: the figures printed as JSON, and written to ``json_path`` if given."""
+    import json
+    from pathlib import Path
+
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if json_path:
+        Path(json_path).write_text(text + "\n")
+    return figures

@@ -10,11 +10,12 @@ from quaymaster.bench.coldstart import measure_cold_start, measure_first_compile
 from quaymaster.bench.memory import measure_peak_memory
 from quaymaster.bench.reference import load_reference
 from quaymaster.bench.report import Report, Row, Target, machine_info
+from quaymaster.bench.scaling import s3_row
 from quaymaster.bench.runs import RunOptions, run_bulk, run_growth, run_latency
 from quaymaster.bench.timing import format_seconds, summarize
 from quaymaster.errors import InvalidInputError
 
-SCENARIO_KEYS = ("B1", "B2", "B3", "B4", "B5", "B6", "B1E", "LOAD", "COPY", "COLD", "MEM")
+SCENARIO_KEYS = ("B1", "B2", "B3", "B4", "B5", "B6", "B1E", "LOAD", "COPY", "COLD", "MEM", "S3")
 COLD_TARGET = Target("<= 1.5 s", 1.5)
 MEMORY_TARGET = Target("<= 300 MB", 300.0)
 _MB = 1e6
@@ -95,4 +96,6 @@ def run_benchmarks(keys=SCENARIO_KEYS, *, sizes: sc.Sizes = sc.FULL, repeat: int
             report.rows.append(cold_start_row(sizes))
         elif key == "MEM":
             report.rows.append(memory_row(sizes))
+        elif key == "S3":
+            report.rows.append(s3_row(*sizes.s3))
     return report

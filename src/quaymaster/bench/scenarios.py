@@ -193,6 +193,7 @@ class Sizes:
     load_instances: int = 100_000       # Cluster.from_arrow
     copy_cluster: tuple[int, int] = (5000, 100_000)             # instances, live tasks for copy()
     load_baseline_instances: int = 2000  # instances registered one call at a time (baseline)
+    s3: tuple[int, float, str, int] = (200, 0.8, "24h", 50)   # services, load scale, duration, instances
 
 
 FULL = Sizes("full", b1=(5000, 1_000_000), b2=(5000, 10_000), b3=(10_000, 200_000),
@@ -203,7 +204,7 @@ QUICK = Sizes("quick", b1=(240, 3000), b2=(240, 150), b3=(400, 3000),
               b4_instances=(100, 400), b4_tasks=(1000, 4000), b4_default_work=10**12,
               numpy_tasks=400, numpy_calls=40, reference_tasks=20, cold_repeat=1,
               b5=(200, 10, 600, 1500), b5_check_ops=400, b6=(240, 20_000), load_instances=3000,
-              copy_cluster=(200, 3000), load_baseline_instances=200)
+              copy_cluster=(200, 3000), load_baseline_instances=200, s3=(10, 0.1, "24h", 3))
 
 
 def b1(sizes: Sizes = FULL) -> Scenario:

@@ -31,6 +31,8 @@ scenarios:
   COPY  Cluster.copy() of 5,000 instances with 100,000 live tasks (unavailable without copy())
   COLD  a new interpreter: import plus the first run_task (and with an empty Numba cache)
   MEM   B1's peak memory above a process that only built the fleet
+  S3    a day of scaling: 200 services with target tracking, 3 capacity providers, 24 h at 1-minute
+        metrics (about 1,500 instances at the peak), against the same run the plain way
 
 examples:
   quaymaster bench --quick
@@ -55,7 +57,7 @@ def register(subparsers, help_text: str) -> None:
                      "strategies' invariants, exactness against the reference on a reduced "
                      "instance); exit status 1 if a check fails."))
     parser.add_argument("--scenarios", metavar="LIST",
-                        help="comma-separated subset of B1,B2,B3,B4,B5,B6,B1E,LOAD,COPY,COLD,MEM "
+                        help="comma-separated subset of B1,B2,B3,B4,B5,B6,B1E,LOAD,COPY,COLD,MEM,S3 "
                              "(default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes: a smoke test that runs in seconds")

@@ -53,8 +53,9 @@ def register(subparsers, help_text: str) -> None:
         description=("Generate a 1,000-instance fleet over 3 availability zones (written to "
                      f"./{DEFAULT_OUT_DIR}/fleet.parquet), select instances with a cluster query, "
                      "place the seed's wordpress task definition until its host port runs out, "
-                     "time a bulk placement, then simulate three services with a daily load through the "
-                     "afternoon peak and draw the report (simulation/report.png and report.html). Steps: "
+                     "time a bulk placement, then simulate a day of three services with a daily load, "
+                     "target tracking on CPU and a capacity provider with managed scaling, and draw the "
+                     "report (simulation/report.png and report.html). Steps: "
                      + ", ".join(title for title, _ in STEPS) + "."))
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, metavar="DIR",
                         help=f"folder for the demo's files (default: ./{DEFAULT_OUT_DIR})")

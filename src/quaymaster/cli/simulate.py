@@ -25,6 +25,9 @@ def register(subparsers, help_text: str) -> None:
     parser.add_argument("--progress", dest="progress", action="store_true", default=None,
                         help="show a progress bar (default: when stderr is a terminal)")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument("--no-fast-paths", dest="fast_paths", action="store_false",
+                        help="place tasks by placement's plain per-task scan (same output, slower: "
+                             "a check of the fast paths)")
     parser.set_defaults(handler=run)
 
 
@@ -32,7 +35,7 @@ def run(args) -> int:
     scenario = load_scenario(args.scenario)
     until = parse_duration(args.until, field="--until") if args.until else None
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    simulation = Simulation(scenario, seed=args.seed).run(until, progress)
+    simulation = Simulation(scenario, seed=args.seed, fast_paths=args.fast_paths).run(until, progress)
     simulation.recorder.write(args.out)
     if args.plot:
         from quaymaster.simulation.report import write_report

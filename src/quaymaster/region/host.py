@@ -92,8 +92,8 @@ class ServiceHost:
             result = record.cluster.run_task(
                 count=portion.count, group=service.group,
                 placement_constraints=service.placement_constraints or None, placement_strategy=strategy,
-                seed=region.next_placement_seed(), **placement_target(definition, portion.launch_type,
-                                                                      portion.provider))
+                seed=region.next_placement_seed(), fast_paths=region.fast_paths,
+                **placement_target(definition, portion.launch_type, portion.provider))
         except InvalidInputError as error:
             return [], str(error).rstrip(".")
         tasks = self.adopt(record, result, definition, service=service, deployment=launch.deployment,

@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
-import pyarrow.compute as pc
-
+from quaymaster.model.schema import INACTIVE
 from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.paging import page
 
@@ -42,10 +41,11 @@ class InstanceOps:
         table_rows = cluster.state.n
         cached = record.instance_zone
         if cached.get("__rows__") != table_rows:
-            # The two columns only, not the whole instance table: RunTask asks at every call.
-            zones = cluster.state.attribute("ecs.availability-zone").strings()
+            state = cluster.state      # the instance table's columns, without building the table
+            column = state.attributes.get("ecs.availability-zone")
+            zones = column.strings() if column is not None else [None] * table_rows
             cached.clear()
-            cached.update(zip(cluster.state.arns, zones))
+            cached.update(zip(state.arns, zones))
             cached["__rows__"] = table_rows
         return cached
 
@@ -68,11 +68,10 @@ class InstanceOps:
         key = (cluster.state.n, self.__dict__.get("_capacity_epoch", 0))
         cached = record.__dict__.get("_capacity")
         if cached is None or cached[0] != key:
-            table = cluster.instances
-            active = pc.not_equal(table.column("status"), "INACTIVE")
-            value = (int(pc.sum(active).as_py() or 0),
-                     int(pc.sum(pc.if_else(active, table.column("cpu_registered"), 0)).as_py() or 0),
-                     int(pc.sum(pc.if_else(active, table.column("memory_registered"), 0)).as_py() or 0))
+            state = cluster.state      # the instance table's columns, without building the table
+            active = state.status != INACTIVE
+            value = (int(active.sum()), int(state.cpu_registered[active].sum()),
+                     int(state.memory_registered[active].sum()))
             cached = record.__dict__["_capacity"] = (key, value)
         return cached[1]
 

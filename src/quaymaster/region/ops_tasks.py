@@ -65,6 +65,7 @@ class TaskOps:
                 result = record.cluster.run_task(
                     count=portion.count, group=group, placement_constraints=request.get("placementConstraints"),
                     placement_strategy=request.get("placementStrategy"), seed=self.next_placement_seed(),
+                    fast_paths=self.fast_paths,
                     **placement_target(definition, portion.launch_type, portion.provider))
         except ServiceError as error:
             if portion.provider is None or error.message.rstrip(".") != NO_CONTAINER_INSTANCES.rstrip("."):

@@ -100,7 +100,7 @@ class ProvisioningQueue:
         try:
             result = record.cluster.run_task(
                 count=1, group=task.group, placement_constraints=entry.placement_constraints,
-                placement_strategy=entry.placement_strategy, seed=region.next_placement_seed(),
+                placement_strategy=entry.placement_strategy, seed=region.next_placement_seed(), fast_paths=region.fast_paths,
                 **placement_target(task.task_definition, "EC2", task.capacity_provider))
         except InvalidInputError:
             return False

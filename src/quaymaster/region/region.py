@@ -59,6 +59,8 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         self.default_timings = TaskTimings()
         self.timings: dict[str, TaskTimings] = {}     # family -> timings
         self.placement_requests = 0
+        self.fast_paths = True                        # False: placement's plain per-task scan
+        self.jump_ticks = True                        # False: visit every tick while an ASG exists
         self.task_count = 0
         self.service_count = 0
         self.resource_tags: dict[str, list] = {}      # ARN -> tags, for resources without a record
@@ -152,8 +154,11 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         dues = [self.lifecycle.next_due(), self.scheduler.next_due(), self.load_balancing.next_due()]
         if self._calls:
             dues.append(self._calls[0][0])
-        if self.launch_queue or self.provisioning or self.scheduler.dirty or self.scaling.every_tick:
-            dues.append(self._done_through + self.clock.tick_ms)
+        next_tick = self._done_through + self.clock.tick_ms
+        if self.launch_queue or self.provisioning or self.scheduler.dirty or (
+                not self.jump_ticks and self.scaling.every_tick):
+            dues.append(next_tick)
+        dues.append(self.scaling.next_due(next_tick))
         if self.minute_hooks or self.sample_hooks or self.scaling.every_minute or self.fargate.every_minute:
             after = self._done_through + 1
             dues.append(-(-after // MINUTE_MS) * MINUTE_MS)

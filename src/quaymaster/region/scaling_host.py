@@ -19,16 +19,30 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import pyarrow as pa
 
-from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
-                                ProviderView, ServiceView, parse_strategy, split_tasks)
+from quaymaster.model import describe
+from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_schema
 from quaymaster.region.launch_plan import held_by_provider
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
+from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
+                                ProviderView, ServiceView, parse_strategy, split_tasks)
 from quaymaster.workloads import minute_metrics
 
 MINUTE_MS = 60_000
 MAX_PROVISIONING = 300      # tasks of a cluster that may wait for capacity (ECS's limit)
+DEMAND_BLOCK_MINUTES = 1440   # a workload's demand is computed a day at a time
+ZONE_ATTRIBUTE, TYPE_ATTRIBUTE = "ecs.availability-zone", "ecs.instance-type"
 SERVICE_METRICS = ("CPUUtilization", "MemoryUtilization", "RequestCountPerTarget", "UnservedDemand")
+
+
+def _resources(kind) -> list:
+    """RegisterContainerInstance's totalResources of an instance of catalog type ``kind``."""
+    resources = [{"name": "CPU", "type": "INTEGER", "integerValue": kind.cpu_units},
+                 {"name": "MEMORY", "type": "INTEGER", "integerValue": kind.ecs_memory_mib}]
+    if kind.gpus:
+        resources.append({"name": "GPU", "type": "STRINGSET", "stringSetValue": [str(i) for i in range(kind.gpus)]})
+    return resources
 
 
 def resource_id(cluster: str, service: str) -> str:
@@ -47,6 +61,9 @@ class ScalingHost:
         self.workloads: dict = {}           # "cluster/service" -> workloads.Workload
         self.history: dict = {}             # resource id -> {metric: [per-minute values]}
         self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
+        self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
+        self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
+        self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
         self.metric_sink: Callable | None = None
@@ -58,8 +75,31 @@ class ScalingHost:
 
     @property
     def every_tick(self) -> bool:
-        """Whether the clock must visit every tick: Auto Scaling groups launch and register at any."""
+        """Whether a plain clock (``region.jump_ticks`` off) visits every tick: Auto Scaling groups
+        launch and register at any."""
         return bool(self.autoscaling.groups or self.autoscaling._pending)
+
+    def next_due(self, next_tick_ms: int) -> int | None:
+        """The first time step 4 can do anything (``next_tick_ms`` when it can at the next tick).
+
+        A group's reconcile acts only when it has fewer instances than desired, more than desired
+        with one unprotected, or a booting instance due to register; desired counts and protection
+        change only at step 1 (calls) and step 5 (managed scaling), after which this is asked
+        again. So the ticks in between are ones where step 4 provably does nothing.
+        """
+        if self.autoscaling._pending:
+            return next_tick_ms
+        due = None
+        for group in self.autoscaling.groups.values():
+            size = len(group.instances)
+            if size < group.desired or (size > group.desired and size > len(group.protected_ids)):
+                return next_tick_ms
+            for instance_id in group.booting:          # launch order is registration order
+                booting = group.instances.get(instance_id)
+                if booting is not None:
+                    due = booting.registers_ms if due is None else min(due, booting.registers_ms)
+                    break
+        return due
 
     @property
     def every_minute(self) -> bool:
@@ -69,11 +109,19 @@ class ScalingHost:
     # -- step 4 -------------------------------------------------------------
 
     def tick(self, now: int) -> None:
+        batch: list = []                     # consecutive registrations into one cluster
         for action in self.autoscaling.reconcile(now):
-            if action.kind == "register":
-                self._register(action)
+            place = self._provider_cluster(action.group) if action.kind == "register" else None
+            if batch and (place is None or place[0] is not batch[0][1][0]
+                          or self._row_keys(action) != self._row_keys(batch[0][0])):
+                self._register_batch(batch)
+                batch = []
+            if place is not None:
+                batch.append((action, place))
             elif action.kind == "terminate":
                 self._terminate(action)
+        if batch:
+            self._register_batch(batch)
 
     def _provider_cluster(self, group_name: str):
         """(cluster record, provider name) where the group's instances register, or None."""
@@ -86,26 +134,51 @@ class ScalingHost:
                     return record, provider.name
         return None
 
-    def _register(self, action) -> None:
-        place = self._provider_cluster(action.group)
-        if place is None:                    # no cluster uses the group: the instance joins none
-            return
-        record, provider = place
+    @staticmethod
+    def _row_keys(action) -> bool:
+        return bool(action.instance_type.gpus)     # rows of one table share their columns
+
+    def _register_batch(self, batch: list) -> None:
+        """Container instances of the launched types join the cluster of their capacity providers
+        (one instance-table append for the batch, all in one cluster: the rows and positions are
+        those of one registration after another)."""
+        record = batch[0][1][0]
+        cluster = record.cluster
+        limit = cluster.container_instance_limit
+        if limit is not None and int((cluster.state.status != INACTIVE).sum()) + len(batch) > limit:
+            for action, (_, provider) in batch:   # the quota refuses one of them: one at a time, as before
+                self._register_one(record, provider, action)
+        else:
+            rows = [self._instance_row(action, provider) for action, (_, provider) in batch]
+            schema = instance_schema([ZONE_ATTRIBUTE, TYPE_ATTRIBUTE])
+            table = pa.table({name: pa.array([row[name] for row in rows], schema.field(name).type)
+                              for name, value in rows[0].items() if value is not None})
+            cluster.register_instances(table, registered_at=self.region.clock.datetime())
+        self._registered(record, [(action, provider) for action, (_, provider) in batch])
+
+    def _register_one(self, record, provider: str, action) -> None:
         kind = action.instance_type
-        resources = [{"name": "CPU", "type": "INTEGER", "integerValue": kind.cpu_units},
-                     {"name": "MEMORY", "type": "INTEGER", "integerValue": kind.ecs_memory_mib}]
-        if kind.gpus:
-            resources.append({"name": "GPU", "type": "STRINGSET",
-                              "stringSetValue": [str(i) for i in range(kind.gpus)]})
-        attributes = [{"name": "ecs.availability-zone", "value": action.zone},
-                      {"name": "ecs.instance-type", "value": kind.name}]
         record.cluster.register_container_instance(
-            action.instance_id, total_resources=resources, attributes=attributes,
-            capacity_provider=provider, eni_limit=kind.eni_limit,
-            registered_at=self.region.clock.datetime())
+            action.instance_id, total_resources=_resources(kind),
+            attributes=[{"name": ZONE_ATTRIBUTE, "value": action.zone},
+                        {"name": TYPE_ATTRIBUTE, "value": kind.name}],
+            capacity_provider=provider, eni_limit=kind.eni_limit, registered_at=self.region.clock.datetime())
+
+    @staticmethod
+    def _instance_row(action, provider: str) -> dict:
+        """What RegisterContainerInstance puts in the instance table for an Auto Scaling launch."""
+        kind = action.instance_type
+        row = describe.parse_resources(_resources(kind))
+        row.update({"status": "ACTIVE", "eni_limit": kind.eni_limit, "capacity_provider": provider,
+                    "ec2_instance_id": action.instance_id, ATTRIBUTE_PREFIX + ZONE_ATTRIBUTE: action.zone,
+                    ATTRIBUTE_PREFIX + TYPE_ATTRIBUTE: kind.name})
+        return row
+
+    def _registered(self, record, registered: list) -> None:
         self.region.instances_changed(record)
-        self.instances[action.instance_id] = (record.name, provider)
-        self.provider_of[action.instance_id] = provider
+        for action, provider in registered:
+            self.instances[action.instance_id] = (record.name, provider)
+            self.provider_of[action.instance_id] = provider
         for service in record.services.values():   # capacity arrived: waiting launches retry now
             self.region.scheduler.mark(service)
 
@@ -127,13 +200,16 @@ class ScalingHost:
 
     @staticmethod
     def _arn_of(record, ec2_id: str) -> str:
-        table = record.cluster.instances
-        ids = table.column("ec2_instance_id").to_pylist()
-        return table.column("container_instance_arn")[ids.index(ec2_id)].as_py()
+        state = record.cluster.state
+        return state.arns[state.position[ec2_id]]
 
     # -- step 5 -------------------------------------------------------------
 
     def minute(self, now: int) -> None:
+        # Live and running task counts taken by the metrics, valid through this step (nothing
+        # starts or stops in it: scheduled actions and policies change desired counts only).
+        self._live_counts: dict = {}
+        self._running_counts: dict = {}
         if now > self.region.clock.start:
             self._service_metrics(now)
         self._apply(self.aas.run_scheduled_actions(now, self._desired_counts()))
@@ -148,22 +224,45 @@ class ScalingHost:
                 yield record, service
 
     def _service_metrics(self, now: int) -> None:
-        start = self.region.clock.start
+        """The minute's metrics of every service with a workload, in one vectorised step (the
+        arithmetic is elementwise, so each service's values are those it would get alone)."""
+        measured = []
         for record, service in self._services():
             workload = self.workloads.get(f"{record.name}/{service.name}")
-            if workload is None:
-                continue
-            demand = workload.demand(np.array([now - MINUTE_MS]), start_ms=start, seed=self.region.seed)
-            running, _ = service.counts()
-            healthy = sum(1 for t in service.all_tasks() if t.healthy)
-            needs = service.primary.task_definition.requirements()
-            values = minute_metrics(demand.cpu, demand.memory, demand.requests, running, healthy,
-                                    needs.cpu or 1, needs.memory or 1)
-            last = {name: float(values[name][0]) for name in SERVICE_METRICS}
+            if workload is not None:
+                running, _, healthy, live = service.task_stats()
+                self._live_counts[service.arn] = live
+                self._running_counts[service.arn] = running
+                measured.append((record, service, self._demand(workload, now - MINUTE_MS), running, healthy))
+        if not measured:
+            return
+        needs = [service.primary.task_definition.requirements() for _, service, _, _, _ in measured]
+        column = lambda k: np.array([m[2][k] for m in measured], dtype=np.float64)  # noqa: E731
+        values = minute_metrics(column(0), column(1), column(2),
+                                np.array([m[3] for m in measured], dtype=np.float64),
+                                np.array([m[4] for m in measured], dtype=np.float64),
+                                np.array([n.cpu or 1 for n in needs], dtype=np.float64),
+                                np.array([n.memory or 1 for n in needs], dtype=np.float64))
+        by_metric = {name: values[name].tolist() for name in SERVICE_METRICS}
+        for k, (record, service, _, _, _) in enumerate(measured):
+            last = {name: by_metric[name][k] for name in SERVICE_METRICS}
             self.last_metrics[(record.name, service.name)] = (now, last)
             series = self.history.setdefault(resource_id(record.name, service.name), {})
             for name, value in last.items():
                 series.setdefault(name, []).append(value)
+
+    def _demand(self, workload, minute_ms: int) -> tuple[float, float, float]:
+        """(CPU, memory, requests) demand of the minute starting at ``minute_ms``, from a day's
+        block computed at once (a workload's demand of a minute does not depend on the others)."""
+        block = self._demand_blocks.get(workload.service)
+        if block is None or block[4] is not workload or \
+                not 0 <= (minute_ms - block[0]) // MINUTE_MS < DEMAND_BLOCK_MINUTES:
+            times = minute_ms + MINUTE_MS * np.arange(DEMAND_BLOCK_MINUTES, dtype=np.int64)
+            demand = workload.demand(times, start_ms=self.region.clock.start, seed=self.region.seed)
+            block = (minute_ms, demand.cpu.tolist(), demand.memory.tolist(), demand.requests.tolist(), workload)
+            self._demand_blocks[workload.service] = block
+        k = (minute_ms - block[0]) // MINUTE_MS
+        return block[1][k], block[2][k], block[3][k]
 
     def _desired_counts(self) -> dict:
         return {resource_id(r.name, s.name): s.desired_count for r, s in self._services()}
@@ -174,7 +273,9 @@ class ScalingHost:
             key = resource_id(record.name, service.name)
             if key not in self.aas.targets:
                 continue
-            running, _ = service.counts()
+            running = self._running_counts.get(service.arn)
+            if running is None:
+                running, _ = service.counts()
             views[key] = ServiceView(running, service.desired_count, self.history.get(key, {}),
                                      deployment_in_progress=len(service.deployments) > 1)
         return views
@@ -201,7 +302,8 @@ class ScalingHost:
     # -- capacity providers (step 5, last) ------------------------------------
 
     def _managed_scaling(self, now: int) -> None:
-        views = [self._provider_view(p) for p in self.region.capacity_providers.values()]
+        clusters = self._cluster_demands()
+        views = [self._provider_view(p, clusters) for p in self.region.capacity_providers.values()]
         for outcome in self.providers.run(now, views):
             cluster = self._cluster_of(outcome.provider)
             for metric, value in (("CapacityProviderReservation", outcome.reservation),
@@ -221,39 +323,64 @@ class ScalingHost:
         return next((r.name for r in self.region.clusters.values()
                      if r.status == "ACTIVE" and provider in r.capacity_providers), None)
 
-    def _provider_view(self, provider) -> ProviderView:
+    def _cluster_demands(self) -> list:
+        """Per ACTIVE cluster with capacity providers: (record, instances busy with non-DAEMON
+        tasks, [(task needs, {provider: tasks waiting}) per service]): what every provider's view
+        reads, gathered once a minute rather than once per provider."""
+        out = []
+        for record in self.region.clusters.values():
+            if record.status != "ACTIVE" or not record.capacity_providers:
+                continue
+            busy = set()      # instance_tasks holds each instance's tasks until they are STOPPED
+            for tasks in record.instance_tasks.values():
+                for task in tasks.values():
+                    if task.last_status != "STOPPED" and (
+                            task.owner is None or task.owner.scheduling_strategy != "DAEMON"):
+                        busy.add(task.ec2_instance_id)
+                        break
+            waiting = [w for w in (self._waiting_split(record, s, self._live_counts.get(s.arn))
+                                   for s in record.services.values()) if w]
+            out.append((record, busy, waiting))
+        return out
+
+    def _provider_view(self, provider, clusters: list) -> ProviderView:
         busy: set = set()
         waiting: list = []
-        for record in self.region.clusters.values():
-            if record.status != "ACTIVE" or provider.name not in record.capacity_providers:
+        for record, cluster_busy, cluster_waiting in clusters:
+            if provider.name not in record.capacity_providers:
                 continue
-            for task in record.live_tasks():
-                owner = task.owner
-                if owner is None or owner.scheduling_strategy != "DAEMON":
-                    busy.add(task.ec2_instance_id)
-            for service in record.services.values():
-                waiting += self._waiting_tasks(record, service, provider.name)
+            busy |= cluster_busy
+            for needs, split in cluster_waiting:
+                waiting += [needs] * split.get(provider.name, 0)
         waiting += self.region.provisioning.needs(provider.name)
         provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
 
-    def waiting_count(self, record) -> int:
-        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity."""
-        total = sum(len(self._waiting_tasks(record, service, name)) for service in record.services.values()
-                    for name in record.capacity_providers if name not in FARGATE_PROVIDERS)
+    def waiting_count(self, record, live_counts: dict | None = None) -> int:
+        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity
+        (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
+        total = 0
+        for service in record.services.values():
+            waiting = self._waiting_split(record, service, (live_counts or {}).get(service.arn))
+            if waiting:
+                total += sum(waiting[1].get(name, 0) for name in record.capacity_providers
+                             if name not in FARGATE_PROVIDERS)
         return min(MAX_PROVISIONING, total + self.region.provisioning.count(record.name))
 
-    def _waiting_tasks(self, record, service, provider: str) -> list:
-        """(CPU, memory, ENIs, GPUs) of the service's tasks that wait for capacity on ``provider``:
-        its shortfall (desired count less live tasks), split by its capacity provider strategy."""
+    def _waiting_split(self, record, service, live_count: int | None = None) -> tuple | None:
+        """((CPU, memory, ENIs, GPUs), {provider: count}) of the service's tasks that wait for
+        capacity: its shortfall (desired count less live tasks), split by its capacity provider
+        strategy; None when nothing waits. ``live_count``: the live tasks, when counted already."""
         strategy = getattr(service, "capacity_provider_strategy", None)
         if not strategy or service.status != "ACTIVE":
-            return []
+            return None
+        if live_count is not None and service.desired_count <= live_count:
+            return None
         live = [t for t in service.all_tasks() if t.last_status != "STOPPED"]
         shortfall = service.desired_count - len(live)
         if shortfall <= 0:
-            return []
+            return None
         held = held_by_provider(live)
-        share = split_tasks(shortfall, parse_strategy(strategy), held).get(provider, 0)
         needs = service.primary.task_definition.requirements()
-        return [(int(needs.cpu), int(needs.memory), int(needs.eni), int(needs.gpu))] * share
+        return ((int(needs.cpu), int(needs.memory), int(needs.eni), int(needs.gpu)),
+                split_tasks(shortfall, parse_strategy(strategy), held))

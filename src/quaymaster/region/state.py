@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 
 
 @dataclass(eq=False)
@@ -23,5 +24,18 @@ class ClusterRecord:
     capacity_providers: list = field(default_factory=list)   # names, PutClusterCapacityProviders
     default_strategy: list = field(default_factory=list)     # defaultCapacityProviderStrategy
 
+    # The tasks not yet STOPPED, in ``tasks`` order, kept up to date by ``live_tasks`` from
+    # ``tasks`` (which only grows): a day's stopped tasks are not walked again every minute.
+    _live: dict = field(default_factory=dict, repr=False, compare=False)
+    _seen: int = field(default=0, repr=False, compare=False)
+
     def live_tasks(self):
-        return (t for t in self.tasks.values() if t.last_status != "STOPPED")
+        live = self._live
+        if len(self.tasks) != self._seen:
+            for task in islice(self.tasks.values(), self._seen, None):
+                live[task.arn] = task
+            self._seen = len(self.tasks)
+        stopped = [arn for arn, task in live.items() if task.last_status == "STOPPED"]
+        for arn in stopped:
+            del live[arn]
+        return iter(list(live.values()))

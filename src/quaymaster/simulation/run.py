@@ -13,17 +13,25 @@ class SimulationError(ScenarioError):
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, *, seed: int | None = None):
+    def __init__(self, scenario: Scenario, *, seed: int | None = None, fast_paths: bool = True,
+                 jump_ticks: bool = True):
+        """``fast_paths=False`` places every service task by placement's plain per-task scan;
+        ``jump_ticks=False`` visits every tick while an Auto Scaling group exists instead of
+        jumping to the next one where something is due. Neither changes the outputs (the
+        benchmark and the tests compare them)."""
         self.scenario = scenario
         seed = scenario.seed if seed is None else seed
         self.region = Region(scenario.region, scenario.account, seed=seed, start=scenario.start_ms,
                              tick=scenario.tick_ms)
+        self.region.fast_paths = fast_paths
+        self.region.jump_ticks = jump_ticks
         for family, timings in scenario.timings.items():
             self.region.set_task_timings(None if family == "*" else family, timings)
         if scenario.fargate:
             self.region.fargate.set_spot_interruptions(scenario.fargate["spotInterruptionsPerHour"])
             self.region.fargate.set_subnet_zones(scenario.fargate["subnets"])
         self.recorder = Recorder(self.region, scenario, seed)
+        self._tables: dict | None = None
         self._schedule()
 
     def _schedule(self) -> None:
@@ -69,10 +77,15 @@ class Simulation:
         if bar is not None:
             bar.close()
         self.recorder.finish()
+        self._tables = None
         return self
 
     def tables(self) -> dict:
-        return self.recorder.tables()
+        """The Arrow tables (built once per run: a day of metrics is millions of rows)."""
+        tables = self._tables
+        if tables is None:
+            tables = self._tables = self.recorder.tables()
+        return tables
 
     def summary(self) -> dict:
         return self.recorder.summary()
@@ -87,5 +100,5 @@ def _progress_bar(enabled: bool, total_ms: int):
 
 
 def simulate(scenario: Scenario, *, seed: int | None = None, until_ms: int | None = None,
-             progress: bool = False) -> Simulation:
-    return Simulation(scenario, seed=seed).run(until_ms, progress)
+             progress: bool = False, fast_paths: bool = True) -> Simulation:
+    return Simulation(scenario, seed=seed, fast_paths=fast_paths).run(until_ms, progress)
