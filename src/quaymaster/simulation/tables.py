@@ -13,6 +13,11 @@ import pyarrow.parquet as pq
 from quaymaster.simulation.cost import InstanceMeter, cost_of
 
 TIME = pa.timestamp("ms", tz="UTC")
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# Per Fargate provider and minute: tasks RUNNING, tasks on their way there, and the vCPU and GB of
+# memory held by every task not yet STOPPED (what Fargate bills; docs/semantics.md).
+FARGATE_METRICS = ("runningTasks", "pendingTasks", "vcpuHeld", "memoryGBHeld")
+_STARTING = frozenset(("PROVISIONING", "PENDING", "ACTIVATING"))
 SCHEMAS = {
     "metrics": pa.schema([("time", TIME), ("scope", pa.string()), ("cluster", pa.string()),
                           ("name", pa.string()), ("metric", pa.string()), ("value", pa.float64())]),
@@ -57,6 +62,7 @@ class Recorder:
         region.scaling.metric_sink = lambda *row: self.metrics.append(row)
         region.scaling.activity_sink = lambda *row: self.activities.append(row)
         self.meter = InstanceMeter(region)
+        self._fargate_seen: dict[str, set] = {}   # cluster -> Fargate providers with rows
         self.sampled = bool("metrics" in scenario.outputs or scenario.workloads or scenario.prices)
         if self.sampled:   # a run without them skips whole minutes: nothing metered (instanceHours null)
             region.sample_hooks.append(self.sample)
@@ -71,10 +77,14 @@ class Recorder:
                 continue
             services = sorted(record.services.values(), key=lambda s: s.seq)
             cpu_held = memory_held = provisioning = 0
+            fargate = self._fargate_tallies(record)
             for task in record.live_tasks():
-                cpu_held += task.cpu
-                memory_held += task.memory
                 provisioning += task.last_status == "PROVISIONING"
+                if task.launch_type == "FARGATE":     # its own capacity, not the instances'
+                    _tally_fargate(fargate, task)
+                else:
+                    cpu_held += task.cpu
+                    memory_held += task.memory
             provisioning += self.region.scaling.waiting_count(record)
             for service in services:
                 running, pending = service.counts()
@@ -92,8 +102,18 @@ class Recorder:
                 ("instances", instances), ("provisioningTasks", provisioning),
                 ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
                 ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0))]
+            self._fargate_seen[record.name].update(fargate)
+            rows += [(now, "capacity_provider", record.name, provider, k, float(v))
+                     for provider, tally in sorted(fargate.items()) for k, v in tally.items()]
         self.peak_instances = max(self.peak_instances, instances_total)
         self.meter.sample(now)
+
+    def _fargate_tallies(self, record) -> dict:
+        """Zeroed tallies of the Fargate providers the cluster lists or has run tasks on: once a
+        provider has a row it gets one every minute, so its series has no gaps."""
+        seen = self._fargate_seen.setdefault(record.name, set())
+        seen.update(p for p in record.capacity_providers if p in FARGATE_PROVIDERS)
+        return {provider: dict.fromkeys(FARGATE_METRICS, 0.0) for provider in seen}
 
     # -- activities -----------------------------------------------------------
 
@@ -152,6 +172,21 @@ class Recorder:
         for name, table in self.tables().items():
             pq.write_table(table, out / f"{name}.parquet", compression="zstd")
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True) + "\n")
+
+
+def _tally_fargate(tallies: dict, task) -> None:
+    """Count a not yet STOPPED Fargate task under its provider (the FARGATE launch type, with no
+    provider, under FARGATE: the same capacity at the same price)."""
+    tally = tallies.get(task.capacity_provider or "FARGATE")
+    if tally is None:
+        tally = tallies[task.capacity_provider or "FARGATE"] = dict.fromkeys(FARGATE_METRICS, 0.0)
+    status = task.last_status
+    if status == "RUNNING":
+        tally["runningTasks"] += 1
+    elif status in _STARTING:
+        tally["pendingTasks"] += 1
+    tally["vcpuHeld"] += task.cpu / 1024
+    tally["memoryGBHeld"] += task.memory / 1024
 
 
 def _task_columns(tasks, capacity_provider) -> list:

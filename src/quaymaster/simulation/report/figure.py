@@ -1,4 +1,5 @@
-"""The report picture: one row of two panels per shown service and per capacity provider, then capacity
+"""The report picture: one row of two panels per shown service and per capacity provider (N and M
+and reservation for Auto Scaling group providers; tasks and vCPU/memory held for Fargate), then capacity
 and unserved demand, on a shared axis of hours since the start. Needs matplotlib (imported lazily)."""
 
 from __future__ import annotations
@@ -67,6 +68,22 @@ def _provider_reservation(ax, data: ReportData, key: Key) -> None:
     ax.legend(fontsize=8)
 
 
+def _fargate_tasks(ax, data: ReportData, key: Key) -> None:
+    _plot(ax, data, key, "runningTasks", "running", color="tab:blue", linewidth=1.6)
+    _plot(ax, data, key, "pendingTasks", "starting", color="tab:orange", linewidth=0.9, alpha=0.8)
+    ax.set_title(f"{_label(key)} (Fargate): tasks", loc="left", fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, ncol=2)
+
+
+def _fargate_held(ax, data: ReportData, key: Key) -> None:
+    _plot(ax, data, key, "vcpuHeld", "vCPU", color="tab:green", linewidth=1.4)
+    _plot(ax, data, key, "memoryGBHeld", "memory (GB)", color="tab:purple", linestyle="--", linewidth=1.2)
+    ax.set_title(f"{_label(key)} (Fargate): vCPU and memory held", loc="left", fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, ncol=2)
+
+
 def _capacity(ax, data: ReportData) -> None:
     for key in data.of_scope("cluster"):
         _plot(ax, data, key, "instances", f"{key[2]} instances", linewidth=1.6)
@@ -113,8 +130,12 @@ def panels(data: ReportData) -> list:
     for key in data.shown:
         out += [lambda ax, key=key: _service_counts(ax, data, key), lambda ax, key=key: _service_cpu(ax, data, key)]
     for key in data.of_scope("capacity_provider"):
-        out += [lambda ax, key=key: _provider_nm(ax, data, key),
-                lambda ax, key=key: _provider_reservation(ax, data, key)]
+        if "N" in data.entities[key]:           # managed scaling of an Auto Scaling group provider
+            out += [lambda ax, key=key: _provider_nm(ax, data, key),
+                    lambda ax, key=key: _provider_reservation(ax, data, key)]
+        if "runningTasks" in data.entities[key]:   # FARGATE or FARGATE_SPOT
+            out += [lambda ax, key=key: _fargate_tasks(ax, data, key),
+                    lambda ax, key=key: _fargate_held(ax, data, key)]
     if data.of_scope("cluster") or data.of_scope("asg"):
         out.append(lambda ax: _capacity(ax, data))
     if _has(data, "service", "UnservedDemand"):
