@@ -6,6 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from quaymaster.fleet import generate_fleet
+from quaymaster.lifecycle import Task
+from quaymaster.simulation.cost import fargate_usage
 
 from quaymaster.simulation import ScenarioError, load_scenario
 from quaymaster.simulation.report import render
@@ -68,3 +70,58 @@ def test_the_report_draws_each_fargate_provider(simulation):
     held = figure.axes[titles.index("batch/FARGATE (Fargate): vCPU and memory held")]
     lines = {line.get_label(): line.get_ydata() for line in held.get_lines()}
     assert lines["vCPU"][-1] == 1.0 and lines["memory (GB)"][-1] == 2.0
+
+
+# -- cost ----------------------------------------------------------------------
+
+PRICES = {"FARGATE": {"vcpuHour": 0.04, "gbHour": 0.004}, "FARGATE_SPOT": {"vcpuHour": 0.012, "gbHour": 0.0013}}
+
+
+def test_fargate_is_billed_from_the_image_pull_to_the_end_per_second():
+    # 30 s of provisioning before the pull starts; every task runs to the end at 20 minutes, so
+    # each is billed 1200 - 30 = 1170 s: 4 on FARGATE, 6 on FARGATE_SPOT, 0.25 vCPU and 0.5 GB each.
+    summary = fargate_run(timings={"*": {"provisioning": "30s"}}, prices=PRICES).summary()
+    hours = 1170 / 3600
+    assert summary["fargate"] == {
+        "FARGATE": {"tasks": 4, "vcpuHours": pytest.approx(4 * 0.25 * hours), "gbHours": pytest.approx(4 * 0.5 * hours)},
+        "FARGATE_SPOT": {"tasks": 6, "vcpuHours": pytest.approx(6 * 0.25 * hours),
+                         "gbHours": pytest.approx(6 * 0.5 * hours)}}
+    assert summary["cost"] == pytest.approx(hours * (4 * (0.25 * 0.04 + 0.5 * 0.004) + 6 * (0.25 * 0.012 + 0.5 * 0.0013)))
+    assert "unpricedFargate" not in summary
+
+
+def _task(seq, pull, stopped, provider="FARGATE", launch_type="FARGATE"):
+    return Task(arn=f"arn:t/{seq}", seq=seq, cluster="c", cluster_arn="arn:c", group="g", task_definition=None,
+                launch_type=launch_type, created_at=0, cpu=1024, memory=2048, capacity_provider=provider,
+                pull_started_at=pull, stopped_at=stopped)
+
+
+def test_fargate_rounds_up_to_the_second_with_a_one_minute_minimum():
+    tasks = [_task(1, 0, 5_000),                    # 5 s: billed the minimum, 60 s
+             _task(2, 1_000, 62_001),               # 61.001 s: 62 s
+             _task(3, None, 9_000),                 # stopped before its pull began: nothing
+             _task(4, 0, None, provider=None),      # the FARGATE launch type, running at the end (120 s)
+             _task(5, 0, 90_000, provider=None, launch_type="EC2")]   # not Fargate
+    usage = fargate_usage(tasks, end_ms=120_000)
+    assert usage == {"FARGATE": {"tasks": 3, "vcpuHours": pytest.approx((60 + 62 + 120) / 3600),
+                                 "gbHours": pytest.approx(2 * (60 + 62 + 120) / 3600)}}
+
+
+def test_an_unpriced_fargate_provider_leaves_no_cost():
+    summary = fargate_run("5m", prices={"FARGATE": PRICES["FARGATE"]}).summary()
+    assert summary["cost"] is None and summary["unpricedFargate"] == ["FARGATE_SPOT"]
+    assert summary["fargate"]["FARGATE_SPOT"]["tasks"] == 6
+
+
+@pytest.mark.parametrize("price, path", [
+    ({"vcpuHour": 0.04}, "$.prices.FARGATE"),
+    ({"vcpuHour": 0.04, "gbHour": 0.004, "hour": 1}, "$.prices.FARGATE"),
+    (0.04, "$.prices.FARGATE"),
+    ({"vcpuHour": -1, "gbHour": 0.004}, "$.prices.FARGATE.vcpuHour"),
+    ({"vcpuHour": 0.04, "gbHour": "cheap"}, "$.prices.FARGATE.gbHour"),
+    ({"vcpuHour": 0.04, "gbHour": float("inf")}, "$.prices.FARGATE.gbHour"),
+])
+def test_bad_fargate_prices_name_their_path(price, path):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario({**fargate_scenario(), "prices": {"FARGATE": price}})
+    assert caught.value.field == path

@@ -35,6 +35,7 @@ class Task:
     last_status: str = "PROVISIONING"
     desired_status: str = "RUNNING"
     started_at: int | None = None
+    pull_started_at: int | None = None   # PENDING began: its images are being pulled (Fargate bills from here)
     healthy_at: int | None = None      # when it became healthy (None: not healthy yet)
     health_status: str = "UNKNOWN"
     stopping_at: int | None = None
@@ -89,7 +90,7 @@ class Task:
             out["attachments"] = [dict(a, details=[dict(d) for d in a["details"]]) for a in self.attachments]
         if self.attributes:
             out["attributes"] = [dict(a) for a in self.attributes]
-        for key, value in (("startedAt", self.started_at), ("stoppingAt", self.stopping_at),
+        for key, value in (("pullStartedAt", self.pull_started_at), ("startedAt", self.started_at), ("stoppingAt", self.stopping_at),
                            ("stoppedAt", self.stopped_at)):
             if value is not None:
                 out[key] = to_datetime(value)

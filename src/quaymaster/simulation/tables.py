@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quaymaster.simulation.cost import InstanceMeter, cost_of
+from quaymaster.simulation.cost import InstanceMeter, cost_of, fargate_cost, fargate_usage
 
 TIME = pa.timestamp("ms", tz="UTC")
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -158,12 +158,18 @@ class Recorder:
         kinds = Counter(event_kind(m) for _, _, _, m in self.events)
         hours = self.meter.hours() if self.sampled else None
         cost, unpriced = cost_of(hours, self.scenario.prices)
+        fargate = fargate_usage(self._tasks, self.region.now)
+        fargate_usd, fargate_unpriced = fargate_cost(fargate, self.scenario.prices)
+        # an unpriced Fargate provider leaves no cost, as an unpriced instance type does
+        cost = None if cost is None or fargate_unpriced else cost + fargate_usd
         summary = {"services": services, "peakInstances": self.peak_instances,
                    "unservedDemandTotal": self.unserved_total, "events": dict(sorted(kinds.items())),
                    "tasks": len(self._tasks), "transitions": self.region.lifecycle.transitions,
-                   "instanceHours": hours, "cost": cost}
+                   "instanceHours": hours, "fargate": fargate, "cost": cost}
         if unpriced:
             summary["unpricedInstanceTypes"] = unpriced
+        if fargate_unpriced and self.scenario.prices:
+            summary["unpricedFargate"] = fargate_unpriced
         return summary
 
     def write(self, out_dir) -> None:
