@@ -53,6 +53,7 @@ class Task:
     attachments: list = field(default_factory=list)   # Fargate: its elastic network interface
     attributes: list = field(default_factory=list)    # Fargate: ecs.availability-zone and the like
     platform_version: str | None = None    # Fargate: the platform version it runs on
+    platform_family: str | None = None     # Fargate: Linux, or the Windows family
 
     @property
     def live(self) -> bool:
@@ -84,7 +85,7 @@ class Task:
         optional = {"containerInstanceArn": self.instance_arn, "availabilityZone": self.availability_zone,
                     "startedBy": self.started_by, "stopCode": self.stop_code,
                     "stoppedReason": self.stopped_reason, "capacityProviderName": self.capacity_provider,
-                    "platformVersion": self.platform_version}
+                    "platformVersion": self.platform_version, "platformFamily": self.platform_family}
         out.update({k: v for k, v in optional.items() if v is not None})
         if self.attachments:
             out["attachments"] = [dict(a, details=[dict(d) for d in a["details"]]) for a in self.attachments]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
+from quaymaster.scaling.fargate import resolve_platform_version
 from quaymaster.region.launch_plan import held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
@@ -104,9 +105,12 @@ class ServiceHost:
         service = launch.service
         record = self.region.clusters[service.cluster]
         subnets = fargate_subnets(service.request)   # checked by CreateService/UpdateService
-        return self.region.fargate.launch(record, launch.deployment.task_definition, portion.count,
-                                          portion.provider, subnets, group=service.group, service=service,
-                                          deployment=launch.deployment)
+        definition = launch.deployment.task_definition
+        version = getattr(launch.deployment, "platform_version", None) or \
+            resolve_platform_version(service.request.get("platformVersion"), definition)
+        return self.region.fargate.launch(record, definition, portion.count, portion.provider, subnets,
+                                          group=service.group, service=service, deployment=launch.deployment,
+                                          platform_version=version)
 
     def _place_daemon(self, launch: Launch) -> None:
         service, region = launch.service, self.region
