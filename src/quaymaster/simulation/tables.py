@@ -154,7 +154,7 @@ class Recorder:
                 running, pending = service.counts()
                 services[f"{record.name}/{service.name}"] = {
                     "status": service.status, "desiredCount": service.desired_count, "runningCount": running,
-                    "pendingCount": pending, "rolloutState": service.primary.rollout_state}
+                    "pendingCount": pending, "rolloutState": _rollout_state(service)}
         kinds = Counter(event_kind(m) for _, _, _, m in self.events)
         hours = self.meter.hours() if self.sampled else None
         cost, unpriced = cost_of(hours, self.scenario.prices)
@@ -178,6 +178,16 @@ class Recorder:
         for name, table in self.tables().items():
             pq.write_table(table, out / f"{name}.parquet", compression="zstd")
         (out / "summary.json").write_text(json.dumps(self.summary(), indent=2, sort_keys=True) + "\n")
+
+
+def _rollout_state(service) -> str | None:
+    """The rolloutState of the first deployment DescribeServices shows: an ECS BLUE_GREEN / LINEAR /
+    CANARY service's task sets are its deployments (green's IN_PROGRESS while it deploys); an
+    EXTERNAL or CODE_DEPLOY service shows none (null)."""
+    if service.task_sets is None:
+        return service.primary.rollout_state
+    deployments = service.to_ecs()["deployments"]
+    return deployments[0]["rolloutState"] if deployments else None
 
 
 def _tally_fargate(tallies: dict, task) -> None:
