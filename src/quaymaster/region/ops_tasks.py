@@ -13,7 +13,7 @@ from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
 from quaymaster.scaling.fargate import check_platform_version, resolve_platform_version
 from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
-from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_target, portions,
+from quaymaster.region.launch_plan import (EXTERNAL_ATTRIBUTE, check_no_placement_for_fargate, placement_target, portions,
                                            resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
 
@@ -107,6 +107,11 @@ class TaskOps:
                                                group=request.get("group"))
         tasks = self.host.adopt(record, result, definition, started_by=request.get("startedBy"),
                                 tags=request.get("tags", []))
+        if tasks:   # a task on an ECS Anywhere instance is an EXTERNAL task, as ECS reports it
+            external = set(record.cluster.list_container_instances(filter=f"attribute:{EXTERNAL_ATTRIBUTE} exists"))
+            for task in tasks:
+                if task.instance_arn in external:
+                    task.launch_type = "EXTERNAL"
         failures = [{k: v for k, v in f.items() if k in ("arn", "reason", "detail") and v is not None}
                     for f in result.failures]
         return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
