@@ -30,13 +30,20 @@ def _plot(ax, data: ReportData, key: Key, metric: str, label: str, **style) -> b
     return True
 
 
-def _service_counts(ax, data: ReportData, key: Key) -> None:
-    _plot(ax, data, key, "desiredCount", "desired", color="black", linestyle="--", linewidth=1.2)
-    _plot(ax, data, key, "runningCount", "running", color="tab:blue", linewidth=1.6)
-    _plot(ax, data, key, "pendingCount", "pending", color="tab:orange", linewidth=0.9, alpha=0.8)
-    ax.set_title(f"{_label(key)}: tasks", loc="left", fontsize=10)
+def _lines(ax, data: ReportData, key: Key, title: str, lines, ncol: int = 1) -> None:
+    """A panel of ``(metric, label, style)`` step lines from zero up, with its title and legend."""
+    for metric, label, style in lines:
+        _plot(ax, data, key, metric, label, **style)
+    ax.set_title(title, loc="left", fontsize=10)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, ncol=3)
+    ax.legend(fontsize=8, ncol=ncol)
+
+
+def _service_counts(ax, data: ReportData, key: Key) -> None:
+    _lines(ax, data, key, f"{_label(key)}: tasks", [
+        ("desiredCount", "desired", dict(color="black", linestyle="--", linewidth=1.2)),
+        ("runningCount", "running", dict(color="tab:blue", linewidth=1.6)),
+        ("pendingCount", "pending", dict(color="tab:orange", linewidth=0.9, alpha=0.8))], ncol=3)
 
 
 def _service_cpu(ax, data: ReportData, key: Key) -> None:
@@ -52,11 +59,9 @@ def _service_cpu(ax, data: ReportData, key: Key) -> None:
 
 
 def _provider_nm(ax, data: ReportData, key: Key) -> None:
-    _plot(ax, data, key, "N", "N (instances running)", color="tab:blue", linewidth=1.4)
-    _plot(ax, data, key, "M", "M (instances needed)", color="tab:purple", linestyle="--", linewidth=1.2)
-    ax.set_title(f"capacity provider {_label(key)}: N and M", loc="left", fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    _lines(ax, data, key, f"capacity provider {_label(key)}: N and M", [
+        ("N", "N (instances running)", dict(color="tab:blue", linewidth=1.4)),
+        ("M", "M (instances needed)", dict(color="tab:purple", linestyle="--", linewidth=1.2))])
 
 
 def _provider_reservation(ax, data: ReportData, key: Key) -> None:
@@ -69,19 +74,15 @@ def _provider_reservation(ax, data: ReportData, key: Key) -> None:
 
 
 def _fargate_tasks(ax, data: ReportData, key: Key) -> None:
-    _plot(ax, data, key, "runningTasks", "running", color="tab:blue", linewidth=1.6)
-    _plot(ax, data, key, "pendingTasks", "starting", color="tab:orange", linewidth=0.9, alpha=0.8)
-    ax.set_title(f"{_label(key)} (Fargate): tasks", loc="left", fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, ncol=2)
+    _lines(ax, data, key, f"{_label(key)} (Fargate): tasks", [
+        ("runningTasks", "running", dict(color="tab:blue", linewidth=1.6)),
+        ("pendingTasks", "starting", dict(color="tab:orange", linewidth=0.9, alpha=0.8))], ncol=2)
 
 
 def _fargate_held(ax, data: ReportData, key: Key) -> None:
-    _plot(ax, data, key, "vcpuHeld", "vCPU", color="tab:green", linewidth=1.4)
-    _plot(ax, data, key, "memoryGBHeld", "memory (GB)", color="tab:purple", linestyle="--", linewidth=1.2)
-    ax.set_title(f"{_label(key)} (Fargate): vCPU and memory held", loc="left", fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, ncol=2)
+    _lines(ax, data, key, f"{_label(key)} (Fargate): vCPU and memory held", [
+        ("vcpuHeld", "vCPU", dict(color="tab:green", linewidth=1.4)),
+        ("memoryGBHeld", "memory (GB)", dict(color="tab:purple", linestyle="--", linewidth=1.2))], ncol=2)
 
 
 def _capacity(ax, data: ReportData) -> None:
