@@ -91,3 +91,19 @@ def test_a_bad_version_on_update_changes_nothing():
         region.handle("ecs", "UpdateService", {"cluster": "prod", "service": "web", "platformVersion": "2.0"})
     assert info.value.code == "InvalidParameterException" and "platformVersion" in info.value.message
     assert view() == before
+
+
+def test_an_ecs_blue_green_fargate_service_shows_the_version_of_each_deployment():
+    region = fargate_region()
+    view = service(region, deploymentConfiguration={"strategy": "BLUE_GREEN"}, platformVersion="1.3.0")
+    region.advance(120)
+    out = view()
+    assert out["platformVersion"] == "1.3.0"
+    assert [(d["platformVersion"], d["platformFamily"]) for d in out["deployments"]] == [("1.3.0", "Linux")]
+    tasks = call(region, "ListTasks", {"cluster": "prod", "serviceName": "web"})["taskArns"]
+    assert {t["platformVersion"] for t in describe(region, tasks)} == {"1.3.0"}
+    code, message = refused(region, "CreateService", {
+        "cluster": "prod", "serviceName": "bad", "taskDefinition": "fg", "desiredCount": 1, "launchType": "FARGATE",
+        "networkConfiguration": NETWORK, "deploymentConfiguration": {"strategy": "BLUE_GREEN"},
+        "platformVersion": "0.9"})
+    assert code == "InvalidParameterException" and "platformVersion '0.9'" in message
