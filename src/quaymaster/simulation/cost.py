@@ -27,9 +27,9 @@ from collections import Counter
 import pyarrow.compute as pc
 
 from quaymaster.fleet.catalog import load_catalog
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 
 TYPE_COLUMN = "attribute:ecs.instance-type"
-FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 FARGATE_RATES = ("vcpuHour", "gbHour")
 FARGATE_MINIMUM_S = 60     # Fargate bills per second with a one-minute minimum
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 from quaymaster.simulation.cost import InstanceMeter, cost_of, fargate_cost, fargate_usage
 
 TIME = pa.timestamp("ms", tz="UTC")
-FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 # Per Fargate provider and minute: tasks RUNNING, tasks on their way there, and the vCPU and GB of
 # memory held by every task not yet STOPPED (what Fargate bills; docs/semantics.md).
 FARGATE_METRICS = ("runningTasks", "pendingTasks", "vcpuHeld", "memoryGBHeld")
@@ -193,9 +193,10 @@ def _rollout_state(service) -> str | None:
 def _tally_fargate(tallies: dict, task) -> None:
     """Count a not yet STOPPED Fargate task under its provider (the FARGATE launch type, with no
     provider, under FARGATE: the same capacity at the same price)."""
-    tally = tallies.get(task.capacity_provider or "FARGATE")
-    if tally is None:
-        tally = tallies[task.capacity_provider or "FARGATE"] = dict.fromkeys(FARGATE_METRICS, 0.0)
+    provider = task.capacity_provider or "FARGATE"
+    tally = tallies.get(provider)
+    if tally is None:     # not listed by the cluster: the FARGATE launch type, or an earlier association
+        tally = tallies[provider] = dict.fromkeys(FARGATE_METRICS, 0.0)
     status = task.last_status
     if status == "RUNNING":
         tally["runningTasks"] += 1
