@@ -32,7 +32,8 @@ Writes, into an empty --out DIR:
                                               pip install 'quaymaster[plot]')
 A cost needs the scenario's "prices": {"c5.large": 0.085, ...} (USD per
 instance-hour; quaymaster has no built-in prices): instance-hours per type,
-metered each minute, times the price.
+metered each minute, times the price; Fargate tasks add their vCPU-hours and
+GB-hours times "FARGATE" / "FARGATE_SPOT": {"vcpuHour": ..., "gbHour": ...}.
 Every variation equals `quaymaster simulate` of that scenario alone, byte for
 byte, whichever worker ran it; a task Dask retries after a worker dies is
 written once.

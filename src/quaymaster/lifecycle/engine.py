@@ -137,6 +137,7 @@ class Lifecycle:
         timings = task.timings
         status = task.last_status
         if status == "PROVISIONING":
+            task.pull_started_at = now
             self._move(task, "PENDING", now, now + timings.pending_ms)
         elif status == "PENDING":
             cannot_pull = self.pull_error(task)

@@ -35,6 +35,7 @@ class Task:
     last_status: str = "PROVISIONING"
     desired_status: str = "RUNNING"
     started_at: int | None = None
+    pull_started_at: int | None = None   # PENDING began: its images are being pulled (Fargate bills from here)
     healthy_at: int | None = None      # when it became healthy (None: not healthy yet)
     health_status: str = "UNKNOWN"
     stopping_at: int | None = None
@@ -52,6 +53,7 @@ class Task:
     attachments: list = field(default_factory=list)   # Fargate: its elastic network interface
     attributes: list = field(default_factory=list)    # Fargate: ecs.availability-zone and the like
     platform_version: str | None = None    # Fargate: the platform version it runs on
+    platform_family: str | None = None     # Fargate: Linux, or the Windows family
 
     @property
     def live(self) -> bool:
@@ -83,13 +85,13 @@ class Task:
         optional = {"containerInstanceArn": self.instance_arn, "availabilityZone": self.availability_zone,
                     "startedBy": self.started_by, "stopCode": self.stop_code,
                     "stoppedReason": self.stopped_reason, "capacityProviderName": self.capacity_provider,
-                    "platformVersion": self.platform_version}
+                    "platformVersion": self.platform_version, "platformFamily": self.platform_family}
         out.update({k: v for k, v in optional.items() if v is not None})
         if self.attachments:
             out["attachments"] = [dict(a, details=[dict(d) for d in a["details"]]) for a in self.attachments]
         if self.attributes:
             out["attributes"] = [dict(a) for a in self.attributes]
-        for key, value in (("startedAt", self.started_at), ("stoppingAt", self.stopping_at),
+        for key, value in (("pullStartedAt", self.pull_started_at), ("startedAt", self.started_at), ("stoppingAt", self.stopping_at),
                            ("stoppedAt", self.stopped_at)):
             if value is not None:
                 out[key] = to_datetime(value)

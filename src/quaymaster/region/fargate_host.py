@@ -18,14 +18,15 @@ from quaymaster.keys import splitmix64
 from quaymaster.lifecycle import Task
 from quaymaster.loadbalancing.targets import task_address
 from quaymaster.region.errors import invalid
-from quaymaster.scaling.fargate import check_fargate_size, spot_interruptions, spread_zones
+from quaymaster.scaling.fargate import (PLATFORM_VERSIONS, check_fargate_size, platform_family, spot_interruptions,
+                                        spread_zones)
 from quaymaster.taskdef.validate import TaskSize, check_fargate
 
 MINUTE_MS = 60_000
 SPOT_WARNING_MS = 120_000
 DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR = 0.05   # per task-hour: one task in twenty an hour
 DEFAULT_ZONE_LETTERS = "abc"                 # every region has at least three zones
-PLATFORM_VERSION = "1.4.0"                   # what LATEST resolves to
+PLATFORM_VERSION = PLATFORM_VERSIONS["Linux"][0]   # what LATEST resolves to on Linux
 SPOT_REASON = "Your Spot Task was interrupted."
 SPOT_WARNING = ("task {task} (FARGATE_SPOT) received a Spot interruption warning: it stops with "
                 "SpotInterruption in 2 minutes.")
@@ -104,11 +105,13 @@ class FargateHost:
     # -- launching --------------------------------------------------------------
 
     def launch(self, record, definition, count: int, provider: str | None, subnets: list[str], *,
-               group: str, service=None, deployment=None, started_by=None, tags=()) -> list[Task]:
+               group: str, service=None, deployment=None, started_by=None, tags=(),
+               platform_version: str = PLATFORM_VERSION) -> list[Task]:
         """``count`` Fargate tasks in PROVISIONING; ``provider`` is FARGATE, FARGATE_SPOT or None
         (the FARGATE launch type, invisible to capacity providers)."""
         region, now = self.region, self.region.clock.now
         zones_of = {subnet: self.zone_of(subnet) for subnet in subnets}
+        family = platform_family(definition)
         held: dict = {}
         siblings = service.all_tasks() if service is not None else ()
         for task in siblings:
@@ -128,7 +131,8 @@ class FargateHost:
                         deployment_id=deployment.id if deployment is not None else None,
                         started_by=deployment.id if deployment is not None else started_by,
                         cpu=int(definition.task_cpu), memory=int(definition.task_memory), tags=list(tags),
-                        capacity_provider=provider, platform_version=PLATFORM_VERSION,
+                        capacity_provider=provider, platform_version=platform_version,
+                        platform_family=family,
                         attributes=[{"name": "ecs.availability-zone", "value": zone},
                                     {"name": "ecs.cpu-architecture", "value": "x86_64"}])
             task.attachments = [self._eni(task, subnet)]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
-from quaymaster.region.launch_plan import held_by_provider, placement_target, portions
+from quaymaster.scaling.fargate import resolve_platform_version
+from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
 
@@ -104,9 +105,12 @@ class ServiceHost:
         service = launch.service
         record = self.region.clusters[service.cluster]
         subnets = fargate_subnets(service.request)   # checked by CreateService/UpdateService
-        return self.region.fargate.launch(record, launch.deployment.task_definition, portion.count,
-                                          portion.provider, subnets, group=service.group, service=service,
-                                          deployment=launch.deployment)
+        definition = launch.deployment.task_definition
+        version = getattr(launch.deployment, "platform_version", None) or \
+            resolve_platform_version(service.request.get("platformVersion"), definition)
+        return self.region.fargate.launch(record, definition, portion.count, portion.provider, subnets,
+                                          group=service.group, service=service, deployment=launch.deployment,
+                                          platform_version=version)
 
     def _place_daemon(self, launch: Launch) -> None:
         service, region = launch.service, self.region
@@ -121,7 +125,7 @@ class ServiceHost:
                 reason = str(error).rstrip(".")
                 continue
             tasks += self.adopt(record, result, launch.deployment.task_definition, service=service,
-                                deployment=launch.deployment, daemon=True)
+                                deployment=launch.deployment, daemon=True, launch_type=service.launch_type)
             if result.failures:
                 reason = result.failures[0]["reason"]
         if reason is not None:
@@ -138,9 +142,9 @@ class ServiceHost:
         service.events.emit(self.now, STARTED.format(name=service.name, n=len(tasks), tasks=shown))
 
     def adopt(self, record, result, task_definition, *, service=None, deployment=None, started_by=None,
-              daemon=False, tags=(), capacity_provider=None) -> list[Task]:
+              daemon=False, tags=(), capacity_provider=None, launch_type=None) -> list[Task]:
         """Region tasks for the tasks a placement just put on ``record``'s cluster (through
-        ``capacity_provider`` when a strategy chose one)."""
+        ``capacity_provider`` when a strategy chose one; ``launch_type``: the placement's unless given)."""
         region = self.region
         placements = result.placements
         if placements.num_rows == 0:
@@ -154,7 +158,8 @@ class ServiceHost:
         zones = region.instance_zones(record)
         # What every task of this placement shares, looked up once.
         shared = dict(cluster=record.name, cluster_arn=record.arn, group=request.group,
-                      task_definition=task_definition, launch_type=request.launch_type, created_at=now,
+                      task_definition=task_definition, launch_type=launch_type or request.launch_type,
+                      created_at=now,
                       service=service.name if service is not None else None,
                       deployment_id=deployment.id if deployment is not None else None,
                       started_by=deployment.id if deployment is not None else started_by,
@@ -244,6 +249,9 @@ class ServiceHost:
         record = self.region.clusters[service.cluster]
         expressions = [c["expression"] for c in service.placement_constraints if c.get("type") == "memberOf"]
         expressions += list(service.primary.task_definition.member_of)
+        # EXTERNAL daemons run on the ECS Anywhere instances only, EC2 daemons on the others
+        expressions.append(f"attribute:{EXTERNAL_ATTRIBUTE} " + ("exists" if service.launch_type == "EXTERNAL"
+                                                                 else "!exists"))
         query = " and ".join(f"({e})" for e in expressions) or None
         arns = record.cluster.list_container_instances(filter=query, status="ACTIVE")
         return dict.fromkeys(arns, True)

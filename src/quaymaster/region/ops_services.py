@@ -11,6 +11,7 @@ from quaymaster.region.ops_tasksets import uses_task_sets
 from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
 from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
+from quaymaster.scaling.fargate import check_platform_version, resolve_platform_version
 from quaymaster.region.launch_plan import check_no_placement_for_fargate, resolve_strategy, uses_fargate
 from quaymaster.region.paging import page
 from quaymaster.services import config
@@ -109,9 +110,8 @@ class ServiceOps:
         placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
                      "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
         constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
-        _check_fargate_service({**placement, "networkConfiguration": request.get(
-            "networkConfiguration", service.request.get("networkConfiguration"))}, definition, launch_type,
-            provider_strategy, scheduling)
+        _check_fargate_service({**placement, **{key: request.get(key, service.request.get(key)) for key in (
+            "networkConfiguration", "platformVersion")}}, definition, launch_type, provider_strategy, scheduling)
         desired = service.desired_count
         if "desiredCount" in request:
             desired = config.check_desired_count(request["desiredCount"], scheduling)
@@ -124,7 +124,7 @@ class ServiceOps:
             constraints != service.placement_constraints or strategy != service.placement_strategy or \
             provider_strategy != service.capacity_provider_strategy or \
             any(k in request and request[k] != service.request.get(k)
-                for k in ("loadBalancers", "networkConfiguration"))
+                for k in ("loadBalancers", "networkConfiguration", "platformVersion"))
         # Everything is checked: now change.
         service.desired_count = desired
         service.minimum_healthy_percent, service.maximum_percent = minimum, maximum
@@ -132,7 +132,7 @@ class ServiceOps:
         service.placement_constraints, service.placement_strategy = constraints, strategy
         service.launch_type = launch_type
         service.capacity_provider_strategy = provider_strategy
-        for key in ("loadBalancers", "networkConfiguration", "healthCheckGracePeriodSeconds",
+        for key in ("loadBalancers", "networkConfiguration", "platformVersion", "healthCheckGracePeriodSeconds",
                     "enableExecuteCommand", "enableECSManagedTags", "propagateTags"):
             if key in request:
                 service.request[key] = request[key]
@@ -213,7 +213,9 @@ def _check_fargate_service(request: dict, definition, launch_type: str, provider
                            scheduling: str) -> None:
     """What a service whose tasks may run on Fargate needs: no placement, a Fargate definition,
     subnets; DAEMON services cannot run on Fargate (they follow instances)."""
-    if not uses_fargate(launch_type, provider_strategy):
+    on_fargate = uses_fargate(launch_type, provider_strategy)
+    check_platform_version(request.get("platformVersion"), launch_type, on_fargate)
+    if not on_fargate:
         return
     if scheduling == "DAEMON":
         raise invalid("schedulingStrategy: the DAEMON scheduling strategy is not supported with the FARGATE "
@@ -221,6 +223,7 @@ def _check_fargate_service(request: dict, definition, launch_type: str, provider
     check_no_placement_for_fargate(request)
     check_fargate_definition(definition)
     fargate_subnets(request)
+    resolve_platform_version(request.get("platformVersion"), definition)
 
 
 def _instant(value) -> int | None:

@@ -11,8 +11,9 @@ from quaymaster.region.batch import describe_each
 from quaymaster.placement.reasons import NO_CONTAINER_INSTANCES
 from quaymaster.region.errors import api_errors, invalid
 from quaymaster.region.fargate_host import check_fargate_definition, fargate_subnets
+from quaymaster.scaling.fargate import check_platform_version, resolve_platform_version
 from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
-from quaymaster.region.launch_plan import (check_no_placement_for_fargate, placement_target, portions,
+from quaymaster.region.launch_plan import (EXTERNAL_ATTRIBUTE, check_no_placement_for_fargate, placement_target, portions,
                                            resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
 
@@ -38,11 +39,14 @@ class TaskOps:
         launch_type = request.get("launchType") or "EC2"
         self._check_tags(request.get("tags", []))
         definition = self._runnable(request["taskDefinition"])
-        subnets = None
-        if uses_fargate(launch_type, strategy):
+        subnets = version = None
+        on_fargate = uses_fargate(launch_type, strategy)
+        check_platform_version(request.get("platformVersion"), launch_type, on_fargate)
+        if on_fargate:
             check_no_placement_for_fargate(request)
             check_fargate_definition(definition)
             subnets = fargate_subnets(request)
+            version = resolve_platform_version(request.get("platformVersion"), definition)
         group = request.get("group") or f"family:{definition.family}"
         tasks, failures = [], []
         # Instance portions first: a request placement refuses is refused before anything starts.
@@ -50,7 +54,7 @@ class TaskOps:
             if portion.launch_type == "FARGATE":
                 tasks += self.fargate.launch(record, definition, portion.count, portion.provider, subnets,
                                              group=group, started_by=request.get("startedBy"),
-                                             tags=request.get("tags", []))
+                                             tags=request.get("tags", []), platform_version=version)
                 continue
             placed, failed = self._run_on_instances(record, definition, request, portion, group)
             tasks += placed
@@ -104,6 +108,11 @@ class TaskOps:
                                                group=request.get("group"))
         tasks = self.host.adopt(record, result, definition, started_by=request.get("startedBy"),
                                 tags=request.get("tags", []))
+        if tasks:   # a task on an ECS Anywhere instance is an EXTERNAL task, as ECS reports it
+            external = set(record.cluster.list_container_instances(filter=f"attribute:{EXTERNAL_ATTRIBUTE} exists"))
+            for task in tasks:
+                if task.instance_arn in external:
+                    task.launch_type = "EXTERNAL"
         failures = [{k: v for k, v in f.items() if k in ("arn", "reason", "detail") and v is not None}
                     for f in result.failures]
         return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}

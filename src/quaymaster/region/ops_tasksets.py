@@ -17,6 +17,7 @@ from quaymaster.loadbalancing.traffic import DEFAULT_WAIT_MINUTES, codedeploy_pl
 from quaymaster.loadbalancing.attach import check_load_balancers
 from quaymaster.region.batch import describe_each
 from quaymaster.region.errors import invalid
+from quaymaster.scaling.fargate import check_platform_version, resolve_platform_version
 from quaymaster.services import config
 from quaymaster.services.bluegreen import READY_TIMEOUT_MINUTES, BlueGreenDeployment
 from quaymaster.services.model import Service
@@ -80,6 +81,9 @@ class TaskSetOps:
         constraints, strategy = config.check_placement(
             request, definition or SimpleNamespace(member_of=()), launch_type, scheduling)
         check_load_balancers(request.get("loadBalancers"), definition)
+        check_platform_version(request.get("platformVersion"), launch_type, launch_type == "FARGATE")
+        if definition is not None and launch_type == "FARGATE":
+            resolve_platform_version(request.get("platformVersion"), definition)
         desired = config.check_desired_count(request.get("desiredCount"), scheduling)
         minimum, maximum, enable, rollback = config.check_deployment_configuration(
             {k: v for k, v in deployment_configuration.items() if k not in SHIFT_KEYS}, scheduling)
@@ -102,13 +106,16 @@ class TaskSetOps:
         n = len(service.history) + 1
         number = key_hash(service.arn, n, "task-set") % 10**19
         task_set_id = f"ecs-svc/{number:019d}"
+        launch_type = request.get("launchType", service.launch_type)
         task_set = TaskSet(
             id=task_set_id, arn=f"arn:aws:ecs:{self.name}:{self.account}:task-set/{service.cluster}/"
                                 f"{service.name}/{task_set_id}",
             task_definition=definition, created_at=self.now, updated_at=self.now,
             status="PRIMARY" if primary else "ACTIVE", scale=scale, external_id=request.get("externalId"),
-            launch_type=request.get("launchType", service.launch_type), request=request,
-            stability_at=self.now, started_by=started_by)
+            launch_type=launch_type, request=request, stability_at=self.now, started_by=started_by,
+            platform_version=resolve_platform_version(request.get("platformVersion",
+                                                                   service.request.get("platformVersion")),
+                                                      definition) if launch_type == "FARGATE" else None)
         if controller_of(service.request) == "ECS":     # ECS's own strategies: the set is a service deployment
             task_set.deployment_arn = service.deployment_arn(number, self.name, self.account)
         # a task set has no rollout of its own (a blue/green deployment gives green one)

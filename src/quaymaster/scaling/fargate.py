@@ -69,3 +69,42 @@ def spot_interruptions(seed: int, task_sequences, minute: int, rate_per_hour: fl
         streams = splitmix64_array(np.uint64(splitmix64(seed ^ 0x5107)) ^ sequences)
         bits = splitmix64_array(streams + np.uint64(minute))
     return (bits >> np.uint64(11)).astype(np.float64) / 9007199254740992.0 < chance
+
+
+# Platform versions (docs/semantics.md, "Outputs, cost and launch-type gaps"): LATEST resolves
+# to 1.4.0 on Linux and 1.0.0 on Windows, as ECS documents today; the older Linux versions are
+# accepted by name. platformFamily is "Linux" or the Windows operatingSystemFamily.
+LATEST = "LATEST"
+PLATFORM_VERSIONS = {"Linux": ("1.4.0", "1.3.0"), "Windows": ("1.0.0",)}
+
+
+def platform_family(definition) -> str:
+    """``Linux``, or the task definition's Windows ``runtimePlatform.operatingSystemFamily``."""
+    document = getattr(definition, "_document", None) or {}
+    family = (document.get("runtimePlatform") or {}).get("operatingSystemFamily") or "LINUX"
+    return "Linux" if family == "LINUX" else family
+
+
+def resolve_platform_version(requested: str | None, definition) -> str:
+    """The platform version a Fargate task runs on: ``requested`` (None: LATEST) resolved; an
+    InvalidParameterException naming platformVersion if the platform has no such version."""
+    family = platform_family(definition)
+    versions = PLATFORM_VERSIONS["Linux" if family == "Linux" else "Windows"]
+    if requested is None or requested == LATEST:
+        return versions[0]
+    if requested not in versions:
+        raise ServiceError("InvalidParameterException",
+                           f"platformVersion {requested!r} is not a Fargate platform version for {family} "
+                           f"(one of {LATEST}, {', '.join(versions)}).")
+    return requested
+
+
+def check_platform_version(requested, launch_type: str, on_fargate: bool) -> None:
+    """A platform version is for Fargate only; with Fargate it must name one."""
+    if requested is None:
+        return
+    if not on_fargate:
+        raise ServiceError("InvalidParameterException",
+                           f"The platform version must be null when specifying an {launch_type} launch type.")
+    if not isinstance(requested, str):
+        raise ServiceError("InvalidParameterException", f"platformVersion must be a string (got {requested!r}).")

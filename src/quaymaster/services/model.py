@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from quaymaster.clock import to_datetime
 from quaymaster.lifecycle.task import LIVE_SET
 from quaymaster.streams import key_hash
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS, LATEST, platform_family, resolve_platform_version
 from quaymaster.services.events import EventLog
 
 
@@ -31,6 +32,7 @@ class Deployment:
     rolled_back: bool = False
     source_arns: tuple = ()
     tasks: dict = field(default_factory=dict)   # task ARN -> Task, until STOPPED
+    platform_version: str | None = None          # Fargate: the version its tasks run on (LATEST resolved)
 
     @property
     def service_deployment_arn(self) -> str:
@@ -98,6 +100,8 @@ class Service:
         deployment = Deployment(
             id=f"ecs-svc/{number:019d}", arn=self.deployment_arn(number, region_name, account),
             task_definition=task_definition, created_at=now, updated_at=now,
+            platform_version=resolve_platform_version(self.request.get("platformVersion"), task_definition)
+            if self.on_fargate else None,
             source_arns=tuple(d.arn for d in self.deployments if d.tasks))
         for old in self.deployments:
             if old.status == "PRIMARY":
@@ -143,6 +147,13 @@ class Service:
         return {"maximumPercent": self.maximum_percent, "minimumHealthyPercent": self.minimum_healthy_percent,
                 "deploymentCircuitBreaker": {"enable": self.breaker_enable, "rollback": self.breaker_rollback}}
 
+    @property
+    def on_fargate(self) -> bool:
+        """Whether its tasks may run on Fargate (the launch type, or a Fargate provider in its strategy)."""
+        if self.capacity_provider_strategy:
+            return any(item["capacityProvider"] in FARGATE_PROVIDERS for item in self.capacity_provider_strategy)
+        return self.launch_type == "FARGATE"
+
     def to_ecs(self) -> dict:
         running, pending = self.counts()
         out = {
@@ -168,6 +179,9 @@ class Service:
         for key in ("healthCheckGracePeriodSeconds", "networkConfiguration"):
             if key in self.request:
                 out[key] = self.request[key]
+        if self.on_fargate and self.deployments:   # as requested (LATEST by default); deployments resolve it
+            out["platformVersion"] = self.request.get("platformVersion", LATEST)
+            out["platformFamily"] = platform_family(self.primary.task_definition)
         if self.task_sets is not None:
             from quaymaster.services.tasksets import task_set_service_view
             task_set_service_view(self, out)
@@ -176,12 +190,16 @@ class Service:
 
 def deployment_to_ecs(service: Service, d: Deployment) -> dict:
     running, pending = d.counts()
-    return {"id": d.id, "status": d.status, "taskDefinition": d.task_definition.arn,
+    out = {"id": d.id, "status": d.status, "taskDefinition": d.task_definition.arn,
             "desiredCount": service.desired_count if d.status == "PRIMARY" else len(d.tasks),
             "pendingCount": pending, "runningCount": running, "failedTasks": d.failed_tasks,
             "createdAt": to_datetime(d.created_at), "updatedAt": to_datetime(d.updated_at),
             "launchType": service.launch_type, "rolloutState": d.rollout_state,
             "rolloutStateReason": d.rollout_reason}
+    if d.platform_version is not None:
+        out["platformVersion"] = d.platform_version
+        out["platformFamily"] = platform_family(d.task_definition)
+    return out
 
 
 def service_deployment_status(d: Deployment) -> str:

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from quaymaster.clock import to_datetime
+from quaymaster.scaling.fargate import platform_family
 from quaymaster.services.model import Deployment, deployment_to_ecs
 from quaymaster.services.rolling import _launch_budget
 
@@ -77,6 +78,9 @@ class TaskSet(Deployment):
             out["startedBy"] = self.started_by
         if "networkConfiguration" in request:
             out["networkConfiguration"] = request["networkConfiguration"]
+        if self.platform_version is not None:
+            out["platformVersion"] = self.platform_version
+            out["platformFamily"] = platform_family(self.task_definition)
         return out
 
 

@@ -1,4 +1,5 @@
-"""What a simulation's EC2 instances cost: instance-hours per instance type times an hourly price.
+"""What a simulation's capacity costs: EC2 instance-hours per instance type times an hourly price,
+plus Fargate's vCPU-hours and GB-hours per provider times its rates.
 
 A scenario prices instance types with ``prices: {"c5.large": 0.085, ...}`` (USD
 per instance-hour, On-Demand Linux as the user's region and contract charge).
@@ -12,6 +13,10 @@ exists then: a fleet instance registered and not yet deregistered, and every
 instance of an Auto Scaling group (booting, in service, or unregistered). Each
 count stands for that minute, so a fleet of 12 instances over 30 minutes is 6
 instance-hours. EC2 bills per second; a minute is the simulation's metric grain.
+
+Fargate is priced with ``"FARGATE": {"vcpuHour": USD, "gbHour": USD}`` (and ``FARGATE_SPOT``)
+and metered per task as AWS bills it: from the start of the image pull until the task stops,
+rounded up to the second, with a one-minute minimum (``fargate_usage``).
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ from collections import Counter
 import pyarrow.compute as pc
 
 from quaymaster.fleet.catalog import load_catalog
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 
 TYPE_COLUMN = "attribute:ecs.instance-type"
+FARGATE_RATES = ("vcpuHour", "gbHour")
+FARGATE_MINIMUM_S = 60     # Fargate bills per second with a one-minute minimum
 
 
-def parse_prices(value, path: str = "$.prices") -> dict[str, float]:
-    """``{instance type: USD per hour}`` checked: catalog types, finite non-negative numbers."""
+def parse_prices(value, path: str = "$.prices") -> dict:
+    """``{instance type: USD per hour}`` checked: catalog types, finite non-negative numbers; and
+    ``FARGATE`` / ``FARGATE_SPOT``: ``{"vcpuHour": USD, "gbHour": USD}``."""
     from quaymaster.simulation.scenario import ScenarioError
 
     if value is None:
@@ -35,16 +44,34 @@ def parse_prices(value, path: str = "$.prices") -> dict[str, float]:
     if not isinstance(value, dict):
         raise ScenarioError(path, 'a mapping of instance type to USD per hour, e.g. {"c5.large": 0.085}')
     catalog = load_catalog()
-    prices = {}
+    prices: dict = {}
     for name, price in value.items():
+        if name in FARGATE_PROVIDERS:
+            prices[name] = _fargate_price(price, f"{path}.{name}")
+            continue
         if name not in catalog:
             raise ScenarioError(f"{path}.{name}", "not an instance type of the catalog "
                                 "(quaymaster fleet types lists them)")
-        if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) \
-                or price < 0:
+        if not _is_price(price):
             raise ScenarioError(f"{path}.{name}", f"a price in USD per hour (a number >= 0), found {price!r}")
         prices[name] = float(price)
     return prices
+
+
+def _is_price(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+
+
+def _fargate_price(value, path: str) -> dict[str, float]:
+    from quaymaster.simulation.scenario import ScenarioError
+
+    if not isinstance(value, dict) or set(value) != set(FARGATE_RATES):
+        raise ScenarioError(path, 'an object {"vcpuHour": USD per vCPU-hour, "gbHour": USD per GB-hour}, '
+                            f"found {value!r}")
+    for rate in FARGATE_RATES:
+        if not _is_price(value[rate]):
+            raise ScenarioError(f"{path}.{rate}", f"a price in USD (a number >= 0), found {value[rate]!r}")
+    return {rate: float(value[rate]) for rate in FARGATE_RATES}
 
 
 class InstanceMeter:
@@ -101,3 +128,29 @@ def cost_of(hours: dict[str, float] | None, prices: dict[str, float]) -> tuple[f
     if not prices or unpriced:
         return None, unpriced
     return sum(value * prices[name] for name, value in hours.items()), []
+
+
+def fargate_usage(tasks, end_ms: int) -> dict[str, dict]:
+    """Per Fargate provider (the FARGATE launch type counts as FARGATE): tasks billed, vCPU-hours
+    and GB-hours. A task is billed from the start of its image pull (when PENDING began) until
+    it stopped (or the run's end), rounded up to the second, at least a minute; a task stopped
+    before its pull began costs nothing."""
+    usage: dict[str, dict] = {}
+    for task in tasks:
+        if task.launch_type != "FARGATE" or task.pull_started_at is None:
+            continue
+        end = task.stopped_at if task.stopped_at is not None else end_ms
+        seconds = max(FARGATE_MINIMUM_S, -(-(end - task.pull_started_at) // 1000))
+        entry = usage.setdefault(task.capacity_provider or "FARGATE", {"tasks": 0, "vcpuHours": 0.0, "gbHours": 0.0})
+        entry["tasks"] += 1
+        entry["vcpuHours"] += task.cpu / 1024 * seconds / 3600
+        entry["gbHours"] += task.memory / 1024 * seconds / 3600
+    return dict(sorted(usage.items()))
+
+
+def fargate_cost(usage: dict[str, dict], prices: dict) -> tuple[float, list[str]]:
+    """(USD, Fargate providers that ran without a price)."""
+    unpriced = sorted(name for name in usage if name not in prices)
+    total = sum(entry["vcpuHours"] * prices[name]["vcpuHour"] + entry["gbHours"] * prices[name]["gbHour"]
+                for name, entry in usage.items() if name in prices)
+    return total, unpriced

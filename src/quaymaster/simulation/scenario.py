@@ -10,6 +10,7 @@ from quaymaster.api_models import check_request
 from quaymaster.clock import DEFAULT_START, parse_duration, parse_instant
 from quaymaster.errors import InvalidInputError, InvalidParameterError, ServiceError
 from quaymaster.lifecycle import TaskTimings
+from quaymaster.ecr import ECRRegistry
 from quaymaster.region.dispatch import SUPPORTED
 from quaymaster.region.fargate_host import DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
 from quaymaster.scaling.autoscaling_api import split_extension
@@ -20,6 +21,11 @@ TOP_KEYS = ("region", "account", "seed", "start", "duration", "tick", "calls", "
             "outputs", "timings", "prices", "fargate")
 FARGATE_KEYS = ("spotInterruptionsPerHour", "subnets")
 OUTPUTS = ("metrics", "events", "tasks", "activities")
+# The region's registry takes every ECR operation but the layer upload steps, whose requests name
+# the uploadId an earlier response gave (a scenario's requests are fixed in advance), and
+# GetAuthorizationToken, which only serves a registry client (docs/semantics.md).
+ECR_CALLS = frozenset(ECRRegistry.OPERATIONS) - {"InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload",
+                                                 "GetAuthorizationToken"}
 
 
 class ScenarioError(InvalidInputError):
@@ -175,7 +181,7 @@ def _call(i: int, call, start_ms: int) -> Call:
         offset = _at(f"{path}.at", parse_duration, at)
     operation = call.get("operation")
     service, _, name = operation.partition(":") if isinstance(operation, str) else ("", "", "")
-    if service not in SUPPORTED or name not in SUPPORTED[service]:
+    if (service != "ecr" or name not in ECR_CALLS) and (service not in SUPPORTED or name not in SUPPORTED[service]):
         raise ScenarioError(f"{path}.operation", f"unsupported operation {operation!r} (ecs:<Operation>)")
     request = call.get("request", {})
     # the group's instance types may sit in LaunchTemplate (an extension the model lacks)

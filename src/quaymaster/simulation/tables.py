@@ -10,9 +10,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quaymaster.simulation.cost import InstanceMeter, cost_of
+from quaymaster.scaling.fargate import FARGATE_PROVIDERS
+from quaymaster.simulation.cost import InstanceMeter, cost_of, fargate_cost, fargate_usage
 
 TIME = pa.timestamp("ms", tz="UTC")
+# Per Fargate provider and minute: tasks RUNNING, tasks on their way there, and the vCPU and GB of
+# memory held by every task not yet STOPPED (what Fargate bills; docs/semantics.md).
+FARGATE_METRICS = ("runningTasks", "pendingTasks", "vcpuHeld", "memoryGBHeld")
+_STARTING = frozenset(("PROVISIONING", "PENDING", "ACTIVATING"))
 SCHEMAS = {
     "metrics": pa.schema([("time", TIME), ("scope", pa.string()), ("cluster", pa.string()),
                           ("name", pa.string()), ("metric", pa.string()), ("value", pa.float64())]),
@@ -57,6 +62,7 @@ class Recorder:
         region.scaling.metric_sink = lambda *row: self.metrics.append(row)
         region.scaling.activity_sink = lambda *row: self.activities.append(row)
         self.meter = InstanceMeter(region)
+        self._fargate_seen: dict[str, set] = {}   # cluster -> Fargate providers with rows
         self.sampled = bool("metrics" in scenario.outputs or scenario.workloads or scenario.prices)
         if self.sampled:   # a run without them skips whole minutes: nothing metered (instanceHours null)
             region.sample_hooks.append(self.sample)
@@ -71,10 +77,14 @@ class Recorder:
                 continue
             services = sorted(record.services.values(), key=lambda s: s.seq)
             cpu_held = memory_held = provisioning = 0
+            fargate = self._fargate_tallies(record)
             for task in record.live_tasks():
-                cpu_held += task.cpu
-                memory_held += task.memory
                 provisioning += task.last_status == "PROVISIONING"
+                if task.launch_type == "FARGATE":     # its own capacity, not the instances'
+                    _tally_fargate(fargate, task)
+                else:
+                    cpu_held += task.cpu
+                    memory_held += task.memory
             stats = {service.arn: service.task_stats() for service in services}
             provisioning += self.region.scaling.waiting_count(record, {a: s[3] for a, s in stats.items()})
             for service in services:
@@ -92,8 +102,18 @@ class Recorder:
                 ("instances", instances), ("provisioningTasks", provisioning),
                 ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
                 ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0))]
+            self._fargate_seen[record.name].update(fargate)
+            rows += [(now, "capacity_provider", record.name, provider, k, float(v))
+                     for provider, tally in sorted(fargate.items()) for k, v in tally.items()]
         self.peak_instances = max(self.peak_instances, instances_total)
         self.meter.sample(now)
+
+    def _fargate_tallies(self, record) -> dict:
+        """Zeroed tallies of the Fargate providers the cluster lists or has run tasks on: once a
+        provider has a row it gets one every minute, so its series has no gaps."""
+        seen = self._fargate_seen.setdefault(record.name, set())
+        seen.update(p for p in record.capacity_providers if p in FARGATE_PROVIDERS)
+        return {provider: dict.fromkeys(FARGATE_METRICS, 0.0) for provider in seen}
 
     # -- activities -----------------------------------------------------------
 
@@ -134,16 +154,22 @@ class Recorder:
                 running, pending = service.counts()
                 services[f"{record.name}/{service.name}"] = {
                     "status": service.status, "desiredCount": service.desired_count, "runningCount": running,
-                    "pendingCount": pending, "rolloutState": service.primary.rollout_state}
+                    "pendingCount": pending, "rolloutState": _rollout_state(service)}
         kinds = Counter(event_kind(m) for _, _, _, m in self.events)
         hours = self.meter.hours() if self.sampled else None
         cost, unpriced = cost_of(hours, self.scenario.prices)
+        fargate = fargate_usage(self._tasks, self.region.now)
+        fargate_usd, fargate_unpriced = fargate_cost(fargate, self.scenario.prices)
+        # an unpriced Fargate provider leaves no cost, as an unpriced instance type does
+        cost = None if cost is None or fargate_unpriced else cost + fargate_usd
         summary = {"services": services, "peakInstances": self.peak_instances,
                    "unservedDemandTotal": self.unserved_total, "events": dict(sorted(kinds.items())),
                    "tasks": len(self._tasks), "transitions": self.region.lifecycle.transitions,
-                   "instanceHours": hours, "cost": cost}
+                   "instanceHours": hours, "fargate": fargate, "cost": cost}
         if unpriced:
             summary["unpricedInstanceTypes"] = unpriced
+        if fargate_unpriced and self.scenario.prices:
+            summary["unpricedFargate"] = fargate_unpriced
         return summary
 
     def write(self, out_dir) -> None:
@@ -158,6 +184,32 @@ def _columns(rows: list, width: int) -> list:
     """Rows of ``width`` values as ``width`` column lists (``zip(*rows)`` unpacks millions of
     arguments: several times slower on a day of metrics)."""
     return [[row[k] for row in rows] for k in range(width)]
+
+
+def _rollout_state(service) -> str | None:
+    """The rolloutState of the first deployment DescribeServices shows: an ECS BLUE_GREEN / LINEAR /
+    CANARY service's task sets are its deployments (green's IN_PROGRESS while it deploys); an
+    EXTERNAL or CODE_DEPLOY service shows none (null)."""
+    if service.task_sets is None:
+        return service.primary.rollout_state
+    deployments = service.to_ecs()["deployments"]
+    return deployments[0]["rolloutState"] if deployments else None
+
+
+def _tally_fargate(tallies: dict, task) -> None:
+    """Count a not yet STOPPED Fargate task under its provider (the FARGATE launch type, with no
+    provider, under FARGATE: the same capacity at the same price)."""
+    provider = task.capacity_provider or "FARGATE"
+    tally = tallies.get(provider)
+    if tally is None:     # not listed by the cluster: the FARGATE launch type, or an earlier association
+        tally = tallies[provider] = dict.fromkeys(FARGATE_METRICS, 0.0)
+    status = task.last_status
+    if status == "RUNNING":
+        tally["runningTasks"] += 1
+    elif status in _STARTING:
+        tally["pendingTasks"] += 1
+    tally["vcpuHeld"] += task.cpu / 1024
+    tally["memoryGBHeld"] += task.memory / 1024
 
 
 def _task_columns(tasks, capacity_provider) -> list:

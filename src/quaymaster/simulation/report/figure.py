@@ -1,4 +1,5 @@
-"""The report picture: one row of two panels per shown service and per capacity provider, then capacity
+"""The report picture: one row of two panels per shown service and per capacity provider (N and M
+and reservation for Auto Scaling group providers; tasks and vCPU/memory held for Fargate), then capacity
 and unserved demand, on a shared axis of hours since the start. Needs matplotlib (imported lazily)."""
 
 from __future__ import annotations
@@ -29,13 +30,20 @@ def _plot(ax, data: ReportData, key: Key, metric: str, label: str, **style) -> b
     return True
 
 
-def _service_counts(ax, data: ReportData, key: Key) -> None:
-    _plot(ax, data, key, "desiredCount", "desired", color="black", linestyle="--", linewidth=1.2)
-    _plot(ax, data, key, "runningCount", "running", color="tab:blue", linewidth=1.6)
-    _plot(ax, data, key, "pendingCount", "pending", color="tab:orange", linewidth=0.9, alpha=0.8)
-    ax.set_title(f"{_label(key)}: tasks", loc="left", fontsize=10)
+def _lines(ax, data: ReportData, key: Key, title: str, lines, ncol: int = 1) -> None:
+    """A panel of ``(metric, label, style)`` step lines from zero up, with its title and legend."""
+    for metric, label, style in lines:
+        _plot(ax, data, key, metric, label, **style)
+    ax.set_title(title, loc="left", fontsize=10)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, ncol=3)
+    ax.legend(fontsize=8, ncol=ncol)
+
+
+def _service_counts(ax, data: ReportData, key: Key) -> None:
+    _lines(ax, data, key, f"{_label(key)}: tasks", [
+        ("desiredCount", "desired", dict(color="black", linestyle="--", linewidth=1.2)),
+        ("runningCount", "running", dict(color="tab:blue", linewidth=1.6)),
+        ("pendingCount", "pending", dict(color="tab:orange", linewidth=0.9, alpha=0.8))], ncol=3)
 
 
 def _service_cpu(ax, data: ReportData, key: Key) -> None:
@@ -51,11 +59,9 @@ def _service_cpu(ax, data: ReportData, key: Key) -> None:
 
 
 def _provider_nm(ax, data: ReportData, key: Key) -> None:
-    _plot(ax, data, key, "N", "N (instances running)", color="tab:blue", linewidth=1.4)
-    _plot(ax, data, key, "M", "M (instances needed)", color="tab:purple", linestyle="--", linewidth=1.2)
-    ax.set_title(f"capacity provider {_label(key)}: N and M", loc="left", fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    _lines(ax, data, key, f"capacity provider {_label(key)}: N and M", [
+        ("N", "N (instances running)", dict(color="tab:blue", linewidth=1.4)),
+        ("M", "M (instances needed)", dict(color="tab:purple", linestyle="--", linewidth=1.2))])
 
 
 def _provider_reservation(ax, data: ReportData, key: Key) -> None:
@@ -65,6 +71,18 @@ def _provider_reservation(ax, data: ReportData, key: Key) -> None:
     ax.set_title(f"capacity provider {_label(key)}: reservation %", loc="left", fontsize=10)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
+
+
+def _fargate_tasks(ax, data: ReportData, key: Key) -> None:
+    _lines(ax, data, key, f"{_label(key)} (Fargate): tasks", [
+        ("runningTasks", "running", dict(color="tab:blue", linewidth=1.6)),
+        ("pendingTasks", "starting", dict(color="tab:orange", linewidth=0.9, alpha=0.8))], ncol=2)
+
+
+def _fargate_held(ax, data: ReportData, key: Key) -> None:
+    _lines(ax, data, key, f"{_label(key)} (Fargate): vCPU and memory held", [
+        ("vcpuHeld", "vCPU", dict(color="tab:green", linewidth=1.4)),
+        ("memoryGBHeld", "memory (GB)", dict(color="tab:purple", linestyle="--", linewidth=1.2))], ncol=2)
 
 
 def _capacity(ax, data: ReportData) -> None:
@@ -113,8 +131,12 @@ def panels(data: ReportData) -> list:
     for key in data.shown:
         out += [lambda ax, key=key: _service_counts(ax, data, key), lambda ax, key=key: _service_cpu(ax, data, key)]
     for key in data.of_scope("capacity_provider"):
-        out += [lambda ax, key=key: _provider_nm(ax, data, key),
-                lambda ax, key=key: _provider_reservation(ax, data, key)]
+        if "N" in data.entities[key]:           # managed scaling of an Auto Scaling group provider
+            out += [lambda ax, key=key: _provider_nm(ax, data, key),
+                    lambda ax, key=key: _provider_reservation(ax, data, key)]
+        if "runningTasks" in data.entities[key]:   # FARGATE or FARGATE_SPOT
+            out += [lambda ax, key=key: _fargate_tasks(ax, data, key),
+                    lambda ax, key=key: _fargate_held(ax, data, key)]
     if data.of_scope("cluster") or data.of_scope("asg"):
         out.append(lambda ax: _capacity(ax, data))
     if _has(data, "service", "UnservedDemand"):

@@ -59,11 +59,18 @@ def _sections(data: ReportData, tables: dict) -> list[str]:
     if clusters:
         parts += ["<h2>Clusters</h2>", _table(["cluster", "peak instances", "final instances",
                                                "peak provisioning tasks"], clusters)]
+    keys = data.of_scope("capacity_provider")
     providers = [[key[2], _agg(data, key, "CapacityProviderReservation", np.max), _agg(data, key, "M", np.max),
-                  _last(data, key, "N")] for key in data.of_scope("capacity_provider")]
+                  _last(data, key, "N")] for key in keys if "N" in data.entities[key]]
     if providers:
         parts += ["<h2>Capacity providers</h2>", _table(["capacity provider", "peak reservation %", "peak M",
                                                          "final N"], providers)]
+    fargate = [[f"{key[1]}/{key[2]}", _agg(data, key, "runningTasks", np.max), _last(data, key, "runningTasks"),
+                _agg(data, key, "vcpuHeld", np.max), _agg(data, key, "memoryGBHeld", np.max)]
+               for key in keys if "runningTasks" in data.entities[key]]
+    if fargate:
+        parts += ["<h2>Fargate</h2>", _table(["cluster/provider", "peak running tasks", "final running tasks",
+                                              "peak vCPU", "peak memory (GB)"], fargate)]
     events = tables.get("events")
     if events is not None and events.num_rows:
         kinds = Counter(event_kind(m) for m in events.column("message").to_pylist())
