@@ -89,7 +89,7 @@ typedef struct {
     const uint8_t *member_ok;     /* all memberOf expressions true (1) or not (0) */
     int64_t *group_count;         /* live tasks of the request's group */
     int64_t *running_tasks;       /* live tasks of any group */
-    const uint64_t *tie_key;      /* k(p) of section 6 */
+    const uint64_t *tie_key;      /* k(p) of section 6; NULL: computed from the request's seed */
 } qm_instances;
 
 /* One strategy of the chain. bucket/bucket_count are used by

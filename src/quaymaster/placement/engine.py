@@ -11,7 +11,8 @@ and repairs what it holds: the group's spread counts move by the tasks that
 came and went, the instances that changed go back into (or are re-sifted in)
 their cell's heap, drains and status changes refresh the static stages. Only
 a change it cannot repair (new instances, an attribute it reads) makes it
-start afresh. A new seed keeps the plan and recomputes its tie keys. Reuse is
+start afresh. A new seed keeps the plan as it is (the core derives tie keys
+from the seed, and the cell heaps are ordered without them). Reuse is
 what makes a run_task call of ten tasks cost microseconds rather than a pass
 over every instance: the core's cell index carries over.
 
@@ -76,8 +77,7 @@ class Plan:
         self.keep: list = []  # arrays the C structs point at
         self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
         self.seed = request.seed
-        self.tie = prepare.cached_tie_keys(cluster, request.seed).copy()  # the plan's own: reseed writes it
-        self.view = self._instances(state, self.tie)
+        self.view = self._instances(state)
         self.strategies = self._strategies(state, request.strategies)
         self.n_strategies = len(request.strategies)
         self.rq = self._request(req, request, fast_paths)
@@ -131,22 +131,18 @@ class Plan:
         self.log_index = log.end
         return True
 
-    def reseed(self, cluster, seed: int) -> None:
-        """Take a new seed: tie keys recomputed in place, the cell index rebuilt at first use."""
-        if seed == self.seed:
-            return
-        self.tie[:] = prepare.cached_tie_keys(cluster, seed)
-        self.rq.seed_state = seed_state(seed)
-        self.seed = seed
-        if self.index:
-            self.index.built = 0
+    def reseed(self, seed: int) -> None:
+        """Take a new seed. The core derives tie keys from the seed as it reads them and the
+        cell heaps do not depend on it, so nothing else changes."""
+        if seed != self.seed:
+            self.rq.seed_state = seed_state(seed)
+            self.seed = seed
 
-    def _instances(self, state, tie):
+    def _instances(self, state):
         view = instances_view(state, self.group_count)
         view.prefilter = ptr(self.prefilter)
         view.member_ok = ptr(self.member_ok)
-        view.tie_key = ptr(tie)
-        self.keep.append(tie)
+        view.tie_key = ffi.NULL  # k(p) from the request's seed, in the core
         return view
 
     def _strategies(self, state, strategies):
@@ -275,7 +271,7 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
            request.constraints.distinct_instance, fast_paths)
     plan = plans.get(key)
     if plan is not None and plan.usable(cluster) and plan.repair(cluster):
-        plan.reseed(cluster, request.seed)
+        plan.reseed(request.seed)
         return plan
     plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes),
                 fast_paths)
