@@ -32,7 +32,7 @@ typedef qm_index_state qm_index;
  * (spread(attribute) values are equal there). The heaps use this order only, not the
  * tie key, so they stay valid under any seed; ties are settled per request by the
  * cells' prefix lists below. */
-static int before(const qm_ctx *c, int64_t a, int64_t b)
+static inline __attribute__((always_inline)) int before(const qm_ctx *c, int64_t a, int64_t b)
 {
     for (int32_t k = 0; k < c->ranked; k++) {
         const qm_strategy *s = &c->strategies[k];
@@ -354,7 +354,7 @@ int64_t qm_index_choose(qm_index *x, const qm_ctx *c, qm_prefix *p)
 
 /* The winner w took a task: out of its cell's list, and back in if its new place is
  * still inside it (the slot it left at the front makes room). */
-static void prefix_placed(const qm_ctx *c, qm_prefix *p, int64_t cell, int64_t w)
+static void prefix_placed(const qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t cell, int64_t w)
 {
     int32_t *list = p->items + cell * p->k;
     int64_t b = p->begin[cell], e = p->end[cell];
@@ -362,8 +362,11 @@ static void prefix_placed(const qm_ctx *c, qm_prefix *p, int64_t cell, int64_t w
         p->begin[cell] = p->end[cell] = 0;
         return;
     }
+    int feasible = qm_stage_of(c, w) == QM_STAGE_FEASIBLE;
+    if (feasible && x->only_improves)
+        return; /* its values only fell: still the cell's first */
     b++;
-    if (b < e && qm_stage_of(c, w) == QM_STAGE_FEASIBLE && cell_before(c, w, list[e - 1])) {
+    if (b < e && feasible && cell_before(c, w, list[e - 1])) {
         int64_t at = b;
         while (at < e && cell_before(c, list[at], w))
             at++;
@@ -382,7 +385,7 @@ void qm_index_placed(qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t w)
     int32_t at = x->slot[w];
     int32_t cell = x->cell_of[w];
     if (cell >= 0 && cell < x->n_cells && p)
-        prefix_placed(c, p, cell, w);
+        prefix_placed(x, c, p, cell, w);
     if (at < 0 || cell < 0 || cell >= x->n_cells || at < x->start[cell]
         || at >= x->start[cell] + x->size[cell] || x->heap[at] != w)
         return; /* not indexed (or not as the core left it) */
