@@ -174,3 +174,21 @@ int qm_ports_rehash(const qm_ports *from, qm_ports *to)
     }
     return QM_OK;
 }
+
+int64_t qm_ports_of(const qm_ports *ports, int64_t position, int64_t *out, int64_t capacity)
+{
+    if (!ports || (capacity > 0 && !out))
+        return -QM_ENULL;
+    if (!set_is_sound(ports) || capacity < 0 || position < 0)
+        return -QM_EINVAL;
+    int64_t found = 0;
+    for (int64_t s = 0; s < ports->added_capacity; s++) {
+        int64_t stored = ports->added[s];
+        if ((stored - 1) >> 17 == position) { /* an empty slot (0) gives -1: one rare branch */
+            if (found < capacity)
+                out[found] = stored - 1;
+            found++;
+        }
+    }
+    return found;
+}

@@ -228,6 +228,11 @@ int qm_ports_insert(qm_ports *ports, int64_t n, const int64_t *keys, int64_t n_k
  * capacity at least twice the keys). */
 int qm_ports_rehash(const qm_ports *from, qm_ports *to);
 
+/* The keys of one instance's ports in the set `ports->added`, in slot order:
+ * up to `capacity` of them go to `out`; returns how many there are (or a
+ * negative QM_ status). One pass over the set, no allocation. */
+int64_t qm_ports_of(const qm_ports *ports, int64_t position, int64_t *out, int64_t capacity);
+
 /* Repair a kept cell index after the instances `dirty` changed outside the
  * requests placed with it (stops, drains, other requests): each goes back
  * into its cell's heap (or is re-sifted there), and its cell's top is

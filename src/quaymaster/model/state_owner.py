@@ -160,9 +160,16 @@ class PortSet:
         self._point(self.size)
 
     def ports_of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """The TCP and UDP ports in use on one instance, sorted."""
-        held = self.table[(self.table - 1) >> POSITION_SHIFT == position] - 1
-        held = np.sort(held)
+        """The TCP and UDP ports in use on one instance, sorted (one pass of the core over
+        the set, not numpy temporaries of its size)."""
+        held = np.empty(64, np.int64)
+        found = lib.qm_ports_of(self.struct, position, ptr(held), len(held))
+        if found > len(held):
+            held = np.empty(found, np.int64)
+            found = lib.qm_ports_of(self.struct, position, ptr(held), len(held))
+        if found < 0:
+            check(-found, "qm_ports_of")
+        held = np.sort(held[:found])
         udp = ((held >> PROTOCOL_SHIFT) & 1).astype(np.bool_)
         return held[~udp] & 0xFFFF, held[udp] & 0xFFFF
 
