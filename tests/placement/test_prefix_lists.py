@@ -5,9 +5,10 @@ request from the seed, so a kept plan serves every seed without a rebuild.
 Here fleets made of a few identical instance kinds (so nearly everything ties),
 chains that mix spread(attribute), spread(instanceId) and binpack (also on a
 resource the task does not use, where a winner keeps its values), static and
-dynamic ports and distinctInstance are driven with a new explicit seed per
-request and stops in between; every answer must equal the plain per-task scan
-(``fast_paths=False``) on a twin cluster.
+dynamic ports, distinctInstance and memberOf are driven with a new explicit seed per
+request and stops, drains and attribute changes in between (a memberOf plan
+keeps its index through attribute changes); every answer must equal the plain per-task scan
+(``fast_paths=False``) on a twin cluster that keeps no plan.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def fleet(n: int, seed: int) -> pa.Table:
         "memory_registered": np.where(kinds == 0, 2048, 4096),
         "attribute:zone": rng.choice(["a", "b", "c"], n).tolist(),
         "attribute:rack": rng.choice(["r1", "r2"], n).tolist(),
+        "attribute:tier": rng.choice(["t0", "t1"], n).tolist(),
     })
 
 
@@ -53,18 +55,32 @@ operations = st.lists(st.one_of(
     st.tuples(st.just("run"), st.integers(0, len(CHAINS) - 1), st.integers(0, len(TASKS) - 1),
               st.integers(1, 40), st.integers(0, 2**64 - 1), st.booleans()),
     st.tuples(st.just("stop"), st.integers(0, 10_000), st.integers(1, 8)),
+    st.tuples(st.just("attribute"), st.integers(0, 10_000), st.sampled_from(["tier", "zone", "rack"]),
+              st.sampled_from(["t0", "t1", "a", "b", "r1"])),
+    st.tuples(st.just("drain"), st.integers(0, 10_000), st.sampled_from(["DRAINING", "ACTIVE"])),
 ), min_size=1, max_size=20)
+MEMBER_OF = {"type": "memberOf", "expression": "attribute:tier != t0"}
 
 
 def apply(cluster: Cluster, operation, fast: bool):
     if operation[0] == "run":
         _, chain, task, count, seed, distinct = operation
-        constraints = [{"type": "distinctInstance"}] if distinct else None
+        constraints = ([{"type": "distinctInstance"}] if distinct else []) + ([MEMBER_OF] if task % 2 else [])
         result = cluster.run_task(TASKS[task], count=count, seed=seed, group=f"g{chain % 3}",
-                                  placement_strategy=CHAINS[chain], placement_constraints=constraints,
+                                  placement_strategy=CHAINS[chain], placement_constraints=constraints or None,
                                   fast_paths=fast)
         return (result.positions.tolist(), result.placements.column("host_ports").to_pylist(),
                 result.failed_count)
+    if operation[0] == "attribute":
+        _, at, name, value = operation
+        target = cluster.state.arns[at % cluster.state.n]
+        cluster.put_attributes([{"name": name, "value": value, "targetType": "container-instance",
+                                 "targetId": target}])
+        return None
+    if operation[0] == "drain":
+        _, at, status = operation
+        answer = cluster.update_container_instances_state([cluster.state.arns[at % cluster.state.n]], status)
+        return answer["failures"]  # the descriptions hold registeredAt, the time of loading
     _, at, how_many = operation
     arns = cluster.task_table().column("task_arn").to_pylist()
     for k in range(min(how_many, len(arns))):
@@ -77,6 +93,7 @@ def apply(cluster: Cluster, operation, fast: bool):
 def test_prefix_lists_equal_the_scan_under_new_seeds(n, fleet_seed, ops):
     kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
     for step, operation in enumerate(ops):
+        plain.caches.plans.clear()  # the twin keeps no plan: every request is a fresh plain scan
         assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
     # registered_at defaults to the time of loading: left out
     assert kept.instance_table().drop_columns(["registered_at"]).equals(
@@ -98,3 +115,21 @@ def test_one_kept_plan_serves_many_seeds():
         want = fresh.run_task(TASKS[0], count=7, seed=seed, placement_strategy=chain,
                               fast_paths=False).positions.tolist()
         assert got == want, seed
+
+
+tier_operations = st.lists(st.one_of(
+    st.tuples(st.just("run"), st.integers(0, len(CHAINS) - 1), st.just(1), st.integers(1, 12),
+              st.integers(0, 2**64 - 1), st.just(False)),
+    st.tuples(st.just("attribute"), st.integers(0, 10_000), st.just("tier"), st.sampled_from(["t0", "t1"])),
+    st.tuples(st.just("stop"), st.integers(0, 10_000), st.integers(1, 4)),
+), min_size=2, max_size=25)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(2, 24), st.integers(0, 2**32 - 1), tier_operations)
+def test_member_of_plans_follow_attribute_changes(n, fleet_seed, ops):
+    """A kept memberOf plan sees an instance enter or leave ``tier != t0`` without a rebuild."""
+    kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
+    for step, operation in enumerate(ops):
+        plain.caches.plans.clear()  # the twin keeps no plan: every request is a fresh plain scan
+        assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)

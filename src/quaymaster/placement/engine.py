@@ -89,8 +89,7 @@ class Plan:
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
         self.owner = cluster.owner
         self.log_index = cluster.owner.log.end
-        self.reads = {s.attribute for s in request.strategies if s.attribute is not None} | {
-            name for name, _ in req.required_attributes}
+        self.spread_reads = {s.attribute for s in request.strategies if s.attribute is not None}
 
     def usable(self, cluster) -> bool:
         """Whether this plan still points at the cluster's live arrays (same instances)."""
@@ -111,16 +110,16 @@ class Plan:
         positions, groups, deltas, kinds = rows
         if len(positions) == 0:
             return True
-        attributes = kinds == ATTRIBUTE
-        if (kinds == INSTANCES).any() or (attributes.any() and (
-                self.request.constraints.member_of
-                or np.isin(groups[attributes], [log.attribute_ids.get(a, -1) for a in self.reads]).any())):
+        kind_counts = np.bincount(kinds, minlength=INSTANCES + 1)  # one pass for every kind
+        if kind_counts[INSTANCES] or (kind_counts[ATTRIBUTE] and self._spreads_changed_attribute(
+                log, groups[kinds == ATTRIBUTE])):
             return False
-        ours = (kinds == TASKS) & (groups == cluster.tasks.group_code(self.request.group))
-        if ours.any():
-            for bucket, counts in self.buckets:
-                np.add.at(counts, bucket[positions[ours]], deltas[ours])
-        if (kinds == STATUS).any():
+        if self.buckets:
+            ours = (kinds == TASKS) & (groups == cluster.tasks.group_code(self.request.group))
+            if ours.any():
+                for bucket, counts in self.buckets:
+                    np.add.at(counts, bucket[positions[ours]], deltas[ours])
+        if kind_counts[STATUS] or kind_counts[ATTRIBUTE]:  # per-instance verdicts: the positions are re-sifted
             self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
@@ -130,6 +129,12 @@ class Plan:
                                       ptr(dirty), len(dirty)), "qm_index_repair")
         self.log_index = log.end
         return True
+
+    def _spreads_changed_attribute(self, log, changed_ids: np.ndarray) -> bool:
+        """Whether an attribute change moves instances between spread buckets (the plan
+        then builds afresh). Required attributes and memberOf read only the changed
+        instance's own attributes: their masks are recomputed and the instance re-sifted."""
+        return bool(np.isin(changed_ids, [log.attribute_ids.get(a, -1) for a in self.spread_reads]).any())
 
     def reseed(self, seed: int) -> None:
         """Take a new seed. The core derives tie keys from the seed as it reads them and the
@@ -212,6 +217,8 @@ class Plan:
         live state gets one task per call, its mask refreshed in between, and
         commits every few hundred.
         """
+        if not self.dynamic and count <= _KEPT_BUFFER and count <= self._most_placeable():
+            return self._run_small(cluster, count, explain)
         result, rq, owner = self.result, self.rq, cluster.owner
         granule = _DYNAMIC_BATCH if self.dynamic else min(count, _CHUNK)  # tasks per commit
         per_task = self.n_tcp + self.n_udp
@@ -248,6 +255,28 @@ class Plan:
             if self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         positions, ports_tcp, ports_udp = _joined(parts)
+        failed = bool(result.failed)
+        fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
+        return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
+                       fail_counts, removed, first_sequence or 0)
+
+    def _run_small(self, cluster, count: int, explain: bool) -> Outcome:
+        """:meth:`run` of a request that fits the kept buffers in one core call (the
+        latency-bound case: one call, one commit, no chunk bookkeeping)."""
+        result, owner = self.result, cluster.owner
+        if self.n_tcp + self.n_udp:
+            owner.ports.ensure_room(count * (self.n_tcp + self.n_udp))
+        arrays, (at_positions, at_tcp, at_udp), _ = self._outputs(count)
+        self.rq.first_task = 0
+        result.position = ffi.cast("int64_t *", at_positions)
+        result.ports_tcp = ffi.cast("int32_t *", at_tcp)
+        result.ports_udp = ffi.cast("int32_t *", at_udp)
+        check(lib.qm_place(self.view, self.strategies, self.n_strategies, self.rq, owner.ports.struct, count,
+                           0, int(explain), self.index, result), "qm_place")
+        removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy() if result.explained else None
+        placed = result.placed
+        positions, ports_tcp, ports_udp = (a[:placed].copy() for a in arrays)
+        first_sequence = owner.commit_placed(self.request, positions, ports_tcp, ports_udp)
         failed = bool(result.failed)
         fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
         return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
