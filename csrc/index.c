@@ -219,6 +219,7 @@ struct qm_prefix {
     int32_t *items;
     int32_t *stack;        /* heap indexes still to visit in a walk */
     int32_t *chosen;       /* a walk's best k as a max-heap by tie key */
+    uint64_t *chosen_tie;  /* their tie keys */
 };
 
 qm_prefix *qm_prefix_new(const qm_index_state *x, int64_t count)
@@ -239,7 +240,8 @@ qm_prefix *qm_prefix_new(const qm_index_state *x, int64_t count)
     p->items = malloc(sizeof(int32_t) * (size_t)(n_cells * k));
     p->stack = malloc(sizeof(int32_t) * (size_t)(x->capacity > 0 ? x->capacity : 1));
     p->chosen = malloc(sizeof(int32_t) * (size_t)k);
-    if (!p->begin || !p->end || !p->items || !p->stack || !p->chosen) {
+    p->chosen_tie = malloc(sizeof(uint64_t) * (size_t)k);
+    if (!p->begin || !p->end || !p->items || !p->stack || !p->chosen || !p->chosen_tie) {
         qm_prefix_free(p);
         return NULL;
     }
@@ -255,37 +257,43 @@ void qm_prefix_free(qm_prefix *p)
     free(p->items);
     free(p->stack);
     free(p->chosen);
+    free(p->chosen_tie);
     free(p);
 }
 
-/* Restore the max-heap (by tie key) of chosen[0 .. size) below position k. */
-static void chosen_sift_down(const qm_ctx *c, int32_t *chosen, int64_t size, int64_t k)
+/* Restore the max-heap (by tie key) of chosen[0 .. size) below position k; tie[] holds
+ * the chosen instances' tie keys beside them. */
+static void chosen_sift_down(int32_t *chosen, uint64_t *tie, int64_t size, int64_t k)
 {
     int32_t item = chosen[k];
-    uint64_t key = qm_tie(c, item);
+    uint64_t key = tie[k];
     for (;;) {
         int64_t child = 2 * k + 1;
         if (child >= size)
             break;
-        if (child + 1 < size && qm_tie(c, chosen[child + 1]) > qm_tie(c, chosen[child]))
+        if (child + 1 < size && tie[child + 1] > tie[child])
             child++;
-        if (qm_tie(c, chosen[child]) <= key)
+        if (tie[child] <= key)
             break;
         chosen[k] = chosen[child];
+        tie[k] = tie[child];
         k = child;
     }
     chosen[k] = item;
+    tie[k] = key;
 }
 
-static void chosen_sift_up(const qm_ctx *c, int32_t *chosen, int64_t k)
+static void chosen_sift_up(int32_t *chosen, uint64_t *tie, int64_t k)
 {
     int32_t item = chosen[k];
-    uint64_t key = qm_tie(c, item);
-    while (k > 0 && qm_tie(c, chosen[(k - 1) / 2]) < key) {
+    uint64_t key = tie[k];
+    while (k > 0 && tie[(k - 1) / 2] < key) {
         chosen[k] = chosen[(k - 1) / 2];
+        tie[k] = tie[(k - 1) / 2];
         k = (k - 1) / 2;
     }
     chosen[k] = item;
+    tie[k] = key;
 }
 
 /* Drop the cell's infeasible tops (for good: monotone feasibility). */
@@ -315,14 +323,17 @@ static void make_list(qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t cell)
         int32_t i = x->heap[base + at];
         if (at != 0 && before(c, top, i))
             continue; /* worse values: neither it nor anything below it ties with the top */
-        int enters = n_chosen < p->k || qm_tie(c, i) < qm_tie(c, p->chosen[0]);
-        if (enters && (at == 0 || qm_stage_of(c, i) == QM_STAGE_FEASIBLE)) {
+        uint64_t tie = qm_tie(c, i);
+        if ((n_chosen < p->k || tie < p->chosen_tie[0])
+            && (at == 0 || qm_stage_of(c, i) == QM_STAGE_FEASIBLE)) {
             if (n_chosen < p->k) {
                 p->chosen[n_chosen] = i;
-                chosen_sift_up(c, p->chosen, n_chosen++);
+                p->chosen_tie[n_chosen] = tie;
+                chosen_sift_up(p->chosen, p->chosen_tie, n_chosen++);
             } else {
                 p->chosen[0] = i;
-                chosen_sift_down(c, p->chosen, n_chosen, 0);
+                p->chosen_tie[0] = tie;
+                chosen_sift_down(p->chosen, p->chosen_tie, n_chosen, 0);
             }
         }
         for (int64_t child = 2 * at + 1; child <= 2 * at + 2 && child < size; child++)
@@ -332,7 +343,8 @@ static void make_list(qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t cell)
     for (int64_t m = n_chosen; m > 0; m--) { /* largest first out of the max-heap */
         list[m - 1] = p->chosen[0];
         p->chosen[0] = p->chosen[m - 1];
-        chosen_sift_down(c, p->chosen, m - 1, 0);
+        p->chosen_tie[0] = p->chosen_tie[m - 1];
+        chosen_sift_down(p->chosen, p->chosen_tie, m - 1, 0);
     }
     p->end[cell] = n_chosen;
 }

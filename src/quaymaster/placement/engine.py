@@ -120,7 +120,9 @@ class Plan:
                 for bucket, counts in self.buckets:
                     np.add.at(counts, bucket[positions[ours]], deltas[ours])
         if kind_counts[STATUS] or kind_counts[ATTRIBUTE]:  # per-instance verdicts: the positions are re-sifted
-            self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes)
+            changed = positions[(kinds == STATUS) | (kinds == ATTRIBUTE)]
+            self.prefilter[changed] = prepare.prefilter(self.state, self.request.requirements.required_attributes,
+                                                        changed)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         if self.index and self.index.built:

@@ -16,10 +16,13 @@ from quaymaster.placement import reasons
 _TIE_CACHE_SIZE = 8
 
 
-def prefilter(state, required_attributes) -> np.ndarray:
-    """Per instance: the static stage it stops at, or CPU when it goes on to the resources."""
-    code = np.full(state.n, reasons.CPU, dtype=np.uint8)
-    has_attributes = np.ones(state.n, dtype=np.bool_)
+def prefilter(state, required_attributes, positions: np.ndarray | None = None) -> np.ndarray:
+    """Per instance (or per instance of ``positions``): the static stage it stops at, or CPU
+    when it goes on to the resources. Each instance's code reads only its own columns."""
+    at = slice(None) if positions is None else positions
+    n = state.n if positions is None else len(positions)
+    code = np.full(n, reasons.CPU, dtype=np.uint8)
+    has_attributes = np.ones(n, dtype=np.bool_)
     for name, value in required_attributes:
         column = state.attributes.get(name)
         if column is None:
@@ -27,14 +30,14 @@ def prefilter(state, required_attributes) -> np.ndarray:
             break
         wanted = column.lookup(value) if value is not None else None
         if value is None:
-            has_attributes &= column.codes >= 0
+            has_attributes &= column.codes[at] >= 0
         elif wanted < 0:  # no instance has this value
             has_attributes[:] = False
         else:
-            has_attributes &= column.codes == wanted
+            has_attributes &= column.codes[at] == wanted
     code[~has_attributes] = reasons.ATTRIBUTE
-    code[~state.agent_connected] = reasons.AGENT
-    code[state.status != ACTIVE] = reasons.NOT_ACTIVE
+    code[~state.agent_connected[at]] = reasons.AGENT
+    code[state.status[at] != ACTIVE] = reasons.NOT_ACTIVE
     return code
 
 
