@@ -29,8 +29,8 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
-from quaymaster.model.state_owner import ATTRIBUTE, INSTANCES, STATUS, TASKS, instances_view
-from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.model.state_owner import ATTRIBUTE, STATUS, instances_view
+from quaymaster.native import address, check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
 
@@ -90,6 +90,8 @@ class Plan:
         self.owner = cluster.owner
         self.log_index = cluster.owner.log.end
         self.spread_reads = {s.attribute for s in request.strategies if s.attribute is not None}
+        self.group_code_value = cluster.tasks.group_code(request.group)
+        self._log_rows, self._flags = ffi.new("qm_log_rows *"), ffi.new("int32_t *")
 
     def usable(self, cluster) -> bool:
         """Whether this plan still points at the cluster's live arrays (same instances)."""
@@ -101,7 +103,11 @@ class Plan:
     def repair(self, cluster) -> bool:
         """Bring the plan up to date with the changes logged since its last request.
 
-        Returns False when a change cannot be repaired here (the caller builds afresh).
+        One core call (``qm_plan_repair``) replays the rows: the group's spread counts
+        move, changed positions are repaired in the cell index. Drains and attribute
+        changes then refresh the static stage codes (and static memberOf masks) at the
+        positions they name. Returns False when a change cannot be repaired here (new
+        instances, an attribute the plan spreads by): the caller builds afresh.
         """
         log = self.owner.log
         rows = log.since(self.log_index)
@@ -110,33 +116,24 @@ class Plan:
         positions, groups, deltas, kinds = rows
         if len(positions) == 0:
             return True
-        kind_counts = np.bincount(kinds, minlength=INSTANCES + 1)  # one pass for every kind
-        if kind_counts[INSTANCES] or (kind_counts[ATTRIBUTE] and self._spreads_changed_attribute(
-                log, groups[kinds == ATTRIBUTE])):
+        spread_ids = np.array([log.attribute_ids.get(a, -1) for a in self.spread_reads], np.int64)
+        log_rows, flags = self._log_rows, self._flags
+        log_rows.n = len(positions)
+        log_rows.position, log_rows.group = address(positions), address(groups)
+        log_rows.delta, log_rows.kind = address(deltas), address(kinds)
+        check(lib.qm_plan_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq, log_rows,
+                                 self.group_code_value, address(spread_ids) if len(spread_ids) else ffi.NULL,
+                                 len(spread_ids), flags), "qm_plan_repair")
+        if flags[0] & lib.QM_REPAIR_REBUILD:
             return False
-        if self.buckets:
-            ours = (kinds == TASKS) & (groups == cluster.tasks.group_code(self.request.group))
-            if ours.any():
-                for bucket, counts in self.buckets:
-                    np.add.at(counts, bucket[positions[ours]], deltas[ours])
-        if kind_counts[STATUS] or kind_counts[ATTRIBUTE]:  # per-instance verdicts: the positions are re-sifted
+        if flags[0] & lib.QM_REPAIR_STATIC:  # per-instance verdicts; those positions were re-sifted
             changed = positions[(kinds == STATUS) | (kinds == ATTRIBUTE)]
             self.prefilter[changed] = prepare.prefilter(self.state, self.request.requirements.required_attributes,
                                                         changed)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
-        if self.index and self.index.built:
-            dirty = np.ascontiguousarray(positions)  # a position listed twice is re-sifted twice
-            check(lib.qm_index_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq,
-                                      ptr(dirty), len(dirty)), "qm_index_repair")
         self.log_index = log.end
         return True
-
-    def _spreads_changed_attribute(self, log, changed_ids: np.ndarray) -> bool:
-        """Whether an attribute change moves instances between spread buckets (the plan
-        then builds afresh). Required attributes and memberOf read only the changed
-        instance's own attributes: their masks are recomputed and the instance re-sifted."""
-        return bool(np.isin(changed_ids, [log.attribute_ids.get(a, -1) for a in self.spread_reads]).any())
 
     def reseed(self, seed: int) -> None:
         """Take a new seed. The core derives tie keys from the seed as it reads them and the
