@@ -14,6 +14,7 @@ import pyarrow as pa
 from quaymaster.errors import QuaymasterError
 from quaymaster.placement import reasons
 from quaymaster.model import tasks as tasks_model
+from quaymaster.model.instances import loaded_strings
 
 #: The two lowercase hex digits of each byte value, as ASCII: _BYTE_HEX[b] == b"%02x" % b.
 _BYTE_HEX = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype=np.uint8).reshape(256, 2)
@@ -230,6 +231,9 @@ class Failures(Sequence):
 def _strings_of(state, name: str) -> pa.Array:
     """``state.ids`` or ``state.arns`` as an Arrow array, kept until instances are added
     (the lists only ever grow: positions are fixed at registration)."""
+    loaded = loaded_strings(state, name)
+    if loaded is not None:  # no list made yet: the column it was loaded from
+        return loaded.combine_chunks()
     values = getattr(state, name)
     kept = state.__dict__.get(f"_arrow_{name}")
     if kept is None or len(kept) != len(values):
