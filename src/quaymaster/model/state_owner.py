@@ -238,6 +238,12 @@ class ChangeLog:
         self.kind[self.size:end] = kind
         self.size = end
 
+    def record_counts(self, positions: np.ndarray, group: int, deltas: np.ndarray) -> None:
+        """TASKS rows of one group with a delta per position (a big placement, summed)."""
+        start = self.size
+        self.record(positions, group, 0)
+        self.delta[start:self.size] = deltas
+
     def record_one(self, position: int, group: int = -1, delta: int = 0, kind: int = TASKS) -> None:
         """:meth:`record` of one position, without making arrays."""
         if self.size == len(self.position):
@@ -377,14 +383,22 @@ class StateOwner:
         except BaseException:
             self._give_back(request.group, positions, request.requirements, ports_tcp, ports_udp)
             raise
-        self.log.record(positions, tasks.group_code(request.group), +1)
+        code = tasks.group_code(request.group)
         if placed <= 16:  # np.add.at costs microseconds even for one element
+            self.log.record(positions, code, +1)
             for position in positions.tolist():  # placed tasks are PENDING
                 self.running_wanted[position] += 1
                 self.pending[position] += 1
-        else:
+        elif placed < self.cluster.state.n // 4:
+            self.log.record(positions, code, +1)
             np.add.at(self.running_wanted, positions, 1)
             np.add.at(self.pending, positions, 1)
+        else:  # a big placement: one log row and one count per instance it reached
+            per_instance = np.bincount(positions, minlength=self.cluster.state.n)
+            reached = np.flatnonzero(per_instance)
+            self.log.record_counts(reached, code, per_instance[reached])
+            self.running_wanted += per_instance
+            self.pending += per_instance
         return first_sequence
 
     def _give_back(self, group, positions, req, ports_tcp, ports_udp) -> None:
