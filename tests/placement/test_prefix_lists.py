@@ -133,3 +133,14 @@ def test_member_of_plans_follow_attribute_changes(n, fleet_seed, ops):
     for step, operation in enumerate(ops):
         plain.caches.plans.clear()  # the twin keeps no plan: every request is a fresh plain scan
         assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(65, 200), st.integers(0, 2**32 - 1), operations)
+def test_prefix_lists_on_cells_large_enough_for_the_linear_pass(n, fleet_seed, ops):
+    """Cells of more than 64 instances whose heaps mostly tie are read in one sequential
+    pass instead of the walk; the answers stay the plain scan's."""
+    kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
+    for step, operation in enumerate(ops):
+        plain.caches.plans.clear()
+        assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
