@@ -144,3 +144,21 @@ def test_prefix_lists_on_cells_large_enough_for_the_linear_pass(n, fleet_seed, o
     for step, operation in enumerate(ops):
         plain.caches.plans.clear()
         assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(0, 2**32 - 1),
+       st.lists(st.tuples(st.sampled_from(["zone", "rack", "tier", "absent"]),
+                          st.one_of(st.none(), st.sampled_from(["a", "b", "r1", "t0", "zz"]))), max_size=3),
+       st.lists(st.integers(0, 1000), max_size=5))
+def test_prefilter_of_one_instance_equals_the_vector(n, fleet_seed, required, drained):
+    """The scalar refresh a kept plan uses after drains and attribute changes."""
+    from quaymaster.placement import prepare
+
+    cluster = Cluster.from_arrow(fleet(n, fleet_seed))
+    for position in drained:
+        cluster.update_container_instances_state([cluster.state.arns[position % n]], "DRAINING")
+    required = tuple(required)
+    whole = prepare.prefilter(cluster.state, required)
+    assert [prepare.prefilter_of(cluster.state, required, p) for p in range(n)] == whole.tolist()
+    assert prepare.prefilter(cluster.state, required, np.arange(n)[::2]).tolist() == whole[::2].tolist()

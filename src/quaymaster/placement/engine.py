@@ -128,8 +128,12 @@ class Plan:
             return False
         if flags[0] & lib.QM_REPAIR_STATIC:  # per-instance verdicts; those positions were re-sifted
             changed = positions[(kinds == STATUS) | (kinds == ATTRIBUTE)]
-            self.prefilter[changed] = prepare.prefilter(self.state, self.request.requirements.required_attributes,
-                                                        changed)
+            required = self.request.requirements.required_attributes
+            if len(changed) <= 16:
+                for position in changed.tolist():
+                    self.prefilter[position] = prepare.prefilter_of(self.state, required, position)
+            else:
+                self.prefilter[changed] = prepare.prefilter(self.state, required, changed)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
         self.log_index = log.end

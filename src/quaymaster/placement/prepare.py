@@ -41,6 +41,23 @@ def prefilter(state, required_attributes, positions: np.ndarray | None = None) -
     return code
 
 
+def prefilter_of(state, required_attributes, position: int) -> int:
+    """:func:`prefilter`'s code of one instance, with Python scalars (a kept plan refreshes
+    the few instances a drain or an attribute change touched)."""
+    if state.status[position] != ACTIVE:
+        return reasons.NOT_ACTIVE
+    if not state.agent_connected[position]:
+        return reasons.AGENT
+    for name, value in required_attributes:
+        column = state.attributes.get(name)
+        if column is None:
+            return reasons.ATTRIBUTE
+        code = column.codes[position]
+        if (code < 0) if value is None else (code != column.lookup(value) or code < 0):
+            return reasons.ATTRIBUTE
+    return reasons.CPU
+
+
 def member_mask(state, constraints) -> np.ndarray:
     """1 where every memberOf expression holds, as the C core wants it (uint8)."""
     ok = np.ones(state.n, dtype=np.bool_)
