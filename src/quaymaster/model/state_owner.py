@@ -30,7 +30,7 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
-from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.native import address, check, ffi, lib, ptr
 from quaymaster.model.stop_rows import StopRows, row_ports
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
 from quaymaster.model.port_lists import lengths_and_values
@@ -256,6 +256,21 @@ class ChangeLog:
     def record_attribute(self, position: int, name: str) -> None:
         code = self.attribute_ids.setdefault(name, len(self.attribute_ids))
         self.record(position, code, 0, ATTRIBUTE)
+
+    def fill_rows(self, index: int, rows) -> bool:
+        """Point a ``qm_log_rows`` at the rows since log index ``index`` (False when they
+        were dropped). The columns' C addresses are kept until the columns grow."""
+        if index < self.start:
+            return False
+        kept = self.__dict__.get("_addresses")
+        if kept is None or kept[0] is not self.position:
+            kept = self._addresses = (self.position, tuple(address(getattr(self, name)) for name in
+                                                           ("position", "group", "delta", "kind")))
+        at = index - self.start
+        position, group, delta, kind = kept[1]
+        rows.n = self.size - at
+        rows.position, rows.group, rows.delta, rows.kind = position + at, group + at, delta + at, kind + at
+        return True
 
     def since(self, index: int):
         """(position, group, delta, kind) rows recorded since log index ``index``, or None."""

@@ -109,24 +109,19 @@ class Plan:
         positions they name. Returns False when a change cannot be repaired here (new
         instances, an attribute the plan spreads by): the caller builds afresh.
         """
-        log = self.owner.log
-        rows = log.since(self.log_index)
-        if rows is None:
+        log, log_rows, flags = self.owner.log, self._log_rows, self._flags
+        if not log.fill_rows(self.log_index, log_rows):
             return False
-        positions, groups, deltas, kinds = rows
-        if len(positions) == 0:
+        if log_rows.n == 0:
             return True
         spread_ids = np.array([log.attribute_ids.get(a, -1) for a in self.spread_reads], np.int64)
-        log_rows, flags = self._log_rows, self._flags
-        log_rows.n = len(positions)
-        log_rows.position, log_rows.group = address(positions), address(groups)
-        log_rows.delta, log_rows.kind = address(deltas), address(kinds)
         check(lib.qm_plan_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq, log_rows,
                                  self.group_code_value, address(spread_ids) if len(spread_ids) else ffi.NULL,
                                  len(spread_ids), flags), "qm_plan_repair")
         if flags[0] & lib.QM_REPAIR_REBUILD:
             return False
         if flags[0] & lib.QM_REPAIR_STATIC:  # per-instance verdicts; those positions were re-sifted
+            positions, _, _, kinds = log.since(self.log_index)
             changed = positions[(kinds == STATUS) | (kinds == ATTRIBUTE)]
             required = self.request.requirements.required_attributes
             if len(changed) <= 16:
