@@ -162,8 +162,8 @@ class PlacementResult:
         The first task sees the cluster as the request found it; a failed task's
         own counts are in its failure ``detail``. The counts come free whenever the
         engine scanned every instance for the first task, which is always the case
-        with ``run_task(..., explain=True)``; a request that repeated the previous
-        one may have skipped that scan, and then this raises.
+        with ``run_task(..., explain=True)``; a request answered by the kept plan of
+        an earlier request of the same kind skips that scan, and then this raises.
         """
         removed = self.outcome.removed
         if removed is None:
