@@ -88,13 +88,20 @@ def apply(cluster: Cluster, operation, fast: bool):
     return None
 
 
+def drive_twins(n: int, fleet_seed: int, ops):
+    """Every operation on a kept-plan cluster and on a twin that keeps no plan (every request
+    a fresh plain scan): the answers must be equal. Returns the two clusters."""
+    kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
+    for step, operation in enumerate(ops):
+        plain.caches.plans.clear()
+        assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
+    return kept, plain
+
+
 @settings(max_examples=120, deadline=None)
 @given(st.integers(2, 48), st.integers(0, 2**32 - 1), operations)
 def test_prefix_lists_equal_the_scan_under_new_seeds(n, fleet_seed, ops):
-    kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
-    for step, operation in enumerate(ops):
-        plain.caches.plans.clear()  # the twin keeps no plan: every request is a fresh plain scan
-        assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
+    kept, plain = drive_twins(n, fleet_seed, ops)
     # registered_at defaults to the time of loading: left out
     assert kept.instance_table().drop_columns(["registered_at"]).equals(
         plain.instance_table().drop_columns(["registered_at"]))
@@ -129,10 +136,7 @@ tier_operations = st.lists(st.one_of(
 @given(st.integers(2, 24), st.integers(0, 2**32 - 1), tier_operations)
 def test_member_of_plans_follow_attribute_changes(n, fleet_seed, ops):
     """A kept memberOf plan sees an instance enter or leave ``tier != t0`` without a rebuild."""
-    kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
-    for step, operation in enumerate(ops):
-        plain.caches.plans.clear()  # the twin keeps no plan: every request is a fresh plain scan
-        assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
+    drive_twins(n, fleet_seed, ops)
 
 
 @settings(max_examples=25, deadline=None)
@@ -140,10 +144,7 @@ def test_member_of_plans_follow_attribute_changes(n, fleet_seed, ops):
 def test_prefix_lists_on_cells_large_enough_for_the_linear_pass(n, fleet_seed, ops):
     """Cells of more than 64 instances whose heaps mostly tie are read in one sequential
     pass instead of the walk; the answers stay the plain scan's."""
-    kept, plain = Cluster.from_arrow(fleet(n, fleet_seed)), Cluster.from_arrow(fleet(n, fleet_seed))
-    for step, operation in enumerate(ops):
-        plain.caches.plans.clear()
-        assert apply(kept, operation, True) == apply(plain, operation, False), (step, operation)
+    drive_twins(n, fleet_seed, ops)
 
 
 @settings(max_examples=60, deadline=None)
