@@ -415,19 +415,42 @@ void qm_index_placed(qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t w)
         sift_down(x, c, base, x->size[cell], x->slot[w] - base);
 }
 
-/* Put instance i (back) where its cell's heap wants it. */
-static void reinsert(qm_index *x, const qm_ctx *c, int64_t i)
+/* Put the instances `dirty` (whose values changed, several at once) back in order. Absent
+ * ones are appended to their cell's heap; then every heap slot on a path from a dirty one
+ * up to its cell's root is sifted down, deepest first: a heapify restricted to those
+ * paths, exact because the subtrees off them hold no changed value and are heaps already.
+ * (Sifting each changed instance on its own is not enough when its parent changed too.)
+ * Returns 0 when short of memory. */
+static int reinsert_all(qm_index *x, const qm_ctx *c, const int64_t *dirty, int64_t n_dirty)
 {
-    int32_t cell = x->cell_of[i];
-    int64_t base = x->start[cell];
-    x->top_ok[cell] = 0;
-    int64_t at = x->slot[i];
-    if (at < 0) {
-        at = base + x->size[cell]++;
-        put(x, at, (int32_t)i);
+    int64_t n = c->in->n;
+    uint8_t *marked = calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!marked)
+        return 0;
+    int64_t deepest = -1;
+    for (int64_t k = 0; k < n_dirty; k++) {
+        int64_t i = dirty[k];
+        int32_t cell = x->cell_of[i];
+        int64_t base = x->start[cell];
+        x->top_ok[cell] = 0;
+        if (x->slot[i] < 0)
+            put(x, base + x->size[cell]++, (int32_t)i);
+        for (int64_t at = x->slot[i] - base; !marked[base + at]; at = (at - 1) / 2) {
+            marked[base + at] = 1; /* its ancestors get marked too (or already are) */
+            if (base + at > deepest)
+                deepest = base + at;
+            if (at == 0)
+                break;
+        }
     }
-    sift_up(x, c, base, at - base);
-    sift_down(x, c, base, x->size[cell], x->slot[i] - base);
+    for (int64_t k = deepest; k >= 0; k--) {
+        if (!marked[k])
+            continue;
+        int32_t cell = x->cell_of[x->heap[k]];
+        sift_down(x, c, x->start[cell], x->size[cell], k - x->start[cell]);
+    }
+    free(marked);
+    return 1;
 }
 
 /* Whether a kept index is as qm_index_build left it, as far as repair relies on. */
@@ -462,7 +485,7 @@ int qm_index_repair(qm_index *x, const qm_instances *in, const qm_strategy *stra
     qm_ctx c = {.in = in, .strategies = strategies, .rq = rq};
     while (c.ranked < n_strategies && strategies[c.ranked].kind != QM_RANDOM)
         c.ranked++;
-    for (int64_t k = 0; k < n_dirty; k++)
-        reinsert(x, &c, dirty[k]);
+    if (!reinsert_all(x, &c, dirty, n_dirty))
+        x->built = 0; /* short of memory: the next request builds afresh */
     return QM_OK;
 }
