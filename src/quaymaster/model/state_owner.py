@@ -30,8 +30,9 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
-from quaymaster.native import address, check, ffi, lib, ptr
-from quaymaster.model.stop_rows import StopRows, row_ports
+from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.model.change_log import ATTRIBUTE, INSTANCES, STATUS, TASKS, ChangeLog  # noqa: F401
+from quaymaster.model.stop_rows import SingleRelease, StopRows, row_ports
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
 from quaymaster.model.port_lists import lengths_and_values
 
@@ -40,7 +41,6 @@ POSITION_SHIFT = 17
 TCP, UDP = 0, 1
 UINT64_MASK = (1 << 64) - 1
 _MIN_PORT_CAPACITY = 1 << 10
-_LOG_LIMIT_FACTOR = 2  # a plan further behind than n * this many changes rebuilds
 _LAST_WANTED_RUNNING = STATUS_INDEX["RUNNING"]  # PROVISIONING..RUNNING: still meant to run
 _PENDING = STATUS_INDEX["PENDING"]
 
@@ -197,102 +197,6 @@ class PortSet:
         self._point(saved["size"])
 
 
-TASKS, STATUS, ATTRIBUTE, INSTANCES = 0, 1, 2, 3  # what a change-log entry records
-
-
-class ChangeLog:
-    """Which instance positions changed, in order, so that kept plans repair what they hold.
-
-    One row per changed position, in numpy columns: ``kind`` (TASKS: ``delta``
-    tasks of ``group`` came or went; STATUS; ATTRIBUTE ``group`` holding the
-    attribute's id; INSTANCES: new positions). Log indexes only grow; rows
-    older than a rebuild would cost are dropped (a plan that far behind builds
-    afresh).
-    """
-
-    def __init__(self):
-        self.start = 0      # the log index of row 0
-        self.size = 0
-        self.position = np.zeros(256, np.int64)
-        self.group = np.zeros(256, np.int64)
-        self.delta = np.zeros(256, np.int64)
-        self.kind = np.zeros(256, np.int8)
-        self.attribute_ids: dict[str, int] = {}
-
-    @property
-    def end(self) -> int:
-        return self.start + self.size
-
-    def record(self, positions, group: int = -1, delta: int = 0, kind: int = TASKS) -> None:
-        positions = np.atleast_1d(np.asarray(positions, dtype=np.int64))
-        end = self.size + len(positions)
-        if end > len(self.position):
-            for name in ("position", "group", "delta", "kind"):
-                old = getattr(self, name)
-                grown = np.zeros(max(end, 2 * len(old)), old.dtype)
-                grown[:self.size] = old[:self.size]
-                setattr(self, name, grown)
-        self.position[self.size:end] = positions
-        self.group[self.size:end] = group
-        self.delta[self.size:end] = delta
-        self.kind[self.size:end] = kind
-        self.size = end
-
-    def record_counts(self, positions: np.ndarray, group: int, deltas: np.ndarray) -> None:
-        """TASKS rows of one group with a delta per position (a big placement, summed)."""
-        start = self.size
-        self.record(positions, group, 0)
-        self.delta[start:self.size] = deltas
-
-    def record_one(self, position: int, group: int = -1, delta: int = 0, kind: int = TASKS) -> None:
-        """:meth:`record` of one position, without making arrays."""
-        if self.size == len(self.position):
-            self.record(position, group, delta, kind)
-            return
-        at = self.size
-        self.position[at], self.group[at], self.delta[at], self.kind[at] = position, group, delta, kind
-        self.size = at + 1
-
-    def record_attribute(self, position: int, name: str) -> None:
-        code = self.attribute_ids.setdefault(name, len(self.attribute_ids))
-        self.record(position, code, 0, ATTRIBUTE)
-
-    def fill_rows(self, index: int, rows) -> bool:
-        """Point a ``qm_log_rows`` at the rows since log index ``index`` (False when they
-        were dropped). The columns' C addresses are kept until the columns grow."""
-        if index < self.start:
-            return False
-        kept = self.__dict__.get("_addresses")
-        if kept is None or kept[0] is not self.position:
-            kept = self._addresses = (self.position, tuple(address(getattr(self, name)) for name in
-                                                           ("position", "group", "delta", "kind")))
-        at = index - self.start
-        position, group, delta, kind = kept[1]
-        rows.n = self.size - at
-        rows.position, rows.group, rows.delta, rows.kind = position + at, group + at, delta + at, kind + at
-        return True
-
-    def since(self, index: int):
-        """(position, group, delta, kind) rows recorded since log index ``index``, or None."""
-        if index < self.start:
-            return None
-        at = index - self.start
-        return (self.position[at:self.size], self.group[at:self.size], self.delta[at:self.size],
-                self.kind[at:self.size])
-
-    def trim(self, n_instances: int) -> None:
-        """Forget the oldest rows once they describe more changes than a rebuild costs."""
-        limit = _LOG_LIMIT_FACTOR * max(n_instances, 64)
-        if self.size <= 2 * limit:
-            return
-        drop = self.size - limit
-        for name in ("position", "group", "delta", "kind"):
-            column = getattr(self, name)
-            column[:limit] = column[drop:self.size]
-        self.start += drop
-        self.size = limit
-
-
 class Caches:
     """What a cluster keeps between calls only to be fast; never part of its state.
 
@@ -444,10 +348,10 @@ class StateOwner:
         tasks.remove(chunk, row)
 
     @property
-    def _single(self) -> _SingleRelease:
+    def _single(self) -> SingleRelease:
         single = self.__dict__.get("_single_release")
         if single is None:
-            single = self.__dict__["_single_release"] = _SingleRelease()
+            single = self.__dict__["_single_release"] = SingleRelease()
         return single
 
     def begin_stop(self, chunk: TaskChunk, row: int) -> bool:
@@ -554,40 +458,6 @@ class StateOwner:
     def __setstate__(self, saved):
         self.__dict__.update(saved)
         self.log = ChangeLog()
-
-
-class _SingleRelease:
-    """One ``qm_tasks`` of one task over C memory of its own, filled per stop: stopping
-    one task then costs a few scalar stores and one ``qm_release`` call."""
-
-    def __init__(self):
-        self.values = ffi.new("int64_t[9]")  # position, cpu, memory, gpu, eni, tcp and udp offsets
-        tasks = self.tasks = ffi.new("qm_tasks *")
-        tasks.n, tasks.position = 1, self.values
-        tasks.cpu, tasks.memory, tasks.gpu, tasks.eni = (self.values + k for k in (1, 2, 3, 4))
-        tasks.tcp_offsets, tasks.udp_offsets = self.values + 5, self.values + 7
-        tasks.tcp_ports = tasks.udp_ports = ffi.NULL
-
-    def release(self, owner: StateOwner, group: str, position: int, chunk: TaskChunk, row: int) -> None:
-        values, tasks = self.values, self.tasks
-        values[0] = position
-        values[1], values[2] = int(chunk.cpu[row]), int(chunk.memory[row])
-        values[3], values[4] = int(chunk.gpu[row]), int(chunk.eni[row])
-        keep = []  # the port arrays C reads, alive until it returns
-        for at, offsets, flat, field in ((5, chunk.tcp_offsets, chunk.tcp_ports, "tcp_ports"),
-                                         (7, chunk.udp_offsets, chunk.udp_ports, "udp_ports")):
-            start, end = int(offsets[row]), int(offsets[row + 1])
-            if start == end:
-                values[at] = values[at + 1] = 0
-                setattr(tasks, field, ffi.NULL)
-                continue
-            ports = np.ascontiguousarray(flat[start:end], np.int32)
-            keep.append(ports)
-            values[at], values[at + 1] = 0, end - start
-            setattr(tasks, field, ptr(ports))
-        view = owner.instances_struct(owner.cluster.state.group_count(group))
-        owner.release_status(lib.qm_release(view, owner.ports.struct, tasks), (position,))
-        del keep
 
 
 def instances_view(state, group_count: np.ndarray):
