@@ -26,6 +26,8 @@ Caches (kept plans, tie keys, lookup indexes) are not state: they live in one
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from quaymaster.errors import InvalidParameterError, SchemaError
@@ -235,7 +237,7 @@ class StateOwner:
         arrays = (state.cpu_remaining, state.memory_remaining, state.gpu_remaining, state.eni_limit,
                   state.eni_used, state.running_tasks, group_count)
         kept = views.get(id(group_count))
-        if kept is not None and all(a is b for a, b in zip(kept[0], arrays)):
+        if kept is not None and all(map(operator.is_, kept[0], arrays)):
             return kept[1]
         view = instances_view(state, group_count)
         views[id(group_count)] = (arrays, view)  # the arrays are held: their ids stay theirs
@@ -332,14 +334,14 @@ class StateOwner:
         """Stop one live task: what :meth:`stop_many` of one does, without gathering columns
         (the common StopTask of a placed task costs a few microseconds). Tasks on no instance,
         tasks that began stopping and ports shared by loaded tasks take :meth:`stop_many`."""
-        position = int(chunk.instance_pos[row])
+        position = chunk.instance_pos.item(row)
         if (position == NO_INSTANCE or self.ports.shared
                 or ("released" in chunk.__dict__ and chunk.released[row])):
             self.stop_many([(chunk, row)])
             return
-        tasks, code = self.cluster.tasks, int(chunk.group_code[row])
+        tasks, code = self.cluster.tasks, chunk.group_code.item(row)
         self._single.release(self, tasks.groups[code], position, chunk, row)
-        status = int(chunk.status[row])
+        status = chunk.status.item(row)
         if status <= _LAST_WANTED_RUNNING:
             self.running_wanted[position] -= 1
             if status == _PENDING:

@@ -97,13 +97,13 @@ class SingleRelease:
 
     def release(self, owner, group: str, position: int, chunk: TaskChunk, row: int) -> None:
         values, tasks = self.values, self.tasks
-        values[0] = position
-        values[1], values[2] = int(chunk.cpu[row]), int(chunk.memory[row])
-        values[3], values[4] = int(chunk.gpu[row]), int(chunk.eni[row])
+        values[0] = position  # .item(): a Python int without a numpy scalar in between
+        values[1], values[2] = chunk.cpu.item(row), chunk.memory.item(row)
+        values[3], values[4] = chunk.gpu.item(row), chunk.eni.item(row)
         keep = []  # the port arrays C reads, alive until it returns
         for at, offsets, flat, field in ((5, chunk.tcp_offsets, chunk.tcp_ports, "tcp_ports"),
                                          (7, chunk.udp_offsets, chunk.udp_ports, "udp_ports")):
-            start, end = int(offsets[row]), int(offsets[row + 1])
+            start, end = offsets.item(row), offsets.item(row + 1)
             if start == end:
                 values[at] = values[at + 1] = 0
                 setattr(tasks, field, ffi.NULL)

@@ -223,7 +223,7 @@ class TaskState:
             if row >= len(chunk):
                 return None
         else:
-            row = int(np.searchsorted(chunk.seqs, seq))
+            row = int(chunk.seqs.searchsorted(seq))  # the method: no numpy dispatch wrapper
             if row >= len(chunk) or chunk.seqs[row] != seq:
                 return None
         return (chunk, row) if chunk.alive[row] else None
