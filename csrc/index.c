@@ -28,8 +28,11 @@
  * only_improves says a placement can only move its instance up its heap. */
 typedef qm_index_state qm_index;
 
-/* Whether instance a ranks before b inside a cell (spread(attribute) values are equal there). */
-static int before(const qm_ctx *c, int64_t a, int64_t b)
+/* Whether instance a ranks before b inside a cell by the per-instance strategies
+ * (spread(attribute) values are equal there). The heaps use this order only, not the
+ * tie key, so they stay valid under any seed; ties are settled per request by the
+ * cells' prefix lists below. */
+static inline __attribute__((always_inline)) int before(const qm_ctx *c, int64_t a, int64_t b)
 {
     for (int32_t k = 0; k < c->ranked; k++) {
         const qm_strategy *s = &c->strategies[k];
@@ -39,7 +42,20 @@ static int before(const qm_ctx *c, int64_t a, int64_t b)
         if (va != vb)
             return va < vb;
     }
-    return c->in->tie_key[a] < c->in->tie_key[b];
+    return 0;
+}
+
+/* -1, 0, 1 as a's per-instance strategy values compare with b's. */
+static int compare_values(const qm_ctx *c, int64_t a, int64_t b)
+{
+    return before(c, a, b) ? -1 : before(c, b, a) ? 1 : 0;
+}
+
+/* The order inside a cell: strategy values, then the tie key (a total order). */
+static int cell_before(const qm_ctx *c, int64_t a, int64_t b)
+{
+    int order = compare_values(c, a, b);
+    return order != 0 ? order < 0 : qm_tie(c, a) < qm_tie(c, b);
 }
 
 static void put(qm_index *x, int64_t at, int32_t instance)
@@ -179,41 +195,216 @@ static int compare_full(const qm_ctx *c, int64_t a, int64_t b)
         if (va != vb)
             return va < vb ? -1 : 1;
     }
-    if (c->in->tie_key[a] == c->in->tie_key[b])
-        return 0;
-    return c->in->tie_key[a] < c->in->tie_key[b] ? -1 : 1;
+    uint64_t ta = qm_tie(c, a), tb = qm_tie(c, b);
+    return ta == tb ? 0 : ta < tb ? -1 : 1;
 }
 
-int64_t qm_index_choose(qm_index *x, const qm_ctx *c)
+/*
+ * Prefix lists. Within one request only the instance that took the last task
+ * changes (monotone feasibility; the other instances' values stay), so a cell's
+ * first few feasible instances in (values, tie key) order stay its first few
+ * once the winner is taken out, and the winner goes back in if its new place is
+ * still inside the list. A list is (re)made from the heap when it runs empty:
+ * the feasible instances whose values equal the (feasible) top's form the
+ * subtree of equal values under the root, and its `k` smallest tie keys are
+ * the cell's first `k` instances. A new seed then costs one such walk per cell
+ * and request, not a rebuilt index.
+ */
+#define QM_PREFIX_CELLS_TIMES_K (1 << 20)
+#define QM_PREFIX_MAX_K 4096
+
+struct qm_prefix {
+    int64_t k, n_cells;
+    int64_t *begin, *end;  /* cell c's list: items[c * k + begin[c] .. c * k + end[c]) */
+    int32_t *items;
+    int32_t *stack;        /* heap indexes still to visit in a walk */
+    int32_t *chosen;       /* a walk's best k as a max-heap by tie key */
+    uint64_t *chosen_tie;  /* their tie keys */
+};
+
+qm_prefix *qm_prefix_new(const qm_index_state *x, int64_t count)
+{
+    int64_t n_cells = x->n_cells > 0 ? x->n_cells : 1;
+    int64_t k = count < 1 ? 1 : count;
+    if (k > QM_PREFIX_MAX_K)
+        k = QM_PREFIX_MAX_K;
+    if (k * n_cells > QM_PREFIX_CELLS_TIMES_K)
+        k = QM_PREFIX_CELLS_TIMES_K / n_cells > 0 ? QM_PREFIX_CELLS_TIMES_K / n_cells : 1;
+    qm_prefix *p = calloc(1, sizeof(qm_prefix));
+    if (!p)
+        return NULL;
+    p->k = k;
+    p->n_cells = n_cells;
+    p->begin = calloc((size_t)n_cells, sizeof(int64_t));
+    p->end = calloc((size_t)n_cells, sizeof(int64_t));
+    p->items = malloc(sizeof(int32_t) * (size_t)(n_cells * k));
+    p->stack = malloc(sizeof(int32_t) * (size_t)(x->capacity > 0 ? x->capacity : 1));
+    p->chosen = malloc(sizeof(int32_t) * (size_t)k);
+    p->chosen_tie = malloc(sizeof(uint64_t) * (size_t)k);
+    if (!p->begin || !p->end || !p->items || !p->stack || !p->chosen || !p->chosen_tie) {
+        qm_prefix_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void qm_prefix_free(qm_prefix *p)
+{
+    if (!p)
+        return;
+    free(p->begin);
+    free(p->end);
+    free(p->items);
+    free(p->stack);
+    free(p->chosen);
+    free(p->chosen_tie);
+    free(p);
+}
+
+/* Restore the max-heap (by tie key) of chosen[0 .. size) below position k; tie[] holds
+ * the chosen instances' tie keys beside them. */
+static void chosen_sift_down(int32_t *chosen, uint64_t *tie, int64_t size, int64_t k)
+{
+    int32_t item = chosen[k];
+    uint64_t key = tie[k];
+    for (;;) {
+        int64_t child = 2 * k + 1;
+        if (child >= size)
+            break;
+        if (child + 1 < size && tie[child + 1] > tie[child])
+            child++;
+        if (tie[child] <= key)
+            break;
+        chosen[k] = chosen[child];
+        tie[k] = tie[child];
+        k = child;
+    }
+    chosen[k] = item;
+    tie[k] = key;
+}
+
+static void chosen_sift_up(int32_t *chosen, uint64_t *tie, int64_t k)
+{
+    int32_t item = chosen[k];
+    uint64_t key = tie[k];
+    while (k > 0 && tie[(k - 1) / 2] < key) {
+        chosen[k] = chosen[(k - 1) / 2];
+        tie[k] = tie[(k - 1) / 2];
+        k = (k - 1) / 2;
+    }
+    chosen[k] = item;
+    tie[k] = key;
+}
+
+/* Drop the cell's infeasible tops (for good: monotone feasibility). */
+static void clean_top(qm_index *x, const qm_ctx *c, int64_t cell)
+{
+    if (x->top_ok[cell])
+        return;
+    while (x->size[cell] > 0 && qm_stage_of(c, x->heap[x->start[cell]]) != QM_STAGE_FEASIBLE)
+        pop_top(x, c, cell);
+    x->top_ok[cell] = 1;
+}
+
+/* Make cell's list from its heap: the feasible instances with the top's values, the k
+ * smallest tie keys first. Feasibility is tested only for those that would enter. */
+static void make_list(qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t cell)
+{
+    clean_top(x, c, cell);
+    p->begin[cell] = p->end[cell] = 0;
+    int64_t base = x->start[cell], size = x->size[cell];
+    if (size == 0)
+        return;
+    int32_t top = x->heap[base];
+    int64_t n_stack = 0, n_chosen = 0;
+    /* Most of a large heap tying with its top (spread(instanceId) of a small group): one
+     * sequential pass reads it faster than the walk; either finds the same instances. */
+    int linear = size > 64 && (!before(c, top, x->heap[base + size - 1])
+                               || !before(c, top, x->heap[base + size / 2])
+                               || !before(c, top, x->heap[base + size / 4 * 3]));
+    if (!linear)
+        p->stack[n_stack++] = 0;
+    for (int64_t step = 0; linear ? step < size : n_stack > 0; step++) {
+        int64_t at = linear ? step : p->stack[--n_stack];
+        int32_t i = x->heap[base + at];
+        if (at != 0 && before(c, top, i))
+            continue; /* worse values: neither it nor anything below it ties with the top */
+        uint64_t tie = qm_tie(c, i);
+        if ((n_chosen < p->k || tie < p->chosen_tie[0])
+            && (at == 0 || qm_stage_of(c, i) == QM_STAGE_FEASIBLE)) {
+            if (n_chosen < p->k) {
+                p->chosen[n_chosen] = i;
+                p->chosen_tie[n_chosen] = tie;
+                chosen_sift_up(p->chosen, p->chosen_tie, n_chosen++);
+            } else {
+                p->chosen[0] = i;
+                p->chosen_tie[0] = tie;
+                chosen_sift_down(p->chosen, p->chosen_tie, n_chosen, 0);
+            }
+        }
+        if (!linear)
+            for (int64_t child = 2 * at + 1; child <= 2 * at + 2 && child < size; child++)
+                p->stack[n_stack++] = (int32_t)child;
+    }
+    int32_t *list = p->items + cell * p->k;
+    for (int64_t m = n_chosen; m > 0; m--) { /* largest first out of the max-heap */
+        list[m - 1] = p->chosen[0];
+        p->chosen[0] = p->chosen[m - 1];
+        p->chosen_tie[0] = p->chosen_tie[m - 1];
+        chosen_sift_down(p->chosen, p->chosen_tie, m - 1, 0);
+    }
+    p->end[cell] = n_chosen;
+}
+
+int64_t qm_index_choose(qm_index *x, const qm_ctx *c, qm_prefix *p)
 {
     int64_t winner = -1;
     for (int64_t cell = 0; cell < x->n_cells; cell++) {
-        if (!x->top_ok[cell]) {
-            while (x->size[cell] > 0) {
-                int32_t top = x->heap[x->start[cell]];
-                if (top < 0 || top >= c->in->n) { /* not an index the core built: drop it */
-                    x->built = 0;
-                    return -1;
-                }
-                if (qm_stage_of(c, top) == QM_STAGE_FEASIBLE)
-                    break;
-                pop_top(x, c, cell);
-            }
-            x->top_ok[cell] = 1;
-        }
-        if (x->size[cell] == 0)
+        if (p->begin[cell] == p->end[cell])
+            make_list(x, c, p, cell);
+        if (p->begin[cell] == p->end[cell])
             continue;
-        int64_t top = x->heap[x->start[cell]];
-        if (winner < 0 || compare_full(c, top, winner) < 0)
-            winner = top;
+        int64_t best = p->items[cell * p->k + p->begin[cell]];
+        if (winner < 0 || compare_full(c, best, winner) < 0)
+            winner = best;
     }
     return winner;
 }
 
-void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w)
+/* The winner w took a task: out of its cell's list, and back in if its new place is
+ * still inside it (the slot it left at the front makes room). */
+static void prefix_placed(const qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t cell, int64_t w)
+{
+    int32_t *list = p->items + cell * p->k;
+    int64_t b = p->begin[cell], e = p->end[cell];
+    if (b == e || list[b] != w) {  /* placed by another path: the list is made afresh */
+        p->begin[cell] = p->end[cell] = 0;
+        return;
+    }
+    int feasible = qm_stage_of(c, w) == QM_STAGE_FEASIBLE;
+    if (feasible && x->only_improves)
+        return; /* its values only fell: still the cell's first */
+    b++;
+    if (b < e && feasible && cell_before(c, w, list[e - 1])) {
+        int64_t at = b;
+        while (at < e && cell_before(c, list[at], w))
+            at++;
+        memmove(list + b - 1, list + b, sizeof(int32_t) * (size_t)(at - b));
+        list[at - 1] = (int32_t)w;
+        b--;
+    }
+    if (b == e)
+        b = e = 0;
+    p->begin[cell] = b;
+    p->end[cell] = e;
+}
+
+void qm_index_placed(qm_index *x, const qm_ctx *c, qm_prefix *p, int64_t w)
 {
     int32_t at = x->slot[w];
     int32_t cell = x->cell_of[w];
+    if (cell >= 0 && cell < x->n_cells && p)
+        prefix_placed(x, c, p, cell, w);
     if (at < 0 || cell < 0 || cell >= x->n_cells || at < x->start[cell]
         || at >= x->start[cell] + x->size[cell] || x->heap[at] != w)
         return; /* not indexed (or not as the core left it) */
@@ -224,19 +415,42 @@ void qm_index_placed(qm_index *x, const qm_ctx *c, int64_t w)
         sift_down(x, c, base, x->size[cell], x->slot[w] - base);
 }
 
-/* Put instance i (back) where its cell's heap wants it. */
-static void reinsert(qm_index *x, const qm_ctx *c, int64_t i)
+/* Put the instances `dirty` (whose values changed, several at once) back in order. Absent
+ * ones are appended to their cell's heap; then every heap slot on a path from a dirty one
+ * up to its cell's root is sifted down, deepest first: a heapify restricted to those
+ * paths, exact because the subtrees off them hold no changed value and are heaps already.
+ * (Sifting each changed instance on its own is not enough when its parent changed too.)
+ * Returns 0 when short of memory. */
+static int reinsert_all(qm_index *x, const qm_ctx *c, const int64_t *dirty, int64_t n_dirty)
 {
-    int32_t cell = x->cell_of[i];
-    int64_t base = x->start[cell];
-    x->top_ok[cell] = 0;
-    int64_t at = x->slot[i];
-    if (at < 0) {
-        at = base + x->size[cell]++;
-        put(x, at, (int32_t)i);
+    int64_t n = c->in->n;
+    uint8_t *marked = calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!marked)
+        return 0;
+    int64_t deepest = -1;
+    for (int64_t k = 0; k < n_dirty; k++) {
+        int64_t i = dirty[k];
+        int32_t cell = x->cell_of[i];
+        int64_t base = x->start[cell];
+        x->top_ok[cell] = 0;
+        if (x->slot[i] < 0)
+            put(x, base + x->size[cell]++, (int32_t)i);
+        for (int64_t at = x->slot[i] - base; !marked[base + at]; at = (at - 1) / 2) {
+            marked[base + at] = 1; /* its ancestors get marked too (or already are) */
+            if (base + at > deepest)
+                deepest = base + at;
+            if (at == 0)
+                break;
+        }
     }
-    sift_up(x, c, base, at - base);
-    sift_down(x, c, base, x->size[cell], x->slot[i] - base);
+    for (int64_t k = deepest; k >= 0; k--) {
+        if (!marked[k])
+            continue;
+        int32_t cell = x->cell_of[x->heap[k]];
+        sift_down(x, c, x->start[cell], x->size[cell], k - x->start[cell]);
+    }
+    free(marked);
+    return 1;
 }
 
 /* Whether a kept index is as qm_index_build left it, as far as repair relies on. */
@@ -271,7 +485,7 @@ int qm_index_repair(qm_index *x, const qm_instances *in, const qm_strategy *stra
     qm_ctx c = {.in = in, .strategies = strategies, .rq = rq};
     while (c.ranked < n_strategies && strategies[c.ranked].kind != QM_RANDOM)
         c.ranked++;
-    for (int64_t k = 0; k < n_dirty; k++)
-        reinsert(x, &c, dirty[k]);
+    if (!reinsert_all(x, &c, dirty, n_dirty))
+        x->built = 0; /* short of memory: the next request builds afresh */
     return QM_OK;
 }

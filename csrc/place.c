@@ -19,9 +19,10 @@
 #include "placement.h"
 
 /* Record why a task failed: the latest stage reached, the closest match, the counts. */
-static void record_failure(const qm_instances *in, const uint8_t *stage, const int64_t *counts,
+static void record_failure(const qm_ctx *c, const uint8_t *stage, const int64_t *counts,
                            qm_result *out)
 {
+    const qm_instances *in = c->in;
     int latest = QM_STAGE_NOT_ACTIVE;
     for (int k = QM_STAGE_AGENT; k < QM_STAGE_FEASIBLE; k++)
         if (counts[k] > 0)
@@ -29,7 +30,7 @@ static void record_failure(const qm_instances *in, const uint8_t *stage, const i
     int64_t closest = -1;
     if (latest != QM_STAGE_NOT_ACTIVE)
         for (int64_t i = 0; i < in->n; i++)
-            if (stage[i] == latest && (closest < 0 || in->tie_key[i] < in->tie_key[closest]))
+            if (stage[i] == latest && (closest < 0 || qm_tie(c, i) < qm_tie(c, closest)))
                 closest = i;
     out->failed = 1;
     out->fail_stage = latest;
@@ -47,7 +48,7 @@ static int check_arguments(const qm_instances *in, const qm_strategy *strategies
         return QM_EINVAL;
     if (in->n > 0 && (!in->prefilter || !in->cpu_remaining || !in->memory_remaining
                       || !in->gpu_remaining || !in->eni_limit || !in->eni_used || !in->member_ok
-                      || !in->group_count || !in->running_tasks || !in->tie_key))
+                      || !in->group_count || !in->running_tasks))
         return QM_ENULL;
     if (rq->cpu < 0 || rq->memory < 0 || rq->gpu < 0 || rq->eni < 0 || rq->eni > 1
         || rq->n_static_tcp < 0 || rq->n_static_udp < 0 || rq->dynamic_tcp < 0
@@ -223,6 +224,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     qm_runs *runs = NULL;
     int use_random = (rq->fast_paths & QM_PATH_RANDOM) && !one_at_a_time && qm_random_suits(&c);
     qm_random *draw = NULL;
+    qm_prefix *prefix = NULL; /* made at the index's first use in this call */
     int64_t last = -1;
 
     for (int64_t done = 0; done < count; done++) {
@@ -237,8 +239,9 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
                 sticky = 0;
                 w = -1;
             }
-        } else if (use_index && index->built && !(explain && done == 0)) {
-            w = qm_index_choose(index, &c);
+        } else if (use_index && index->built && !(explain && done == 0)
+                   && (prefix || (prefix = qm_prefix_new(index, count - done)))) {
+            w = qm_index_choose(index, &c, prefix);
         } else if (draw) {
             w = qm_random_choose(draw, &c, t);
         }
@@ -250,7 +253,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
                 out->explained = 1;
             }
             if (w < 0) {
-                record_failure(in, stage, counts, out);
+                record_failure(&c, stage, counts, out);
                 break;
             }
             int more = !one_at_a_time && done + 1 < count;
@@ -265,7 +268,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
         qm_take(&c, w, c.has_ports ? out->ports_tcp + done * c.n_tcp : NULL,
                 c.has_ports ? out->ports_udp + done * c.n_udp : NULL);
         if (use_index && index->built)
-            qm_index_placed(index, &c, w);
+            qm_index_placed(index, &c, prefix, w);
         if (draw)
             qm_random_placed(draw, &c, w);
         last = w;
@@ -274,6 +277,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
             break;
     }
     qm_runs_free(runs);
+    qm_prefix_free(prefix);
     qm_random_free(draw);
     if (own_dynamic_used)
         free(c.dynamic_used);

@@ -68,6 +68,13 @@ static inline int qm_stage_of(const qm_ctx *c, int64_t i)
     return QM_STAGE_FEASIBLE;
 }
 
+/* k(p) of section 6: the caller's array when given, else splitmix64(s ^ p) from the
+ * request's seed state (so a new seed costs the caller nothing per instance). */
+static inline uint64_t qm_tie(const qm_ctx *c, int64_t i)
+{
+    return c->in->tie_key ? c->in->tie_key[i] : qm_splitmix64(c->rq->seed_state ^ (uint64_t)i);
+}
+
 /* The value strategy s ranks instance i by; smaller is better. */
 static inline int64_t qm_strategy_value(const qm_strategy *s, const qm_instances *in, int64_t i)
 {
@@ -117,8 +124,14 @@ void qm_take(const qm_ctx *c, int64_t w, int32_t *tcp, int32_t *udp);
  * not suit it (or memory is short): the caller then scans. */
 int qm_index_suits(const qm_ctx *c);
 int qm_index_build(qm_index_state *x, const qm_ctx *c, const uint8_t *stage);
-int64_t qm_index_choose(qm_index_state *x, const qm_ctx *c);
-void qm_index_placed(qm_index_state *x, const qm_ctx *c, int64_t w);
+/* A request's lists of each cell's best instances (index.c): cell c's list is the first
+ * few feasible instances of its heap in (strategy values, tie key) order, so that a new
+ * seed needs no rebuilt heaps and the next task of a cell costs O(1). NULL: no memory. */
+typedef struct qm_prefix qm_prefix;
+qm_prefix *qm_prefix_new(const qm_index_state *x, int64_t count);
+void qm_prefix_free(qm_prefix *p);
+int64_t qm_index_choose(qm_index_state *x, const qm_ctx *c, qm_prefix *p);
+void qm_index_placed(qm_index_state *x, const qm_ctx *c, qm_prefix *p, int64_t w);
 
 /* Sticky refills (runs.c) for binpack-first chains: the next instance once
  * the last winner is full. qm_runs_choose returns -1 when none is feasible,

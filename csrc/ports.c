@@ -139,9 +139,13 @@ int qm_ports_insert(qm_ports *p, int64_t n, const int64_t *keys, int64_t n_keys,
     for (int64_t k = 0; k < n_keys; k++)
         if (keys[k] < 0 || (keys[k] >> 17) >= n)
             return QM_EBOUNDS;
+    const int64_t ahead = 16; /* loading inserts ~10^6 keys at random slots: fetch ahead */
+    const uint64_t mask = (uint64_t)p->added_capacity - 1;
     int64_t k = 0;
     for (; k < n_keys; k++) {
         int64_t key = keys[k];
+        if (k + ahead < n_keys)
+            __builtin_prefetch(&p->added[qm_splitmix64((uint64_t)keys[k + ahead]) & mask], 1);
         if (!qm_port_take(p, key >> 17, (int)((key >> 16) & 1), key & 0xFFFF))
             break;
         count_dynamic(p, n, key, +1);
@@ -173,4 +177,22 @@ int qm_ports_rehash(const qm_ports *from, qm_ports *to)
         qm_port_take(to, key >> 17, (int)((key >> 16) & 1), key & 0xFFFF);
     }
     return QM_OK;
+}
+
+int64_t qm_ports_of(const qm_ports *ports, int64_t position, int64_t *out, int64_t capacity)
+{
+    if (!ports || (capacity > 0 && !out))
+        return -QM_ENULL;
+    if (!set_is_sound(ports) || capacity < 0 || position < 0)
+        return -QM_EINVAL;
+    int64_t found = 0;
+    for (int64_t s = 0; s < ports->added_capacity; s++) {
+        int64_t stored = ports->added[s];
+        if ((stored - 1) >> 17 == position) { /* an empty slot (0) gives -1: one rare branch */
+            if (found < capacity)
+                out[found] = stored - 1;
+            found++;
+        }
+    }
+    return found;
 }

@@ -89,7 +89,7 @@ typedef struct {
     const uint8_t *member_ok;     /* all memberOf expressions true (1) or not (0) */
     int64_t *group_count;         /* live tasks of the request's group */
     int64_t *running_tasks;       /* live tasks of any group */
-    const uint64_t *tie_key;      /* k(p) of section 6 */
+    const uint64_t *tie_key;      /* k(p) of section 6; NULL: computed from the request's seed */
 } qm_instances;
 
 /* One strategy of the chain. bucket/bucket_count are used by
@@ -227,6 +227,44 @@ int qm_ports_insert(qm_ports *ports, int64_t n, const int64_t *keys, int64_t n_k
 /* Copy every key of `from` into the empty set `to` (of any power-of-two
  * capacity at least twice the keys). */
 int qm_ports_rehash(const qm_ports *from, qm_ports *to);
+
+/* The keys of one instance's ports in the set `ports->added`, in slot order:
+ * up to `capacity` of them go to `out`; returns how many there are (or a
+ * negative QM_ status). One pass over the set, no allocation. */
+int64_t qm_ports_of(const qm_ports *ports, int64_t position, int64_t *out, int64_t capacity);
+
+/* Rows of the cluster's change log (model/state_owner.py's ChangeLog): what
+ * changed at each position. kind is one of the QM_LOG_* values. */
+enum {
+    QM_LOG_TASKS = 0,
+    QM_LOG_STATUS = 1,
+    QM_LOG_ATTRIBUTE = 2,
+    QM_LOG_INSTANCES = 3
+};
+typedef struct {
+    int64_t n;
+    const int64_t *position;
+    const int64_t *group;     /* TASKS: the group's code; ATTRIBUTE: the attribute's id */
+    const int64_t *delta;     /* TASKS: tasks that came (+) or went (-) */
+    const int8_t *kind;
+} qm_log_rows;
+
+/* What qm_plan_repair found: the plan must be built afresh (nothing was
+ * changed), or static stages (status, attributes) changed at some positions
+ * (the caller recomputes them there). */
+enum {
+    QM_REPAIR_REBUILD = 1,
+    QM_REPAIR_STATIC = 2
+};
+
+/* Replay change-log rows on a kept plan of group `group_code`: its
+ * spread(attribute) bucket counts move by the group's deltas and every
+ * changed position is repaired in `index` (may be NULL) as qm_index_repair
+ * does. New instances, or a change of an attribute whose id is in
+ * spread_ids, set QM_REPAIR_REBUILD and change nothing. */
+int qm_plan_repair(qm_index_state *index, const qm_instances *instances, const qm_strategy *strategies,
+                   int32_t n_strategies, const qm_request *request, const qm_log_rows *log,
+                   int64_t group_code, const int64_t *spread_ids, int64_t n_spread_ids, int32_t *flags);
 
 /* Repair a kept cell index after the instances `dirty` changed outside the
  * requests placed with it (stops, drains, other requests): each goes back

@@ -103,7 +103,7 @@ static int64_t choose_in_run(qm_runs *r, const qm_ctx *c, int64_t t, int64_t fro
             survivors = 1;
         } else if (order == 0) {
             survivors++;
-            if (c->in->tie_key[i] < c->in->tie_key[winner])
+            if (qm_tie(c, i) < qm_tie(c, winner))
                 winner = i;
         }
     }

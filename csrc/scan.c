@@ -35,7 +35,7 @@ int64_t qm_scan_choose(const qm_ctx *c, int64_t t, uint8_t *stage, int64_t *coun
             survivors = 1;
         } else if (order == 0) {
             survivors++;
-            if (in->tie_key[i] < in->tie_key[winner])
+            if (qm_tie(c, i) < qm_tie(c, winner))
                 winner = i;
         }
     }

@@ -15,9 +15,17 @@ _LOW_SALT = np.uint64(0xA5A5A5A5A5A5A5A5)
 
 
 @kernel
+def _splitmix64(x):
+    # The steps of quaymaster.keys.splitmix64 (uint64 arithmetic wraps).
+    x = x + _GAMMA
+    z = (x ^ (x >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@kernel
 def write_arns(head, sequences, byte_hex, out):
-    # Row i is head, then hex(splitmix64(seq)), then hex(splitmix64(seq ^ salt)); the
-    # splitmix64 steps are those of quaymaster.keys (uint64 arithmetic wraps).
+    # Row i is head, then hex(splitmix64(seq)), then hex(splitmix64(seq ^ salt)).
     width = head.shape[0] + 32
     for i in range(sequences.shape[0]):
         at = i * width
@@ -25,13 +33,22 @@ def write_arns(head, sequences, byte_hex, out):
             out[at + k] = head[k]
         at += head.shape[0]
         for half in range(2):
-            x = sequences[i] if half == 0 else sequences[i] ^ _LOW_SALT
-            x = x + _GAMMA
-            z = (x ^ (x >> np.uint64(30))) * _M1
-            z = (z ^ (z >> np.uint64(27))) * _M2
-            z = z ^ (z >> np.uint64(31))
+            z = _splitmix64(sequences[i] if half == 0 else sequences[i] ^ _LOW_SALT)
             for k in range(8):
                 byte = (z >> np.uint64(56 - 8 * k)) & np.uint64(255)
                 out[at] = byte_hex[byte, 0]
                 out[at + 1] = byte_hex[byte, 1]
                 at += 2
+
+
+@kernel
+def write_ids16(sequences, hex16, out16, width16, start16):
+    # The 32 hex digits of row i as 16 two-digit pairs at out16[i * width16 + start16 ...]
+    # (the ARN's head is written by the caller); hex16[b] holds byte b's two digits.
+    for i in range(sequences.shape[0]):
+        at = i * width16 + start16
+        for half in range(2):
+            z = _splitmix64(sequences[i] if half == 0 else sequences[i] ^ _LOW_SALT)
+            for k in range(8):
+                out16[at + k] = hex16[(z >> np.uint64(56 - 8 * k)) & np.uint64(255)]
+            at += 8

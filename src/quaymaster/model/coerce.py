@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from quaymaster.errors import SchemaError
 from quaymaster.model.port_columns import MAX_RESERVED_PORTS, host_ports, reserved_ports  # noqa: F401 (re-exported)
+from quaymaster.model.string_checks import ascii_strings, distinct_by_hash
 from quaymaster.model.task_fit import check_tasks_fit
 from quaymaster.model.attributes import _VALUE_RE, attribute_name_problem, attribute_value_problem
 
@@ -189,6 +190,8 @@ def _check_utf8(column: pa.ChunkedArray, name: str) -> None:
     """String columns (Parquet files are not checked when read) must be valid UTF-8."""
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return
+    if ascii_strings(column):  # sound offsets over ASCII bytes: nothing more to check
+        return
     try:
         column.validate(full=True)
     except pa.ArrowInvalid:
@@ -228,7 +231,7 @@ def _check_non_negative(column: pa.ChunkedArray, name: str) -> None:
 
 def _check_unique(column: pa.ChunkedArray, name: str) -> None:
     """No value twice (a second null counts as a duplicate, as a repeated value does)."""
-    if len(column) < 2:
+    if len(column) < 2 or distinct_by_hash(column):
         return
     encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
     if len(encoded.dictionary) == len(encoded):

@@ -30,23 +30,47 @@ _INT_COLUMNS = ("cpu_registered", "memory_registered", "gpu_registered", "eni_li
                 "cpu_remaining", "memory_remaining", "gpu_remaining")
 
 
+class _LoadedStrings:
+    """A list of strings that stays the Arrow column it was loaded from until first read
+    (loading 100,000 instances then makes no Python string per instance and column)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name, self.source = name, f"_loaded_{name}"
+
+    def __get__(self, state, owner=None):
+        if state is None:
+            return self
+        values = state.__dict__.pop(self.source).to_pylist()
+        state.__dict__[self.name] = values  # an instance attribute: this is not called again
+        return values
+
+
+def loaded_strings(state, name: str) -> pa.ChunkedArray | None:
+    """The Arrow column the list ``state.<name>`` is still to be made from, or None."""
+    return state.__dict__.get(f"_loaded_{name}")
+
+
 class InstanceState:
     """Columns of the instance table, plus counters derived from the live tasks."""
+
+    ids = _LoadedStrings()
+    arns = _LoadedStrings()
+    agent_version = _LoadedStrings()
+    capacity_provider = _LoadedStrings()
 
     def __init__(self, table: pa.Table):
         """From a table already coerced to the canonical schema (model.coerce)."""
         n = table.num_rows
-        self.ids: list[str] = table.column("ec2_instance_id").to_pylist()
-        self.arns: list[str] = table.column("container_instance_arn").to_pylist()
+        for name, column in (("ids", "ec2_instance_id"), ("arns", "container_instance_arn"),
+                             ("agent_version", "agent_version"), ("capacity_provider", "capacity_provider")):
+            self.__dict__[f"_loaded_{name}"] = table.column(column)  # lists made at first use
         self.status = _status_codes(table.column("status"))
         self.agent_connected = _numpy_column(table, "agent_connected", np.bool_)
-        self.agent_version: list[str] = table.column("agent_version").to_pylist()
         self.registered_at = table.column("registered_at").cast(pa.int64()).to_numpy().astype(np.int64)
         for name in _INT_COLUMNS:
             setattr(self, name, _numpy_column(table, name, np.int64))
         self.reserved_tcp = PortLists.from_arrow(table.column("reserved_ports"))
         self.reserved_udp = PortLists.from_arrow(table.column("reserved_ports_udp"))
-        self.capacity_provider: list[str | None] = table.column("capacity_provider").to_pylist()
         self.attributes: dict[str, AttributeColumn] = {
             name[len(ATTRIBUTE_PREFIX):]: AttributeColumn.from_arrow(table.column(name))
             for name in table.column_names if name.startswith(ATTRIBUTE_PREFIX)
@@ -67,10 +91,10 @@ class InstanceState:
 
     @property
     def n(self) -> int:
-        return len(self.ids)
+        return len(self.status)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.status)
 
     def status_name(self, position: int) -> str:
         return INSTANCE_STATUSES[int(self.status[position])]
@@ -115,6 +139,9 @@ class InstanceState:
         """An independent copy: arrays copied, attribute columns deep-copied, no caches."""
         twin = InstanceState.__new__(InstanceState)
         for name, value in self.__dict__.items():
+            if name.startswith("_loaded_"):  # immutable Arrow columns: shared
+                twin.__dict__[name] = value
+                continue
             if name.startswith("_"):
                 continue  # caches others keep on the state (Arrow arrays of ids, ...)
             if isinstance(value, np.ndarray):
@@ -136,17 +163,21 @@ class InstanceState:
         Numeric columns are copied: the table is a snapshot, never a view of
         arrays the next placement changes."""
         names = sorted(n for n, col in self.attributes.items() if not col.is_empty())
+        def strings(name):  # the loaded Arrow column while no list was made from it
+            loaded = loaded_strings(self, name)
+            return loaded.combine_chunks() if loaded is not None else getattr(self, name)
+
         columns = {
-            "ec2_instance_id": self.ids,
-            "container_instance_arn": self.arns,
+            "ec2_instance_id": strings("ids"),
+            "container_instance_arn": strings("arns"),
             "status": [INSTANCE_STATUSES[c] for c in self.status.tolist()],
             "agent_connected": self.agent_connected.copy(),
-            "agent_version": self.agent_version,
+            "agent_version": strings("agent_version"),
             "registered_at": pa.array(self.registered_at.copy(), pa.int64()),
             **{name: getattr(self, name).copy() for name in _INT_COLUMNS},
             "reserved_ports": self.reserved_tcp.to_arrow(),
             "reserved_ports_udp": self.reserved_udp.to_arrow(),
-            "capacity_provider": self.capacity_provider,
+            "capacity_provider": strings("capacity_provider"),
         }
         schema = instance_schema(names)
         arrays = []

@@ -26,12 +26,15 @@ Caches (kept plans, tie keys, lookup indexes) are not state: they live in one
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
 from quaymaster.native import check, ffi, lib, ptr
-from quaymaster.model.stop_rows import StopRows, row_ports
+from quaymaster.model.change_log import ATTRIBUTE, INSTANCES, STATUS, TASKS, ChangeLog  # noqa: F401
+from quaymaster.model.stop_rows import SingleRelease, StopRows, row_ports
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
 from quaymaster.model.port_lists import lengths_and_values
 
@@ -40,7 +43,6 @@ POSITION_SHIFT = 17
 TCP, UDP = 0, 1
 UINT64_MASK = (1 << 64) - 1
 _MIN_PORT_CAPACITY = 1 << 10
-_LOG_LIMIT_FACTOR = 2  # a plan further behind than n * this many changes rebuilds
 _LAST_WANTED_RUNNING = STATUS_INDEX["RUNNING"]  # PROVISIONING..RUNNING: still meant to run
 _PENDING = STATUS_INDEX["PENDING"]
 
@@ -160,9 +162,16 @@ class PortSet:
         self._point(self.size)
 
     def ports_of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """The TCP and UDP ports in use on one instance, sorted."""
-        held = self.table[(self.table - 1) >> POSITION_SHIFT == position] - 1
-        held = np.sort(held)
+        """The TCP and UDP ports in use on one instance, sorted (one pass of the core over
+        the set, not numpy temporaries of its size)."""
+        held = np.empty(64, np.int64)
+        found = lib.qm_ports_of(self.struct, position, ptr(held), len(held))
+        if found > len(held):
+            held = np.empty(found, np.int64)
+            found = lib.qm_ports_of(self.struct, position, ptr(held), len(held))
+        if found < 0:
+            check(-found, "qm_ports_of")
+        held = np.sort(held[:found])
         udp = ((held >> PROTOCOL_SHIFT) & 1).astype(np.bool_)
         return held[~udp] & 0xFFFF, held[udp] & 0xFFFF
 
@@ -188,72 +197,6 @@ class PortSet:
         self.shared = saved["shared"]
         self.struct = ffi.new("qm_ports *")
         self._point(saved["size"])
-
-
-TASKS, STATUS, ATTRIBUTE, INSTANCES = 0, 1, 2, 3  # what a change-log entry records
-
-
-class ChangeLog:
-    """Which instance positions changed, in order, so that kept plans repair what they hold.
-
-    One row per changed position, in numpy columns: ``kind`` (TASKS: ``delta``
-    tasks of ``group`` came or went; STATUS; ATTRIBUTE ``group`` holding the
-    attribute's id; INSTANCES: new positions). Log indexes only grow; rows
-    older than a rebuild would cost are dropped (a plan that far behind builds
-    afresh).
-    """
-
-    def __init__(self):
-        self.start = 0      # the log index of row 0
-        self.size = 0
-        self.position = np.zeros(256, np.int64)
-        self.group = np.zeros(256, np.int64)
-        self.delta = np.zeros(256, np.int64)
-        self.kind = np.zeros(256, np.int8)
-        self.attribute_ids: dict[str, int] = {}
-
-    @property
-    def end(self) -> int:
-        return self.start + self.size
-
-    def record(self, positions, group: int = -1, delta: int = 0, kind: int = TASKS) -> None:
-        positions = np.atleast_1d(np.asarray(positions, dtype=np.int64))
-        end = self.size + len(positions)
-        if end > len(self.position):
-            for name in ("position", "group", "delta", "kind"):
-                old = getattr(self, name)
-                grown = np.zeros(max(end, 2 * len(old)), old.dtype)
-                grown[:self.size] = old[:self.size]
-                setattr(self, name, grown)
-        self.position[self.size:end] = positions
-        self.group[self.size:end] = group
-        self.delta[self.size:end] = delta
-        self.kind[self.size:end] = kind
-        self.size = end
-
-    def record_attribute(self, position: int, name: str) -> None:
-        code = self.attribute_ids.setdefault(name, len(self.attribute_ids))
-        self.record(position, code, 0, ATTRIBUTE)
-
-    def since(self, index: int):
-        """(position, group, delta, kind) rows recorded since log index ``index``, or None."""
-        if index < self.start:
-            return None
-        at = index - self.start
-        return (self.position[at:self.size], self.group[at:self.size], self.delta[at:self.size],
-                self.kind[at:self.size])
-
-    def trim(self, n_instances: int) -> None:
-        """Forget the oldest rows once they describe more changes than a rebuild costs."""
-        limit = _LOG_LIMIT_FACTOR * max(n_instances, 64)
-        if self.size <= 2 * limit:
-            return
-        drop = self.size - limit
-        for name in ("position", "group", "delta", "kind"):
-            column = getattr(self, name)
-            column[:limit] = column[drop:self.size]
-        self.start += drop
-        self.size = limit
 
 
 class Caches:
@@ -294,7 +237,7 @@ class StateOwner:
         arrays = (state.cpu_remaining, state.memory_remaining, state.gpu_remaining, state.eni_limit,
                   state.eni_used, state.running_tasks, group_count)
         kept = views.get(id(group_count))
-        if kept is not None and all(a is b for a, b in zip(kept[0], arrays)):
+        if kept is not None and all(map(operator.is_, kept[0], arrays)):
             return kept[1]
         view = instances_view(state, group_count)
         views[id(group_count)] = (arrays, view)  # the arrays are held: their ids stay theirs
@@ -361,14 +304,22 @@ class StateOwner:
         except BaseException:
             self._give_back(request.group, positions, request.requirements, ports_tcp, ports_udp)
             raise
-        self.log.record(positions, tasks.group_code(request.group), +1)
+        code = tasks.group_code(request.group)
         if placed <= 16:  # np.add.at costs microseconds even for one element
+            self.log.record(positions, code, +1)
             for position in positions.tolist():  # placed tasks are PENDING
                 self.running_wanted[position] += 1
                 self.pending[position] += 1
-        else:
+        elif placed < self.cluster.state.n // 4:
+            self.log.record(positions, code, +1)
             np.add.at(self.running_wanted, positions, 1)
             np.add.at(self.pending, positions, 1)
+        else:  # a big placement: one log row and one count per instance it reached
+            per_instance = np.bincount(positions, minlength=self.cluster.state.n)
+            reached = np.flatnonzero(per_instance)
+            self.log.record_counts(reached, code, per_instance[reached])
+            self.running_wanted += per_instance
+            self.pending += per_instance
         return first_sequence
 
     def _give_back(self, group, positions, req, ports_tcp, ports_udp) -> None:
@@ -380,8 +331,30 @@ class StateOwner:
                       np.arange(n + 1, dtype=np.int64) * width_udp, np.ascontiguousarray(ports_udp.reshape(-1)))
 
     def stop(self, chunk: TaskChunk, row: int) -> None:
-        """Stop one live task (:meth:`stop_many` of one)."""
-        self.stop_many([(chunk, row)])
+        """Stop one live task: what :meth:`stop_many` of one does, without gathering columns
+        (the common StopTask of a placed task costs a few microseconds). Tasks on no instance,
+        tasks that began stopping and ports shared by loaded tasks take :meth:`stop_many`."""
+        position = chunk.instance_pos.item(row)
+        if (position == NO_INSTANCE or self.ports.shared
+                or ("released" in chunk.__dict__ and chunk.released[row])):
+            self.stop_many([(chunk, row)])
+            return
+        tasks, code = self.cluster.tasks, chunk.group_code.item(row)
+        self._single.release(self, tasks.groups[code], position, chunk, row)
+        status = chunk.status.item(row)
+        if status <= _LAST_WANTED_RUNNING:
+            self.running_wanted[position] -= 1
+            if status == _PENDING:
+                self.pending[position] -= 1
+        self.log.record_one(position, code, -1)
+        tasks.remove(chunk, row)
+
+    @property
+    def _single(self) -> SingleRelease:
+        single = self.__dict__.get("_single_release")
+        if single is None:
+            single = self.__dict__["_single_release"] = SingleRelease()
+        return single
 
     def begin_stop(self, chunk: TaskChunk, row: int) -> bool:
         """First half of a two-step stop (:meth:`begin_stop_many` of one); False when the
@@ -442,6 +415,14 @@ class StateOwner:
                 del shared[key]
         self.ports.insert(np.array(back, dtype=np.int64), "host_ports")
 
+    def release_status(self, status: int, positions) -> None:
+        """Raise the typed error of a refused ``qm_release*`` (or NativeError for a bug)."""
+        if status == lib.QM_EINVAL:
+            raise InvalidParameterError("a task does not hold what it is being released for "
+                                        "(the cluster's state is inconsistent)", field="task",
+                                        value=int(positions[0]) if len(positions) else None)
+        check(status, "qm_release")
+
     def _release(self, group, positions, columns, tcp_offsets, tcp_ports, udp_offsets, udp_ports, *,
                  resources_only: bool = False, slot_only: bool = False) -> None:
         state = self.cluster.state  # resources only: no group is read, any group's view will do
@@ -462,11 +443,7 @@ class StateOwner:
             status = lib.qm_release_slot(view, self.ports.struct, tasks)
         else:
             status = lib.qm_release(view, self.ports.struct, tasks)
-        if status == lib.QM_EINVAL:
-            raise InvalidParameterError("a task does not hold what it is being released for "
-                                        "(the cluster's state is inconsistent)", field="task",
-                                        value=int(positions[0]) if len(positions) else None)
-        check(status, "qm_release")
+        self.release_status(status, positions)
 
     # -- copies -----------------------------------------------------------------
 

@@ -87,9 +87,14 @@ def sequence_at(chunk: TaskChunk, row: int) -> int:
     return int(chunk.seqs[row]) if chunk.seqs is not None else chunk.seq_start + row
 
 
+_FEW_IDS = 16
+
+
 def task_id(sequence: np.ndarray) -> list[str]:
     """32 hex digits per sequence number, as ECS task ids look; deterministic."""
     seq = np.asarray(sequence, dtype=np.uint64)
+    if len(seq) <= _FEW_IDS:  # Python integers: cheaper than numpy's setup for a few
+        return [f"{splitmix64(s):016x}{splitmix64(s ^ 0xA5A5A5A5A5A5A5A5):016x}" for s in seq.tolist()]
     high = splitmix64_array(seq)
     low = splitmix64_array(seq ^ np.uint64(0xA5A5A5A5A5A5A5A5))
     return [f"{h:016x}{lo:016x}" for h, lo in zip(high.tolist(), low.tolist())]
@@ -224,7 +229,7 @@ class TaskState:
             if row >= len(chunk):
                 return None
         else:
-            row = int(np.searchsorted(chunk.seqs, seq))
+            row = int(chunk.seqs.searchsorted(seq))  # the method: no numpy dispatch wrapper
             if row >= len(chunk) or chunk.seqs[row] != seq:
                 return None
         return (chunk, row) if chunk.alive[row] else None
@@ -390,6 +395,9 @@ class _Tail:
         for proto, ports in (("tcp", ports_tcp), ("udp", ports_udp)):
             offsets, width = self.offsets[proto], ports.shape[1]
             used = int(offsets[start])
+            if width == 0:
+                offsets[start + 1:end + 1] = used
+                continue
             need = used + width * len(positions)
             if need > len(self.ports[proto]):
                 grown = np.zeros(max(need, 2 * len(self.ports[proto])), np.int32)

@@ -11,7 +11,8 @@ and repairs what it holds: the group's spread counts move by the tasks that
 came and went, the instances that changed go back into (or are re-sifted in)
 their cell's heap, drains and status changes refresh the static stages. Only
 a change it cannot repair (new instances, an attribute it reads) makes it
-start afresh. A new seed keeps the plan and recomputes its tie keys. Reuse is
+start afresh. A new seed keeps the plan as it is (the core derives tie keys
+from the seed, and the cell heaps are ordered without them). Reuse is
 what makes a run_task call of ten tasks cost microseconds rather than a pass
 over every instance: the core's cell index carries over.
 
@@ -28,8 +29,8 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
-from quaymaster.model.state_owner import ATTRIBUTE, INSTANCES, STATUS, TASKS, instances_view
-from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.model.state_owner import ATTRIBUTE, STATUS, instances_view
+from quaymaster.native import address, check, ffi, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
 
@@ -76,8 +77,7 @@ class Plan:
         self.keep: list = []  # arrays the C structs point at
         self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
         self.seed = request.seed
-        self.tie = prepare.cached_tie_keys(cluster, request.seed).copy()  # the plan's own: reseed writes it
-        self.view = self._instances(state, self.tie)
+        self.view = self._instances(state)
         self.strategies = self._strategies(state, request.strategies)
         self.n_strategies = len(request.strategies)
         self.rq = self._request(req, request, fast_paths)
@@ -89,9 +89,9 @@ class Plan:
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
         self.owner = cluster.owner
         self.log_index = cluster.owner.log.end
-        self.reads = {s.attribute for s in request.strategies if s.attribute is not None} | {
-            name for name, _ in req.required_attributes} | (
-            {request.excluded_attribute} if request.excluded_attribute else set())
+        self.spread_reads = {s.attribute for s in request.strategies if s.attribute is not None}
+        self.group_code_value = cluster.tasks.group_code(request.group)
+        self._log_rows, self._flags = ffi.new("qm_log_rows *"), ffi.new("int32_t *")
 
     def usable(self, cluster) -> bool:
         """Whether this plan still points at the cluster's live arrays (same instances)."""
@@ -103,53 +103,51 @@ class Plan:
     def repair(self, cluster) -> bool:
         """Bring the plan up to date with the changes logged since its last request.
 
-        Returns False when a change cannot be repaired here (the caller builds afresh).
+        One core call (``qm_plan_repair``) replays the rows: the group's spread counts
+        move, changed positions are repaired in the cell index. Drains and attribute
+        changes then refresh the static stage codes (and static memberOf masks) at the
+        positions they name. Returns False when a change cannot be repaired here (new
+        instances, an attribute the plan spreads by): the caller builds afresh.
         """
-        log = self.owner.log
-        rows = log.since(self.log_index)
-        if rows is None:
+        log, log_rows, flags = self.owner.log, self._log_rows, self._flags
+        if not log.fill_rows(self.log_index, log_rows):
             return False
-        positions, groups, deltas, kinds = rows
-        if len(positions) == 0:
+        if log_rows.n == 0:
             return True
-        attributes = kinds == ATTRIBUTE
-        if (kinds == INSTANCES).any() or (attributes.any() and (
-                self.request.constraints.member_of
-                or np.isin(groups[attributes], [log.attribute_ids.get(a, -1) for a in self.reads]).any())):
+        spread_ids = np.array([log.attribute_ids.get(a, -1) for a in self.spread_reads], np.int64)
+        check(lib.qm_plan_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq, log_rows,
+                                 self.group_code_value, address(spread_ids) if len(spread_ids) else ffi.NULL,
+                                 len(spread_ids), flags), "qm_plan_repair")
+        if flags[0] & lib.QM_REPAIR_REBUILD:
             return False
-        ours = (kinds == TASKS) & (groups == cluster.tasks.group_code(self.request.group))
-        if ours.any():
-            for bucket, counts in self.buckets:
-                np.add.at(counts, bucket[positions[ours]], deltas[ours])
-        if (kinds == STATUS).any():
-            self.prefilter[:] = prepare.prefilter(self.state, self.request.requirements.required_attributes,
-                                                  self.request.capacity_provider,
-                                                  self.request.excluded_attribute)
+        if flags[0] & lib.QM_REPAIR_STATIC:  # per-instance verdicts; those positions were re-sifted
+            positions, _, _, kinds = log.since(self.log_index)
+            changed = positions[(kinds == STATUS) | (kinds == ATTRIBUTE)]
+            required = self.request.requirements.required_attributes
+            provider, excluded = self.request.capacity_provider, self.request.excluded_attribute
+            if len(changed) <= 16:
+                for position in changed.tolist():
+                    self.prefilter[position] = prepare.prefilter_of(self.state, required, position,
+                                                                    provider, excluded)
+            else:
+                self.prefilter[changed] = prepare.prefilter(self.state, required, provider, excluded, changed)
             if self.request.constraints.member_of and not self.dynamic:
                 self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
-        if self.index and self.index.built:
-            dirty = np.ascontiguousarray(positions)  # a position listed twice is re-sifted twice
-            check(lib.qm_index_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq,
-                                      ptr(dirty), len(dirty)), "qm_index_repair")
         self.log_index = log.end
         return True
 
-    def reseed(self, cluster, seed: int) -> None:
-        """Take a new seed: tie keys recomputed in place, the cell index rebuilt at first use."""
-        if seed == self.seed:
-            return
-        self.tie[:] = prepare.cached_tie_keys(cluster, seed)
-        self.rq.seed_state = seed_state(seed)
-        self.seed = seed
-        if self.index:
-            self.index.built = 0
+    def reseed(self, seed: int) -> None:
+        """Take a new seed. The core derives tie keys from the seed as it reads them and the
+        cell heaps do not depend on it, so nothing else changes."""
+        if seed != self.seed:
+            self.rq.seed_state = seed_state(seed)
+            self.seed = seed
 
-    def _instances(self, state, tie):
+    def _instances(self, state):
         view = instances_view(state, self.group_count)
         view.prefilter = ptr(self.prefilter)
         view.member_ok = ptr(self.member_ok)
-        view.tie_key = ptr(tie)
-        self.keep.append(tie)
+        view.tie_key = ffi.NULL  # k(p) from the request's seed, in the core
         return view
 
     def _strategies(self, state, strategies):
@@ -219,6 +217,8 @@ class Plan:
         live state gets one task per call, its mask refreshed in between, and
         commits every few hundred.
         """
+        if not self.dynamic and count <= _KEPT_BUFFER and count <= self._most_placeable():
+            return self._run_small(cluster, count, explain)
         result, rq, owner = self.result, self.rq, cluster.owner
         granule = _DYNAMIC_BATCH if self.dynamic else min(count, _CHUNK)  # tasks per commit
         per_task = self.n_tcp + self.n_udp
@@ -260,6 +260,28 @@ class Plan:
         return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
                        fail_counts, removed, first_sequence or 0)
 
+    def _run_small(self, cluster, count: int, explain: bool) -> Outcome:
+        """:meth:`run` of a request that fits the kept buffers in one core call (the
+        latency-bound case: one call, one commit, no chunk bookkeeping)."""
+        result, owner = self.result, cluster.owner
+        if self.n_tcp + self.n_udp:
+            owner.ports.ensure_room(count * (self.n_tcp + self.n_udp))
+        arrays, (at_positions, at_tcp, at_udp), _ = self._outputs(count)
+        self.rq.first_task = 0
+        result.position = ffi.cast("int64_t *", at_positions)
+        result.ports_tcp = ffi.cast("int32_t *", at_tcp)
+        result.ports_udp = ffi.cast("int32_t *", at_udp)
+        check(lib.qm_place(self.view, self.strategies, self.n_strategies, self.rq, owner.ports.struct, count,
+                           0, int(explain), self.index, result), "qm_place")
+        removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy() if result.explained else None
+        placed = result.placed
+        positions, ports_tcp, ports_udp = (a[:placed].copy() for a in arrays)
+        first_sequence = owner.commit_placed(self.request, positions, ports_tcp, ports_udp)
+        failed = bool(result.failed)
+        fail_counts = np.frombuffer(ffi.buffer(result.fail_counts), dtype=np.int64).copy() if failed else None
+        return Outcome(positions, ports_tcp, ports_udp, failed, result.fail_stage, result.fail_position,
+                       fail_counts, removed, first_sequence or 0)
+
     def _most_placeable(self) -> int:
         """An upper bound on the tasks one call can place: with host ports, no instance
         holds more tasks than its 65,535 ports of a protocol allow (so buffers and the
@@ -279,7 +301,7 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
            fast_paths)
     plan = plans.get(key)
     if plan is not None and plan.usable(cluster) and plan.repair(cluster):
-        plan.reseed(cluster, request.seed)
+        plan.reseed(request.seed)
         return plan
     plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes,
                                                     request.capacity_provider, request.excluded_attribute),

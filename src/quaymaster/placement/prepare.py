@@ -17,16 +17,19 @@ _TIE_CACHE_SIZE = 8
 
 
 def prefilter(state, required_attributes, capacity_provider: str | None = None,
-              excluded_attribute: str | None = None) -> np.ndarray:
-    """Per instance: the static stage it stops at, or CPU when it goes on to the resources.
+              excluded_attribute: str | None = None, positions: np.ndarray | None = None) -> np.ndarray:
+    """Per instance (or per instance of ``positions``): the static stage it stops at, or CPU
+    when it goes on to the resources. Each instance's code reads only its own columns.
 
     With ``capacity_provider`` only that provider's instances are candidates (a task a
     capacity provider strategy assigned to an Auto Scaling group's provider); the others
     count as not ACTIVE for it. Instances with ``excluded_attribute`` (EC2 tasks skip
     ``ecs.capability.external`` instances) stop at the attribute stage.
     """
-    code = np.full(state.n, reasons.CPU, dtype=np.uint8)
-    has_attributes = np.ones(state.n, dtype=np.bool_)
+    at = slice(None) if positions is None else positions
+    n = state.n if positions is None else len(positions)
+    code = np.full(n, reasons.CPU, dtype=np.uint8)
+    has_attributes = np.ones(n, dtype=np.bool_)
     for name, value in required_attributes:
         column = state.attributes.get(name)
         if column is None:
@@ -34,21 +37,45 @@ def prefilter(state, required_attributes, capacity_provider: str | None = None,
             break
         wanted = column.lookup(value) if value is not None else None
         if value is None:
-            has_attributes &= column.codes >= 0
+            has_attributes &= column.codes[at] >= 0
         elif wanted < 0:  # no instance has this value
             has_attributes[:] = False
         else:
-            has_attributes &= column.codes == wanted
+            has_attributes &= column.codes[at] == wanted
     if excluded_attribute is not None and excluded_attribute in state.attributes:
-        has_attributes &= state.attributes[excluded_attribute].codes < 0
+        has_attributes &= state.attributes[excluded_attribute].codes[at] < 0
     code[~has_attributes] = reasons.ATTRIBUTE
-    code[~state.agent_connected] = reasons.AGENT
-    code[state.status != ACTIVE] = reasons.NOT_ACTIVE
+    code[~state.agent_connected[at]] = reasons.AGENT
+    code[state.status[at] != ACTIVE] = reasons.NOT_ACTIVE
     if capacity_provider is not None:
-        ours = np.fromiter((p == capacity_provider for p in state.capacity_provider), dtype=np.bool_,
-                           count=state.n)
+        providers = state.capacity_provider
+        chosen = range(state.n) if positions is None else positions.tolist()
+        ours = np.fromiter((providers[k] == capacity_provider for k in chosen), dtype=np.bool_, count=n)
         code[~ours] = reasons.NOT_ACTIVE
     return code
+
+
+def prefilter_of(state, required_attributes, position: int, capacity_provider: str | None = None,
+                 excluded_attribute: str | None = None) -> int:
+    """:func:`prefilter`'s code of one instance, with Python scalars (a kept plan refreshes
+    the few instances a drain or an attribute change touched)."""
+    if state.status[position] != ACTIVE:
+        return reasons.NOT_ACTIVE
+    if capacity_provider is not None and state.capacity_provider[position] != capacity_provider:
+        return reasons.NOT_ACTIVE
+    if not state.agent_connected[position]:
+        return reasons.AGENT
+    for name, value in required_attributes:
+        column = state.attributes.get(name)
+        if column is None:
+            return reasons.ATTRIBUTE
+        code = column.codes[position]
+        if (code < 0) if value is None else (code != column.lookup(value) or code < 0):
+            return reasons.ATTRIBUTE
+    if excluded_attribute is not None and excluded_attribute in state.attributes \
+            and state.attributes[excluded_attribute].codes[position] >= 0:
+        return reasons.ATTRIBUTE
+    return reasons.CPU
 
 
 def member_mask(state, constraints) -> np.ndarray:

@@ -14,9 +14,12 @@ import pyarrow as pa
 from quaymaster.errors import QuaymasterError
 from quaymaster.placement import reasons
 from quaymaster.model import tasks as tasks_model
+from quaymaster.model.instances import loaded_strings
 
 #: The two lowercase hex digits of each byte value, as ASCII: _BYTE_HEX[b] == b"%02x" % b.
 _BYTE_HEX = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype=np.uint8).reshape(256, 2)
+#: The same two digits as one little-endian uint16, for writing them with one store.
+_BYTE_HEX16 = np.ascontiguousarray(_BYTE_HEX).view("<u2").reshape(256).astype(np.uint16)
 #: Rows per Arrow string chunk: keeps each chunk's 32-bit offsets far from overflow.
 _ARN_CHUNK_ROWS = 1 << 22
 _FEW_ARNS = 64  # task_arns() up to this many: Python strings directly (model.tasks.task_id)
@@ -159,8 +162,8 @@ class PlacementResult:
         The first task sees the cluster as the request found it; a failed task's
         own counts are in its failure ``detail``. The counts come free whenever the
         engine scanned every instance for the first task, which is always the case
-        with ``run_task(..., explain=True)``; a request that repeated the previous
-        one may have skipped that scan, and then this raises.
+        with ``run_task(..., explain=True)``; a request answered by the kept plan of
+        an earlier request of the same kind skips that scan, and then this raises.
         """
         removed = self.outcome.removed
         if removed is None:
@@ -230,6 +233,9 @@ class Failures(Sequence):
 def _strings_of(state, name: str) -> pa.Array:
     """``state.ids`` or ``state.arns`` as an Arrow array, kept until instances are added
     (the lists only ever grow: positions are fixed at registration)."""
+    loaded = loaded_strings(state, name)
+    if loaded is not None:  # no list made yet: the column it was loaded from
+        return loaded.combine_chunks()
     values = getattr(state, name)
     kept = state.__dict__.get(f"_arrow_{name}")
     if kept is None or len(kept) != len(values):
@@ -270,7 +276,10 @@ def task_arn_array(prefix: str, sequences: np.ndarray) -> pa.ChunkedArray:
     for start in range(0, max(len(seq), 1), _ARN_CHUNK_ROWS):
         part = seq[start:start + _ARN_CHUNK_ROWS]
         data = np.empty(len(part) * width, dtype=np.uint8)
-        if len(part):
+        if len(part) and len(head) % 2 == 0:  # heads copied by numpy, digits two at a time
+            data.reshape(len(part), width)[:, :len(head)] = head
+            task_arns.write_ids16(part, _BYTE_HEX16, data.view(np.uint16), width // 2, len(head) // 2)
+        elif len(part):
             task_arns.write_arns(head, part, _BYTE_HEX, data)
         offsets = np.arange(len(part) + 1, dtype=np.int32) * np.int32(width)
         chunks.append(pa.StringArray.from_buffers(len(part), pa.py_buffer(offsets), pa.py_buffer(data)))
