@@ -68,7 +68,7 @@ class ServiceHost:
         share on its own capacity) or all of its launch type."""
         service = launch.service
         held = held_by_provider(service.all_tasks()) if service.capacity_provider_strategy else None
-        tasks, reason = [], None
+        tasks, reason, unplaced = [], None, {}
         for portion in portions(service.launch_type, service.capacity_provider_strategy, launch.count, held):
             if portion.launch_type == "FARGATE":
                 tasks += self._launch_fargate(launch, portion)
@@ -76,6 +76,10 @@ class ServiceHost:
             placed, failed = self._place_on_instances(launch, portion)
             tasks += placed
             reason = reason or failed
+            if portion.provider is not None:   # what did not fit waits in PROVISIONING for the provider
+                unplaced[portion.provider] = portion.count - len(placed)
+        if service.capacity_provider_strategy:
+            self.region.scaling.launch_tried(service, self.now, unplaced)
         if tasks and reason is None:
             service.events.clear("placement")
         if reason is not None:
