@@ -3,6 +3,7 @@ place and could not fit on the provider's instances (docs/semantics.md, "Which t
 PROVISIONING (managed scaling)"), never a desired count raised a moment before the scheduler ran."""
 
 from quaymaster.region import Region
+from quaymaster.simulation import load_scenario, simulate
 from servicekit import call, web_definition
 
 MINUTE_MS = 60_000
@@ -101,3 +102,30 @@ def test_waiting_tasks_are_at_most_the_current_shortfall():
     assert region.scaling.waiting_count(record) == 1      # the shortfall fell before the next pass
     call(region, "UpdateService", {"cluster": "prod", "service": "web", "desiredCount": 9})
     assert region.scaling.waiting_count(record) == 4      # raised again: still what the pass left
+
+
+def test_the_provisioning_series_counts_each_waiting_task_once():
+    """provisioningTasks at a minute: RunTask's waiting tasks (live tasks in PROVISIONING) and the
+    service's tasks its pass could not place, each once."""
+    def at(when, operation, request):
+        return {"at": when, "operation": operation, "request": request}
+    group = {"AutoScalingGroupName": "asg", "MinSize": 1, "MaxSize": 1, "DesiredCapacity": 1,
+             "AvailabilityZones": ["us-east-1a"], "MixedInstancesPolicy": {"LaunchTemplate": {
+                 "LaunchTemplateSpecification": {"LaunchTemplateName": "ecs"},
+                 "Overrides": [{"InstanceType": "c5.xlarge"}]}}}
+    document = {"seed": 1, "start": "2026-01-05T00:00:00Z", "duration": "8m", "tick": "15s", "calls": [
+        at("0s", "ecs:CreateCluster", {"clusterName": "prod"}),
+        at("0s", "autoscaling:CreateAutoScalingGroup", group),
+        at("0s", "ecs:CreateCapacityProvider", {"name": "cp", "autoScalingGroupProvider": {
+            "autoScalingGroupArn": "asg", "managedScaling": {"status": "DISABLED"}}}),
+        at("0s", "ecs:PutClusterCapacityProviders", {"cluster": "prod", "capacityProviders": ["cp"],
+                                                     "defaultCapacityProviderStrategy": [
+                                                         {"capacityProvider": "cp", "weight": 1}]}),
+        at("0s", "ecs:RegisterTaskDefinition", web_definition(cpu=1024, memory=1024)),
+        at("3m", "ecs:RunTask", {"cluster": "prod", "taskDefinition": "web", "count": 6}),   # 4 fit
+        at("4m", "ecs:CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web",
+                                       "desiredCount": 2})]}
+    metrics = simulate(load_scenario(document)).tables()["metrics"].to_pylist()
+    provisioning = {r["time"].strftime("%H:%M"): r["value"] for r in metrics
+                    if r["scope"] == "cluster" and r["metric"] == "provisioningTasks"}
+    assert provisioning["00:05"] == provisioning["00:08"] == 2 + 2

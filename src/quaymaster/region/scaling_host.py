@@ -358,15 +358,21 @@ class ScalingHost:
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
 
     def waiting_count(self, record, live_counts: dict | None = None) -> int:
-        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity
-        (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
+        """Tasks of the cluster waiting in PROVISIONING for capacity provider capacity: its
+        services' (see :meth:`services_waiting`) and RunTask's queue, at most 300."""
+        return min(MAX_PROVISIONING, self.services_waiting(record, live_counts)
+                   + self.region.provisioning.count(record.name))
+
+    def services_waiting(self, record, live_counts: dict | None = None) -> int:
+        """Tasks of the cluster's services waiting in PROVISIONING for an Auto Scaling group's
+        capacity (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
         total = 0
         for service in record.services.values():
             waiting = self._waiting_split(record, service, (live_counts or {}).get(service.arn))
             if waiting:
                 total += sum(waiting[1].get(name, 0) for name in record.capacity_providers
                              if name not in FARGATE_PROVIDERS)
-        return min(MAX_PROVISIONING, total + self.region.provisioning.count(record.name))
+        return min(MAX_PROVISIONING, total)
 
     def launch_tried(self, service, now: int, unplaced: dict) -> None:
         """The service's scheduler pass at ``now`` tried to place tasks by its capacity provider
