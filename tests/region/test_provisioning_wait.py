@@ -66,13 +66,18 @@ def test_a_service_scaling_out_every_minute_onto_spare_capacity_does_not_block_s
     assert sum(t.last_status == "RUNNING" for t in tasks) == 16
 
 
-def test_tasks_that_do_not_fit_wait_once_the_scheduler_tried_them_and_scale_the_group_out():
+def half_instance_service(desired: int, seconds: int) -> tuple[Region, list, object]:
+    """One c5.xlarge and a service of 2048-CPU tasks (two fit), ``seconds`` after CreateService."""
     region, rows = managed_region(1)
     call(region, "RegisterTaskDefinition", web_definition(cpu=2048, memory=1024))
     call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web",
-                                   "desiredCount": 2})
-    region.advance(60)
-    record = region.clusters["prod"]
+                                   "desiredCount": desired})
+    region.advance(seconds)
+    return region, rows, region.clusters["prod"]
+
+
+def test_tasks_that_do_not_fit_wait_once_the_scheduler_tried_them_and_scale_the_group_out():
+    region, rows, record = half_instance_service(2, 60)
     assert region.scaling.waiting_count(record) == 0      # both fit on the one instance
     raised = next_minute(region)
     raise_desired_at(region, raised, 5)
@@ -91,12 +96,7 @@ def test_tasks_that_do_not_fit_wait_once_the_scheduler_tried_them_and_scale_the_
 
 
 def test_waiting_tasks_are_at_most_the_current_shortfall():
-    region, _ = managed_region(1)
-    call(region, "RegisterTaskDefinition", web_definition(cpu=2048, memory=1024))
-    call(region, "CreateService", {"cluster": "prod", "serviceName": "web", "taskDefinition": "web",
-                                   "desiredCount": 6})
-    region.advance(30)
-    record = region.clusters["prod"]
+    region, _, record = half_instance_service(6, 30)
     assert region.scaling.waiting_count(record) == 4
     call(region, "UpdateService", {"cluster": "prod", "service": "web", "desiredCount": 3})
     assert region.scaling.waiting_count(record) == 1      # the shortfall fell before the next pass
