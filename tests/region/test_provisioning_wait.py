@@ -129,3 +129,14 @@ def test_the_provisioning_series_counts_each_waiting_task_once():
     provisioning = {r["time"].strftime("%H:%M"): r["value"] for r in metrics
                     if r["scope"] == "cluster" and r["metric"] == "provisioningTasks"}
     assert provisioning["00:05"] == provisioning["00:08"] == 2 + 2
+
+
+def test_a_snapshot_keeps_which_tasks_wait():
+    region, _, record = half_instance_service(6, 30)
+    loaded = Region(region.name, seed=region.seed)
+    loaded.import_state(region.export_state())
+    assert loaded.scaling.waiting_count(loaded.clusters["prod"]) == region.scaling.waiting_count(record) == 4
+    call(loaded, "DeleteService", {"cluster": "prod", "service": "web", "force": True})
+    assert loaded.scaling.waiting_count(loaded.clusters["prod"]) == 0
+    loaded.advance(300)
+    assert not loaded.scaling.unplaced                     # the deleted service's record is gone

@@ -280,6 +280,7 @@ class ServiceHost:
         record = self.region.clusters[service.cluster]
         service.status = "INACTIVE"
         record.services.pop(service.name, None)
+        self.region.scaling.unplaced.pop(service, None)   # nothing of it waits any more
         record.inactive_services[service.name] = service
 
 
