@@ -7,6 +7,7 @@ import json
 import math
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -138,6 +139,49 @@ def check_managed_scaling(metrics, target_capacity: int, max_size: int) -> tuple
     return grew, shrank
 
 
+def check_waiting_tasks(metrics, tasks) -> tuple[int, int]:
+    """Which tasks wait in PROVISIONING at managed scaling (step 5 of minute t): those the
+    scheduler's last pass could not place, as far as the service still falls short; never a
+    desired count the policy raised in the same step 5. From the recorded samples (step 8):
+
+    - nothing waited at the previous minute's sample, and in this one-service scenario nothing
+      can start a launch between then and step 5 (desired counts change only at step 5, tasks
+      stop only when the scheduler stops them): then nothing waits, so M <= N;
+    - tasks waited at the previous sample, the desired count did not fall, and the cluster did
+      not change in between (no instance registered or left, no task released its resources):
+      a retry could not have placed them, so they still wait and M >= N + minimumScalingStepSize (1).
+
+    The cluster's provisioningTasks also counts the tasks placed at that very tick (PROVISIONING
+    for one tick with the default timings; the tasks table's created_at): they are taken off.
+    Returns how many minutes each rule checked."""
+    n = series(metrics, "capacity_provider", "cp", "N")
+    m = series(metrics, "capacity_provider", "cp", "M")
+    placed_now = Counter(t["created_at"] for t in tasks)
+    waiting = {time: value - placed_now[time]
+               for time, value in series(metrics, "cluster", "prod", "provisioningTasks").items()}
+    instances = series(metrics, "cluster", "prod", "instances")
+    desired = series(metrics, "service", "web", "desiredCount")
+    released = sorted(t["stopped_at"] for t in tasks if t["stopped_at"] is not None)
+    none_waited = still_wait = 0
+    times = sorted(m)
+    for before, time in zip(times, times[1:]):
+        if waiting[before] == 0:
+            none_waited += 1
+            assert m[time] <= n[time], time
+        elif desired[time] >= desired[before] and instances[time] == instances[before] and \
+                not any(before < r <= time for r in released):
+            still_wait += 1
+            assert m[time] >= n[time] + 1, time
+    return none_waited, still_wait
+
+
+def test_only_tasks_the_scheduler_could_not_place_wait_for_managed_scaling(outputs):
+    metrics = pq.read_table(outputs / "a" / "metrics.parquet").to_pylist()
+    tasks = pq.read_table(outputs / "a" / "tasks.parquet").to_pylist()
+    none_waited, still_wait = check_waiting_tasks(metrics, tasks)
+    assert none_waited >= 100 and still_wait >= 1
+
+
 def test_each_minute_policy_decision_recomputed_independently(outputs):
     metrics = pq.read_table(outputs / "a" / "metrics.parquet").to_pylist()
     tasks = pq.read_table(outputs / "a" / "tasks.parquet").to_pylist()
@@ -171,3 +215,4 @@ def test_per_minute_checks_over_random_scenarios(case):
     check_policy_decisions(metrics, tasks, policy, TARGET)
     grew, _ = check_managed_scaling(metrics, target_capacity, 30)
     assert grew >= 1
+    check_waiting_tasks(metrics, tasks)

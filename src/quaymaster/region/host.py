@@ -69,7 +69,7 @@ class ServiceHost:
         share on its own capacity) or all of its launch type."""
         service = launch.service
         held = held_by_provider(service.all_tasks()) if service.capacity_provider_strategy else None
-        tasks, reason = [], None
+        tasks, reason, unplaced = [], None, {}
         for portion in portions(service.launch_type, service.capacity_provider_strategy, launch.count, held):
             if portion.launch_type == "FARGATE":
                 tasks += self._launch_fargate(launch, portion)
@@ -77,6 +77,10 @@ class ServiceHost:
             placed, failed = self._place_on_instances(launch, portion)
             tasks += placed
             reason = reason or failed
+            if portion.provider is not None:   # what did not fit waits in PROVISIONING for the provider
+                unplaced[portion.provider] = portion.count - len(placed)
+        if service.capacity_provider_strategy:
+            self.region.scaling.launch_tried(service, self.now, unplaced)
         if tasks and reason is None:
             service.events.clear("placement")
         if reason is not None:
@@ -284,6 +288,7 @@ class ServiceHost:
         record = self.region.clusters[service.cluster]
         service.status = "INACTIVE"
         record.services.pop(service.name, None)
+        self.region.scaling.unplaced.pop(service, None)   # nothing of it waits any more
         record.inactive_services[service.name] = service
 
 

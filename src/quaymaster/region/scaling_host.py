@@ -64,6 +64,7 @@ class ScalingHost:
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
         self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
+        self.unplaced: dict = {}            # Service -> (tick ms, {provider: tasks its last pass left unplaced})
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
         self.metric_sink: Callable | None = None
@@ -357,22 +358,41 @@ class ScalingHost:
         return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
 
     def waiting_count(self, record, live_counts: dict | None = None) -> int:
-        """Tasks of the cluster's services waiting in PROVISIONING for capacity provider capacity
-        (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
+        """Tasks of the cluster waiting in PROVISIONING for capacity provider capacity: its
+        services' (see :meth:`services_waiting`) and RunTask's queue, at most 300."""
+        return min(MAX_PROVISIONING, self.services_waiting(record, live_counts)
+                   + self.region.provisioning.count(record.name))
+
+    def services_waiting(self, record, live_counts: dict | None = None) -> int:
+        """Tasks of the cluster's services waiting in PROVISIONING for an Auto Scaling group's
+        capacity (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
         total = 0
         for service in record.services.values():
             waiting = self._waiting_split(record, service, (live_counts or {}).get(service.arn))
             if waiting:
                 total += sum(waiting[1].get(name, 0) for name in record.capacity_providers
                              if name not in FARGATE_PROVIDERS)
-        return min(MAX_PROVISIONING, total + self.region.provisioning.count(record.name))
+        return min(MAX_PROVISIONING, total)
+
+    def launch_tried(self, service, now: int, unplaced: dict) -> None:
+        """The service's scheduler pass at ``now`` tried to place tasks by its capacity provider
+        strategy; ``unplaced``: provider -> tasks of its share that found no room on the provider's
+        instances. The launches of one tick add up; a later pass replaces them."""
+        last = self.unplaced.get(service)
+        if last is not None and last[0] == now:
+            unplaced = {p: last[1].get(p, 0) + unplaced.get(p, 0) for p in {*last[1], *unplaced}}
+        self.unplaced[service] = (now, unplaced)
 
     def _waiting_split(self, record, service, live_count: int | None = None) -> tuple | None:
-        """((CPU, memory, ENIs, GPUs), {provider: count}) of the service's tasks that wait for
-        capacity: its shortfall (desired count less live tasks), split by its capacity provider
-        strategy; None when nothing waits. ``live_count``: the live tasks, when counted already."""
+        """((CPU, memory, ENIs, GPUs), {provider: count}) of the service's tasks that wait in
+        PROVISIONING (docs/semantics.md, "Which tasks wait in PROVISIONING (managed scaling)"):
+        those its last scheduler pass could not place on a provider's instances, as far as the
+        service still falls short of its desired count (the shortfall split by the strategy, per
+        provider); None when nothing waits. A shortfall the scheduler has not tried to place yet
+        (a desired count just raised) does not wait. ``live_count``: the live tasks, when counted."""
         strategy = getattr(service, "capacity_provider_strategy", None)
-        if not strategy or service.status != "ACTIVE":
+        last = self.unplaced.get(service)
+        if not strategy or service.status != "ACTIVE" or last is None or not any(last[1].values()):
             return None
         if live_count is not None and service.desired_count <= live_count:
             return None
@@ -380,7 +400,9 @@ class ScalingHost:
         shortfall = service.desired_count - len(live)
         if shortfall <= 0:
             return None
-        held = held_by_provider(live)
+        short = split_tasks(shortfall, parse_strategy(strategy), held_by_provider(live))
+        waiting = {p: min(n, short.get(p, 0)) for p, n in last[1].items()}
+        if not any(waiting.values()):
+            return None
         needs = service.primary.task_definition.requirements()
-        return ((int(needs.cpu), int(needs.memory), int(needs.eni), int(needs.gpu)),
-                split_tasks(shortfall, parse_strategy(strategy), held))
+        return ((int(needs.cpu), int(needs.memory), int(needs.eni), int(needs.gpu)), waiting)

@@ -86,7 +86,8 @@ class Recorder:
                     cpu_held += task.cpu
                     memory_held += task.memory
             stats = {service.arn: service.task_stats() for service in services}
-            provisioning += self.region.scaling.waiting_count(record, {a: s[3] for a, s in stats.items()})
+            # RunTask's waiting tasks are live PROVISIONING tasks already: only the services' are added
+            provisioning += self.region.scaling.services_waiting(record, {a: s[3] for a, s in stats.items()})
             for service in services:
                 running, pending, healthy, _ = stats[service.arn]
                 values = [("desiredCount", service.desired_count), ("runningCount", running),
