@@ -173,3 +173,39 @@ def test_another_groups_tasks_make_a_kept_cell_top_infeasible():
                 assert (cluster.state.cpu_remaining >= 0).all(), (seed, zone, fast)
             assert answers[True] == answers[False], (seed, zone)
             assert table.column("attribute:zone")[answers[True][-1][0][0]].as_py() != zone
+
+
+@pytest.mark.parametrize("chain", [0, 2, 3])
+def test_plans_sharing_a_member_of_see_attribute_changes(chain):
+    """The static memberOf verdicts are shared by the cluster's plans until an attribute
+    changes: a kept plan and one made after the change both see tier move, and a drain
+    alone (which no CQL expression reads) changes no verdict."""
+    table = pa.table({"ec2_instance_id": ["i-0", "i-1", "i-2"], "cpu_registered": [1024] * 3,
+                      "memory_registered": [4096] * 3, "attribute:tier": ["t0", "t1", "t0"],
+                      "attribute:zone": ["a", "b", "a"]})
+    task = TaskRequirements(cpu=1, memory=1)
+
+    def tier(cluster, position, value):
+        cluster.put_attributes([{"name": "tier", "value": value, "targetType": "container-instance",
+                                 "targetId": cluster.state.arns[position]}])
+
+    ops = [("a", None), ("tier", (1, "t0")), ("tier", (0, "t1")), ("a", None), ("b", None),
+           ("drain", 2), ("a", None), ("tier", (2, "t1")), ("b", None), ("a", None)]
+    answers = {}
+    for fast in (True, False):
+        cluster, answers[fast] = Cluster.from_arrow(table), []
+        for what, arg in ops:
+            if not fast:
+                cluster.caches.plans.clear()
+                cluster.caches.member_masks.clear()
+            if what == "tier":
+                tier(cluster, *arg)
+            elif what == "drain":
+                cluster.update_container_instances_state([cluster.state.arns[arg]], "DRAINING")
+            else:
+                result = cluster.run_task(task, count=2, group=what, seed=1, placement_strategy=CHAINS[chain],
+                                          placement_constraints=CONSTRAINTS[1], fast_paths=fast)
+                answers[fast].append(sorted(result.positions.tolist()))
+    assert answers[True] == answers[False]
+    assert answers[True][:3] == [[1, 1], [0, 0], [0, 0]]  # tier moved from instance 1 to 0
+    assert answers[True][-1] == [0, 0]  # instance 2 is t1 now, but drained

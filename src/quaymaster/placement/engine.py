@@ -73,8 +73,9 @@ class Plan:
         self.state = state
         self.group_count = state.group_count(request.group)
         self.prefilter = prefilter
-        self.member_ok = prepare.member_mask(state, request.constraints)
         self.dynamic = request.constraints.dynamic
+        self.member_ok = (prepare.member_mask(state, request.constraints) if self.dynamic else
+                          prepare.static_member_mask(cluster, request.constraints).copy())
         self.keep: list = []  # arrays the C structs point at
         self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
         self.seed = request.seed
@@ -133,8 +134,8 @@ class Plan:
                                                                     provider, excluded)
             else:
                 self.prefilter[changed] = prepare.prefilter(self.state, required, provider, excluded, changed)
-            if self.request.constraints.member_of and not self.dynamic:
-                fresh = prepare.member_mask(self.state, self.request.constraints)
+            if self.request.constraints.member_of and not self.dynamic and (kinds == ATTRIBUTE).any():
+                fresh = prepare.static_member_mask(cluster, self.request.constraints)
                 moved = np.flatnonzero(fresh != self.member_ok) if self.index.random != ffi.NULL else None
                 self.member_ok[:] = fresh
         if self.index.random != ffi.NULL:
