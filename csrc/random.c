@@ -43,6 +43,7 @@ struct qm_random {
     int32_t *tree;
     int32_t *count;     /* count[b]: feasible positions in block b */
     int32_t *members;   /* members[b * QM_RANDOM_BLOCK + k]: block b's k-th feasible position */
+    uint8_t *in_set;    /* in_set[i]: position i is in the set (a repair tests it in one load) */
 };
 
 int qm_random_suits(const qm_ctx *c)
@@ -55,7 +56,8 @@ static void fill(qm_random *r, const uint8_t *stage)
 {
     for (int64_t i = 0; i < r->n; i++) {
         int64_t b = i / QM_RANDOM_BLOCK;
-        if (stage[i] == QM_STAGE_FEASIBLE)
+        r->in_set[i] = stage[i] == QM_STAGE_FEASIBLE;
+        if (r->in_set[i])
             r->members[b * QM_RANDOM_BLOCK + r->count[b]++] = (int32_t)i;
     }
     for (int64_t b = 1; b <= r->n_blocks; b++) {
@@ -80,15 +82,17 @@ qm_random *qm_random_build(const qm_ctx *c, const uint8_t *stage)
     int32_t *tree = calloc((size_t)(2 * top), sizeof(int32_t));
     int32_t *count = calloc((size_t)n_blocks, sizeof(int32_t));
     int32_t *members = malloc((size_t)n_blocks * QM_RANDOM_BLOCK * sizeof(int32_t));
-    if (!r || !tree || !count || !members) { /* short of memory: the caller scans */
+    uint8_t *in_set = malloc((size_t)c->in->n);
+    if (!r || !tree || !count || !members || !in_set) { /* short of memory: the caller scans */
         free(r);
         free(tree);
         free(count);
         free(members);
+        free(in_set);
         return NULL;
     }
     *r = (qm_random){.n = c->in->n, .n_blocks = n_blocks, .top = top, .tree = tree, .count = count,
-                     .members = members};
+                     .members = members, .in_set = in_set};
     fill(r, stage);
     return r;
 }
@@ -121,13 +125,14 @@ int qm_random_matches(const qm_random *r, const qm_ctx *c)
 /* Take position w out of the feasible set (nothing if it is not in). */
 static void remove_position(qm_random *r, int64_t w)
 {
+    if (!r->in_set[w])
+        return;
+    r->in_set[w] = 0;
     int64_t b = w / QM_RANDOM_BLOCK;
     int32_t *run = r->members + b * QM_RANDOM_BLOCK;
     int32_t k = 0;
     while (k < r->count[b] && run[k] != w)
         k++;
-    if (k == r->count[b])
-        return; /* not in the set */
     memmove(run + k, run + k + 1, sizeof(int32_t) * (size_t)(r->count[b] - k - 1));
     r->count[b]--;
     for (int64_t i = b + 1; i <= r->n_blocks; i += i & -i)
@@ -139,13 +144,14 @@ static void remove_position(qm_random *r, int64_t w)
  * it is in already). */
 static void insert_position(qm_random *r, int64_t w)
 {
+    if (r->in_set[w])
+        return;
+    r->in_set[w] = 1;
     int64_t b = w / QM_RANDOM_BLOCK;
     int32_t *run = r->members + b * QM_RANDOM_BLOCK;
     int32_t k = 0;
     while (k < r->count[b] && run[k] < w)
         k++;
-    if (k < r->count[b] && run[k] == w)
-        return;
     memmove(run + k + 1, run + k, sizeof(int32_t) * (size_t)(r->count[b] - k));
     run[k] = (int32_t)w;
     r->count[b]++;
@@ -212,5 +218,6 @@ void qm_random_free(qm_random *r)
     free(r->tree);
     free(r->count);
     free(r->members);
+    free(r->in_set);
     free(r);
 }
