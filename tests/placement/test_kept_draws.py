@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from quaymaster import Cluster
 from quaymaster.native import ffi
 from quaymaster.taskdef import TaskRequirements
+from test_prefix_lists import fleet  # kinds of identical instances, zone, rack and tier
 
 CHAINS = [
     [{"type": "random"}],
@@ -41,18 +42,6 @@ CONSTRAINTS = [
     [{"type": "distinctInstance"}],
     [{"type": "memberOf", "expression": "not(task:group == g1)"}],  # reads live state: one task per call
 ]
-
-
-def fleet(n: int, seed: int) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    kinds = rng.integers(0, 2, n)
-    return pa.table({
-        "ec2_instance_id": [f"i-{k:04d}" for k in range(n)],
-        "cpu_registered": np.where(kinds == 0, 1024, 2048),
-        "memory_registered": np.where(kinds == 0, 2048, 4096),
-        "attribute:zone": rng.choice(["a", "b", "c"], n).tolist(),
-        "attribute:tier": rng.choice(["t0", "t1"], n).tolist(),
-    })
 
 
 # (chain, task, constraints, group): few enough kinds that kept plans are met again
