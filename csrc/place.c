@@ -183,6 +183,48 @@ static int index_is_sound(const qm_index_state *x, int64_t n)
     return x->n_cells == 0 || !bad;
 }
 
+void qm_ctx_begin(qm_ctx *c, const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
+                  const qm_request *rq, qm_ports *ports)
+{
+    *c = (qm_ctx){.in = in, .strategies = strategies, .rq = rq, .ports = ports};
+    while (c->ranked < n_strategies && strategies[c->ranked].kind != QM_RANDOM)
+        c->ranked++;
+    c->has_random = c->ranked < n_strategies;
+    c->n_tcp = rq->n_static_tcp + rq->dynamic_tcp;
+    c->n_udp = rq->n_static_udp + rq->dynamic_udp;
+    c->has_ports = c->n_tcp + c->n_udp > 0;
+    if (rq->dynamic_tcp + rq->dynamic_udp > 0) {
+        /* The cluster keeps the counts up to date; without them, count now (NULL if
+         * short of memory: the fit test then walks the range). */
+        c->owns_dynamic_used = !ports->dynamic_used;
+        c->dynamic_used = c->owns_dynamic_used ? count_dynamic_used(c) : ports->dynamic_used;
+        count_statics_in_range(c);
+    }
+}
+
+void qm_ctx_end(qm_ctx *c)
+{
+    if (c->owns_dynamic_used)
+        free(c->dynamic_used);
+    c->dynamic_used = NULL;
+    c->owns_dynamic_used = 0;
+}
+
+/* The random draw this call uses: the one kept behind `index` when it was built for
+ * this fleet, else NULL (built at the first scan). A kept draw this call cannot use
+ * and keep exact (one task per call, the path turned off) is dropped. */
+static qm_random *kept_draw(qm_index_state *index, const qm_ctx *c, int use_random)
+{
+    if (!index || !index->random)
+        return NULL;
+    qm_random *kept = index->random;
+    if (use_random && qm_random_matches(kept, c))
+        return kept;
+    qm_random_free(kept);
+    index->random = NULL;
+    return NULL;
+}
+
 int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
              const qm_request *rq, qm_ports *ports, int64_t count, int32_t one_at_a_time,
              int32_t explain, qm_index_state *index, qm_result *out)
@@ -199,23 +241,11 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     if (count == 0)
         return QM_OK;
 
-    qm_ctx c = {.in = in, .strategies = strategies, .rq = rq, .ports = ports};
-    while (c.ranked < n_strategies && strategies[c.ranked].kind != QM_RANDOM)
-        c.ranked++;
-    c.has_random = c.ranked < n_strategies;
-    c.n_tcp = rq->n_static_tcp + rq->dynamic_tcp;
-    c.n_udp = rq->n_static_udp + rq->dynamic_udp;
-    c.has_ports = c.n_tcp + c.n_udp > 0;
     uint8_t *stage = malloc(in->n > 0 ? (size_t)in->n : 1);
     if (!stage)
         return QM_ECAPACITY;
-    int own_dynamic_used = 0;
-    if (rq->dynamic_tcp + rq->dynamic_udp > 0) {
-        /* The cluster keeps the counts up to date; without them, count now. */
-        own_dynamic_used = !ports->dynamic_used;
-        c.dynamic_used = own_dynamic_used ? count_dynamic_used(&c) : ports->dynamic_used;
-        count_statics_in_range(&c);
-    }
+    qm_ctx c;
+    qm_ctx_begin(&c, in, strategies, n_strategies, rq, ports);
     int sticky = (rq->fast_paths & QM_PATH_STICKY) && chain_is_sticky(&c);
     int use_index = index && (rq->fast_paths & QM_PATH_INDEX) && !sticky && !one_at_a_time
                     && qm_index_suits(&c);
@@ -223,7 +253,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
         index->built = 0;
     qm_runs *runs = NULL;
     int use_random = (rq->fast_paths & QM_PATH_RANDOM) && !one_at_a_time && qm_random_suits(&c);
-    qm_random *draw = NULL;
+    qm_random *draw = kept_draw(index, &c, use_random);
     qm_prefix *prefix = NULL; /* made at the index's first use in this call */
     int64_t last = -1;
 
@@ -242,7 +272,7 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
         } else if (use_index && index->built && !(explain && done == 0)
                    && (prefix || (prefix = qm_prefix_new(index, count - done)))) {
             w = qm_index_choose(index, &c, prefix);
-        } else if (draw) {
+        } else if (draw && !(explain && done == 0)) {
             w = qm_random_choose(draw, &c, t);
         }
         if (w < 0) {
@@ -261,8 +291,11 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
                 runs = qm_runs_build(&c, stage);
             else if (use_index && !index->built)
                 qm_index_build(index, &c, stage); /* kept by the caller: later requests use it too */
-            else if (use_random && !draw && more)
-                draw = qm_random_build(&c, stage);
+            else if (use_random && !draw && (more || index)) {
+                draw = qm_random_build(&c, stage); /* kept behind the index for later requests */
+                if (index)
+                    index->random = draw;
+            }
         }
         out->position[done] = w;
         qm_take(&c, w, c.has_ports ? out->ports_tcp + done * c.n_tcp : NULL,
@@ -278,9 +311,9 @@ int qm_place(const qm_instances *in, const qm_strategy *strategies, int32_t n_st
     }
     qm_runs_free(runs);
     qm_prefix_free(prefix);
-    qm_random_free(draw);
-    if (own_dynamic_used)
-        free(c.dynamic_used);
+    if (!index || index->random != draw)
+        qm_random_free(draw);
+    qm_ctx_end(&c);
     free(stage);
     return QM_OK;
 }

@@ -22,7 +22,13 @@ typedef struct {
      * free one" is a subtraction, not a walk over the range. */
     int64_t *dynamic_used;
     int64_t statics_in_range[2]; /* the task's own static ports in the range */
+    int owns_dynamic_used;       /* dynamic_used was counted for this call: qm_ctx_end frees it */
 } qm_ctx;
+
+/* Set up the request-wide view (place.c); qm_ctx_end frees what it allocated. */
+void qm_ctx_begin(qm_ctx *c, const qm_instances *in, const qm_strategy *strategies, int32_t n_strategies,
+                  const qm_request *rq, qm_ports *ports);
+void qm_ctx_end(qm_ctx *c);
 
 /* Whether every static port is free on instance i and enough dynamic ones are. */
 static inline int qm_ports_fit(const qm_ctx *c, int64_t i)
@@ -151,6 +157,7 @@ void qm_runs_free(qm_runs *r);
 typedef struct qm_random qm_random;
 int qm_random_suits(const qm_ctx *c);
 qm_random *qm_random_build(const qm_ctx *c, const uint8_t *stage);
+int qm_random_matches(const qm_random *r, const qm_ctx *c);
 int64_t qm_random_choose(const qm_random *r, const qm_ctx *c, int64_t t);
 void qm_random_placed(qm_random *r, const qm_ctx *c, int64_t w);
 void qm_random_free(qm_random *r);

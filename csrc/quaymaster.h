@@ -183,7 +183,24 @@ typedef struct {
     int64_t n_cells;
     int32_t only_improves;
     int32_t built;
+    /* A chain that starts with random keeps its order-statistic draw over the
+     * feasible set here (random.c) instead: NULL until the core builds it, then
+     * owned by this struct (qm_index_release frees it; qm_random_repair brings
+     * it up to date with positions changed outside the requests placed with it). */
+    void *random;
 } qm_index_state;
+
+/* Free what the core keeps behind a qm_index_state (its random draw); the
+ * caller's arrays stay the caller's. Safe on NULL and to call twice. */
+void qm_index_release(qm_index_state *index);
+
+/* Re-test the instances at `positions` (changed since the kept random draw's
+ * last request: tasks came or went, status, attributes, memberOf verdicts) for
+ * this request and put each in or out of the draw's feasible set, so that it
+ * is again exactly the feasible set. Without a kept draw, nothing to do. */
+int qm_random_repair(qm_index_state *index, const qm_instances *instances, const qm_strategy *strategies,
+                     int32_t n_strategies, const qm_request *request, qm_ports *ports,
+                     const int64_t *positions, int64_t n_positions);
 
 /* Place up to `count` tasks one after another (section 3). Stops at the first
  * task that cannot be placed (result->failed = 1), or after one placement when

@@ -19,6 +19,11 @@
  * one instance whose feasibility may have changed. It is re-tested and, if it
  * no longer fits, removed. When the set is empty the caller scans, which
  * finds no instance either and reports the failure exactly as the plain path.
+ *
+ * The set does not depend on the seed, so a caller that passes a kept index
+ * keeps it there between requests (qm_index_state.random): the next request
+ * of the same kind draws from it without a scan, once qm_random_repair has
+ * re-tested the positions that changed in between (see there).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,7 @@ struct qm_random {
     int32_t *tree;
     int32_t *count;     /* count[b]: feasible positions in block b */
     int32_t *members;   /* members[b * QM_RANDOM_BLOCK + k]: block b's k-th feasible position */
+    uint8_t *in_set;    /* in_set[i]: position i is in the set (a repair tests it in one load) */
 };
 
 int qm_random_suits(const qm_ctx *c)
@@ -50,7 +56,8 @@ static void fill(qm_random *r, const uint8_t *stage)
 {
     for (int64_t i = 0; i < r->n; i++) {
         int64_t b = i / QM_RANDOM_BLOCK;
-        if (stage[i] == QM_STAGE_FEASIBLE)
+        r->in_set[i] = stage[i] == QM_STAGE_FEASIBLE;
+        if (r->in_set[i])
             r->members[b * QM_RANDOM_BLOCK + r->count[b]++] = (int32_t)i;
     }
     for (int64_t b = 1; b <= r->n_blocks; b++) {
@@ -75,15 +82,17 @@ qm_random *qm_random_build(const qm_ctx *c, const uint8_t *stage)
     int32_t *tree = calloc((size_t)(2 * top), sizeof(int32_t));
     int32_t *count = calloc((size_t)n_blocks, sizeof(int32_t));
     int32_t *members = malloc((size_t)n_blocks * QM_RANDOM_BLOCK * sizeof(int32_t));
-    if (!r || !tree || !count || !members) { /* short of memory: the caller scans */
+    uint8_t *in_set = malloc((size_t)c->in->n);
+    if (!r || !tree || !count || !members || !in_set) { /* short of memory: the caller scans */
         free(r);
         free(tree);
         free(count);
         free(members);
+        free(in_set);
         return NULL;
     }
     *r = (qm_random){.n = c->in->n, .n_blocks = n_blocks, .top = top, .tree = tree, .count = count,
-                     .members = members};
+                     .members = members, .in_set = in_set};
     fill(r, stage);
     return r;
 }
@@ -108,22 +117,98 @@ int64_t qm_random_choose(const qm_random *r, const qm_ctx *c, int64_t t)
     return kth_feasible(r, (int64_t)qm_random_index(c->rq->seed_state, t, r->total));
 }
 
-void qm_random_placed(qm_random *r, const qm_ctx *c, int64_t w)
+int qm_random_matches(const qm_random *r, const qm_ctx *c)
 {
-    if (w < 0 || w >= r->n || qm_stage_of(c, w) == QM_STAGE_FEASIBLE)
+    return r->n == c->in->n;
+}
+
+/* Take position w out of the feasible set (nothing if it is not in). */
+static void remove_position(qm_random *r, int64_t w)
+{
+    if (!r->in_set[w])
         return;
+    r->in_set[w] = 0;
     int64_t b = w / QM_RANDOM_BLOCK;
     int32_t *run = r->members + b * QM_RANDOM_BLOCK;
     int32_t k = 0;
     while (k < r->count[b] && run[k] != w)
         k++;
-    if (k == r->count[b])
-        return; /* not in the set (it was not feasible when the set was built) */
     memmove(run + k, run + k + 1, sizeof(int32_t) * (size_t)(r->count[b] - k - 1));
     r->count[b]--;
     for (int64_t i = b + 1; i <= r->n_blocks; i += i & -i)
         r->tree[i] -= 1;
     r->total--;
+}
+
+/* Put position w into the feasible set, in position order within its block (nothing if
+ * it is in already). */
+static void insert_position(qm_random *r, int64_t w)
+{
+    if (r->in_set[w])
+        return;
+    r->in_set[w] = 1;
+    int64_t b = w / QM_RANDOM_BLOCK;
+    int32_t *run = r->members + b * QM_RANDOM_BLOCK;
+    int32_t k = 0;
+    while (k < r->count[b] && run[k] < w)
+        k++;
+    memmove(run + k + 1, run + k, sizeof(int32_t) * (size_t)(r->count[b] - k));
+    run[k] = (int32_t)w;
+    r->count[b]++;
+    for (int64_t i = b + 1; i <= r->n_blocks; i += i & -i)
+        r->tree[i] += 1;
+    r->total++;
+}
+
+void qm_random_placed(qm_random *r, const qm_ctx *c, int64_t w)
+{
+    if (w < 0 || w >= r->n || qm_stage_of(c, w) == QM_STAGE_FEASIBLE)
+        return;
+    remove_position(r, w);
+}
+
+/* Why a kept draw stays exact: at the end of a request its set is the feasible set (see
+ * the top of this file), and between requests an instance's feasibility for this request
+ * changes only where the cluster logged a change (its tasks, ports, status, attributes) or
+ * where the caller's memberOf verdict moved; the caller names all of those positions here
+ * and each is re-tested. */
+int qm_random_repair(qm_index_state *x, const qm_instances *in, const qm_strategy *strategies,
+                     int32_t n_strategies, const qm_request *rq, qm_ports *ports,
+                     const int64_t *positions, int64_t n_positions)
+{
+    if (!x || !in || !rq || !ports || (n_positions > 0 && !positions) || (n_strategies > 0 && !strategies))
+        return QM_ENULL;
+    if (n_positions < 0 || n_strategies < 0 || n_strategies > QM_MAX_STRATEGIES)
+        return QM_EINVAL;
+    if (!x->random)
+        return QM_OK;
+    for (int64_t k = 0; k < n_positions; k++)
+        if (positions[k] < 0 || positions[k] >= in->n)
+            return QM_EBOUNDS;
+    qm_random *r = x->random;
+    qm_ctx c;
+    qm_ctx_begin(&c, in, strategies, n_strategies, rq, ports);
+    if (!qm_random_suits(&c) || !qm_random_matches(r, &c)) { /* not this fleet's: built afresh */
+        qm_random_free(r);
+        x->random = NULL;
+    } else {
+        for (int64_t k = 0; k < n_positions; k++) {
+            if (qm_stage_of(&c, positions[k]) == QM_STAGE_FEASIBLE)
+                insert_position(r, positions[k]);
+            else
+                remove_position(r, positions[k]);
+        }
+    }
+    qm_ctx_end(&c);
+    return QM_OK;
+}
+
+void qm_index_release(qm_index_state *x)
+{
+    if (!x)
+        return;
+    qm_random_free(x->random);
+    x->random = NULL;
 }
 
 void qm_random_free(qm_random *r)
@@ -133,5 +218,6 @@ void qm_random_free(qm_random *r)
     free(r->tree);
     free(r->count);
     free(r->members);
+    free(r->in_set);
     free(r);
 }

@@ -10,6 +10,8 @@
  * instances, a change of an attribute it spreads by) are reported before
  * anything changes, and the caller builds afresh.
  */
+#include <stdlib.h>
+
 #include "placement.h"
 
 static int is_spread_attribute(const int64_t *ids, int64_t n_ids, int64_t id)
@@ -18,6 +20,60 @@ static int is_spread_attribute(const int64_t *ids, int64_t n_ids, int64_t id)
         if (ids[k] == id)
             return 1;
     return 0;
+}
+
+/* Whether the heap order (the ranked per-instance strategies) reads only the group's own
+ * task counts: every ranked strategy but spread(attribute) is spread(instanceId). Then
+ * another group's tasks coming or going change no instance's place in its heap, only
+ * whether it is feasible. */
+static int order_reads_own_group_only(const qm_strategy *strategies, int32_t n_strategies)
+{
+    for (int32_t k = 0; k < n_strategies && strategies[k].kind != QM_RANDOM; k++)
+        if (strategies[k].kind != QM_SPREAD_ATTRIBUTE && strategies[k].kind != QM_SPREAD_INSTANCE)
+            return 0;
+    return 1;
+}
+
+/* Whether a log row leaves its instance's place in the heap as it is, so that only its
+ * cell's top needs re-testing: the instance is in the heap and its values did not change
+ * (a status or attribute change; another group's tasks when the order reads only this
+ * group's counts). An instance absent from the heap may have become feasible: it is
+ * repaired (put in) whatever the row. Feasibility that fell is handled as the heaps
+ * handle it within a request: an infeasible top is dropped when it is reached. */
+static int keeps_heap_place(const qm_index_state *x, const qm_log_rows *log, int64_t r, int64_t group_code,
+                            int own_group_only)
+{
+    int64_t i = log->position[r];
+    if (x->slot[i] < 0)
+        return 0;
+    if (log->kind[r] == QM_LOG_STATUS || log->kind[r] == QM_LOG_ATTRIBUTE)
+        return 1;
+    return own_group_only && log->group[r] != group_code;
+}
+
+/* qm_index_repair of the rows that need it; the others only clear their cell's top_ok.
+ * Rows were bounds-checked by the caller. */
+static int repair_index(qm_index_state *x, const qm_instances *in, const qm_strategy *strategies,
+                        int32_t n_strategies, const qm_request *rq, const qm_log_rows *log, int64_t group_code)
+{
+    if (!x->built || x->capacity != in->n || !x->slot || !x->cell_of || !x->top_ok || x->n_cells <= 0)
+        return qm_index_repair(x, in, strategies, n_strategies, rq, log->position, log->n);
+    int64_t *dirty = malloc(sizeof(int64_t) * (size_t)(log->n > 0 ? log->n : 1));
+    if (!dirty)
+        return qm_index_repair(x, in, strategies, n_strategies, rq, log->position, log->n);
+    int own_group_only = order_reads_own_group_only(strategies, n_strategies);
+    int64_t n_dirty = 0;
+    for (int64_t r = 0; r < log->n; r++) {
+        int64_t i = log->position[r];
+        int32_t cell = x->cell_of[i];
+        if (cell < 0 || cell >= x->n_cells || !keeps_heap_place(x, log, r, group_code, own_group_only))
+            dirty[n_dirty++] = i;
+        else
+            x->top_ok[cell] = 0;
+    }
+    int status = qm_index_repair(x, in, strategies, n_strategies, rq, dirty, n_dirty);
+    free(dirty);
+    return status;
 }
 
 int qm_plan_repair(qm_index_state *index, const qm_instances *in, const qm_strategy *strategies,
@@ -64,5 +120,5 @@ int qm_plan_repair(qm_index_state *index, const qm_instances *in, const qm_strat
     }
     if (!index)
         return QM_OK;
-    return qm_index_repair(index, in, strategies, n_strategies, rq, log->position, log->n);
+    return repair_index(index, in, strategies, n_strategies, rq, log, group_code);
 }

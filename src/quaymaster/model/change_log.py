@@ -31,6 +31,9 @@ class ChangeLog:
         self.delta = np.zeros(256, np.int64)
         self.kind = np.zeros(256, np.int8)
         self.attribute_ids: dict[str, int] = {}
+        # Attribute changes and new instances so far: what static memberOf verdicts read
+        # (CQL reads attributes and registration facts, never the status).
+        self.attribute_epoch = 0
 
     @property
     def end(self) -> int:
@@ -50,6 +53,8 @@ class ChangeLog:
         self.delta[self.size:end] = delta
         self.kind[self.size:end] = kind
         self.size = end
+        if kind in (ATTRIBUTE, INSTANCES):
+            self.attribute_epoch += 1
 
     def record_counts(self, positions: np.ndarray, group: int, deltas: np.ndarray) -> None:
         """TASKS rows of one group with a delta per position (a big placement, summed)."""

@@ -209,6 +209,7 @@ class Caches:
         self.plans: dict = {}         # placement/engine.py's kept plans
         self.tie_keys: dict = {}      # seed -> k(p) for every position
         self.instance_arns = None     # admin.py's ARN -> position index
+        self.member_masks: dict = {}  # memberOf texts -> (log, attribute epoch, mask): placement/prepare.py
 
 
 class StateOwner:

@@ -23,6 +23,7 @@ the mask is re-evaluated in between.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,8 +73,9 @@ class Plan:
         self.state = state
         self.group_count = state.group_count(request.group)
         self.prefilter = prefilter
-        self.member_ok = prepare.member_mask(state, request.constraints)
         self.dynamic = request.constraints.dynamic
+        self.member_ok = (prepare.member_mask(state, request.constraints) if self.dynamic else
+                          prepare.static_member_mask(cluster, request.constraints).copy())
         self.keep: list = []  # arrays the C structs point at
         self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
         self.seed = request.seed
@@ -120,6 +122,7 @@ class Plan:
                                  len(spread_ids), flags), "qm_plan_repair")
         if flags[0] & lib.QM_REPAIR_REBUILD:
             return False
+        moved = None
         if flags[0] & lib.QM_REPAIR_STATIC:  # per-instance verdicts; those positions were re-sifted
             positions, _, _, kinds = log.since(self.log_index)
             changed = positions[(kinds == STATUS) | (kinds == ATTRIBUTE)]
@@ -131,10 +134,24 @@ class Plan:
                                                                     provider, excluded)
             else:
                 self.prefilter[changed] = prepare.prefilter(self.state, required, provider, excluded, changed)
-            if self.request.constraints.member_of and not self.dynamic:
-                self.member_ok[:] = prepare.member_mask(self.state, self.request.constraints)
+            if self.request.constraints.member_of and not self.dynamic and (kinds == ATTRIBUTE).any():
+                fresh = prepare.static_member_mask(cluster, self.request.constraints)
+                moved = np.flatnonzero(fresh != self.member_ok) if self.index.random != ffi.NULL else None
+                self.member_ok[:] = fresh
+        if self.index.random != ffi.NULL:
+            self._repair_draw(log_rows, moved)
         self.log_index = log.end
         return True
+
+    def _repair_draw(self, log_rows, member_moved: np.ndarray | None) -> None:
+        """Re-test, for the kept random draw, every position the log names and every one
+        whose memberOf verdict moved (after the static stages were refreshed)."""
+        positions, n = log_rows.position, log_rows.n
+        if member_moved is not None and len(member_moved):
+            joined = np.concatenate([np.frombuffer(ffi.buffer(positions, 8 * n), np.int64), member_moved])
+            positions, n = address(joined), len(joined)
+        check(lib.qm_random_repair(self.index, self.view, self.strategies, self.n_strategies, self.rq,
+                                   self.owner.ports.struct, positions, n), "qm_random_repair")
 
     def reseed(self, seed: int) -> None:
         """Take a new seed. The core derives tie keys from the seed as it reads them and the
@@ -188,6 +205,7 @@ class Plan:
             setattr(index, name, ptr(array))
         self.keep += list(arrays.values())
         index.capacity = n
+        weakref.finalize(self, lib.qm_index_release, index)  # the core's random draw behind it
         return index
 
     def _outputs(self, count: int):
@@ -313,6 +331,13 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
     return plan
 
 
+def _forget(cluster, plan: Plan) -> None:
+    """Drop a kept plan from the cluster's caches (the next request builds afresh)."""
+    plans = cluster.caches.plans
+    for key in [key for key, kept in plans.items() if kept is plan]:
+        del plans[key]
+
+
 def _joined(parts):
     """Positions and port rows of several placement calls, as one of each."""
     if len(parts) == 1:
@@ -348,7 +373,11 @@ def place(cluster, request: PlacementRequest, prefilter: np.ndarray | None = Non
         plan = _plan_for(cluster, request, fast_paths)
     else:
         plan = Plan(cluster, request, prefilter, fast_paths, kept=False)
-    outcome = plan.run(cluster, request.count, explain)
+    try:
+        outcome = plan.run(cluster, request.count, explain)
+    except BaseException:  # what the core kept may describe tasks that were given back
+        _forget(cluster, plan)
+        raise
     plan.log_index = cluster.owner.log.end  # its own placements are already in what it holds
     cluster.owner.log.trim(cluster.state.n)
     return outcome

@@ -86,6 +86,26 @@ def member_mask(state, constraints) -> np.ndarray:
     return ok.view(np.uint8)
 
 
+_MEMBER_MASKS_KEPT = 32
+
+
+def static_member_mask(cluster, constraints) -> np.ndarray:
+    """:func:`member_mask` of expressions that read no live state, shared by the plans of a
+    cluster until an attribute changes or instances come (the only changes such an
+    expression reads; a drain does not). Read-only: callers copy it."""
+    log, masks = cluster.owner.log, cluster.caches.member_masks
+    key = tuple(query.text for query in constraints.member_of)
+    kept = masks.get(key)
+    if kept is not None and kept[0] is log and kept[1] == log.attribute_epoch and len(kept[2]) == cluster.state.n:
+        return kept[2]
+    mask = member_mask(cluster.state, constraints)
+    mask.flags.writeable = False
+    if key not in masks and len(masks) >= _MEMBER_MASKS_KEPT:
+        masks.pop(next(iter(masks)))
+    masks[key] = (log, log.attribute_epoch, mask)
+    return mask
+
+
 def cached_tie_keys(cluster, seed: int) -> np.ndarray:
     """k(p) for every position, kept per cluster for the last few seeds."""
     cache = cluster.caches.tie_keys
