@@ -40,6 +40,11 @@ _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_B
 _PLANS_KEPT = 64  # a plan's index costs about 30 bytes per instance
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
 _CHUNK = 1 << 20     # larger requests go to the core a million tasks at a time
+# A new plan's first request of this few tasks scans instead of building the cell index: many
+# kinds of request (a simulation's hundreds of services) come once and are evicted before they
+# come again, so building an index for each would cost more than the scans it saves. The index
+# is built at the plan's next request. Scan and index choose the same instance (tested).
+_FIRST_REQUEST_SCAN = 16
 _DYNAMIC_BATCH = 256  # one-task-per-call requests commit this many tasks at a time
 _MAX_PORT = 65535
 # The state arrays a plan's structs point at; a plan is used only while they are the same objects.
@@ -87,6 +92,7 @@ class Plan:
         self.n_udp = len(req.static_udp) + req.dynamic_udp
         self.result = ffi.new("qm_result *")
         self.index = self._index(state.n) if kept else ffi.NULL  # one request: no index to keep
+        self.requests = 0  # requests this plan has answered
         self._buffers = None
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
         self.owner = cluster.owner
@@ -237,6 +243,7 @@ class Plan:
         """
         if not self.dynamic and count <= _KEPT_BUFFER and count <= self._most_placeable():
             return self._run_small(cluster, count, explain)
+        self.requests += 1
         result, rq, owner = self.result, self.rq, cluster.owner
         granule = _DYNAMIC_BATCH if self.dynamic else min(count, _CHUNK)  # tasks per commit
         per_task = self.n_tcp + self.n_udp
@@ -285,12 +292,14 @@ class Plan:
         if self.n_tcp + self.n_udp:
             owner.ports.ensure_room(count * (self.n_tcp + self.n_udp))
         arrays, (at_positions, at_tcp, at_udp), _ = self._outputs(count)
+        index = self.index if self.requests or count > _FIRST_REQUEST_SCAN else ffi.NULL
+        self.requests += 1
         self.rq.first_task = 0
         result.position = ffi.cast("int64_t *", at_positions)
         result.ports_tcp = ffi.cast("int32_t *", at_tcp)
         result.ports_udp = ffi.cast("int32_t *", at_udp)
         check(lib.qm_place(self.view, self.strategies, self.n_strategies, self.rq, owner.ports.struct, count,
-                           0, int(explain), self.index, result), "qm_place")
+                           0, int(explain), index, result), "qm_place")
         removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy() if result.explained else None
         placed = result.placed
         positions, ports_tcp, ports_udp = (a[:placed].copy() for a in arrays)

@@ -48,9 +48,8 @@ def prefilter(state, required_attributes, capacity_provider: str | None = None,
     code[~state.agent_connected[at]] = reasons.AGENT
     code[state.status[at] != ACTIVE] = reasons.NOT_ACTIVE
     if capacity_provider is not None:
-        providers = state.capacity_provider
-        chosen = range(state.n) if positions is None else positions.tolist()
-        ours = np.fromiter((providers[k] == capacity_provider for k in chosen), dtype=np.bool_, count=n)
+        providers = np.asarray(state.capacity_provider, dtype=object)   # elementwise ==, not a loop
+        ours = (providers if positions is None else providers[positions]) == capacity_provider
         code[~ours] = reasons.NOT_ACTIVE
     return code
 
