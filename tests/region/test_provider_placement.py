@@ -129,6 +129,20 @@ def test_external_tasks_need_an_ecs_anywhere_instance():
     assert only_external["tasks"] == [] and [f["reason"] for f in only_external["failures"]] == ["ATTRIBUTE"]
 
 
+def test_an_awsvpc_definition_cannot_run_external_and_nothing_changes():
+    # ECS Anywhere has no awsvpc: the definition's compatibilities lack EXTERNAL.
+    region = Region(seed=1)
+    call(region, "CreateCluster", {"clusterName": "prod"})
+    call(region, "RegisterTaskDefinition", {**web_definition(), "networkMode": "awsvpc"})
+    register_instances(region, "prod", 1, attributes=[{"name": "ecs.capability.external"}])
+    before = region.clusters["prod"].cluster.task_table().num_rows
+    with pytest.raises(ServiceError) as refused:
+        call(region, "RunTask", {"cluster": "prod", "taskDefinition": "web", "launchType": "EXTERNAL"})
+    assert refused.value.code == "InvalidParameterException"
+    assert str(refused.value.message) == "Task definition does not support launch_type EXTERNAL."
+    assert region.clusters["prod"].cluster.task_table().num_rows == before
+
+
 @pytest.mark.parametrize("launch", [{"launchType": "FARGATE"}, {"capacityProviderStrategy": [
     {"capacityProvider": "FARGATE", "weight": 1}]}])
 def test_a_daemon_service_cannot_run_on_fargate(launch):

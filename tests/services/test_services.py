@@ -151,15 +151,18 @@ def test_daemon_one_task_per_active_instance():
     region.advance(120)
     service = service_of(region, "agent")
     assert len({t.instance_arn for t in service.all_tasks() if t.live}) == 3
+    assert describe_service(region, "agent")["desiredCount"] == 3     # one per qualifying instance
     new = register_instances(region, "prod", 1, start=20)[0]
     region.advance(60)
     assert any(t.instance_arn == new and t.live for t in service.all_tasks())
+    assert describe_service(region, "agent")["desiredCount"] == 4
     call(region, "UpdateContainerInstancesState", {"cluster": "prod", "containerInstances": [new],
                                                    "status": "DRAINING"})
     region.advance(120)
     live = [t for t in service.all_tasks() if t.live]
     assert len(live) == 3 and all(t.instance_arn != new for t in live)
     assert describe_service(region, "agent")["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert describe_service(region, "agent")["desiredCount"] == 3     # the drained one no longer counts
 
 
 def test_delete_service_drains_then_inactive():

@@ -16,6 +16,7 @@ from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
 from quaymaster.region.launch_plan import (EXTERNAL_ATTRIBUTE, check_no_placement_for_fargate, placement_target, portions,
                                            resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
+from quaymaster.taskdef.describe import compatibilities_of
 
 RUN_TASK_COUNT_LIMIT = 10
 _DESIRED_STATUSES = ("RUNNING", "PENDING", "STOPPED")
@@ -48,9 +49,11 @@ class TaskOps:
             subnets = fargate_subnets(request)
             version = resolve_platform_version(request.get("platformVersion"), definition)
         group = request.get("group") or f"family:{definition.family}"
+        shares = portions(launch_type, strategy, count)
+        check_launch_types(definition, {p.launch_type for p in shares} - {"FARGATE"})
         tasks, failures = [], []
         # Instance portions first: a request placement refuses is refused before anything starts.
-        for portion in sorted(portions(launch_type, strategy, count), key=lambda p: p.launch_type == "FARGATE"):
+        for portion in sorted(shares, key=lambda p: p.launch_type == "FARGATE"):
             if portion.launch_type == "FARGATE":
                 tasks += self.fargate.launch(record, definition, portion.count, portion.provider, subnets,
                                              group=group, started_by=request.get("startedBy"),
@@ -160,3 +163,13 @@ class TaskOps:
             if keep:
                 arns.append(task.arn)
         return page(arns, request, "taskArns")
+
+
+def check_launch_types(definition, launch_types: set) -> None:
+    """InvalidParameterException when the definition is not compatible with a launch type its
+    tasks would run with (its ``compatibilities``: an awsvpc definition cannot run EXTERNAL, as
+    ECS Anywhere has no awsvpc), in ECS's words; Fargate is checked by its own rules."""
+    allowed = compatibilities_of(definition)
+    for launch_type in sorted(launch_types):
+        if launch_type not in allowed:
+            raise invalid(f"Task definition does not support launch_type {launch_type}.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 def daemon_pass(service, host) -> None:
     primary = service.primary
     qualifying = host.daemon_instances(service)          # instance ARN -> True, in table order
+    service.desired_count = len(qualifying)              # ECS shows one per qualifying instance
     by_instance: dict[str, list] = {}
     for task in service.all_tasks():
         if task.live:
