@@ -16,7 +16,6 @@ from quaymaster.region.provisioning import MAX_PROVISIONING, QUEUE_FULL
 from quaymaster.region.launch_plan import (EXTERNAL_ATTRIBUTE, check_no_placement_for_fargate, placement_target, portions,
                                            resolve_strategy, uses_fargate)
 from quaymaster.region.paging import page
-from quaymaster.taskdef.describe import compatibilities_of
 
 RUN_TASK_COUNT_LIMIT = 10
 _DESIRED_STATUSES = ("RUNNING", "PENDING", "STOPPED")
@@ -169,7 +168,7 @@ def check_launch_types(definition, launch_types: set) -> None:
     """InvalidParameterException when the definition is not compatible with a launch type its
     tasks would run with (its ``compatibilities``: an awsvpc definition cannot run EXTERNAL, as
     ECS Anywhere has no awsvpc), in ECS's words; Fargate is checked by its own rules."""
-    allowed = compatibilities_of(definition)
+    allowed = definition.compatibilities
     for launch_type in sorted(launch_types):
         if launch_type not in allowed:
             raise invalid(f"Task definition does not support launch_type {launch_type}.")

@@ -22,7 +22,7 @@ from quaymaster.taskdef.validate import validate_definition
 class TaskDefinition:
     """A valid task definition; see ``from_json``. Treat every attribute as read-only."""
 
-    __slots__ = ("_document", "containers", "task_cpu", "task_memory", "_requirements")
+    __slots__ = ("_document", "containers", "task_cpu", "task_memory", "_requirements", "_compatibilities")
 
     def __init__(self, *_args, **_kwargs):
         raise TypeError("use TaskDefinition.from_json(...) to build a TaskDefinition")
@@ -49,6 +49,7 @@ class TaskDefinition:
         definition.task_cpu = size.cpu
         definition.task_memory = size.memory
         definition._requirements = None
+        definition._compatibilities = None
         return definition
 
     # -- the fields placement and the registry read --------------------------------
@@ -68,8 +69,11 @@ class TaskDefinition:
 
     @property
     def compatibilities(self) -> tuple[str, ...]:
-        """The launch types this definition is compatible with (``describe.py``)."""
-        return compatibilities_of(self)
+        """The launch types this definition is compatible with (``describe.py``); worked out
+        once, as RunTask asks at every call."""
+        if self._compatibilities is None:
+            self._compatibilities = compatibilities_of(self)
+        return self._compatibilities
 
     @property
     def required_attributes(self) -> tuple[tuple[str, str | None], ...]:
@@ -150,6 +154,7 @@ class TaskDefinition:
         clone.task_cpu = self.task_cpu
         clone.task_memory = self.task_memory
         clone._requirements = self._requirements
+        clone._compatibilities = None   # the describe-only fields may name requiresCompatibilities
         return clone
 
     def __eq__(self, other: object) -> bool:
