@@ -4,6 +4,7 @@ runs on the EC2 instances only, one of launch type EXTERNAL on the external inst
 
 from servicekit import call, register_instances
 
+from quaymaster.errors import ServiceError
 from quaymaster.region import Region
 
 EXTERNAL = [{"name": "ecs.capability.external"}]
@@ -48,3 +49,23 @@ def test_daemon_services_follow_their_launch_type():
     assert {t["launchType"] for t in anywhere} == {"EXTERNAL"}
     services = call(region, "DescribeServices", {"cluster": "prod", "services": ["on-ec2", "anywhere"]})["services"]
     assert [s["runningCount"] for s in services] == [2, 2]
+
+
+def test_start_task_refuses_an_external_instance_for_an_awsvpc_definition():
+    """ECS Anywhere has no awsvpc: StartTask naming an external instance is refused before any
+    task starts, even when the other named instance is EC2; on EC2 instances alone it starts."""
+    region, ec2, external = mixed_region()
+    call(region, "RegisterTaskDefinition", {"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [
+        {"name": "app", "image": "app", "cpu": 128, "memory": 128}]})
+    before = call(region, "ListTasks", {"cluster": "prod"})["taskArns"]
+    try:
+        call(region, "StartTask", {"cluster": "prod", "taskDefinition": "vpc",
+                                   "containerInstances": [ec2[0], external[0]]})
+    except ServiceError as error:
+        assert error.code == "InvalidParameterException"
+        assert str(error) == "Task definition does not support launch_type EXTERNAL."
+    else:
+        raise AssertionError("StartTask on an external instance was accepted")
+    assert call(region, "ListTasks", {"cluster": "prod"})["taskArns"] == before
+    out = call(region, "StartTask", {"cluster": "prod", "taskDefinition": "vpc", "containerInstances": [ec2[1]]})
+    assert [t["launchType"] for t in out["tasks"]] == ["EC2"]

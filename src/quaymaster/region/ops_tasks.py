@@ -6,7 +6,7 @@ the tasks then move through the lifecycle as time advances.
 
 from __future__ import annotations
 
-from quaymaster.errors import ServiceError
+from quaymaster.errors import InvalidInputError, ServiceError
 from quaymaster.region.batch import describe_each
 from quaymaster.placement.reasons import NO_CONTAINER_INSTANCES
 from quaymaster.region.errors import api_errors, invalid
@@ -104,17 +104,19 @@ class TaskOps:
         if "FARGATE" in required and not required & {"EC2", "EXTERNAL"}:
             raise invalid("StartTask is not supported for Fargate tasks: the task definition requires "
                           "FARGATE (requiresCompatibilities); use RunTask.")
+        # A task on an ECS Anywhere instance is an EXTERNAL task, as ECS reports it: each named
+        # instance's launch type must be one the definition is compatible with, checked first.
+        external = set(record.cluster.list_container_instances(filter=f"attribute:{EXTERNAL_ATTRIBUTE} exists"))
+        check_launch_types(definition, _start_launch_types(record.cluster, request["containerInstances"], external))
         self.placement_requests += 1
         with api_errors("InvalidParameterException"):
             result = record.cluster.start_task(definition, request["containerInstances"],
                                                group=request.get("group"))
         tasks = self.host.adopt(record, result, definition, started_by=request.get("startedBy"),
                                 tags=request.get("tags", []))
-        if tasks:   # a task on an ECS Anywhere instance is an EXTERNAL task, as ECS reports it
-            external = set(record.cluster.list_container_instances(filter=f"attribute:{EXTERNAL_ATTRIBUTE} exists"))
-            for task in tasks:
-                if task.instance_arn in external:
-                    task.launch_type = "EXTERNAL"
+        for task in tasks:
+            if task.instance_arn in external:
+                task.launch_type = "EXTERNAL"
         failures = [{k: v for k, v in f.items() if k in ("arn", "reason", "detail") and v is not None}
                     for f in result.failures]
         return {"tasks": [t.to_ecs() for t in tasks], "failures": failures}
@@ -172,3 +174,17 @@ def check_launch_types(definition, launch_types: set) -> None:
     for launch_type in sorted(launch_types):
         if launch_type not in allowed:
             raise invalid(f"Task definition does not support launch_type {launch_type}.")
+
+
+def _start_launch_types(cluster, refs: list, external: set) -> set:
+    """The launch types StartTask's named instances would run tasks with (EXTERNAL on ECS
+    Anywhere instances, else EC2); unknown instances fail later, one by one, as MISSING."""
+    external_positions = {cluster.resolve_instance(arn) for arn in external}
+    types = set()
+    for ref in refs:
+        try:
+            position = cluster.resolve_instance(ref)
+        except InvalidInputError:
+            continue
+        types.add("EXTERNAL" if position in external_positions else "EC2")
+    return types
