@@ -13,14 +13,11 @@ from typing import Any
 
 from quaymaster.errors import ServiceError
 
-# The error each service answers a request that breaks its model with.
-VALIDATION_CODES = {
-    "ecs": "InvalidParameterException",
-    "ecr": "InvalidParameterException",
-    "codedeploy": "InvalidParameterException",
-    "application-autoscaling": "ValidationException",
+# The code of a request that breaks the model, where the model does not say: a service that
+# models ValidationException answers with it, else with InvalidParameterException if modeled.
+_UNMODELED_VALIDATION_CODES = {
     "autoscaling": "ValidationError",  # the query protocol's common error (not a modeled shape)
-    "cloudwatch": "InvalidParameterValueException",
+    "cloudwatch": "InvalidParameterValueException",   # PutMetricAlarm's, for alarms of policies
 }
 
 
@@ -35,21 +32,27 @@ def operation_model(service: str, operation: str):
     return service_model(service).operation_model(operation)
 
 
+@functools.cache
 def validation_code(service: str) -> str:
-    return VALIDATION_CODES.get(service, "InvalidParameterException")
+    """The error code a request the service's model refuses gets (the same through the wire)."""
+    if service in _UNMODELED_VALIDATION_CODES:
+        return _UNMODELED_VALIDATION_CODES[service]
+    modeled = {shape.name for shape in service_model(service).error_shapes}
+    for code in ("ValidationException", "InvalidParameterException"):
+        if code in modeled:
+            return code
+    return "InvalidParameterException"
 
 
 def check_request(service: str, operation: str, request: Any) -> dict:
-    """``request`` if the operation's input shape accepts it, else the service's validation error."""
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
+    """``request`` if the operation's input shape accepts it, else the service's validation
+    error in AWS's wording (every bad member and value named)."""
+    from quaymaster.api_validation import model_problem
 
     code = validation_code(service)
     if not isinstance(request, dict):
         raise ServiceError(code, f"{operation}: the request must be an object, not {type(request).__name__}")
-    try:
-        validate_parameters(request, operation_model(service, operation).input_shape)
-    except ParamValidationError as exc:
-        report = exc.kwargs.get("report", str(exc))
-        raise ServiceError(code, f"{operation}: {report}".replace("\n", " ")) from None
+    problem = model_problem(request, operation_model(service, operation).input_shape)
+    if problem:
+        raise ServiceError(code, problem)
     return request

@@ -11,7 +11,7 @@ from botocore.serialize import create_serializer
 from hypothesis import given, settings, strategies as st
 
 from quaymaster.endpoint import jsoncodec, querycodec
-from quaymaster.endpoint.validation import validate
+from quaymaster.api_validation import model_problem as validate
 
 SESSION = botocore.session.get_session()
 ASG = SESSION.get_service_model("autoscaling")

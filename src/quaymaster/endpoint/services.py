@@ -33,14 +33,6 @@ class Service:
     def has_error(self, code: str) -> bool:
         return any(shape.name == code for shape in self.model.error_shapes)
 
-    @property
-    def validation_error_code(self) -> str:
-        """The code a request the model refuses gets: the service's own, if it models one."""
-        for code in ("ValidationException", "InvalidParameterException"):
-            if self.has_error(code):
-                return code
-        return "ValidationError"  # the query protocol's generic code
-
 
 @functools.cache
 def services() -> dict[str, Service]:

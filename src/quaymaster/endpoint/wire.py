@@ -11,11 +11,11 @@ from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel
 
+from quaymaster.api_models import check_request
 from quaymaster.errors import ServiceError
 
 from . import jsoncodec, querycodec
 from .services import Service, by_signing_name, by_target_prefix, query_service
-from .validation import validate
 
 JSON_CONTENT = "application/x-amz-json-1.1"
 
@@ -83,9 +83,7 @@ def _decode_query(service: Service, form: dict[str, str]) -> Call:
 
 
 def _validate(service: Service, operation: OperationModel, params: dict) -> None:
-    problem = validate(params, operation.input_shape)
-    if problem:
-        raise ServiceError(service.validation_error_code, problem)
+    check_request(service.name, operation.name, params)
 
 
 def parse_form(body: bytes, raw_query: str, content_type: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quaymaster.api_models import VALIDATION_CODES, service_model  # noqa: F401 (service_model re-exported)
+from quaymaster.api_models import service_model, validation_code  # noqa: F401 (service_model re-exported)
 from quaymaster.clock import instant_ms, to_datetime
 from quaymaster.errors import InvalidParameterError, ServiceError
 
@@ -19,7 +19,7 @@ from_millis = to_datetime   # epoch milliseconds -> the aware UTC datetime of a 
 
 def validation_error(service: str, field: str, value: Any, why: str) -> ServiceError:
     """The service's validation error, naming the field and the value."""
-    return ServiceError(VALIDATION_CODES[service], f"{field}: {why} (got {value!r})")
+    return ServiceError(validation_code(service), f"{field}: {why} (got {value!r})")
 
 
 def to_millis(value: Any, *, field: str, service: str = "application-autoscaling") -> int:

@@ -1,7 +1,10 @@
-"""Request validation against the model: botocore's validator plus the limits
-it leaves to the server (maximum lengths and values, enums, booleans posing as
-integers). Errors come back in AWS's wording:
+"""A request checked against an operation's input shape: botocore's validator plus the
+limits it leaves to the server (maximum lengths and values, enums, booleans posing as
+integers), reported in AWS's wording:
 ``1 validation error detected: Value 'x' at 'cluster' failed to satisfy constraint: ...``.
+
+The one check behind ``api_models.check_request``: the endpoint's wire, the region,
+the scaling APIs, ECR and a simulation's calls all refuse a bad request alike.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def _max_check(name: str, value: int, shape: Shape, kind: str, errors: Validatio
         errors.report(name, kind, param=value, max_allowed=shape.metadata["max"])
 
 
-def validate(params: Any, shape: Shape | None) -> str | None:
+def model_problem(params: Any, shape: Shape | None) -> str | None:
     """None when ``params`` fits ``shape``, else AWS's validation message."""
     if shape is None:
         return None if not params else "The operation takes no input"
