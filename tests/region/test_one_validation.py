@@ -10,6 +10,9 @@ from quaymaster.scaling.appautoscaling import ApplicationAutoScaling
 BAD = [  # (service, operation, request, code, a word the report must name)
     ("ecs", "ListClusters", {"maxResults": "ten"}, "InvalidParameterException", "maxResults"),
     ("ecs", "CreateService", {}, "InvalidParameterException", "serviceName"),
+    # the server-side limits botocore leaves out: enums, booleans posing as numbers
+    ("ecs", "RunTask", {"taskDefinition": "web", "launchType": "EC3"}, "InvalidParameterException", "launchType"),
+    ("ecs", "ListClusters", {"maxResults": True}, "InvalidParameterException", "maxResults"),
     ("application-autoscaling", "DescribeScalableTargets", {"ServiceNamespace": "ecs", "MaxResults": "x"},
      "ValidationException", "MaxResults"),
     ("autoscaling", "DescribeAutoScalingGroups", {"MaxRecords": "x"}, "ValidationError", "MaxRecords"),
