@@ -15,6 +15,7 @@ from quaymaster.scaling.fargate import resolve_platform_version
 from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
+from quaymaster.services.tally import LIVE, PRESENT
 
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
                    "requirements. Reason: {reason}.")
@@ -185,7 +186,7 @@ class ServiceHost:
                 holding = instance_tasks[instance_arn] = {}
             holding[arn] = task
             if deployment is not None:
-                deployment.tasks[arn] = task
+                deployment.add_task(task)
                 task.deployment, task.owner = deployment, service
             tasks.append(task)
         region.lifecycle.placed_many(tasks, now)
@@ -215,9 +216,8 @@ class ServiceHost:
         return self._ordered_victims(service, candidates, count)
 
     def _victims_by_split(self, service, candidates: list, count: int) -> list:
-        live = [t for t in service.all_tasks() if t.live]
-        held = held_by_provider(live)
-        keep = split_tasks(max(0, len(live) - count), parse_strategy(service.capacity_provider_strategy))
+        keep = split_tasks(max(0, service.count(LIVE) - count), parse_strategy(service.capacity_provider_strategy))
+        held = service.live_by_provider()
         chosen: list = []
         for provider, target in keep.items():
             excess = min(held.get(provider, 0) - target, count - len(chosen))
@@ -240,8 +240,7 @@ class ServiceHost:
             return chosen + fargate_victims(service, fargate, count - len(chosen))
         record = self.region.clusters[service.cluster]
         wanted = {t.arn: t for t in candidates}
-        group_live = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
-        order = record.cluster.choose_tasks_to_stop(service.group, group_live,
+        order = record.cluster.choose_tasks_to_stop(service.group, service.count(PRESENT),
                                                     placement_strategy=service.placement_strategy or None,
                                                     seed=self.region.next_placement_seed())
         chosen = [wanted[arn] for arn in order if arn in wanted]

@@ -12,6 +12,7 @@ import heapq
 from quaymaster.services.daemon import daemon_pass
 from quaymaster.services.policy import circuit_breaker_threshold, throttle_delay_s
 from quaymaster.services.rolling import replica_pass
+from quaymaster.services.tally import HEALTHY
 from quaymaster.services.tasksets import taskset_pass
 
 THROTTLED = "service {name} is unable to consistently start tasks successfully."
@@ -114,7 +115,7 @@ class ServiceScheduler:
         now = self.host.region.clock.now
         deployment = task.deployment
         if deployment is not None:
-            deployment.tasks.pop(task.arn, None)
+            deployment.drop_task(task)
         if task.stop_code == "TaskFailedToStart":
             self._failed_to_start(service, now)
         failed_early = task.healthy_at is None and task.stop_code in (
@@ -155,4 +156,5 @@ class ServiceScheduler:
 
 def _healthy_primary(primary) -> int:
     """PRIMARY's healthy tasks not on DRAINING instances (what completes a deployment)."""
-    return sum(1 for t in primary.tasks.values() if t.healthy_at is not None and not t.on_draining and t.live)
+    on_draining = sum(1 for t in primary.tally.draining.values() if t.healthy_at is not None)
+    return primary.tally.counts[HEALTHY] - on_draining
