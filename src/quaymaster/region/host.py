@@ -13,6 +13,7 @@ from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
 from quaymaster.scaling.fargate import resolve_platform_version
 from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, held_by_provider, placement_target, portions
+from quaymaster.placement.scalein import first_chosen_among
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
 from quaymaster.services.tally import LIVE, PRESENT
@@ -240,11 +241,12 @@ class ServiceHost:
             return chosen + fargate_victims(service, fargate, count - len(chosen))
         record = self.region.clusters[service.cluster]
         wanted = {t.arn: t for t in candidates}
-        order = record.cluster.choose_tasks_to_stop(service.group, service.count(PRESENT),
-                                                    placement_strategy=service.placement_strategy or None,
-                                                    seed=self.region.next_placement_seed())
-        chosen = [wanted[arn] for arn in order if arn in wanted]
-        return chosen[:count]
+        # The scale-in order of the whole group (what stays counts), of which the first
+        # ``count`` candidates are taken.
+        arns = first_chosen_among(record.cluster, service.group, service.count(PRESENT), wanted, count,
+                                  placement_strategy=service.placement_strategy or None,
+                                  seed=self.region.next_placement_seed())
+        return [wanted[arn] for arn in arns]
 
     # -- DAEMON ---------------------------------------------------------------
 
