@@ -118,7 +118,10 @@ class Service:
 
     def count(self, slot: int) -> int:
         """One counter of services/tally.py summed over the deployments (e.g. ``count(LIVE)``)."""
-        return sum(d.tally.counts[slot] for d in self.deployments)
+        deployments = self.deployments
+        if len(deployments) == 1:   # the usual case, read on every scheduler pass
+            return deployments[0].tally.counts[slot]
+        return sum(d.tally.counts[slot] for d in deployments)
 
     def live_by_provider(self) -> dict:
         """Live tasks per capacity provider (``launch_plan.held_by_provider`` of its tasks)."""
@@ -175,7 +178,7 @@ class Service:
 
     def stopping(self) -> bool:
         """Whether any of its tasks is being stopped (desired STOPPED, not yet dropped)."""
-        return any(d.tally.counts[STOPPING] for d in self.deployments)
+        return self.count(STOPPING) > 0
 
     def deployment_configuration(self) -> dict:
         return {"maximumPercent": self.maximum_percent, "minimumHealthyPercent": self.minimum_healthy_percent,

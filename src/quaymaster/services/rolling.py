@@ -57,6 +57,8 @@ def replica_pass(service, host) -> None:
 def _live_on_draining(service) -> list:
     """The service's live tasks on DRAINING instances, in deployment order (launch order in each)."""
     out: list = []
+    if len(service.deployments) == 1 and not service.primary.tally.draining:
+        return out
     for deployment in service.deployments:
         if deployment.tally.draining:
             out += deployment.live_tasks(on_draining=True)

@@ -69,12 +69,8 @@ class ServiceScheduler:
 
     def _settle(self, service, now: int) -> None:
         primary = service.primary
-        for deployment in service.deployments[1:]:
-            if not deployment.tasks and deployment.status == "ACTIVE":
-                deployment.status = "INACTIVE"
-                deployment.updated_at = now
-                deployment.finished_at = deployment.finished_at or now
-        service.deployments = [d for d in service.deployments if d.status != "INACTIVE" or d is primary]
+        if len(service.deployments) > 1:
+            _retire_drained(service, now)
         if service.status == "DRAINING":
             if not any(True for _ in service.all_tasks()):
                 self.host.service_deleted(service)
@@ -91,7 +87,8 @@ class ServiceScheduler:
         steady = (running == target and pending == 0 and primary.rollout_state == "COMPLETED"
                   and not old_left)
         if steady:
-            service.events.emit(now, STEADY.format(name=service.name), cause="steady")
+            if not service.events.active("steady"):   # (only this message is emitted under "steady")
+                service.events.emit(now, STEADY.format(name=service.name), cause="steady")
         else:
             service.events.clear("steady")
 
@@ -152,6 +149,17 @@ class ServiceScheduler:
         service.next_launch_at = 0
         service.events.clear("throttled")
         self.dirty.add(service)
+
+
+def _retire_drained(service, now: int) -> None:
+    """Older deployments whose tasks have all stopped become INACTIVE and leave the list."""
+    primary = service.primary
+    for deployment in service.deployments[1:]:
+        if not deployment.tasks and deployment.status == "ACTIVE":
+            deployment.status = "INACTIVE"
+            deployment.updated_at = now
+            deployment.finished_at = deployment.finished_at or now
+    service.deployments = [d for d in service.deployments if d.status != "INACTIVE" or d is primary]
 
 
 def _healthy_primary(primary) -> int:
