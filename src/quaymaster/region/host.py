@@ -12,7 +12,7 @@ from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
 from quaymaster.scaling.fargate import resolve_platform_version
-from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, held_by_provider, placement_target, portions
+from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, placement_target, portions
 from quaymaster.placement.scalein import first_chosen_among
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
@@ -70,7 +70,7 @@ class ServiceHost:
         """Start a launch's tasks: by the service's capacity provider strategy (each provider's
         share on its own capacity) or all of its launch type."""
         service = launch.service
-        held = held_by_provider(service.all_tasks()) if service.capacity_provider_strategy else None
+        held = service.live_by_provider() if service.capacity_provider_strategy else None
         tasks, reason, unplaced = [], None, {}
         for portion in portions(service.launch_type, service.capacity_provider_strategy, launch.count, held):
             if portion.launch_type == "FARGATE":
