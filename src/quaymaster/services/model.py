@@ -67,7 +67,7 @@ class Deployment:
 
     def live_tasks(self, *, on_draining: bool | None = None) -> list:
         """Its live tasks in launch order; only those on DRAINING instances (True) or the others (False)."""
-        if on_draining:
+        if on_draining:   # tasks join a deployment as they are made: seq order is ``tasks`` order
             return sorted(self.tally.draining.values(), key=_SEQ) if self.tally.draining else []
         if on_draining is None:
             return [t for t in self.tasks.values() if t.live]
