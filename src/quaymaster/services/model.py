@@ -167,6 +167,9 @@ class Service:
     def task_stats(self) -> tuple[int, int, int, int]:
         """(running, pending, healthy, live): ``counts()``, the tasks that are ``healthy`` and
         those not yet STOPPED (what a minute's metrics read)."""
+        if len(self.deployments) == 1:   # the usual case (read for every service every minute)
+            counts = self.deployments[0].tally.counts
+            return counts[RUNNING], counts[PENDING], counts[HEALTHY], counts[PRESENT]
         running = pending = healthy = live = 0
         for deployment in self.deployments:
             counts = deployment.tally.counts
