@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 from reference.placement_ref import choose_scale_in_reference
 from reference.strategies import scale_in_cases
 from tables_support import fleet, live
@@ -203,3 +203,19 @@ def test_bad_arguments_are_refused(kwargs):
     with pytest.raises(InvalidParameterError) as refused:
         cluster.choose_tasks_to_stop(**arguments)
     assert isinstance(refused.value, ValueError) and refused.value.field
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scale_in_cases(), st.data())
+def test_first_chosen_among_is_the_full_order_filtered(case, data):
+    # What a service scale-in asks: the first few of its candidates in the order of the whole group.
+    from quaymaster.placement.scalein import first_chosen_among
+
+    instances, tasks, group, strategy, count, seed = case
+    cluster = Cluster.from_arrow(instances, tasks)
+    order = cluster.choose_tasks_to_stop(group, count, strategy or None, seed)
+    wanted = set(data.draw(st.lists(st.sampled_from(order), unique=True))) if order else set()
+    take = data.draw(st.integers(0, len(wanted) + 1))
+    chosen = first_chosen_among(cluster, group, count, wanted, take, strategy or None, seed)
+    assert chosen == [arn for arn in order if arn in wanted][:take]

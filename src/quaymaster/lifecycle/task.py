@@ -54,6 +54,7 @@ class Task:
     attributes: list = field(default_factory=list)    # Fargate: ecs.availability-zone and the like
     platform_version: str | None = None    # Fargate: the platform version it runs on
     platform_family: str | None = None     # Fargate: Linux, or the Windows family
+    tally_class: int = -1                  # how its deployment counts it (services/tally.py; -1: not counted)
 
     @property
     def live(self) -> bool:

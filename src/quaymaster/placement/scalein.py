@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from quaymaster.errors import InvalidParameterError
-from quaymaster.keys import seed_state, tie_keys
+from quaymaster.keys import seed_state, splitmix64_array
 from quaymaster.kernels.scalein import BINPACK, RANDOM, SPREAD, choose_victims
 from quaymaster.kernels.scalein_heap import choose_victims_heap
+from quaymaster.model.tasks import sequence_at
 from quaymaster.placement.request import _check_seed
 from quaymaster.placement.strategy import DEFAULT_SERVICE, parse_strategies
 
@@ -27,39 +28,67 @@ from quaymaster.placement.strategy import DEFAULT_SERVICE, parse_strategies
 class _Candidates:
     """The live tasks of one group, in task-table order, as columns (no Python row objects).
 
-    ``rows`` is each task's row q in the task table; ``chunk_of``/``row_in`` say
-    where it is kept.
+    ``rows`` is each task's row q in the task table; ``parts`` says where they
+    are kept: (chunk, its rows that are candidates), in chunk order, so the
+    candidates of one chunk are consecutive.
     """
 
     def __init__(self, tasks, code):
-        parts, q = [], 0
-        for k, chunk in enumerate(tasks.chunks):
+        self.parts, table_rows, q = [], [], 0
+        for chunk in tasks.chunks:
             alive = np.asarray(chunk.alive)
-            mine = alive & (np.asarray(chunk.group_code) == code) if code is not None else alive & False
-            hits = np.flatnonzero(mine)
-            if len(hits):
-                table_row = q + np.cumsum(alive)[hits] - 1  # live rows before it in the chunk
-                parts.append((k, hits, table_row))
-            q += int(alive.sum())
-        self.chunks = tasks.chunks
-        self.chunk_of = np.concatenate([np.full(len(h), k) for k, h, _ in parts]) if parts else np.empty(0, int)
-        self.row_in = np.concatenate([h for _, h, _ in parts]) if parts else np.empty(0, int)
-        self.rows = np.concatenate([r for _, _, r in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
+            live_here = int(np.count_nonzero(alive))
+            if code is not None and live_here:
+                hits = np.flatnonzero(alive & (np.asarray(chunk.group_code) == code))
+                if len(hits):
+                    self.parts.append((chunk, hits))
+                    table_rows.append(q + np.cumsum(alive)[hits] - 1)  # live rows before it in the chunk
+            q += live_here
+        self.rows = np.concatenate(table_rows).astype(np.int64) if table_rows else np.empty(0, np.int64)
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def arn(self, tasks, index: int) -> str:
+        """The ARN of candidate ``index``."""
+        for chunk, hits in self.parts:
+            if index < len(hits):
+                return tasks.arn_of(sequence_at(chunk, int(hits[index])))
+            index -= len(hits)
+        raise IndexError(index)
+
     def column(self, name: str) -> np.ndarray:
-        out = np.empty(len(self.rows), dtype=np.asarray(getattr(self.chunks[0], name)).dtype) if len(self) else None
-        for k in np.unique(self.chunk_of).tolist():
-            at = self.chunk_of == k
-            out[at] = np.asarray(getattr(self.chunks[k], name))[self.row_in[at]]
-        return out
+        columns = [np.asarray(getattr(chunk, name))[hits] for chunk, hits in self.parts]
+        return columns[0] if len(columns) == 1 else np.concatenate(columns)
 
 
 def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=None,
                          seed: int = 0) -> list[str]:
     """ARNs of the ``count`` tasks of ``group`` to stop, in the order they are chosen."""
+    candidates, chosen = _choose(cluster, group, count, placement_strategy, seed)
+    return _arns_of(cluster.tasks, candidates, chosen)
+
+
+def first_chosen_among(cluster, group: str, count: int, wanted, take: int, placement_strategy=None,
+                       seed: int = 0) -> list[str]:
+    """The first ``take`` ARNs in ``wanted`` (a set or dict of ARNs) of what
+    :func:`choose_tasks_to_stop` answers, in its order; the ARNs of the others are never made
+    (a service scale-in ranks its whole group to stop a few of its candidates)."""
+    candidates, chosen = _choose(cluster, group, count, placement_strategy, seed)
+    out: list[str] = []
+    if take <= 0:
+        return out
+    for index in chosen.tolist():
+        arn = candidates.arn(cluster.tasks, index)
+        if arn in wanted:
+            out.append(arn)
+            if len(out) == take:
+                break
+    return out
+
+
+def _choose(cluster, group: str, count: int, placement_strategy, seed: int) -> tuple:
+    """(the group's candidates, the indexes of those chosen, in order)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise InvalidParameterError(f"count must be an integer >= 0, found {count!r}", field="count",
                                     value=count)
@@ -67,18 +96,35 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
     strategies = parse_strategies(placement_strategy, default=DEFAULT_SERVICE)
     state = cluster.state
     candidates = _Candidates(cluster.tasks, cluster.tasks._group_index.get(group))
-    m, n = len(candidates), state.n
+    m = len(candidates)
     if m == 0 or count == 0:
-        return []
+        return candidates, np.empty(0, np.int64)
     count = min(count, m)  # no more than the group has: a huge count (2**63) chooses them all
-    position = candidates.column("instance_pos").astype(np.int64)
-    position[position < 0] = n  # Fargate: a bucket of its own
-    rows = candidates.rows
     ranked = []
     for s in strategies:
         ranked.append(s)
         if s.type == "random":
             break
+    kinds, bucket, bucket_count, binpack_value, binpack_base = _strategy_columns(ranked, candidates, state)
+    daemon = candidates.column("daemon").astype(np.bool_)
+    rows = candidates.rows
+    tie = _tie_keys_at(seed, rows)
+    chosen = np.empty(count, dtype=np.int64)
+    if count > _SCAN_UP_TO and count * m > _SCAN_WORK and _heap_fits(ranked):
+        order, cell_start, group_start = _cells(kinds, bucket, binpack_value, daemon, tie)
+        done = choose_victims_heap(kinds, bucket, bucket_count, binpack_value, binpack_base,
+                                   daemon, tie, count, order, cell_start, group_start, chosen)
+    else:  # random's j(t, n)-th draw, or a later attribute spread: the scan
+        done = choose_victims(kinds, bucket, bucket_count, binpack_value, binpack_base,
+                              daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
+    return candidates, chosen[:done]
+
+
+def _strategy_columns(ranked, candidates, state) -> tuple:
+    """The kernels' view of the strategies: (kinds, bucket, bucket_count, binpack_value, binpack_base)."""
+    m, n = len(candidates), state.n
+    position = candidates.column("instance_pos").astype(np.int64)
+    position[position < 0] = n  # Fargate: a bucket of its own
     kinds = np.array([{"binpack": BINPACK, "spread": SPREAD, "random": RANDOM}[s.type] for s in ranked],
                      dtype=np.int64)
     bucket = np.zeros((len(ranked), m), dtype=np.int64)
@@ -102,22 +148,14 @@ def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=Non
             bucket_counts.append(np.bincount(local))
             offset += len(bucket_counts[-1])
     bucket_count = np.concatenate(bucket_counts) if bucket_counts else np.zeros(1, np.int64)
-    daemon = candidates.column("daemon").astype(np.bool_)
-    tie = tie_keys(seed, int(rows.max()) + 1)[rows]
-    chosen = np.empty(min(count, m), dtype=np.int64)
-    bucket_count = bucket_count.astype(np.int64)
-    if count > _SCAN_UP_TO and _heap_fits(ranked):
-        order, cell_start, group_start = _cells(kinds, bucket, binpack_value, daemon, tie)
-        done = choose_victims_heap(kinds, bucket, bucket_count, binpack_value, binpack_base,
-                                   daemon, tie, count, order, cell_start, group_start, chosen)
-    else:  # random's j(t, n)-th draw, or a later attribute spread: the scan
-        done = choose_victims(kinds, bucket, bucket_count, binpack_value, binpack_base,
-                              daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
-    return _arns_of(cluster.tasks, candidates, chosen[:done])
+    return kinds, bucket, bucket_count.astype(np.int64), binpack_value, binpack_base
 
 
-# Up to this many choices the scan (O(count * m)) costs less than the heaps' O(m log m) setup.
+# Up to this many choices, or this much work (count * m: a service's group of a few dozen
+# tasks), the scan (O(count * m), all in the kernel) costs less than the heaps' O(m log m)
+# setup (numpy sorts and groupings, tens of microseconds of calls). Both choose the same.
 _SCAN_UP_TO = 8
+_SCAN_WORK = 16_384
 
 
 def _heap_fits(ranked) -> bool:
@@ -154,12 +192,19 @@ def _cells(kinds, bucket, binpack_value, daemon, tie):
     return order, cell_start, group_start
 
 
+def _tie_keys_at(seed: int, rows: np.ndarray) -> np.ndarray:
+    """k(q) = splitmix64(s ^ q) of just these rows (keys.tie_keys of every row up to them, taken)."""
+    return splitmix64_array(rows.astype(np.uint64) ^ np.uint64(seed_state(seed)))
+
+
 def _arns_of(tasks, candidates, chosen: np.ndarray) -> list[str]:
     """ARNs of the chosen candidates in order, built one batch per chunk."""
     arns: list[str | None] = [None] * len(chosen)
-    chunk_of = candidates.chunk_of[chosen]
-    for k in np.unique(chunk_of).tolist():
-        at = np.flatnonzero(chunk_of == k)
-        for slot, arn in zip(at.tolist(), tasks.chunk_arns(candidates.chunks[k], candidates.row_in[chosen[at]])):
-            arns[slot] = arn
+    start = 0
+    for chunk, hits in candidates.parts:
+        at = np.flatnonzero((chosen >= start) & (chosen < start + len(hits)))
+        if len(at):
+            for slot, arn in zip(at.tolist(), tasks.chunk_arns(chunk, hits[chosen[at] - start])):
+                arns[slot] = arn
+        start += len(hits)
     return arns

@@ -138,7 +138,7 @@ class FargateHost:
             task.attachments = [self._eni(task, subnet)]
             record.tasks[arn] = task
             if deployment is not None:
-                deployment.tasks[arn] = task
+                deployment.add_task(task)
                 task.deployment, task.owner = deployment, service
             if provider == "FARGATE_SPOT":
                 self._spot[arn] = task

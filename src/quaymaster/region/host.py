@@ -12,9 +12,11 @@ from quaymaster.errors import InvalidInputError
 from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
 from quaymaster.scaling.fargate import resolve_platform_version
-from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, held_by_provider, placement_target, portions
+from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, placement_target, portions
+from quaymaster.placement.scalein import first_chosen_among
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
+from quaymaster.services.tally import LIVE, PRESENT
 
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
                    "requirements. Reason: {reason}.")
@@ -68,7 +70,7 @@ class ServiceHost:
         """Start a launch's tasks: by the service's capacity provider strategy (each provider's
         share on its own capacity) or all of its launch type."""
         service = launch.service
-        held = held_by_provider(service.all_tasks()) if service.capacity_provider_strategy else None
+        held = service.live_by_provider() if service.capacity_provider_strategy else None
         tasks, reason, unplaced = [], None, {}
         for portion in portions(service.launch_type, service.capacity_provider_strategy, launch.count, held):
             if portion.launch_type == "FARGATE":
@@ -185,7 +187,7 @@ class ServiceHost:
                 holding = instance_tasks[instance_arn] = {}
             holding[arn] = task
             if deployment is not None:
-                deployment.tasks[arn] = task
+                deployment.add_task(task)
                 task.deployment, task.owner = deployment, service
             tasks.append(task)
         region.lifecycle.placed_many(tasks, now)
@@ -215,9 +217,8 @@ class ServiceHost:
         return self._ordered_victims(service, candidates, count)
 
     def _victims_by_split(self, service, candidates: list, count: int) -> list:
-        live = [t for t in service.all_tasks() if t.live]
-        held = held_by_provider(live)
-        keep = split_tasks(max(0, len(live) - count), parse_strategy(service.capacity_provider_strategy))
+        keep = split_tasks(max(0, service.count(LIVE) - count), parse_strategy(service.capacity_provider_strategy))
+        held = service.live_by_provider()
         chosen: list = []
         for provider, target in keep.items():
             excess = min(held.get(provider, 0) - target, count - len(chosen))
@@ -240,12 +241,12 @@ class ServiceHost:
             return chosen + fargate_victims(service, fargate, count - len(chosen))
         record = self.region.clusters[service.cluster]
         wanted = {t.arn: t for t in candidates}
-        group_live = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
-        order = record.cluster.choose_tasks_to_stop(service.group, group_live,
-                                                    placement_strategy=service.placement_strategy or None,
-                                                    seed=self.region.next_placement_seed())
-        chosen = [wanted[arn] for arn in order if arn in wanted]
-        return chosen[:count]
+        # The scale-in order of the whole group (what stays counts), of which the first
+        # ``count`` candidates are taken.
+        arns = first_chosen_among(record.cluster, service.group, service.count(PRESENT), wanted, count,
+                                  placement_strategy=service.placement_strategy or None,
+                                  seed=self.region.next_placement_seed())
+        return [wanted[arn] for arn in arns]
 
     # -- DAEMON ---------------------------------------------------------------
 

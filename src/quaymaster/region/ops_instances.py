@@ -141,6 +141,8 @@ class InstanceOps:
             (record.draining.add if draining else record.draining.discard)(arn)
             for task in record.instance_tasks.get(arn, {}).values():
                 task.on_draining = draining
+                if task.deployment is not None:    # its deployment counts it by it
+                    task.deployment.retally(task)
                 if task.service in record.services:
                     touched.add(task.service)
         for name in touched:

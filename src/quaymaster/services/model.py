@@ -2,17 +2,20 @@
 
 A service's tasks are grouped by deployment (``Deployment.tasks``): the seam a
 blue/green task set takes over. A task stays in its deployment until STOPPED.
+Each deployment keeps counters of its tasks (``Deployment.tally``,
+services/tally.py), so the counts below cost nothing to read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from quaymaster.clock import to_datetime
-from quaymaster.lifecycle.task import LIVE_SET
 from quaymaster.streams import key_hash
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS, LATEST, platform_family, resolve_platform_version
 from quaymaster.services.events import EventLog
+from quaymaster.services.tally import HEALTHY, PENDING, PRESENT, RUNNING, STOPPING, UNCOUNTED, Tally, task_class
 
 
 @dataclass(eq=False)
@@ -33,23 +36,42 @@ class Deployment:
     source_arns: tuple = ()
     tasks: dict = field(default_factory=dict)   # task ARN -> Task, until STOPPED
     platform_version: str | None = None          # Fargate: the version its tasks run on (LATEST resolved)
+    tally: Tally = field(default_factory=Tally, repr=False)   # counters of ``tasks`` (services/tally.py)
 
     @property
     def service_deployment_arn(self) -> str:
         """The ARN ListServiceDeployments / DescribeServiceDeployments name this deployment by."""
         return self.arn
 
+    # -- its tasks: every change goes through these, so ``tally`` stays their count ----------
+
+    def add_task(self, task) -> None:
+        self.tasks[task.arn] = task
+        self.tally.move(task, task_class(task))
+
+    def drop_task(self, task) -> None:
+        if self.tasks.pop(task.arn, None) is not None:
+            self.tally.move(task, UNCOUNTED)
+
+    def retally(self, task) -> None:
+        """``task`` (maybe) changed its status, desired status, health or instance's DRAINING."""
+        if task.tally_class != UNCOUNTED:
+            new = task_class(task)
+            if new != task.tally_class:
+                self.tally.move(task, new)
+
     def counts(self) -> tuple[int, int]:
         """(running, pending) as ECS reports them."""
-        running = pending = 0
-        for task in self.tasks.values():
-            if task.desired_status != "RUNNING":
-                continue
-            if task.last_status == "RUNNING":
-                running += 1
-            else:
-                pending += 1
-        return running, pending
+        counts = self.tally.counts
+        return counts[RUNNING], counts[PENDING]
+
+    def live_tasks(self, *, on_draining: bool | None = None) -> list:
+        """Its live tasks in launch order; only those on DRAINING instances (True) or the others (False)."""
+        if on_draining:   # tasks join a deployment as they are made: seq order is ``tasks`` order
+            return sorted(self.tally.draining.values(), key=_SEQ) if self.tally.draining else []
+        if on_draining is None:
+            return [t for t in self.tasks.values() if t.live]
+        return [t for t in self.tasks.values() if t.live and not t.on_draining]
 
 
 @dataclass(eq=False)
@@ -94,6 +116,23 @@ class Service:
         for deployment in self.deployments:
             yield from deployment.tasks.values()
 
+    def count(self, slot: int) -> int:
+        """One counter of services/tally.py summed over the deployments (e.g. ``count(LIVE)``)."""
+        deployments = self.deployments
+        if len(deployments) == 1:   # the usual case, read on every scheduler pass
+            return deployments[0].tally.counts[slot]
+        return sum(d.tally.counts[slot] for d in deployments)
+
+    def live_by_provider(self) -> dict:
+        """Live tasks per capacity provider (``launch_plan.held_by_provider`` of its tasks)."""
+        if len(self.deployments) == 1:
+            return dict(self.primary.tally.by_provider)
+        held: dict = {}
+        for deployment in self.deployments:
+            for provider, n in deployment.tally.by_provider.items():
+                held[provider] = held.get(provider, 0) + n
+        return held
+
     def new_deployment(self, task_definition, now: int, region_name: str, account: str) -> Deployment:
         n = len(self.history) + 1
         number = key_hash(self.arn, n) % 10**19
@@ -117,31 +156,32 @@ class Service:
                 f"{key_hash(number, self.arn) % 36**22:022x}")[:120]
 
     def counts(self) -> tuple[int, int]:
+        """(running, pending) as ECS reports them."""
         running = pending = 0
         for deployment in self.deployments:
-            r, p = deployment.counts()
-            running += r
-            pending += p
+            counts = deployment.tally.counts
+            running += counts[RUNNING]
+            pending += counts[PENDING]
         return running, pending
 
     def task_stats(self) -> tuple[int, int, int, int]:
-        """(running, pending, healthy, live) in one pass over the tasks: ``counts()``, the tasks
-        that are ``healthy`` and those not yet STOPPED (what a minute's metrics read)."""
+        """(running, pending, healthy, live): ``counts()``, the tasks that are ``healthy`` and
+        those not yet STOPPED (what a minute's metrics read)."""
+        if len(self.deployments) == 1:   # the usual case (read for every service every minute)
+            counts = self.deployments[0].tally.counts
+            return counts[RUNNING], counts[PENDING], counts[HEALTHY], counts[PRESENT]
         running = pending = healthy = live = 0
         for deployment in self.deployments:
-            for task in deployment.tasks.values():
-                status = task.last_status
-                if status != "STOPPED":
-                    live += 1
-                if task.desired_status != "RUNNING":
-                    continue
-                if status == "RUNNING":
-                    running += 1
-                else:
-                    pending += 1
-                if task.healthy_at is not None and status in LIVE_SET:
-                    healthy += 1
+            counts = deployment.tally.counts
+            running += counts[RUNNING]
+            pending += counts[PENDING]
+            healthy += counts[HEALTHY]
+            live += counts[PRESENT]
         return running, pending, healthy, live
+
+    def stopping(self) -> bool:
+        """Whether any of its tasks is being stopped (desired STOPPED, not yet dropped)."""
+        return self.count(STOPPING) > 0
 
     def deployment_configuration(self) -> dict:
         return {"maximumPercent": self.maximum_percent, "minimumHealthyPercent": self.minimum_healthy_percent,
@@ -186,6 +226,9 @@ class Service:
             from quaymaster.services.tasksets import task_set_service_view
             task_set_service_view(self, out)
         return out
+
+
+_SEQ = attrgetter("seq")
 
 
 def deployment_to_ecs(service: Service, d: Deployment) -> dict:

@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from quaymaster.lifecycle.task import LIVE_SET
 from quaymaster.services.policy import LAUNCHES_PER_MINUTE, maximum_live, minimum_healthy
+from quaymaster.services.tally import HEALTHY, LIVE
 
 UNABLE_TO_MOVE = ("service {name} was unable to stop or start tasks during a deployment because of the "
                   "service deployment configuration. Update the minimumHealthyPercent or maximumPercent "
@@ -21,25 +21,32 @@ UNABLE_TO_MOVE = ("service {name} was unable to stop or start tasks during a dep
 
 
 def replica_pass(service, host) -> None:
+    """One pass; it reads the deployments' counters (services/tally.py) and lists tasks only
+    where it stops some, so a pass that changes nothing costs nothing per task."""
     now = host.now
     desired = service.desired_count
     primary = service.primary
-    live, stopping = _live_tasks(service)
-    draining = [t for t in live if t.on_draining and t.last_status != "RUNNING"]
+    stopping = service.stopping()
+    draining = [t for t in _live_on_draining(service) if t.last_status != "RUNNING"]
     for task in draining:  # PENDING service tasks on a DRAINING instance stop at once
         host.stop_task(service, task, "ServiceSchedulerInitiated", "Container instance is draining")
     if draining:
-        live, stopping = [t for t in live if t.live], True
-    primary_live, old, healthy = _split(live, primary.id)
-    all_healthy = healthy == len(live)
+        stopping = True
+    live = service.count(LIVE)
+    healthy = service.count(HEALTHY)
+    # PRIMARY's live tasks not on DRAINING instances; the others are the old ones
+    primary_live = primary.tally.counts[LIVE] - len(primary.tally.draining)
+    has_old = live > primary_live
+    all_healthy = healthy == live
     floor_healthy = minimum_healthy(desired, service.minimum_healthy_percent)
-    started = _start(service, host, desired, len(live), len(primary_live))
-    stopped, healthy = _stop_old(service, host, old, healthy, floor_healthy)
-    excess = len(primary_live) - desired
+    started = _start(service, host, desired, live, primary_live)
+    stopped, healthy = _stop_old(service, host, _old_tasks(service) if has_old else [], healthy, floor_healthy)
+    excess = primary_live - desired
     if excess > 0:
-        n, healthy = _stop_some(service, host, primary_live, excess, healthy, floor_healthy)
+        n, healthy = _stop_some(service, host, primary.live_tasks(on_draining=False), excess, healthy,
+                                floor_healthy)
         stopped += n
-    wants_move = len(primary_live) < desired or old or excess > 0
+    wants_move = primary_live < desired or has_old or excess > 0
     settled = all_healthy and not stopping   # (a pass that stopped a task does not read it)
     if started or stopped or not wants_move:
         service.events.clear("deployment-bounds")
@@ -47,28 +54,25 @@ def replica_pass(service, host) -> None:
         service.events.emit(now, UNABLE_TO_MOVE.format(name=service.name), cause="deployment-bounds")
 
 
-def _live_tasks(service) -> tuple[list, bool]:
-    """The service's live tasks (in deployment order), and whether any task is stopping."""
-    live, stopping = [], False
-    for task in service.all_tasks():
-        if task.desired_status != "RUNNING":
-            stopping = True
-        elif task.last_status in LIVE_SET:
-            live.append(task)
-    return live, stopping
+def _live_on_draining(service) -> list:
+    """The service's live tasks on DRAINING instances, in deployment order (launch order in each)."""
+    out: list = []
+    if len(service.deployments) == 1 and not service.primary.tally.draining:
+        return out
+    for deployment in service.deployments:
+        if deployment.tally.draining:
+            out += deployment.live_tasks(on_draining=True)
+    return out
 
 
-def _split(live: list, primary_id: str) -> tuple[list, list, int]:
-    """(PRIMARY's live tasks not on DRAINING instances, the old ones, how many are healthy)."""
-    primary_live, old, healthy = [], [], 0
-    for task in live:
-        if task.healthy_at is not None:
-            healthy += 1
-        if task.deployment_id == primary_id and not task.on_draining:
-            primary_live.append(task)
-        else:
-            old.append(task)
-    return primary_live, old, healthy
+def _old_tasks(service) -> list:
+    """The live tasks a rollout replaces, in deployment order: PRIMARY's on DRAINING instances,
+    then every live task of the older deployments."""
+    old = service.primary.live_tasks(on_draining=True)
+    for deployment in service.deployments[1:]:
+        if deployment.tally.counts[LIVE]:
+            old += deployment.live_tasks()
+    return old
 
 
 def _start(service, host, desired: int, live: int, primary_live: int) -> int:

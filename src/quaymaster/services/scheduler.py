@@ -12,6 +12,7 @@ import heapq
 from quaymaster.services.daemon import daemon_pass
 from quaymaster.services.policy import circuit_breaker_threshold, throttle_delay_s
 from quaymaster.services.rolling import replica_pass
+from quaymaster.services.tally import HEALTHY
 from quaymaster.services.tasksets import taskset_pass
 
 THROTTLED = "service {name} is unable to consistently start tasks successfully."
@@ -68,12 +69,8 @@ class ServiceScheduler:
 
     def _settle(self, service, now: int) -> None:
         primary = service.primary
-        for deployment in service.deployments[1:]:
-            if not deployment.tasks and deployment.status == "ACTIVE":
-                deployment.status = "INACTIVE"
-                deployment.updated_at = now
-                deployment.finished_at = deployment.finished_at or now
-        service.deployments = [d for d in service.deployments if d.status != "INACTIVE" or d is primary]
+        if len(service.deployments) > 1:
+            _retire_drained(service, now)
         if service.status == "DRAINING":
             if not any(True for _ in service.all_tasks()):
                 self.host.service_deleted(service)
@@ -90,7 +87,8 @@ class ServiceScheduler:
         steady = (running == target and pending == 0 and primary.rollout_state == "COMPLETED"
                   and not old_left)
         if steady:
-            service.events.emit(now, STEADY.format(name=service.name), cause="steady")
+            if not service.events.active("steady"):   # (only this message is emitted under "steady")
+                service.events.emit(now, STEADY.format(name=service.name), cause="steady")
         else:
             service.events.clear("steady")
 
@@ -114,7 +112,7 @@ class ServiceScheduler:
         now = self.host.region.clock.now
         deployment = task.deployment
         if deployment is not None:
-            deployment.tasks.pop(task.arn, None)
+            deployment.drop_task(task)
         if task.stop_code == "TaskFailedToStart":
             self._failed_to_start(service, now)
         failed_early = task.healthy_at is None and task.stop_code in (
@@ -153,6 +151,18 @@ class ServiceScheduler:
         self.dirty.add(service)
 
 
+def _retire_drained(service, now: int) -> None:
+    """Older deployments whose tasks have all stopped become INACTIVE and leave the list."""
+    primary = service.primary
+    for deployment in service.deployments[1:]:
+        if not deployment.tasks and deployment.status == "ACTIVE":
+            deployment.status = "INACTIVE"
+            deployment.updated_at = now
+            deployment.finished_at = deployment.finished_at or now
+    service.deployments = [d for d in service.deployments if d.status != "INACTIVE" or d is primary]
+
+
 def _healthy_primary(primary) -> int:
     """PRIMARY's healthy tasks not on DRAINING instances (what completes a deployment)."""
-    return sum(1 for t in primary.tasks.values() if t.healthy_at is not None and not t.on_draining and t.live)
+    on_draining = sum(1 for t in primary.tally.draining.values() if t.healthy_at is not None)
+    return primary.tally.counts[HEALTHY] - on_draining
