@@ -215,6 +215,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
             self.clusters[name].cluster.begin_stop_tasks(arns)
 
     def _task_changed(self, task, old_status: str) -> None:
+        self.clusters[task.cluster].task_changed(task, old_status)   # the minute samples' tallies
         self.load_balancing.task_changed(task, old_status)
         # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
         service = task.owner

@@ -60,7 +60,9 @@ class ScalingHost:
         self.providers = CapacityProviderScaling(self.autoscaling)
         self.workloads: dict = {}           # "cluster/service" -> workloads.Workload
         self.history: dict = {}             # resource id -> {metric: [per-minute values]}
-        self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
+        # The last metrics computed: (minute end ms, {Service: row}, rows of SERVICE_METRICS values)
+        self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
+        self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
         self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
@@ -226,31 +228,41 @@ class ScalingHost:
 
     def _service_metrics(self, now: int) -> None:
         """The minute's metrics of every service with a workload, in one vectorised step (the
-        arithmetic is elementwise, so each service's values are those it would get alone)."""
-        measured = []
+        arithmetic is elementwise, so each service's values are those it would get alone); kept
+        as ``minute_values`` (one row per service) and appended to each service's ``history``."""
+        measured, stats, demands, needs = [], [], [], []
         for record, service in self._services():
             workload = self.workloads.get(f"{record.name}/{service.name}")
             if workload is not None:
                 running, _, healthy, live = service.task_stats()
                 self._live_counts[service.arn] = live
                 self._running_counts[service.arn] = running
-                measured.append((record, service, self._demand(workload, now - MINUTE_MS), running, healthy))
+                measured.append((record, service))
+                stats.append((running, healthy))
+                demands.append(self._demand(workload, now - MINUTE_MS))
+                requirements = service.primary.task_definition.requirements()
+                needs.append((requirements.cpu or 1, requirements.memory or 1))
         if not measured:
             return
-        needs = [service.primary.task_definition.requirements() for _, service, _, _, _ in measured]
-        column = lambda k: np.array([m[2][k] for m in measured], dtype=np.float64)  # noqa: E731
-        values = minute_metrics(column(0), column(1), column(2),
-                                np.array([m[3] for m in measured], dtype=np.float64),
-                                np.array([m[4] for m in measured], dtype=np.float64),
-                                np.array([n.cpu or 1 for n in needs], dtype=np.float64),
-                                np.array([n.memory or 1 for n in needs], dtype=np.float64))
-        by_metric = {name: values[name].tolist() for name in SERVICE_METRICS}
-        for k, (record, service, _, _, _) in enumerate(measured):
-            last = {name: by_metric[name][k] for name in SERVICE_METRICS}
-            self.last_metrics[(record.name, service.name)] = (now, last)
-            series = self.history.setdefault(resource_id(record.name, service.name), {})
-            for name, value in last.items():
-                series.setdefault(name, []).append(value)
+        demand = np.array(demands, dtype=np.float64)
+        counts = np.array(stats, dtype=np.float64)
+        per_task = np.array(needs, dtype=np.float64)
+        values = minute_metrics(demand[:, 0], demand[:, 1], demand[:, 2], counts[:, 0], counts[:, 1],
+                                per_task[:, 0], per_task[:, 1])
+        table = np.column_stack([values[name] for name in SERVICE_METRICS])
+        self.minute_values = (now, {service: k for k, (_, service) in enumerate(measured)}, table)
+        for (record, service), row in zip(measured, table.tolist()):
+            for series, value in zip(self._series(record, service), row):
+                series.append(value)
+
+    def _series(self, record, service) -> list:
+        """The service's ``history`` lists of SERVICE_METRICS (by resource id: a service created
+        again under the same name goes on with the same series)."""
+        cached = self._series_of.get(service)
+        if cached is None:
+            history = self.history.setdefault(resource_id(record.name, service.name), {})
+            cached = self._series_of[service] = [history.setdefault(name, []) for name in SERVICE_METRICS]
+        return cached
 
     def _demand(self, workload, minute_ms: int) -> tuple[float, float, float]:
         """(CPU, memory, requests) demand of the minute starting at ``minute_ms``, from a day's
