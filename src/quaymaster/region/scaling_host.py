@@ -32,6 +32,7 @@ from quaymaster.workloads import minute_metrics
 MINUTE_MS = 60_000
 MAX_PROVISIONING = 300      # tasks of a cluster that may wait for capacity (ECS's limit)
 DEMAND_BLOCK_MINUTES = 1440   # a workload's demand is computed a day at a time
+SPLIT_MEMORY = 4096         # strategy splits remembered (cleared when full)
 ZONE_ATTRIBUTE, TYPE_ATTRIBUTE = "ecs.availability-zone", "ecs.instance-type"
 SERVICE_METRICS = ("CPUUtilization", "MemoryUtilization", "RequestCountPerTarget", "UnservedDemand")
 
@@ -63,6 +64,8 @@ class ScalingHost:
         # The last metrics computed: (minute end ms, {Service: row}, rows of SERVICE_METRICS values)
         self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
         self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
+        self._strategies: dict = {}         # a strategy's items (as tuples) -> parsed
+        self._splits: dict = {}             # (items, count, held per item) -> split_tasks' answer
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
         self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
@@ -395,6 +398,21 @@ class ScalingHost:
             unplaced = {p: last[1].get(p, 0) + unplaced.get(p, 0) for p in {*last[1], *unplaced}}
         self.unplaced[service] = (now, unplaced)
 
+    def _split(self, strategy: list, count: int, held: dict) -> dict:
+        """``split_tasks`` of ``count`` tasks by the strategy given what each provider holds,
+        remembered: a minute asks again the same few questions for every waiting service."""
+        key = (tuple(tuple(item.items()) for item in strategy), count)
+        items = self._strategies.get(key[0])
+        if items is None:
+            items = self._strategies[key[0]] = parse_strategy(strategy)
+        key += tuple(held.get(item.capacity_provider, 0) for item in items)  # all the split reads
+        split = self._splits.get(key)
+        if split is None:
+            if len(self._splits) >= SPLIT_MEMORY:
+                self._splits.clear()
+            split = self._splits[key] = split_tasks(count, items, held)
+        return split
+
     def _waiting_split(self, record, service, live_count: int | None = None) -> tuple | None:
         """((CPU, memory, ENIs, GPUs), {provider: count}) of the service's tasks that wait in
         PROVISIONING (docs/semantics.md, "Which tasks wait in PROVISIONING (managed scaling)"):
@@ -406,13 +424,12 @@ class ScalingHost:
         last = self.unplaced.get(service)
         if not strategy or service.status != "ACTIVE" or last is None or not any(last[1].values()):
             return None
-        if live_count is not None and service.desired_count <= live_count:
-            return None
-        live = [t for t in service.all_tasks() if t.last_status != "STOPPED"]
-        shortfall = service.desired_count - len(live)
+        if live_count is None:
+            live_count = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
+        shortfall = service.desired_count - live_count
         if shortfall <= 0:
             return None
-        short = split_tasks(shortfall, parse_strategy(strategy), held_by_provider(live))
+        short = self._split(strategy, shortfall, held_by_provider(service.all_tasks()))
         waiting = {p: min(n, short.get(p, 0)) for p, n in last[1].items()}
         if not any(waiting.values()):
             return None
