@@ -68,7 +68,7 @@ class ScalingHost:
         self._splits: dict = {}             # (items, count, held per item) -> split_tasks' answer
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
-        self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
+        self._demand_blocks: dict = {}      # workload service -> (first minute ms, [(cpu, memory, requests)], workload)
         self.unplaced: dict = {}            # Service -> (tick ms, {provider: tasks its last pass left unplaced})
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
@@ -271,14 +271,14 @@ class ScalingHost:
         """(CPU, memory, requests) demand of the minute starting at ``minute_ms``, from a day's
         block computed at once (a workload's demand of a minute does not depend on the others)."""
         block = self._demand_blocks.get(workload.service)
-        if block is None or block[4] is not workload or \
+        if block is None or block[2] is not workload or \
                 not 0 <= (minute_ms - block[0]) // MINUTE_MS < DEMAND_BLOCK_MINUTES:
             times = minute_ms + MINUTE_MS * np.arange(DEMAND_BLOCK_MINUTES, dtype=np.int64)
             demand = workload.demand(times, start_ms=self.region.clock.start, seed=self.region.seed)
-            block = (minute_ms, demand.cpu.tolist(), demand.memory.tolist(), demand.requests.tolist(), workload)
+            block = (minute_ms, list(zip(demand.cpu.tolist(), demand.memory.tolist(), demand.requests.tolist())),
+                     workload)
             self._demand_blocks[workload.service] = block
-        k = (minute_ms - block[0]) // MINUTE_MS
-        return block[1][k], block[2][k], block[3][k]
+        return block[1][(minute_ms - block[0]) // MINUTE_MS]
 
     def _desired_counts(self) -> dict:
         return {resource_id(r.name, s.name): s.desired_count for r, s in self._services()}
