@@ -64,6 +64,7 @@ class ScalingHost:
         # The last metrics computed: (minute end ms, {Service: row}, rows of SERVICE_METRICS values)
         self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
         self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
+        self._resource_ids: dict = {}       # Service -> "service/<cluster>/<name>"
         self._strategies: dict = {}         # a strategy's items (as tuples) -> parsed
         self._splits: dict = {}             # (items, count, held per item) -> split_tasks' answer
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
@@ -216,31 +217,38 @@ class ScalingHost:
         # starts or stops in it: scheduled actions and policies change desired counts only).
         self._live_counts: dict = {}
         self._running_counts: dict = {}
+        services = self._services()        # the step changes desired counts, never which services exist
         if now > self.region.clock.start:
-            self._service_metrics(now)
-        self._apply(self.aas.run_scheduled_actions(now, self._desired_counts()))
-        self._apply(self.aas.run_policies(now, self._views()))
+            self._service_metrics(now, services)
+        self._apply(self.aas.run_scheduled_actions(now, {key: s.desired_count for _, s, key in services}))
+        self._apply(self.aas.run_policies(now, self._views(services)))
         self._managed_scaling(now)
 
-    def _services(self):
+    def _services(self) -> list:
+        """(record, service, resource id) of every service of the ACTIVE clusters, by creation."""
+        out = []
         for record in self.region.clusters.values():
             if record.status != "ACTIVE":
                 continue
             for service in sorted(record.services.values(), key=lambda s: s.seq):
-                yield record, service
+                key = self._resource_ids.get(service)
+                if key is None:
+                    key = self._resource_ids[service] = resource_id(record.name, service.name)
+                out.append((record, service, key))
+        return out
 
-    def _service_metrics(self, now: int) -> None:
+    def _service_metrics(self, now: int, services: list) -> None:
         """The minute's metrics of every service with a workload, in one vectorised step (the
         arithmetic is elementwise, so each service's values are those it would get alone); kept
         as ``minute_values`` (one row per service) and appended to each service's ``history``."""
         measured, stats, demands, needs = [], [], [], []
-        for record, service in self._services():
+        for record, service, _ in services:
             workload = self.workloads.get(f"{record.name}/{service.name}")
             if workload is not None:
                 running, _, healthy, live = service.task_stats()
                 self._live_counts[service.arn] = live
                 self._running_counts[service.arn] = running
-                measured.append((record, service))
+                measured.append(service)
                 stats.append((running, healthy))
                 demands.append(self._demand(workload, now - MINUTE_MS))
                 requirements = service.primary.task_definition.requirements()
@@ -253,17 +261,17 @@ class ScalingHost:
         values = minute_metrics(demand[:, 0], demand[:, 1], demand[:, 2], counts[:, 0], counts[:, 1],
                                 per_task[:, 0], per_task[:, 1])
         table = np.column_stack([values[name] for name in SERVICE_METRICS])
-        self.minute_values = (now, {service: k for k, (_, service) in enumerate(measured)}, table)
-        for (record, service), row in zip(measured, table.tolist()):
-            for series, value in zip(self._series(record, service), row):
+        self.minute_values = (now, {service: k for k, service in enumerate(measured)}, table)
+        for service, row in zip(measured, table.tolist()):
+            for series, value in zip(self._series(service), row):
                 series.append(value)
 
-    def _series(self, record, service) -> list:
+    def _series(self, service) -> list:
         """The service's ``history`` lists of SERVICE_METRICS (by resource id: a service created
         again under the same name goes on with the same series)."""
         cached = self._series_of.get(service)
         if cached is None:
-            history = self.history.setdefault(resource_id(record.name, service.name), {})
+            history = self.history.setdefault(self._resource_ids[service], {})
             cached = self._series_of[service] = [history.setdefault(name, []) for name in SERVICE_METRICS]
         return cached
 
@@ -280,14 +288,11 @@ class ScalingHost:
             self._demand_blocks[workload.service] = block
         return block[1][(minute_ms - block[0]) // MINUTE_MS]
 
-    def _desired_counts(self) -> dict:
-        return {resource_id(r.name, s.name): s.desired_count for r, s in self._services()}
-
-    def _views(self) -> dict:
+    def _views(self, services: list) -> dict:
         views = {}
-        for record, service in self._services():
-            key = resource_id(record.name, service.name)
-            if key not in self.aas.targets:
+        targets = self.aas.targets
+        for record, service, key in services:
+            if key not in targets:
                 continue
             running = self._running_counts.get(service.arn)
             if running is None:
