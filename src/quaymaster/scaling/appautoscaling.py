@@ -314,7 +314,7 @@ def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps
     """The targets with only target-tracking policies, none of which can want anything this
     minute (``decide.tracking_quiet``, over every policy of every target at once): most targets
     most minutes, for which the decision keeps the desired count and the state."""
-    owners, running, last, goal, no_in = [], [], [], [], []
+    owners, rows = [], []          # per policy: its target, (running, last point, goal, no scale-in)
     for resource_id, tracking in tracking_of.items():
         view = services.get(resource_id)
         if view is None or resource_id in steps_of:
@@ -322,12 +322,10 @@ def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps
         for policy in tracking:
             series = view.metrics.get(policy.metric)
             owners.append(resource_id)
-            running.append(view.running)
-            last.append(float(series[-1]) if series is not None and len(series) else math.nan)
-            goal.append(policy.target)
-            no_in.append(policy.disable_scale_in)
+            rows.append((view.running, float(series[-1]) if series is not None and len(series) else math.nan,
+                         policy.target, policy.disable_scale_in))
     if not owners:
         return set()
-    quiet = tracking_quiet(np.array(running, np.float64), np.array(last, np.float64),
-                           np.array(goal, np.float64), np.array(no_in, bool))
+    columns = np.array(rows, np.float64)
+    quiet = tracking_quiet(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3] != 0)
     return set(owners) - {owner for owner, calm in zip(owners, quiet.tolist()) if not calm}
