@@ -193,6 +193,7 @@ def test_scale_in_choice_matches_one_at_a_time_rule(layout, keep):
     for seq, (zone, protected) in enumerate(layout, 1):
         group.instances[f"i-{seq}"] = AsgInstance(f"i-{seq}", itype, zone, 0, 0, False, "InService", seq)
         group.zone_counts[zone] = group.zone_counts.get(zone, 0) + 1
+        group.type_counts[itype.name] = group.type_counts.get(itype.name, 0) + 1
         if protected:
             group.set_protection([f"i-{seq}"], True)
     group.desired = min(keep, len(layout))

@@ -217,6 +217,7 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
     def _task_changed(self, task, old_status: str) -> None:
         if task.deployment is not None:   # first: everything below may read its counters
             task.deployment.retally(task)
+        self.clusters[task.cluster].task_changed(task, old_status)   # the minute samples' tallies
         self.load_balancing.task_changed(task, old_status)
         # PENDING, ACTIVATING and DEPROVISIONING change nothing a scheduler pass reads.
         service = task.owner

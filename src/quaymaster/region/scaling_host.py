@@ -32,6 +32,7 @@ from quaymaster.workloads import minute_metrics
 MINUTE_MS = 60_000
 MAX_PROVISIONING = 300      # tasks of a cluster that may wait for capacity (ECS's limit)
 DEMAND_BLOCK_MINUTES = 1440   # a workload's demand is computed a day at a time
+SPLIT_MEMORY = 4096         # strategy splits remembered (cleared when full)
 ZONE_ATTRIBUTE, TYPE_ATTRIBUTE = "ecs.availability-zone", "ecs.instance-type"
 SERVICE_METRICS = ("CPUUtilization", "MemoryUtilization", "RequestCountPerTarget", "UnservedDemand")
 
@@ -60,10 +61,15 @@ class ScalingHost:
         self.providers = CapacityProviderScaling(self.autoscaling)
         self.workloads: dict = {}           # "cluster/service" -> workloads.Workload
         self.history: dict = {}             # resource id -> {metric: [per-minute values]}
-        self.last_metrics: dict = {}        # (cluster, service) -> (minute end ms, {metric: value})
+        # The last metrics computed: (minute end ms, {Service: row}, rows of SERVICE_METRICS values)
+        self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
+        self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
+        self._resource_ids: dict = {}       # Service -> "service/<cluster>/<name>"
+        self._strategies: dict = {}         # a strategy's items (as tuples) -> parsed
+        self._splits: dict = {}             # (items, count, held per item) -> split_tasks' answer
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
-        self._demand_blocks: dict = {}      # workload service -> (first minute ms, cpu, memory, requests, workload)
+        self._demand_blocks: dict = {}      # workload service -> (first minute ms, [(cpu, memory, requests)], workload)
         self.unplaced: dict = {}            # Service -> (tick ms, {provider: tasks its last pass left unplaced})
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
@@ -211,68 +217,82 @@ class ScalingHost:
         # starts or stops in it: scheduled actions and policies change desired counts only).
         self._live_counts: dict = {}
         self._running_counts: dict = {}
+        services = self._services()        # the step changes desired counts, never which services exist
         if now > self.region.clock.start:
-            self._service_metrics(now)
-        self._apply(self.aas.run_scheduled_actions(now, self._desired_counts()))
-        self._apply(self.aas.run_policies(now, self._views()))
+            self._service_metrics(now, services)
+        self._apply(self.aas.run_scheduled_actions(now, {key: s.desired_count for _, s, key in services}))
+        self._apply(self.aas.run_policies(now, self._views(services)))
         self._managed_scaling(now)
 
-    def _services(self):
+    def _services(self) -> list:
+        """(record, service, resource id) of every service of the ACTIVE clusters, by creation."""
+        out = []
         for record in self.region.clusters.values():
             if record.status != "ACTIVE":
                 continue
             for service in sorted(record.services.values(), key=lambda s: s.seq):
-                yield record, service
+                key = self._resource_ids.get(service)
+                if key is None:
+                    key = self._resource_ids[service] = resource_id(record.name, service.name)
+                out.append((record, service, key))
+        return out
 
-    def _service_metrics(self, now: int) -> None:
+    def _service_metrics(self, now: int, services: list) -> None:
         """The minute's metrics of every service with a workload, in one vectorised step (the
-        arithmetic is elementwise, so each service's values are those it would get alone)."""
-        measured = []
-        for record, service in self._services():
+        arithmetic is elementwise, so each service's values are those it would get alone); kept
+        as ``minute_values`` (one row per service) and appended to each service's ``history``."""
+        measured, stats, demands, needs = [], [], [], []
+        for record, service, _ in services:
             workload = self.workloads.get(f"{record.name}/{service.name}")
             if workload is not None:
                 running, _, healthy, live = service.task_stats()
                 self._live_counts[service.arn] = live
                 self._running_counts[service.arn] = running
-                measured.append((record, service, self._demand(workload, now - MINUTE_MS), running, healthy))
+                measured.append(service)
+                stats.append((running, healthy))
+                demands.append(self._demand(workload, now - MINUTE_MS))
+                requirements = service.primary.task_definition.requirements()
+                needs.append((requirements.cpu or 1, requirements.memory or 1))
         if not measured:
             return
-        needs = [service.primary.task_definition.requirements() for _, service, _, _, _ in measured]
-        column = lambda k: np.array([m[2][k] for m in measured], dtype=np.float64)  # noqa: E731
-        values = minute_metrics(column(0), column(1), column(2),
-                                np.array([m[3] for m in measured], dtype=np.float64),
-                                np.array([m[4] for m in measured], dtype=np.float64),
-                                np.array([n.cpu or 1 for n in needs], dtype=np.float64),
-                                np.array([n.memory or 1 for n in needs], dtype=np.float64))
-        by_metric = {name: values[name].tolist() for name in SERVICE_METRICS}
-        for k, (record, service, _, _, _) in enumerate(measured):
-            last = {name: by_metric[name][k] for name in SERVICE_METRICS}
-            self.last_metrics[(record.name, service.name)] = (now, last)
-            series = self.history.setdefault(resource_id(record.name, service.name), {})
-            for name, value in last.items():
-                series.setdefault(name, []).append(value)
+        demand = np.array(demands, dtype=np.float64)
+        counts = np.array(stats, dtype=np.float64)
+        per_task = np.array(needs, dtype=np.float64)
+        values = minute_metrics(demand[:, 0], demand[:, 1], demand[:, 2], counts[:, 0], counts[:, 1],
+                                per_task[:, 0], per_task[:, 1])
+        table = np.column_stack([values[name] for name in SERVICE_METRICS])
+        self.minute_values = (now, {service: k for k, service in enumerate(measured)}, table)
+        for service, row in zip(measured, table.tolist()):
+            for series, value in zip(self._series(service), row):
+                series.append(value)
+
+    def _series(self, service) -> list:
+        """The service's ``history`` lists of SERVICE_METRICS (by resource id: a service created
+        again under the same name goes on with the same series)."""
+        cached = self._series_of.get(service)
+        if cached is None:
+            history = self.history.setdefault(self._resource_ids[service], {})
+            cached = self._series_of[service] = [history.setdefault(name, []) for name in SERVICE_METRICS]
+        return cached
 
     def _demand(self, workload, minute_ms: int) -> tuple[float, float, float]:
         """(CPU, memory, requests) demand of the minute starting at ``minute_ms``, from a day's
         block computed at once (a workload's demand of a minute does not depend on the others)."""
         block = self._demand_blocks.get(workload.service)
-        if block is None or block[4] is not workload or \
+        if block is None or block[2] is not workload or \
                 not 0 <= (minute_ms - block[0]) // MINUTE_MS < DEMAND_BLOCK_MINUTES:
             times = minute_ms + MINUTE_MS * np.arange(DEMAND_BLOCK_MINUTES, dtype=np.int64)
             demand = workload.demand(times, start_ms=self.region.clock.start, seed=self.region.seed)
-            block = (minute_ms, demand.cpu.tolist(), demand.memory.tolist(), demand.requests.tolist(), workload)
+            block = (minute_ms, list(zip(demand.cpu.tolist(), demand.memory.tolist(), demand.requests.tolist())),
+                     workload)
             self._demand_blocks[workload.service] = block
-        k = (minute_ms - block[0]) // MINUTE_MS
-        return block[1][k], block[2][k], block[3][k]
+        return block[1][(minute_ms - block[0]) // MINUTE_MS]
 
-    def _desired_counts(self) -> dict:
-        return {resource_id(r.name, s.name): s.desired_count for r, s in self._services()}
-
-    def _views(self) -> dict:
+    def _views(self, services: list) -> dict:
         views = {}
-        for record, service in self._services():
-            key = resource_id(record.name, service.name)
-            if key not in self.aas.targets:
+        targets = self.aas.targets
+        for record, service, key in services:
+            if key not in targets:
                 continue
             running = self._running_counts.get(service.arn)
             if running is None:
@@ -383,6 +403,21 @@ class ScalingHost:
             unplaced = {p: last[1].get(p, 0) + unplaced.get(p, 0) for p in {*last[1], *unplaced}}
         self.unplaced[service] = (now, unplaced)
 
+    def _split(self, strategy: list, count: int, held: dict) -> dict:
+        """``split_tasks`` of ``count`` tasks by the strategy given what each provider holds,
+        remembered: a minute asks again the same few questions for every waiting service."""
+        key = (tuple(tuple(item.items()) for item in strategy), count)
+        items = self._strategies.get(key[0])
+        if items is None:
+            items = self._strategies[key[0]] = parse_strategy(strategy)
+        key += tuple(held.get(item.capacity_provider, 0) for item in items)  # all the split reads
+        split = self._splits.get(key)
+        if split is None:
+            if len(self._splits) >= SPLIT_MEMORY:
+                self._splits.clear()
+            split = self._splits[key] = split_tasks(count, items, held)
+        return split
+
     def _waiting_split(self, record, service, live_count: int | None = None) -> tuple | None:
         """((CPU, memory, ENIs, GPUs), {provider: count}) of the service's tasks that wait in
         PROVISIONING (docs/semantics.md, "Which tasks wait in PROVISIONING (managed scaling)"):
@@ -394,13 +429,12 @@ class ScalingHost:
         last = self.unplaced.get(service)
         if not strategy or service.status != "ACTIVE" or last is None or not any(last[1].values()):
             return None
-        if live_count is not None and service.desired_count <= live_count:
-            return None
-        live = [t for t in service.all_tasks() if t.last_status != "STOPPED"]
-        shortfall = service.desired_count - len(live)
+        if live_count is None:
+            live_count = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
+        shortfall = service.desired_count - live_count
         if shortfall <= 0:
             return None
-        short = split_tasks(shortfall, parse_strategy(strategy), held_by_provider(live))
+        short = self._split(strategy, shortfall, held_by_provider(service.all_tasks()))
         waiting = {p: min(n, short.get(p, 0)) for p, n in last[1].items()}
         if not any(waiting.values()):
             return None

@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 
+def tally_key(task) -> tuple[str, str | None]:
+    """(status, Fargate provider or None) under which a not yet STOPPED task is tallied: a Fargate
+    task's capacity is its provider's (the FARGATE launch type with no provider is FARGATE's),
+    every other task holds the cluster's instances."""
+    provider = (task.capacity_provider or "FARGATE") if task.launch_type == "FARGATE" else None
+    return task.last_status, provider
+
+
 @dataclass(eq=False)
 class ClusterRecord:
     name: str
@@ -28,6 +36,12 @@ class ClusterRecord:
     # ``tasks`` (which only grows): a day's stopped tasks are not walked again every minute.
     _live: dict = field(default_factory=dict, repr=False, compare=False)
     _seen: int = field(default=0, repr=False, compare=False)
+    # What the minute's samples read of the tasks not yet STOPPED, kept by ``task_changed`` (every
+    # status change) and ``live_tally`` (tasks new in ``tasks``): per ``tally_key``, [tasks, CPU
+    # units, memory MiB]. ``_tallied``: task ARN -> its key, for the tasks counted.
+    _tally: dict = field(default_factory=dict, repr=False, compare=False)
+    _tallied: dict = field(default_factory=dict, repr=False, compare=False)
+    _tally_seen: int = field(default=0, repr=False, compare=False)
 
     def live_tasks(self):
         live = self._live
@@ -39,3 +53,35 @@ class ClusterRecord:
         for arn in stopped:
             del live[arn]
         return iter(list(live.values()))
+
+    def live_tally(self) -> dict:
+        """{(status, Fargate provider or None): [tasks, CPU units, memory MiB]} of the tasks not yet
+        STOPPED (keys whose tasks all left may remain, with zero tasks). Costs what changed since
+        the last call: the tasks added to ``tasks`` are counted here, status changes as they happen."""
+        if len(self.tasks) != self._tally_seen:
+            for task in islice(self.tasks.values(), self._tally_seen, None):
+                if task.last_status != "STOPPED":
+                    self._add(tally_key(task), task, 1)
+            self._tally_seen = len(self.tasks)
+        return self._tally
+
+    def task_changed(self, task, old_status: str) -> None:
+        """A task's status changed (the lifecycle's listener): move it to its new key."""
+        key = self._tallied.get(task.arn)
+        if key is None:              # not counted yet: live_tally counts it as it is then
+            return
+        self._add(key, task, -1)
+        if task.last_status != "STOPPED":
+            self._add(tally_key(task), task, 1)
+
+    def _add(self, key: tuple, task, sign: int) -> None:
+        counts = self._tally.get(key)
+        if counts is None:
+            counts = self._tally[key] = [0, 0, 0]
+        counts[0] += sign
+        counts[1] += sign * task.cpu
+        counts[2] += sign * task.memory
+        if sign > 0:
+            self._tallied[task.arn] = key
+        else:
+            del self._tallied[task.arn]

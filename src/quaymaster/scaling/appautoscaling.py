@@ -10,13 +10,16 @@ and then :meth:`run_policies`, and sets the desired counts they hand back.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
+
+import numpy as np
 
 from quaymaster.errors import ServiceError
 from quaymaster.paging import DecimalOffset, offset_page
 from quaymaster.scaling import scheduled
 from quaymaster.scaling.alarms import AlarmBook
-from quaymaster.scaling.decide import decide_target
+from quaymaster.scaling.decide import decide_target, tracking_quiet
 from quaymaster.scaling.policies import (StepScalingPolicy, TargetTrackingPolicy, invalid,
                                          parse_step_scaling, parse_target_tracking)
 from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, ScalingChange,
@@ -281,12 +284,13 @@ class ApplicationAutoScaling:
             else:
                 steps_of.setdefault(record.resource_id, []).append(
                     self.alarms.attach(record.parsed, record.arn))
+        quiet = _quiet_targets(services, tracking_of, steps_of)
         for target in self.targets.values():
             view = services.get(target.resource_id)
-            if view is None:
-                continue
             tracking = tracking_of.get(target.resource_id, [])
             steps = steps_of.get(target.resource_id, [])
+            if view is None or target.resource_id in quiet or not (tracking or steps):
+                continue      # decide_target would keep the desired count and the state
             decision = decide_target(
                 now_ms, resource_id=target.resource_id, running=view.running, desired=view.desired,
                 min_capacity=target.min_capacity, max_capacity=target.max_capacity,
@@ -304,3 +308,24 @@ class ApplicationAutoScaling:
             self._record_activity(change, f"Setting desired count to {decision.desired}.")
             changes.append(change)
         return changes
+
+
+def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps_of: dict) -> set:
+    """The targets with only target-tracking policies, none of which can want anything this
+    minute (``decide.tracking_quiet``, over every policy of every target at once): most targets
+    most minutes, for which the decision keeps the desired count and the state."""
+    owners, rows = [], []          # per policy: its target, (running, last point, goal, no scale-in)
+    for resource_id, tracking in tracking_of.items():
+        view = services.get(resource_id)
+        if view is None or resource_id in steps_of:
+            continue
+        for policy in tracking:
+            series = view.metrics.get(policy.metric)
+            owners.append(resource_id)
+            rows.append((view.running, float(series[-1]) if series is not None and len(series) else math.nan,
+                         policy.target, policy.disable_scale_in))
+    if not owners:
+        return set()
+    columns = np.array(rows, np.float64)
+    quiet = tracking_quiet(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3] != 0)
+    return set(owners) - {owner for owner, calm in zip(owners, quiet.tolist()) if not calm}

@@ -66,6 +66,7 @@ class AutoScalingGroup:
     launched: int = 0                 # instances ever launched: the type cursor and id counter
     # Kept up to date as instances come and go, so a minute costs nothing per instance:
     zone_counts: dict[str, int] = field(default_factory=dict)
+    type_counts: dict[str, int] = field(default_factory=dict)   # instance type name -> instances
     protected_ids: set[str] = field(default_factory=set)
     booting: deque = field(default_factory=deque)   # Pending instance ids, in launch order
 
@@ -83,6 +84,7 @@ class AutoScalingGroup:
                                now_ms + self.boot_seconds * 1000, False, sequence=self.launched)
         self.instances[instance.instance_id] = instance
         self.zone_counts[zone] = self._count(zone) + 1
+        self.type_counts[instance_type.name] = self.type_counts.get(instance_type.name, 0) + 1
         self.booting.append(instance.instance_id)
         if self.new_instances_protected:
             self.set_protection([instance.instance_id], True)
@@ -91,6 +93,7 @@ class AutoScalingGroup:
     def _remove(self, instance: AsgInstance) -> None:
         del self.instances[instance.instance_id]
         self.zone_counts[instance.zone] -= 1
+        self.type_counts[instance.instance_type.name] -= 1
         self.protected_ids.discard(instance.instance_id)
 
     def set_protection(self, instance_ids, protected: bool) -> None:
@@ -147,6 +150,7 @@ class AutoScalingGroup:
         actions = [self._action("terminate", i, now_ms) for i in self.instances.values()]
         self.instances.clear()
         self.zone_counts.clear()
+        self.type_counts.clear()
         self.protected_ids.clear()
         self.booting.clear()
         return actions

@@ -103,6 +103,21 @@ def _track(policy: TargetTrackingPolicy, series, running: int, min_capacity: int
     return None
 
 
+def tracking_quiet(running: np.ndarray, last: np.ndarray, target: np.ndarray,
+                   disable_scale_in: np.ndarray) -> np.ndarray:
+    """Per target-tracking policy (arrays, one entry each): whether ``_track`` wants nothing this
+    minute whatever its metric windows hold, from the running count, the last data point (NaN:
+    none) and the policy's target. The same arithmetic as ``_track``'s, elementwise: a policy
+    that may wish something (its windows decide) is not quiet."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        proposed = np.ceil(running * last / target)
+        idle = (running == 0) & ~(last > 0)
+        out = (running > 0) & (proposed > running)
+        scale_in = (running > 0) & (proposed < running) & (last <= SCALE_IN_RATIO * target) \
+            & ~disable_scale_in
+    return np.isnan(last) | idle | ~(out | scale_in | (running == 0))
+
+
 def _in_alarm(alarm: StepAlarm, series) -> bool:
     window = _window(series, alarm.evaluation_periods)
     if window is None:

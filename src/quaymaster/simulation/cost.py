@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-import pyarrow.compute as pc
+import numpy as np
 
 from quaymaster.fleet.catalog import load_catalog
+from quaymaster.model.schema import INACTIVE
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 
-TYPE_COLUMN = "attribute:ecs.instance-type"
+TYPE_ATTRIBUTE = "ecs.instance-type"
 FARGATE_RATES = ("vcpuHour", "gbHour")
 FARGATE_MINIMUM_S = 60     # Fargate bills per second with a one-minute minimum
 
@@ -84,39 +85,44 @@ class InstanceMeter:
     def sample(self, now: int) -> None:
         if now <= self.region.clock.start:      # the count at the start stands for no minute
             return
-        group_ids: set = set()
-        for group in self.region.scaling.autoscaling.groups.values():
-            for instance in group.instances.values():
-                self.minutes[instance.instance_type.name] += 1
-                group_ids.add(instance.instance_id)
+        groups = self.region.scaling.autoscaling.groups.values()
+        for group in groups:                    # kept per type by the group as instances come and go
+            for name, count in group.type_counts.items():
+                if count:
+                    self.minutes[name] += count
         for record in self.region.clusters.values():
             if record.status == "ACTIVE":
-                self.minutes.update(self._fleet_types(record, group_ids))
+                self.minutes.update(self._fleet_types(record, groups))
 
-    def _fleet_types(self, record, group_ids: set) -> Counter:
+    def _fleet_types(self, record, groups) -> Counter:
         """Registered instances of the cluster not in an Auto Scaling group, per type. Cached as the
         region caches a cluster's capacity: instances join (state.n) or leave (the epoch)."""
         key = (record.cluster.state.n, self.region.__dict__.get("_capacity_epoch", 0))
         cached = record.__dict__.get("_fleet_types")
         if cached is None or cached[0] != key:
-            table = record.cluster.instances
-            alive = pc.not_equal(table.column("status"), "INACTIVE")
-            if group_ids:
-                alive = pc.and_(alive, pc.invert(pc.is_in(table.column("ec2_instance_id"),
-                                                          value_set=_string_array(group_ids))))
-            types = table.column(TYPE_COLUMN).filter(alive).to_pylist() if TYPE_COLUMN in \
-                table.schema.names else []
-            cached = record.__dict__["_fleet_types"] = (key, Counter(t or "unknown" for t in types))
+            group_ids = {instance_id for group in groups for instance_id in group.instances}
+            cached = record.__dict__["_fleet_types"] = (key, _fleet_counts(record.cluster.state, group_ids))
         return cached[1]
 
     def hours(self) -> dict[str, float]:
         return {name: count / 60 for name, count in sorted(self.minutes.items())}
 
 
-def _string_array(values: set):
-    import pyarrow as pa
-
-    return pa.array(sorted(values), pa.string())
+def _fleet_counts(state, group_ids: set) -> Counter:
+    """Per instance type ("unknown" for an instance without one), the instances not INACTIVE
+    whose EC2 id is not in ``group_ids``, read from the instance state's columns (the instance
+    table's, without building it)."""
+    column = state.attributes.get(TYPE_ATTRIBUTE)
+    if column is None or column.is_empty():          # no instance-type column in the table
+        return Counter()
+    ids, codes, values = state.ids, column.codes, column.values
+    counts: Counter = Counter()
+    for position in np.flatnonzero(state.status != INACTIVE).tolist():
+        if ids[position] in group_ids:
+            continue
+        code = int(codes[position])
+        counts[(values[code] if code >= 0 else None) or "unknown"] += 1
+    return counts
 
 
 def cost_of(hours: dict[str, float] | None, prices: dict[str, float]) -> tuple[float | None, list[str]]:

@@ -7,17 +7,23 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
+from quaymaster.region.scaling_host import SERVICE_METRICS
 from quaymaster.simulation.cost import InstanceMeter, cost_of, fargate_cost, fargate_usage
+from quaymaster.simulation.metric_rows import MetricRows
 
 TIME = pa.timestamp("ms", tz="UTC")
 # Per Fargate provider and minute: tasks RUNNING, tasks on their way there, and the vCPU and GB of
 # memory held by every task not yet STOPPED (what Fargate bills; docs/semantics.md).
 FARGATE_METRICS = ("runningTasks", "pendingTasks", "vcpuHeld", "memoryGBHeld")
 _STARTING = frozenset(("PROVISIONING", "PENDING", "ACTIVATING"))
+# A service's rows each minute: its counts, then the scaling host's metrics of the minute
+_SERVICE_ROWS = ("desiredCount", "runningCount", "pendingCount", "healthyTargets", *SERVICE_METRICS)
+_UNSERVED = SERVICE_METRICS.index("UnservedDemand")
 SCHEMAS = {
     "metrics": pa.schema([("time", TIME), ("scope", pa.string()), ("cluster", pa.string()),
                           ("name", pa.string()), ("metric", pa.string()), ("value", pa.float64())]),
@@ -53,13 +59,13 @@ class Recorder:
         self.scenario = scenario
         self.seed = seed
         self.events: list = []
-        self.metrics: list = []
+        self.metrics = MetricRows()
         self.activities: list = []
         self.peak_instances = 0
         self.unserved_total = 0.0
         region.event_sink = lambda t, c, s, m: self.events.append((t, c, s, m))
         region.scaling.workloads = {w.service: w for w in scenario.workloads}
-        region.scaling.metric_sink = lambda *row: self.metrics.append(row)
+        region.scaling.metric_sink = self.metrics.add
         region.scaling.activity_sink = lambda *row: self.activities.append(row)
         self.meter = InstanceMeter(region)
         self._fargate_seen: dict[str, set] = {}   # cluster -> Fargate providers with rows
@@ -70,44 +76,71 @@ class Recorder:
     # -- per minute -----------------------------------------------------------
 
     def sample(self, now: int) -> None:
-        rows = self.metrics
         instances_total = 0
         for record in self.region.clusters.values():
             if record.status != "ACTIVE":
                 continue
             services = sorted(record.services.values(), key=lambda s: s.seq)
-            cpu_held = memory_held = provisioning = 0
-            fargate = self._fargate_tallies(record)
-            for task in record.live_tasks():
-                provisioning += task.last_status == "PROVISIONING"
-                if task.launch_type == "FARGATE":     # its own capacity, not the instances'
-                    _tally_fargate(fargate, task)
-                else:
-                    cpu_held += task.cpu
-                    memory_held += task.memory
-            stats = {service.arn: service.task_stats() for service in services}
+            stats = [service.task_stats() for service in services]
+            provisioning, cpu_held, memory_held, fargate = self._task_tallies(record)
             # RunTask's waiting tasks are live PROVISIONING tasks already: only the services' are added
-            provisioning += self.region.scaling.services_waiting(record, {a: s[3] for a, s in stats.items()})
-            for service in services:
-                running, pending, healthy, _ = stats[service.arn]
-                values = [("desiredCount", service.desired_count), ("runningCount", running),
-                          ("pendingCount", pending), ("healthyTargets", healthy)]
-                at, minute = self.region.scaling.last_metrics.get((record.name, service.name), (None, None))
-                if at == now:
-                    values += list(minute.items())
-                    self.unserved_total += minute["UnservedDemand"]
-                rows += [(now, "service", record.name, service.name, k, float(v)) for k, v in values]
+            provisioning += self.region.scaling.services_waiting(
+                record, {service.arn: s[3] for service, s in zip(services, stats)})
+            self._service_rows(now, record, services, stats)
             instances, cpu_total, memory_total = self.region.cluster_capacity(record)
             instances_total += instances
-            rows += [(now, "cluster", record.name, record.name, k, float(v)) for k, v in (
-                ("instances", instances), ("provisioningTasks", provisioning),
-                ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
-                ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0))]
+            for k, v in (("instances", instances), ("provisioningTasks", provisioning),
+                         ("cpuReservation", 100.0 * cpu_held / cpu_total if cpu_total else 0.0),
+                         ("memoryReservation", 100.0 * memory_held / memory_total if memory_total else 0.0)):
+                self.metrics.add(now, "cluster", record.name, record.name, k, v)
             self._fargate_seen[record.name].update(fargate)
-            rows += [(now, "capacity_provider", record.name, provider, k, float(v))
-                     for provider, tally in sorted(fargate.items()) for k, v in tally.items()]
+            for provider, tally in sorted(fargate.items()):
+                for k, v in tally.items():
+                    self.metrics.add(now, "capacity_provider", record.name, provider, k, v)
         self.peak_instances = max(self.peak_instances, instances_total)
         self.meter.sample(now)
+
+    def _task_tallies(self, record) -> tuple[int, int, int, dict]:
+        """(tasks PROVISIONING, CPU and memory the instances' tasks hold, the Fargate providers'
+        tallies) of the cluster's tasks not yet STOPPED, from the record's running tallies."""
+        fargate = self._fargate_tallies(record)
+        provisioning = cpu_held = memory_held = 0
+        for (status, provider), (count, cpu, memory) in record.live_tally().items():
+            if not count:
+                continue
+            provisioning += count if status == "PROVISIONING" else 0
+            if provider is None:
+                cpu_held += cpu
+                memory_held += memory
+            else:                   # its own capacity, not the instances'
+                _tally_fargate(fargate, provider, status, count, cpu, memory)
+        return provisioning, cpu_held, memory_held, fargate
+
+    def _service_rows(self, now: int, record, services: list, stats: list) -> None:
+        """The services' rows of this minute, one block: per service its counts, then the
+        metrics of the minute that just ended when the scaling host computed them (in the
+        order of ``SERVICE_METRICS``)."""
+        if not services:
+            return
+        n = len(services)
+        values = np.empty((n, len(_SERVICE_ROWS)), np.float64)
+        values[:, 0] = [service.desired_count for service in services]
+        values[:, 1:4] = np.array(stats, np.float64).reshape(n, 4)[:, :3]
+        measured = np.zeros(n, bool)
+        at, index, minute = self.region.scaling.minute_values
+        if at == now:
+            rows = np.array([index.get(service, -1) for service in services], np.int64)
+            measured = rows >= 0
+            values[measured, 4:] = minute[rows[measured]]
+            for unserved in minute[rows[measured], _UNSERVED].tolist():   # in row order, one at a time
+                self.unserved_total += unserved
+        keep = np.ones((n, len(_SERVICE_ROWS)), bool)
+        keep[:, 4:] = measured[:, None]
+        names = np.array([self.metrics.code(service.name) for service in services], np.int64)
+        metrics = np.array([self.metrics.code(name) for name in _SERVICE_ROWS], np.int64)
+        keep = keep.ravel()
+        self.metrics.add_block(now, "service", record.name, np.repeat(names, len(_SERVICE_ROWS))[keep],
+                               np.tile(metrics, n)[keep], values.ravel()[keep])
 
     def _fargate_tallies(self, record) -> dict:
         """Zeroed tallies of the Fargate providers the cluster lists or has run tasks on: once a
@@ -135,7 +168,6 @@ class Recorder:
 
     def tables(self) -> dict:
         columns = {
-            "metrics": _columns(self.metrics, 6),
             "events": _columns(self.events, 4),
             "activities": _columns(self.activities, 6),
             "tasks": _task_columns(self._tasks, self.region.scaling.task_capacity_provider),
@@ -143,6 +175,9 @@ class Recorder:
         out = {}
         for name in self.scenario.outputs:
             schema = SCHEMAS[name]
+            if name == "metrics":
+                out[name] = pa.table(self.metrics.arrays(schema), schema=schema)
+                continue
             out[name] = pa.table([pa.array(list(col), f.type) for col, f in zip(columns[name], schema)],
                                  schema=schema)
         return out
@@ -197,20 +232,20 @@ def _rollout_state(service) -> str | None:
     return deployments[0]["rolloutState"] if deployments else None
 
 
-def _tally_fargate(tallies: dict, task) -> None:
-    """Count a not yet STOPPED Fargate task under its provider (the FARGATE launch type, with no
-    provider, under FARGATE: the same capacity at the same price)."""
-    provider = task.capacity_provider or "FARGATE"
+def _tally_fargate(tallies: dict, provider: str, status: str, count: int, cpu: int, memory: int) -> None:
+    """Count ``count`` not yet STOPPED Fargate tasks of one status (holding ``cpu`` units and
+    ``memory`` MiB together) under their provider (the FARGATE launch type, with no provider,
+    under FARGATE: the same capacity at the same price). The vCPU and GB are sums of multiples
+    of 1/1024: exact, whatever the order they are added in."""
     tally = tallies.get(provider)
     if tally is None:     # not listed by the cluster: the FARGATE launch type, or an earlier association
         tally = tallies[provider] = dict.fromkeys(FARGATE_METRICS, 0.0)
-    status = task.last_status
     if status == "RUNNING":
-        tally["runningTasks"] += 1
+        tally["runningTasks"] += count
     elif status in _STARTING:
-        tally["pendingTasks"] += 1
-    tally["vcpuHeld"] += task.cpu / 1024
-    tally["memoryGBHeld"] += task.memory / 1024
+        tally["pendingTasks"] += count
+    tally["vcpuHeld"] += cpu / 1024
+    tally["memoryGBHeld"] += memory / 1024
 
 
 def _task_columns(tasks, capacity_provider) -> list:
