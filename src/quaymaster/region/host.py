@@ -150,14 +150,9 @@ class ServiceHost:
         """Region tasks for the tasks a placement just put on ``record``'s cluster (through
         ``capacity_provider`` when a strategy chose one; ``launch_type``: the placement's unless given)."""
         region = self.region
-        placements = result.placements
-        if placements.num_rows == 0:
+        if result.placed_count == 0:   # most retries of a waiting launch place nothing
             return []
-        arns = placements.column("task_arn").to_pylist()
-        instance_arns = placements.column("container_instance_arn").to_pylist()
-        ec2_ids = placements.column("ec2_instance_id").to_pylist()
-        tcp = placements.column("host_ports").to_pylist()
-        udp = placements.column("host_ports_udp").to_pylist()
+        arns, instance_arns, ec2_ids, tcp, udp = result.placed_rows()
         requirements, request, now = result.request.requirements, result.request, self.now
         zones = region.instance_zones(record)
         # What every task of this placement shares, looked up once.
