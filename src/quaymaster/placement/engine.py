@@ -90,7 +90,7 @@ class Plan:
         self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
         self.seed = request.seed
         self.view = self._instances(state)
-        self.strategies = self._strategies(state, request.strategies)
+        self.strategies = self._strategies(cluster, request.strategies)
         self.n_strategies = len(request.strategies)
         self.rq = self._request(req, request, fast_paths)
         self.n_tcp = len(req.static_tcp) + req.dynamic_tcp
@@ -179,11 +179,11 @@ class Plan:
         view.tie_key = ffi.NULL  # k(p) from the request's seed, in the core
         return view
 
-    def _strategies(self, state, strategies):
+    def _strategies(self, cluster, strategies):
         structs = ffi.new("qm_strategy[]", max(1, len(strategies)))
         for k, strategy in enumerate(strategies):
             if strategy.attribute is not None:
-                bucket, counts = prepare.spread_buckets(state, strategy.attribute, self.group_count)
+                bucket, counts = prepare.shared_buckets(cluster, strategy.attribute, self.group_count)
                 self.keep += [bucket, counts]
                 self.buckets.append((bucket, counts))
                 structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
@@ -346,9 +346,9 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
     if plan is not None and plan.usable(cluster) and plan.repair(cluster):
         plan.reseed(request.seed)
         return plan
-    plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes,
-                                                    request.capacity_provider, request.excluded_attribute),
-                fast_paths)
+    static = prepare.shared_prefilter(cluster, request.requirements.required_attributes,
+                                      request.capacity_provider, request.excluded_attribute)
+    plan = Plan(cluster, request, static.copy(), fast_paths)
     plans.pop(key, None)
     if len(plans) >= max(_PLANS_KEPT, _PLAN_BUDGET_BYTES // (_PLAN_BYTES_PER_INSTANCE * max(1, cluster.state.n))):
         plans.pop(next(iter(plans)))
