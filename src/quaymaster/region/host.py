@@ -24,6 +24,31 @@ START_TASK_BATCH = 10
 
 
 @dataclass
+class KnownFailure:
+    """A launch portion that placed nothing, and the cluster as that request found it.
+
+    The same request on a cluster that has not changed since (its change log has not
+    grown: every placement, stop, drain, attribute change and registration is a row)
+    fails alike: which instances fit and why the others do not reads no seed; the seed
+    only breaks ties between instances that fit, and names the closest instance in
+    RunTask's failure, which a service event does not show. Such a retry (a service
+    waiting for capacity retries at every tick) draws its seed and reports the reason
+    without placing.
+    """
+    cluster: object
+    definition: object
+    asked: tuple          # the rest of the request, compared by value
+    log_end: int
+    state: object
+    n: int
+    reason: str
+
+    def holds(self, cluster, definition, asked: tuple) -> bool:
+        return (cluster is self.cluster and definition is self.definition and cluster.state is self.state
+                and cluster.state.n == self.n and cluster.owner.log.end == self.log_end and asked == self.asked)
+
+
+@dataclass
 class Launch:
     service: object
     deployment: object
@@ -35,6 +60,10 @@ class ServiceHost:
     def __init__(self, region):
         self.region = region
         self._stopped: dict = {}
+        self._failed: dict = {}   # (service, provider) -> KnownFailure of its last launch there
+
+    def __getstate__(self):   # a snapshot keeps no memo of the cluster as it was
+        return {**self.__dict__, "_failed": {}}
 
     @property
     def now(self) -> int:
@@ -90,6 +119,26 @@ class ServiceHost:
 
     def _place_on_instances(self, launch: Launch, portion) -> tuple[list, str | None]:
         service, region = launch.service, self.region
+        cluster = region.clusters[service.cluster].cluster
+        definition = launch.deployment.task_definition
+        asked = (portion.launch_type, portion.provider, portion.count, service.group,
+                 service.placement_constraints, service.placement_strategy)
+        seed = region.next_placement_seed()
+        known = self._failed.get((service, portion.provider)) if region.fast_paths else None
+        if known is not None and known.holds(cluster, definition, asked):
+            return [], known.reason
+        tasks, reason = self._run_portion(launch, portion, seed)
+        if tasks or reason is None:
+            self._failed.pop((service, portion.provider), None)
+        else:
+            kept = (*asked[:4], _copied(service.placement_constraints), _copied(service.placement_strategy))
+            self._failed[(service, portion.provider)] = KnownFailure(
+                cluster, definition, kept, cluster.owner.log.end, cluster.state, cluster.state.n, reason)
+        return tasks, reason
+
+    def _run_portion(self, launch: Launch, portion, seed: int) -> tuple[list, str | None]:
+        """RunTask of a portion on the service's cluster, and the region tasks it made."""
+        service, region = launch.service, self.region
         record = region.clusters[service.cluster]
         definition = launch.deployment.task_definition
         strategy = service.placement_strategy or [s.to_ecs() for s in DEFAULT_SERVICE]
@@ -97,7 +146,7 @@ class ServiceHost:
             result = record.cluster.run_task(
                 count=portion.count, group=service.group,
                 placement_constraints=service.placement_constraints or None, placement_strategy=strategy,
-                seed=region.next_placement_seed(), fast_paths=region.fast_paths,
+                seed=seed, fast_paths=region.fast_paths,
                 **placement_target(definition, portion.launch_type, portion.provider))
         except InvalidInputError as error:
             return [], str(error).rstrip(".")
@@ -304,6 +353,12 @@ def fargate_victims(service, candidates: list, count: int) -> list:
         held[zone] = held.get(zone, 0) - 1
         chosen.append(task)
     return chosen
+
+
+def _copied(items: list) -> list:
+    """A list of flat request dicts (constraints, strategies), copied: a list changed in place
+    afterwards no longer compares equal to it."""
+    return [dict(item) for item in items]
 
 
 def network_bindings(ports_tcp: list, ports_udp: list) -> list:
