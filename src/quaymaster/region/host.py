@@ -14,6 +14,7 @@ from quaymaster.region.fargate_host import fargate_subnets
 from quaymaster.scaling.fargate import resolve_platform_version
 from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, held_by_provider, placement_target, portions
 from quaymaster.placement.strategy import DEFAULT_SERVICE
+from quaymaster.placement.unchanged import NothingPlaced
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
 
 UNABLE_TO_PLACE = ("service {name} was unable to place a task because no container instance met all of its "
@@ -25,27 +26,24 @@ START_TASK_BATCH = 10
 
 @dataclass
 class KnownFailure:
-    """A launch portion that placed nothing, and the cluster as that request found it.
+    """A launch portion that placed nothing, and what its request saw of the cluster.
 
-    The same request on a cluster that has not changed since (its change log has not
-    grown: every placement, stop, drain, attribute change and registration is a row)
-    fails alike: which instances fit and why the others do not reads no seed; the seed
-    only breaks ties between instances that fit, and names the closest instance in
-    RunTask's failure, which a service event does not show. Such a retry (a service
-    waiting for capacity retries at every tick) draws its seed and reports the reason
-    without placing.
+    The same request fails alike while nothing it reads has changed
+    (placement/unchanged.py): which instances fit and why the others do not reads no
+    seed; the seed only breaks ties between instances that fit and names the closest
+    instance in RunTask's failure, which a service event does not show. Such a retry (a
+    service waiting for capacity retries at every tick) draws its seed and reports the
+    reason without placing.
     """
     cluster: object
     definition: object
     asked: tuple          # the rest of the request, compared by value
-    log_end: int
-    state: object
-    n: int
+    seen: NothingPlaced
     reason: str
 
     def holds(self, cluster, definition, asked: tuple) -> bool:
-        return (cluster is self.cluster and definition is self.definition and cluster.state is self.state
-                and cluster.state.n == self.n and cluster.owner.log.end == self.log_end and asked == self.asked)
+        return (cluster is self.cluster and definition is self.definition and asked == self.asked
+                and self.seen.holds(cluster))
 
 
 @dataclass
@@ -127,17 +125,17 @@ class ServiceHost:
         known = self._failed.get((service, portion.provider)) if region.fast_paths else None
         if known is not None and known.holds(cluster, definition, asked):
             return [], known.reason
-        tasks, reason = self._run_portion(launch, portion, seed)
+        tasks, reason, seen = self._run_portion(launch, portion, seed)
         if tasks or reason is None:
             self._failed.pop((service, portion.provider), None)
         else:
             kept = (*asked[:4], _copied(service.placement_constraints), _copied(service.placement_strategy))
-            self._failed[(service, portion.provider)] = KnownFailure(
-                cluster, definition, kept, cluster.owner.log.end, cluster.state, cluster.state.n, reason)
+            self._failed[(service, portion.provider)] = KnownFailure(cluster, definition, kept, seen, reason)
         return tasks, reason
 
-    def _run_portion(self, launch: Launch, portion, seed: int) -> tuple[list, str | None]:
-        """RunTask of a portion on the service's cluster, and the region tasks it made."""
+    def _run_portion(self, launch: Launch, portion, seed: int) -> tuple[list, str | None, NothingPlaced | None]:
+        """RunTask of a portion on the service's cluster: the region tasks it made, why
+        some did not fit, and when none was placed what the request saw."""
         service, region = launch.service, self.region
         record = region.clusters[service.cluster]
         definition = launch.deployment.task_definition
@@ -149,10 +147,11 @@ class ServiceHost:
                 seed=seed, fast_paths=region.fast_paths,
                 **placement_target(definition, portion.launch_type, portion.provider))
         except InvalidInputError as error:
-            return [], str(error).rstrip(".")
+            return [], str(error).rstrip("."), NothingPlaced(record.cluster)
         tasks = self.adopt(record, result, definition, service=service, deployment=launch.deployment,
                            capacity_provider=portion.provider)
-        return tasks, None if result.failure is None else result.failure["reason"]
+        seen = None if tasks or not region.fast_paths else NothingPlaced(record.cluster, result.request)
+        return tasks, None if result.failure is None else result.failure["reason"], seen
 
     def _launch_fargate(self, launch: Launch, portion) -> list:
         service = launch.service
