@@ -126,7 +126,7 @@ class ServiceHost:
         if known is not None and known.holds(cluster, definition, asked):
             return [], known.reason
         tasks, reason, seen = self._run_portion(launch, portion, seed)
-        if tasks or reason is None:
+        if tasks or reason is None or seen is None:
             self._failed.pop((service, portion.provider), None)
         else:
             kept = (*asked[:4], _copied(service.placement_constraints), _copied(service.placement_strategy))
@@ -147,7 +147,7 @@ class ServiceHost:
                 seed=seed, fast_paths=region.fast_paths,
                 **placement_target(definition, portion.launch_type, portion.provider))
         except InvalidInputError as error:
-            return [], str(error).rstrip("."), NothingPlaced(record.cluster)
+            return [], str(error).rstrip("."), NothingPlaced(record.cluster) if region.fast_paths else None
         tasks = self.adopt(record, result, definition, service=service, deployment=launch.deployment,
                            capacity_provider=portion.provider)
         seen = None if tasks or not region.fast_paths else NothingPlaced(record.cluster, result.request)
@@ -357,7 +357,7 @@ def fargate_victims(service, candidates: list, count: int) -> list:
 def _copied(items: list) -> list:
     """A list of flat request dicts (constraints, strategies), copied: a list changed in place
     afterwards no longer compares equal to it."""
-    return [dict(item) for item in items]
+    return [dict(item) for item in items or ()]
 
 
 def network_bindings(ports_tcp: list, ports_udp: list) -> list:
