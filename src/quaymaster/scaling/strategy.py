@@ -128,11 +128,18 @@ def split_tasks(count: int, strategy: Sequence[StrategyItem],
         take = min(remaining, max(0, item.base - held[index]))
         result[index] += take
         remaining -= take
-    # Each provider's key is weighted / weight, smallest first; ties go to the earlier item.
-    # The ratios are compared exactly as integers: weighted * (L / weight), L the weights'
-    # least common multiple.
+    if remaining:
+        _split_by_weight(strategy, held, result, remaining)
+    return {item.capacity_provider: result[i] for i, item in enumerate(strategy)}
+
+
+def _split_by_weight(strategy: Sequence[StrategyItem], held: list, result: list, remaining: int) -> None:
+    """Add ``remaining`` tasks to ``result`` one at a time, each to the provider whose
+    weighted / weight is smallest (ties to the earlier item), ``weighted`` being what it
+    holds beyond its base. The ratios are compared exactly as integers: weighted * (L /
+    weight), L the weights' least common multiple."""
     weights = [item.weight for item in strategy if item.weight > 0]
-    common = math.lcm(*weights) if weights else 1
+    common = math.lcm(*weights)
     heap = []
     for index, item in enumerate(strategy):
         if item.weight > 0:
@@ -141,8 +148,7 @@ def split_tasks(count: int, strategy: Sequence[StrategyItem],
             heap.append((weighted * step, index, step))
     heapq.heapify(heap)
     while remaining:
-        ratio, index, step = heapq.heappop(heap)
+        ratio, index, step = heap[0]
         result[index] += 1
         remaining -= 1
-        heapq.heappush(heap, (ratio + step, index, step))
-    return {item.capacity_provider: result[i] for i, item in enumerate(strategy)}
+        heapq.heapreplace(heap, (ratio + step, index, step))
