@@ -67,3 +67,31 @@ def test_to_ecs_equals_the_row_by_row_view(instances, count, definition, seed):
     assert len(ecs["failures"]) == result.failed_count
     assert [t["taskArn"] for t in ecs["tasks"]] == result.task_arns()
     assert result.task_arns() == result.placements.column("task_arn").to_pylist()
+
+
+PLACED_COLUMNS = ("task_arn", "container_instance_arn", "ec2_instance_id", "host_ports", "host_ports_udp")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 90), st.sampled_from([PORTS, NO_PORTS]), st.integers(0, 2**32))
+def test_placed_rows_equal_the_table_columns(instances, count, definition, seed):
+    # up to 90 tasks: both sides of the few-tasks path (_FEW_ARNS), and requests that fail part-way
+    cluster = Cluster.from_arrow({"ec2_instance_id": [f"i-{p}" for p in range(instances)],
+                                  "cpu_registered": [256] * instances, "memory_registered": [512] * instances})
+    cluster.run_task(definition, count=2, seed=seed)
+    result = cluster.run_task(definition, count=count, seed=seed)
+    table = result.placements
+    assert result.placed_rows() == tuple(table.column(name).to_pylist() for name in PLACED_COLUMNS)
+
+
+def test_placed_rows_of_start_task_and_of_nothing_placed():
+    cluster = Cluster.from_arrow({"ec2_instance_id": ["i-0", "i-1", "i-2"], "cpu_registered": [64] * 3,
+                                  "memory_registered": [8, 128, 128]})
+    started = cluster.start_task(PORTS, ["i-2", "i-0", "i-1"])   # i-0 lacks the memory
+    assert started.placed_count == 2
+    rows = started.placed_rows()
+    assert rows[2] == ["i-2", "i-1"]
+    assert rows == tuple(started.placements.column(name).to_pylist() for name in PLACED_COLUMNS)
+    nothing = cluster.run_task(PORTS, count=3, seed=1, placement_constraints=[
+        {"type": "memberOf", "expression": "attribute:missing exists"}])
+    assert nothing.placed_count == 0 and nothing.placed_rows() == ([], [], [], [], [])

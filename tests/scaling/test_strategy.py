@@ -4,7 +4,7 @@ earlier item; ECS's limits refused naming the field."""
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from quaymaster.errors import ServiceError
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
@@ -100,3 +100,35 @@ def strategies(draw):
 def test_split_matches_plain_rule(strategy_and_running, count):
     items, running = strategy_and_running
     assert split_tasks(count, items, running) == plain_split(count, items, running)
+
+
+@st.composite
+def wide_strategies(draw):
+    """Up to 20 providers with weights up to ECS's 1000 (least common multiples far past 64 bits)."""
+    n = draw(st.integers(1, 20))
+    weights = draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n).filter(any))
+    raw = [cp(f"p{i}", w) for i, w in enumerate(weights)]
+    running = {f"p{i}": draw(st.integers(0, 3000)) for i in range(n)}
+    return parse_strategy(raw), running
+
+
+@settings(max_examples=60, deadline=None)
+@given(wide_strategies(), st.integers(0, 40))
+def test_split_matches_plain_rule_at_wide_weights(strategy_and_running, count):
+    items, running = strategy_and_running
+    assert split_tasks(count, items, running) == plain_split(count, items, running)
+
+
+def test_a_remembered_strategy_is_still_checked_by_type_and_content():
+    accepted = parse_strategy([cp("A", 1), cp("B", 2, 3)])
+    assert parse_strategy([cp("A", 1), cp("B", 2, 3)]) == accepted
+    with pytest.raises(ServiceError):   # True equals 1 and hashes alike, yet stays refused
+        parse_strategy([cp("A", True), cp("B", 2, 3)])
+    with pytest.raises(ServiceError):   # a second base: refused, though its providers and weights were accepted
+        parse_strategy([cp("A", 1, 1), cp("B", 2, 3)])
+    mutable = [cp("A", 1), cp("B", 2, 3)]
+    parse_strategy(mutable)
+    mutable[0]["weight"] = 1001         # a list changed in place is parsed afresh
+    with pytest.raises(ServiceError):
+        parse_strategy(mutable)
+    assert parse_strategy(tuple([cp("A", 1), cp("B", 2, 3)])) == accepted

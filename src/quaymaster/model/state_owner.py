@@ -210,6 +210,8 @@ class Caches:
         self.tie_keys: dict = {}      # seed -> k(p) for every position
         self.instance_arns = None     # admin.py's ARN -> position index
         self.member_masks: dict = {}  # memberOf texts -> (log, attribute epoch, mask): placement/prepare.py
+        self.prefilters: dict = {}    # static stages -> what placement/prepare.py shares between plans
+        self.spread_buckets: dict = {}  # attribute -> (log, attribute epoch, bucket per instance): prepare.py
 
 
 class StateOwner:

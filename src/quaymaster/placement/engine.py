@@ -37,7 +37,12 @@ from quaymaster.placement.request import PlacementRequest
 
 _KIND = {("binpack", "cpu"): lib.QM_BINPACK_CPU, ("binpack", "memory"): lib.QM_BINPACK_MEMORY,
          ("spread", "instanceId"): lib.QM_SPREAD_INSTANCE, ("random", None): lib.QM_RANDOM}
-_PLANS_KEPT = 64  # a plan's index costs about 30 bytes per instance
+# Plans kept per cluster: at least this many, more while they fit the byte budget (a plan
+# costs about _PLAN_BYTES_PER_INSTANCE per instance once its index is built). A simulation's
+# services each have their own kind of request, and one evicted too soon is rebuilt.
+_PLANS_KEPT = 64
+_PLAN_BUDGET_BYTES = 64 << 20
+_PLAN_BYTES_PER_INSTANCE = 40
 _KEPT_BUFFER = 1024  # requests up to this many tasks write into buffers kept on the plan
 _CHUNK = 1 << 20     # larger requests go to the core a million tasks at a time
 # A new plan's first request of this few tasks scans instead of building the cell index: many
@@ -85,13 +90,14 @@ class Plan:
         self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
         self.seed = request.seed
         self.view = self._instances(state)
-        self.strategies = self._strategies(state, request.strategies)
+        self.strategies = self._strategies(cluster, request.strategies)
         self.n_strategies = len(request.strategies)
         self.rq = self._request(req, request, fast_paths)
         self.n_tcp = len(req.static_tcp) + req.dynamic_tcp
         self.n_udp = len(req.static_udp) + req.dynamic_udp
         self.result = ffi.new("qm_result *")
-        self.index = self._index(state.n) if kept else ffi.NULL  # one request: no index to keep
+        self.index = self._index() if kept else ffi.NULL  # one request: no index to keep
+        self._index_arrays = False  # allocated at the index's first use (many plans never use it)
         self.requests = 0  # requests this plan has answered
         self._buffers = None
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
@@ -173,11 +179,11 @@ class Plan:
         view.tie_key = ffi.NULL  # k(p) from the request's seed, in the core
         return view
 
-    def _strategies(self, state, strategies):
+    def _strategies(self, cluster, strategies):
         structs = ffi.new("qm_strategy[]", max(1, len(strategies)))
         for k, strategy in enumerate(strategies):
             if strategy.attribute is not None:
-                bucket, counts = prepare.spread_buckets(state, strategy.attribute, self.group_count)
+                bucket, counts = prepare.shared_buckets(cluster, strategy.attribute, self.group_count)
                 self.keep += [bucket, counts]
                 self.buckets.append((bucket, counts))
                 structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
@@ -202,17 +208,27 @@ class Plan:
         rq.fast_paths = lib.QM_PATH_ALL if fast_paths else 0
         return rq
 
-    def _index(self, n: int):
+    def _index(self):
+        """The kept index's struct, unbuilt and without its arrays (capacity 0): repairs of an
+        unbuilt index change nothing, so the arrays can wait for :meth:`_used_index`."""
         index = ffi.new("qm_index_state *")
-        arrays = {name: np.zeros(length, dtype) for name, length, dtype in (
-            ("heap", n, np.int32), ("slot", n, np.int32), ("cell_of", n, np.int32),
-            ("start", n + 1, np.int64), ("size", n + 1, np.int64), ("top_ok", n + 1, np.uint8))}
-        for name, array in arrays.items():
-            setattr(index, name, ptr(array))
-        self.keep += list(arrays.values())
-        index.capacity = n
         weakref.finalize(self, lib.qm_index_release, index)  # the core's random draw behind it
         return index
+
+    def _used_index(self):
+        """The kept index, its arrays allocated (sized for the plan's instances) before the
+        core first gets it."""
+        if not self._index_arrays and self.index != ffi.NULL:
+            n, index = self.view.n, self.index
+            arrays = {name: np.zeros(length, dtype) for name, length, dtype in (
+                ("heap", n, np.int32), ("slot", n, np.int32), ("cell_of", n, np.int32),
+                ("start", n + 1, np.int64), ("size", n + 1, np.int64), ("top_ok", n + 1, np.uint8))}
+            for name, array in arrays.items():
+                setattr(index, name, ptr(array))
+            self.keep += list(arrays.values())
+            index.capacity = n
+            self._index_arrays = True
+        return self.index
 
     def _outputs(self, count: int):
         """Arrays the core writes the placed tasks to, and their addresses.
@@ -262,7 +278,7 @@ class Plan:
             result.ports_tcp = ffi.cast("int32_t *", at_tcp)
             result.ports_udp = ffi.cast("int32_t *", at_udp)
             check(lib.qm_place(self.view, self.strategies, self.n_strategies, rq, owner.ports.struct, step,
-                               int(self.dynamic), int(explain and done == 0), self.index, result),
+                               int(self.dynamic), int(explain and done == 0), self._used_index(), result),
                   "qm_place")
             if done == 0 and result.explained:
                 removed = np.frombuffer(ffi.buffer(result.removed), dtype=np.int64).copy()
@@ -292,7 +308,7 @@ class Plan:
         if self.n_tcp + self.n_udp:
             owner.ports.ensure_room(count * (self.n_tcp + self.n_udp))
         arrays, (at_positions, at_tcp, at_udp), _ = self._outputs(count)
-        index = self.index if self.requests or count > _FIRST_REQUEST_SCAN else ffi.NULL
+        index = self._used_index() if self.requests or count > _FIRST_REQUEST_SCAN else ffi.NULL
         self.requests += 1
         self.rq.first_task = 0
         result.position = ffi.cast("int64_t *", at_positions)
@@ -330,11 +346,11 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
     if plan is not None and plan.usable(cluster) and plan.repair(cluster):
         plan.reseed(request.seed)
         return plan
-    plan = Plan(cluster, request, prepare.prefilter(cluster.state, request.requirements.required_attributes,
-                                                    request.capacity_provider, request.excluded_attribute),
-                fast_paths)
+    static = prepare.shared_prefilter(cluster, request.requirements.required_attributes,
+                                      request.capacity_provider, request.excluded_attribute)
+    plan = Plan(cluster, request, static.copy(), fast_paths)
     plans.pop(key, None)
-    if len(plans) >= _PLANS_KEPT:
+    if len(plans) >= max(_PLANS_KEPT, _PLAN_BUDGET_BYTES // (_PLAN_BYTES_PER_INSTANCE * max(1, cluster.state.n))):
         plans.pop(next(iter(plans)))
     plans[key] = plan
     return plan

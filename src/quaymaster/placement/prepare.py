@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from quaymaster.keys import tie_keys
+from quaymaster.model.change_log import TASKS
 from quaymaster.model.schema import ACTIVE
 from quaymaster.placement import reasons
 
@@ -52,6 +53,47 @@ def prefilter(state, required_attributes, capacity_provider: str | None = None,
         ours = (providers if positions is None else providers[positions]) == capacity_provider
         code[~ours] = reasons.NOT_ACTIVE
     return code
+
+
+_SHARED_KEPT = 32
+
+
+class _SharedPrefilter:
+    """A whole-cluster prefilter and the change-log index up to which it is known current."""
+
+    def __init__(self, log, state, log_index: int, codes: np.ndarray):
+        self.log, self.state, self.log_index, self.codes = log, state, log_index, codes
+
+    def current(self, log, state) -> bool:
+        """Whether nothing a static stage reads changed since: the log holds only task rows
+        since (tasks coming and going change no status, attribute or instance count)."""
+        if log is not self.log or state is not self.state or len(self.codes) != state.n:
+            return False
+        rows = log.since(self.log_index)
+        if rows is None or (len(rows[3]) and (rows[3] != TASKS).any()):
+            return False
+        self.log_index = log.end  # checked up to here: the next look reads only newer rows
+        return True
+
+
+def shared_prefilter(cluster, required_attributes, capacity_provider: str | None = None,
+                     excluded_attribute: str | None = None) -> np.ndarray:
+    """:func:`prefilter` of every instance, shared by the plans a cluster builds until a
+    static stage may have changed (a status or attribute change or new instances, each a
+    change-log row). Plans of a simulation's services are rebuilt together whenever
+    instances register; each kind of static stages is computed once for all of them.
+    Read-only: a plan copies it (and repairs its copy)."""
+    log, state, kept = cluster.owner.log, cluster.state, cluster.caches.prefilters
+    key = (required_attributes, capacity_provider, excluded_attribute)
+    entry = kept.get(key)
+    if entry is not None and entry.current(log, state):
+        return entry.codes
+    codes = prefilter(state, required_attributes, capacity_provider, excluded_attribute)
+    codes.flags.writeable = False
+    if key not in kept and len(kept) >= _SHARED_KEPT:
+        kept.pop(next(iter(kept)))
+    kept[key] = _SharedPrefilter(log, state, log.end, codes)
+    return codes
 
 
 def prefilter_of(state, required_attributes, position: int, capacity_provider: str | None = None,
@@ -116,14 +158,34 @@ def cached_tie_keys(cluster, seed: int) -> np.ndarray:
     return keys
 
 
-def spread_buckets(state, attribute: str, group_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spread_buckets(state, attribute: str, group_count: np.ndarray,
+                   bucket: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bucket per instance (its attribute value; lacking it is one more bucket) and the
-    group's live tasks per bucket, over every instance of the cluster."""
+    group's live tasks per bucket, over every instance of the cluster. ``bucket``: the
+    buckets already known (:func:`shared_buckets`)."""
     column = state.attribute(attribute)
     missing_bucket = len(column.values)
-    bucket = np.where(column.codes < 0, missing_bucket, column.codes).astype(np.int32)
+    if bucket is None:
+        bucket = np.where(column.codes < 0, missing_bucket, column.codes).astype(np.int32)
     counts = np.bincount(bucket, weights=group_count, minlength=missing_bucket + 1)
     return bucket, counts.astype(np.int64)
+
+
+def shared_buckets(cluster, attribute: str, group_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`spread_buckets`, the bucket of each instance shared by the cluster's plans
+    until an attribute changes or instances come (what the buckets read; the core only
+    reads them). The group's counts are the caller's own."""
+    log, state, kept = cluster.owner.log, cluster.state, cluster.caches.spread_buckets
+    entry = kept.get(attribute)
+    if entry is not None and entry[0] is log and entry[1] == log.attribute_epoch and entry[2] is state \
+            and len(entry[3]) == state.n:
+        return spread_buckets(state, attribute, group_count, entry[3])
+    bucket, counts = spread_buckets(state, attribute, group_count)
+    bucket.flags.writeable = False
+    if attribute not in kept and len(kept) >= _SHARED_KEPT:
+        kept.pop(next(iter(kept)))
+    kept[attribute] = (log, log.attribute_epoch, state, bucket)
+    return bucket, counts
 
 
 def next_power_of_two(x: int) -> int:

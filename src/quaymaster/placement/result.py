@@ -108,6 +108,24 @@ class PlacementResult:
             "host_ports_udp": _port_lists(o.ports_udp),
         })
 
+    def placed_rows(self) -> tuple[list, list, list, list, list]:
+        """The columns of :attr:`placements` a caller turns into objects, as Python lists:
+        (task ARNs, container-instance ARNs, EC2 instance ids, TCP host ports, UDP host ports).
+
+        A few tasks (the common RunTask and service launch) are read straight from the
+        outcome and the instance lists; building the Arrow table and converting it back
+        would cost more than the rows. Equal to the table's columns (tested).
+        """
+        if self.placed_count > _FEW_ARNS:
+            table = self.placements
+            return tuple(table.column(name).to_pylist() for name in (
+                "task_arn", "container_instance_arn", "ec2_instance_id", "host_ports", "host_ports_udp"))
+        o, state = self.outcome, self._cluster.state
+        positions = o.positions.tolist()
+        instance_arns, ids = state.arns, state.ids
+        return (self.task_arns(), [instance_arns[p] for p in positions], [ids[p] for p in positions],
+                o.ports_tcp.tolist(), o.ports_udp.tolist())
+
     @property
     def failures(self) -> Failures:
         """One ``{task_index, reason, arn, detail}`` per task not placed (a lazy sequence)."""

@@ -15,6 +15,7 @@ from quaymaster.scaling.fargate import resolve_platform_version
 from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, placement_target, portions
 from quaymaster.placement.scalein import first_chosen_among
 from quaymaster.placement.strategy import DEFAULT_SERVICE
+from quaymaster.placement.unchanged import NothingPlaced
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
 from quaymaster.services.tally import LIVE, PRESENT
 
@@ -23,6 +24,28 @@ UNABLE_TO_PLACE = ("service {name} was unable to place a task because no contain
 STARTED = "service {name} has started {n} tasks: {tasks}."
 STOPPED = "service {name} has stopped {n} running tasks: {tasks}."
 START_TASK_BATCH = 10
+
+
+@dataclass
+class KnownFailure:
+    """A launch portion that placed nothing, and what its request saw of the cluster.
+
+    The same request fails alike while nothing it reads has changed
+    (placement/unchanged.py): which instances fit and why the others do not reads no
+    seed; the seed only breaks ties between instances that fit and names the closest
+    instance in RunTask's failure, which a service event does not show. Such a retry (a
+    service waiting for capacity retries at every tick) draws its seed and reports the
+    reason without placing.
+    """
+    cluster: object
+    definition: object
+    asked: tuple          # the rest of the request, compared by value
+    seen: NothingPlaced
+    reason: str
+
+    def holds(self, cluster, definition, asked: tuple) -> bool:
+        return (cluster is self.cluster and definition is self.definition and asked == self.asked
+                and self.seen.holds(cluster))
 
 
 @dataclass
@@ -37,6 +60,10 @@ class ServiceHost:
     def __init__(self, region):
         self.region = region
         self._stopped: dict = {}
+        self._failed: dict = {}   # (service, provider) -> KnownFailure of its last launch there
+
+    def __getstate__(self):   # a snapshot keeps no memo of the cluster as it was
+        return {**self.__dict__, "_failed": {}}
 
     @property
     def now(self) -> int:
@@ -92,6 +119,26 @@ class ServiceHost:
 
     def _place_on_instances(self, launch: Launch, portion) -> tuple[list, str | None]:
         service, region = launch.service, self.region
+        cluster = region.clusters[service.cluster].cluster
+        definition = launch.deployment.task_definition
+        asked = (portion.launch_type, portion.provider, portion.count, service.group,
+                 service.placement_constraints, service.placement_strategy)
+        seed = region.next_placement_seed()
+        known = self._failed.get((service, portion.provider)) if region.fast_paths else None
+        if known is not None and known.holds(cluster, definition, asked):
+            return [], known.reason
+        tasks, reason, seen = self._run_portion(launch, portion, seed)
+        if tasks or reason is None or seen is None:
+            self._failed.pop((service, portion.provider), None)
+        else:
+            kept = (*asked[:4], _copied(service.placement_constraints), _copied(service.placement_strategy))
+            self._failed[(service, portion.provider)] = KnownFailure(cluster, definition, kept, seen, reason)
+        return tasks, reason
+
+    def _run_portion(self, launch: Launch, portion, seed: int) -> tuple[list, str | None, NothingPlaced | None]:
+        """RunTask of a portion on the service's cluster: the region tasks it made, why
+        some did not fit, and when none was placed what the request saw."""
+        service, region = launch.service, self.region
         record = region.clusters[service.cluster]
         definition = launch.deployment.task_definition
         strategy = service.placement_strategy or [s.to_ecs() for s in DEFAULT_SERVICE]
@@ -99,13 +146,14 @@ class ServiceHost:
             result = record.cluster.run_task(
                 count=portion.count, group=service.group,
                 placement_constraints=service.placement_constraints or None, placement_strategy=strategy,
-                seed=region.next_placement_seed(), fast_paths=region.fast_paths,
+                seed=seed, fast_paths=region.fast_paths,
                 **placement_target(definition, portion.launch_type, portion.provider))
         except InvalidInputError as error:
-            return [], str(error).rstrip(".")
+            return [], str(error).rstrip("."), NothingPlaced(record.cluster) if region.fast_paths else None
         tasks = self.adopt(record, result, definition, service=service, deployment=launch.deployment,
                            capacity_provider=portion.provider)
-        return tasks, None if result.failure is None else result.failure["reason"]
+        seen = None if tasks or not region.fast_paths else NothingPlaced(record.cluster, result.request)
+        return tasks, None if result.failure is None else result.failure["reason"], seen
 
     def _launch_fargate(self, launch: Launch, portion) -> list:
         service = launch.service
@@ -152,14 +200,9 @@ class ServiceHost:
         """Region tasks for the tasks a placement just put on ``record``'s cluster (through
         ``capacity_provider`` when a strategy chose one; ``launch_type``: the placement's unless given)."""
         region = self.region
-        placements = result.placements
-        if placements.num_rows == 0:
+        if result.placed_count == 0:   # most retries of a waiting launch place nothing
             return []
-        arns = placements.column("task_arn").to_pylist()
-        instance_arns = placements.column("container_instance_arn").to_pylist()
-        ec2_ids = placements.column("ec2_instance_id").to_pylist()
-        tcp = placements.column("host_ports").to_pylist()
-        udp = placements.column("host_ports_udp").to_pylist()
+        arns, instance_arns, ec2_ids, tcp, udp = result.placed_rows()
         requirements, request, now = result.request.requirements, result.request, self.now
         zones = region.instance_zones(record)
         # What every task of this placement shares, looked up once.
@@ -310,6 +353,12 @@ def fargate_victims(service, candidates: list, count: int) -> list:
         held[zone] = held.get(zone, 0) - 1
         chosen.append(task)
     return chosen
+
+
+def _copied(items: list) -> list:
+    """A list of flat request dicts (constraints, strategies), copied: a list changed in place
+    afterwards no longer compares equal to it."""
+    return [dict(item) for item in items or ()]
 
 
 def network_bindings(ports_tcp: list, ports_udp: list) -> list:

@@ -10,9 +10,9 @@ weights 1:4 give one task of every five to the first provider.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 from quaymaster.errors import ServiceError
 
@@ -20,6 +20,7 @@ MAX_ITEMS = 20
 MAX_WEIGHT = 1000
 MAX_BASE = 100_000
 FIELD = "capacityProviderStrategy"
+_PARSED_KEPT = 512   # strategies remembered by parse_strategy (a region has a few per service)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,47 @@ def _integer(item: Mapping, key: str, index: int, high: int) -> int:
     return value
 
 
+_parsed: dict = {}
+
+
+def _memo_key(strategy) -> tuple | None:
+    """A key for a strategy made of plain lists, dicts, strings and ints, typed so that
+    ``True`` and ``1`` differ (one is refused, the other not); None for anything else,
+    which is parsed every time."""
+    if type(strategy) is not list and type(strategy) is not tuple:
+        return None
+    key: list = []
+    for raw in strategy:
+        if type(raw) is not dict:
+            return None
+        for name, value in raw.items():
+            if type(name) is not str or (type(value) is not str and type(value) is not int):
+                return None
+            key.append((name, type(value), value))
+        key.append(None)   # where one item ends
+    return tuple(key)
+
+
 def parse_strategy(strategy: Sequence[Mapping]) -> tuple[StrategyItem, ...]:
-    """Check a strategy in ECS's request shape and return its items (ECS's limits)."""
+    """Check a strategy in ECS's request shape and return its items (ECS's limits).
+
+    Services read their strategy at every launch and every minute: a strategy that was
+    accepted once is remembered (its items are immutable), a refused one is checked again.
+    """
+    key = _memo_key(strategy)
+    if key is not None:
+        items = _parsed.get(key)
+        if items is None:
+            items = _check_strategy(strategy)
+            if len(_parsed) >= _PARSED_KEPT:
+                _parsed.clear()
+            _parsed[key] = items
+        return items
+    return _check_strategy(strategy)
+
+
+def _check_strategy(strategy: Sequence[Mapping]) -> tuple[StrategyItem, ...]:
+    """:func:`parse_strategy` without the memo."""
     if not isinstance(strategy, Sequence) or isinstance(strategy, (str, bytes)) or not strategy:
         raise _invalid(f"{FIELD} must be a non-empty list (got {strategy!r})")
     if len(strategy) > MAX_ITEMS:
@@ -88,18 +128,27 @@ def split_tasks(count: int, strategy: Sequence[StrategyItem],
         take = min(remaining, max(0, item.base - held[index]))
         result[index] += take
         remaining -= take
-    # Each provider's key is (weighted + 1) / weight: the ratio it would reach by taking the
-    # next task. Smallest first; ties go to the earlier item.
+    if remaining:
+        _split_by_weight(strategy, held, result, remaining)
+    return {item.capacity_provider: result[i] for i, item in enumerate(strategy)}
+
+
+def _split_by_weight(strategy: Sequence[StrategyItem], held: list, result: list, remaining: int) -> None:
+    """Add ``remaining`` tasks to ``result`` one at a time, each to the provider whose
+    weighted / weight is smallest (ties to the earlier item), ``weighted`` being what it
+    holds beyond its base. The ratios are compared exactly as integers: weighted * (L /
+    weight), L the weights' least common multiple."""
+    weights = [item.weight for item in strategy if item.weight > 0]
+    common = math.lcm(*weights)
     heap = []
     for index, item in enumerate(strategy):
         if item.weight > 0:
             weighted = max(0, held[index] + result[index] - item.base)
-            heap.append((Fraction(weighted, item.weight), index, weighted))
+            step = common // item.weight
+            heap.append((weighted * step, index, step))
     heapq.heapify(heap)
     while remaining:
-        _, index, weighted = heapq.heappop(heap)
+        ratio, index, step = heap[0]
         result[index] += 1
         remaining -= 1
-        weighted += 1
-        heapq.heappush(heap, (Fraction(weighted, strategy[index].weight), index, weighted))
-    return {item.capacity_provider: result[i] for i, item in enumerate(strategy)}
+        heapq.heapreplace(heap, (ratio + step, index, step))
