@@ -96,12 +96,14 @@ def import_state(region, state: dict[str, Any]) -> None:
         region.__dict__.update(fields)
         if "ecr" in state:
             region.ecr.load_state(state["ecr"])
+        for hook in decoder.loaded_hooks:
+            hook()
     except Exception as error:   # all or nothing: the region goes back to what it was
         region.__dict__.clear()
         region.__dict__.update(before)
         if isinstance(error, SnapshotError):
             raise
-        raise SnapshotError(f"the snapshot's ECR registry does not load: {error}", field="ecr",
+        raise SnapshotError(f"the snapshot does not load: {type(error).__name__}: {error}", field="ecr",
                             value=type(error).__name__) from error
 
 

@@ -26,7 +26,9 @@ A class may keep fields out with ``_snapshot_transient = ("name", ...)`` (caches
 rebuilds); they are missing after loading, so the class must make them on demand. Its
 ``_snapshot_observers`` (sinks and hooks its holder installs, such as a simulation's
 metric recorder) are not written either and are None after loading: they belong to
-whoever holds the object, not to its state.
+whoever holds the object, not to its state. A class whose fields mean something only in
+this process (an ``id()``) writes ``_snapshot_fields() -> dict`` instead, and puts them
+right again in ``_snapshot_loaded()``, called once the whole region is loaded.
 """
 
 from __future__ import annotations
@@ -73,7 +75,9 @@ def _custom(cls: type, name: str) -> bool:
 
 def _fields(obj: Any) -> dict:
     cls = type(obj)
-    if _custom(cls, "__getstate__"):
+    if hasattr(cls, "_snapshot_fields"):
+        fields = obj._snapshot_fields()
+    elif _custom(cls, "__getstate__"):
         state = obj.__getstate__()
         if not isinstance(state, dict):
             raise SnapshotError(f"{_qualified(cls)}.__getstate__ must give a dict", field="$type",

@@ -75,6 +75,7 @@ class Decoder:
         self._path: list[str] = []
         self._components: dict[str, Any] = {}   # component name -> its object, made up front
         self._shell: Any = None                 # the object the component being read fills
+        self.loaded_hooks: list = []            # _snapshot_loaded of the objects made, in order
 
     def decode_all(self, components: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -154,6 +155,8 @@ class Decoder:
         values = {name: self._at(name, value) for name, value in fields.items()}
         for name in getattr(cls, "_snapshot_observers", ()):
             values.setdefault(name, None)
+        if hasattr(cls, "_snapshot_loaded"):
+            self.loaded_hooks.append(obj._snapshot_loaded)
         if _custom(cls, "__setstate__"):
             obj.__setstate__(values)
             return obj
