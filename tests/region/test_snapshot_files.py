@@ -137,6 +137,8 @@ MALFORMED = {
                                 "lifecycle", "not a quaymaster class"),
     "builtin as object": (lambda c: _first_typed(c, "Lifecycle").update({"$type": "subprocess.Popen"}),
                           "lifecycle", "subprocess.Popen"),
+    "cluster internals": (lambda c: _first_typed(c, "Lifecycle").update({
+        "$type": "quaymaster.model.state_owner.PortSet"}), "lifecycle", "PortSet"),
     "foreign function": (lambda c: c.update({"deregistration_delay_ms": {"$function": "os.system"}}),
                          "lifecycle", "os.system"),
     "dunder method": (lambda c: c.update({"pull_error": {"$method": "__init__", "self": {"$root": "region"}}}),

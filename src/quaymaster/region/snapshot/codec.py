@@ -53,6 +53,8 @@ from quaymaster.region.snapshot.errors import SnapshotError
 
 PACKAGE = "quaymaster"
 _PLAIN = (str, int, bool, type(None))
+_SCALAR_TYPES = frozenset(_PLAIN)
+_LEAF_TYPES = frozenset((*_PLAIN, float))
 _LOCKS = {type(threading.Lock()): "Lock", type(threading.RLock()): "RLock"}
 _BUILTIN_CLASSES = {c.__name__: c for c in (int, float, str, bool, list, dict, set, frozenset, tuple,
                                             bytes, object)}
@@ -66,6 +68,18 @@ def _qualified(thing: Any) -> str:
 def _ours(thing: Any) -> bool:
     module = getattr(thing, "__module__", None) or ""
     return module == PACKAGE or module.startswith(PACKAGE + ".")
+
+
+# Cluster internals point C at their arrays (sizes, hash tables, addresses): they are only
+# ever built from validated tables (quaymaster.region.snapshot.clusters), never from fields.
+_NATIVE_STATE = ("quaymaster.model.", "quaymaster.placement.", "quaymaster.native", "quaymaster.kernels")
+_PLAIN_MODEL = {"quaymaster.model.state_owner.SeedStream"}
+
+
+def writable_class(cls: type) -> bool:
+    """Whether a snapshot may hold an object of ``cls`` field by field."""
+    name = _qualified(cls)
+    return _ours(cls) and (name in _PLAIN_MODEL or not name.startswith(_NATIVE_STATE))
 
 
 def _custom(cls: type, name: str) -> bool:
@@ -107,7 +121,6 @@ class Encoder:
         self._seen: dict[int, int] = {}      # id -> times met (first pass)
         self._keep: list = []                # what the ids belong to, alive while encoding
         self._ids: dict[int, int] = {}       # id -> $id written (second pass)
-        self._path: list[str] = []
         self._anchors: dict[int, str] = {}   # id -> component name, of the components that are objects
 
     def encode_all(self, components: dict[str, Any]) -> dict[str, Any]:
@@ -119,9 +132,13 @@ class Encoder:
                          if _ours(type(v)) and type(v) not in self.custom and not isinstance(v, tuple)}
         out = {}
         for name, value in components.items():
-            self._path = [name]
             anchor = self._anchors.pop(id(value), None)
-            out[name] = self.encode(value)
+            try:
+                out[name] = self.encode(value)
+            except _Unwritable as error:
+                where = "".join(p if p.startswith("[") else f".{p}"
+                                for p in [name, *reversed(error.path)]).lstrip(".")
+                raise SnapshotError(f"{where}: {error.args[0]}", field=where, value=error.value) from None
             if anchor is not None:
                 self._anchors[id(value)] = anchor
         return out
@@ -129,18 +146,18 @@ class Encoder:
     # -- the first pass: what is met more than once ---------------------------------
 
     def _count(self, root: Any) -> None:
-        stack = [root]
+        stack, seen, roots, scalars = [root], self._seen, self.roots, _LEAF_TYPES
         while stack:
             obj = stack.pop()
-            if isinstance(obj, _PLAIN) or type(obj) is float or id(obj) in self.roots:
-                continue
             key = id(obj)
-            met = self._seen.get(key, 0)
-            self._seen[key] = met + 1
+            if key in roots:
+                continue
+            met = seen.get(key, 0)
+            seen[key] = met + 1
             if met:
                 continue
             self._keep.append(obj)
-            stack.extend(self._children(obj))
+            stack.extend([c for c in self._children(obj) if type(c) not in scalars])
 
     def _children(self, obj: Any) -> list:
         if isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
@@ -164,7 +181,7 @@ class Encoder:
     # -- the second pass ---------------------------------------------------------------
 
     def encode(self, obj: Any) -> Any:
-        if isinstance(obj, _PLAIN) and type(obj) in _PLAIN:
+        if type(obj) in _SCALAR_TYPES:
             return obj
         if type(obj) is float:
             return obj if math.isfinite(obj) else {"$float": repr(obj)}
@@ -188,11 +205,14 @@ class Encoder:
         return out
 
     def _items(self, values, label: str) -> list:
-        out = []
-        for k, value in enumerate(values):
-            self._path.append(f"{label}[{k}]")
-            out.append(self.encode(value))
-            self._path.pop()
+        out: list = []
+        scalars = _SCALAR_TYPES
+        try:
+            for value in values:
+                out.append(value if type(value) in scalars else self.encode(value))
+        except _Unwritable as error:   # where: added as the refusal travels up (no cost before)
+            error.path.append(f"{label}[{len(out)}]")
+            raise
         return out
 
     def _encode_new(self, obj: Any) -> Any:
@@ -220,22 +240,28 @@ class Encoder:
     def _encode_dict(self, obj: dict) -> Any:
         plain = all(type(k) is str and not k.startswith("$") for k in obj)
         if plain and self._seen.get(id(obj), 0) <= 1:
-            out = {}
-            for key, value in obj.items():
-                self._path.append(key)
-                out[key] = self.encode(value)
-                self._path.pop()
-            return out
+            return self._fields_of(obj)
         out = self._mark(obj, {"$dict": None})
         out["$dict"] = [[self.encode(k), self._at(str(k)[:40], v)] for k, v in obj.items()]
         return out
 
+    def _fields_of(self, fields: dict, out: dict | None = None) -> dict:
+        out = {} if out is None else out
+        key, scalars = None, _SCALAR_TYPES
+        try:
+            for key, value in fields.items():
+                out[key] = value if type(value) in scalars else self.encode(value)
+        except _Unwritable as error:
+            error.path.append(str(key))
+            raise
+        return out
+
     def _at(self, label: str, value: Any) -> Any:
-        self._path.append(label)
         try:
             return self.encode(value)
-        finally:
-            self._path.pop()
+        except _Unwritable as error:
+            error.path.append(label)
+            raise
 
     def _encode_other(self, obj: Any, cls: type) -> Any:
         if isinstance(obj, type):
@@ -250,11 +276,13 @@ class Encoder:
             out = self._mark(obj, {"$type": _qualified(cls)})
             out.update(self.custom[cls](self, obj))
             return out
+        if _ours(cls) and isinstance(obj, tuple) and writable_class(cls):   # a named tuple
+            return {"$type": _qualified(cls), "$items": self._items(obj, "")}
         if _ours(cls):
-            out = self._mark(obj, {"$type": _qualified(cls)})
-            for name, value in _fields(obj).items():
-                out[name] = self._at(name, value)
-            return out
+            if not writable_class(cls) or isinstance(obj, (dict, list, set)):
+                raise self._refuse(f"a {_qualified(cls)} is not written field by field (it is part of a "
+                                   "cluster's tables, or a container subclass)", _qualified(cls))
+            return self._fields_of(_fields(obj), self._mark(obj, {"$type": _qualified(cls)}))
         raise self._refuse(f"a {_qualified(cls)} cannot be written to a snapshot", _qualified(cls))
 
     def _name_of_class(self, cls: type) -> str:
@@ -273,9 +301,17 @@ class Encoder:
                                "a bound method or a named callable instead", qualname)
         return f"{fn.__module__}.{qualname}"
 
-    def _refuse(self, message: str, value: Any) -> SnapshotError:
-        where = "".join(p if p.startswith("[") else f".{p}" for p in self._path).lstrip(".")
-        return SnapshotError(f"{where}: {message}", field=where, value=value)
+    def _refuse(self, message: str, value: Any) -> "_Unwritable":
+        return _Unwritable(message, value)
+
+
+class _Unwritable(Exception):
+    """Inside the encoder: what cannot be written; ``path`` grows as it travels up."""
+
+    def __init__(self, message: str, value: Any):
+        super().__init__(message)
+        self.value = value
+        self.path: list[str] = []
 
 
 def _stable(values) -> list:

@@ -25,10 +25,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from quaymaster.region.snapshot.codec import PACKAGE, _BUILTIN_CLASSES, _custom, _ours
+from quaymaster.region.snapshot.codec import PACKAGE, _BUILTIN_CLASSES, _custom, _ours, writable_class
 from quaymaster.region.snapshot.errors import SnapshotError
 
 _LOCK_MAKERS = {"Lock": threading.Lock, "RLock": threading.RLock}
+_SCALARS = frozenset((str, int, float, bool, type(None)))   # JSON's own: read as they are
 
 
 class _Refused(Exception):
@@ -72,7 +73,6 @@ class Decoder:
         self.custom = custom or {}
         self._objects: dict[int, Any] = {}
         self._classes: dict[str, type] = {}
-        self._path: list[str] = []
         self._components: dict[str, Any] = {}   # component name -> its object, made up front
         self._shell: Any = None                 # the object the component being read fills
         self.loaded_hooks: list = []            # _snapshot_loaded of the objects made, in order
@@ -80,18 +80,16 @@ class Decoder:
     def decode_all(self, components: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, value in components.items():   # components named before they are read
-            self._path = [name]
             try:
                 if isinstance(value, dict) and "$type" in value:
                     cls = self._class(value["$type"])
                     if cls not in self.custom and not issubclass(cls, (tuple, enum.Enum)) \
-                            and cls.__module__ != "builtins":
+                            and cls.__module__ != "builtins" and writable_class(cls):
                         self._components[name] = object.__new__(cls)
             except _Refused as error:
                 raise SnapshotError(f"snapshot component {name}: {error.args[0]}", field=name,
                                     value=name) from None
         for name, value in components.items():
-            self._path = [name]
             try:
                 self._shell = self._components.get(name)
                 out[name] = self.decode(value)
@@ -99,32 +97,48 @@ class Decoder:
                 raise
             except (_Refused, KeyError, TypeError, ValueError, AttributeError, IndexError,
                     OverflowError, binascii.Error) as error:
-                where = "".join(p if p.startswith("[") else f".{p}" for p in self._path).lstrip(".")
+                path = [name, *reversed(error.__dict__.get("snapshot_path", []))]
+                where = "".join(p if p.startswith("[") else f".{p}" for p in path).lstrip(".")
                 text = error.args[0] if isinstance(error, _Refused) else f"{type(error).__name__}: {error}"
                 raise SnapshotError(f"snapshot component {where}: {text}", field=where,
                                     value=name) from None
         return out
 
     def decode(self, data: Any) -> Any:
-        if isinstance(data, list):
-            return [self._at(f"[{k}]", v) for k, v in enumerate(data)]
-        if not isinstance(data, dict):
-            return data
-        tags = [k for k in data if k.startswith("$")]
-        if not tags:
-            return {k: self._at(k, v) for k, v in data.items()}
-        if "$type" in data:
+        kind = type(data)
+        if kind is list:
+            return self._items(data)
+        if kind is not dict or not data:
+            return data if kind is not dict else {}
+        tag = next(iter(data))
+        if tag[:1] != "$":     # a plain object: the encoder writes a tag as the first key
+            return self._plain(data)
+        if tag == "$type":
             return self._object(data)
-        tag = next((t for t in tags if t in _TAGGED), None)
-        if tag is None:
-            raise _Refused(f"unknown tag {tags[0]!r}")
-        return _TAGGED[tag](self, data)
+        handler = _TAGGED.get(tag)
+        if handler is None:
+            raise _Refused(f"unknown tag {tag!r}")
+        return handler(self, data)
+
+    def _plain(self, data: dict, skip_tags: bool = False) -> dict:
+        out: dict = {}
+        key, scalars = None, _SCALARS
+        try:
+            for key, value in data.items():
+                if skip_tags and key[:1] == "$":
+                    continue
+                out[key] = value if type(value) in scalars else self.decode(value)
+        except Exception as error:   # where: added as the refusal travels up (no cost before)
+            _where(error, str(key))
+            raise
+        return out
 
     def _at(self, label: str, value: Any) -> Any:
-        self._path.append(label)
-        value = self.decode(value)
-        self._path.pop()
-        return value
+        try:
+            return self.decode(value)
+        except Exception as error:
+            _where(error, label)
+            raise
 
     def register(self, data: dict, obj: Any) -> Any:
         number = data.get("$id")
@@ -142,25 +156,27 @@ class Decoder:
 
     def _object(self, data: dict) -> Any:
         cls = self._class(data["$type"])
-        fields = {k: v for k, v in data.items() if not k.startswith("$")}
         if cls in self.custom:
+            fields = {k: v for k, v in data.items() if k[:1] != "$"}
             return self.register(data, self.custom[cls](self, fields))
-        if cls.__module__ == "builtins" or issubclass(cls, enum.Enum):
-            raise _Refused(f"$type {data['$type']!r} is not an object type")
+        if cls.__module__ == "builtins" or issubclass(cls, enum.Enum) or not writable_class(cls):
+            raise _Refused(f"$type {data['$type']!r} is not an object type a snapshot holds")
         if issubclass(cls, tuple):   # named tuples: made from their items
-            items = [self._at(f"[{k}]", v) for k, v in enumerate(data.get("$items", []))]
-            return self.register(data, cls(*items))
+            return self.register(data, cls(*self._items(data.get("$items", []))))
         shell, self._shell = self._shell, None
         obj = self.register(data, shell if shell is not None else object.__new__(cls))
-        values = {name: self._at(name, value) for name, value in fields.items()}
+        values = self._plain(data, skip_tags=True)
         for name in getattr(cls, "_snapshot_observers", ()):
             values.setdefault(name, None)
         if hasattr(cls, "_snapshot_loaded"):
             self.loaded_hooks.append(obj._snapshot_loaded)
-        if _custom(cls, "__setstate__"):
+        if _sets_state(cls):
             obj.__setstate__(values)
             return obj
-        slots = {s for base in cls.__mro__ for s in base.__dict__.get("__slots__", ())}
+        slots = _slots(cls)
+        if not slots:
+            obj.__dict__.update(values)
+            return obj
         for name, value in values.items():
             if name in slots:
                 object.__setattr__(obj, name, value)
@@ -171,7 +187,30 @@ class Decoder:
     def _items(self, values: Any) -> list:
         if not isinstance(values, list):
             raise _Refused(f"expected a list, found {type(values).__name__}")
-        return [self._at(f"[{k}]", v) for k, v in enumerate(values)]
+        out: list = []
+        scalars = _SCALARS
+        try:
+            for value in values:
+                out.append(value if type(value) in scalars else self.decode(value))
+        except Exception as error:
+            _where(error, f"[{len(out)}]")
+            raise
+        return out
+
+
+@functools.lru_cache(maxsize=None)
+def _sets_state(cls: type) -> bool:
+    return _custom(cls, "__setstate__")
+
+
+@functools.lru_cache(maxsize=None)
+def _slots(cls: type) -> frozenset:
+    return frozenset(s for base in cls.__mro__ for s in base.__dict__.get("__slots__", ()))
+
+
+def _where(error: BaseException, label: str) -> None:
+    """Note on a refusal travelling up where it was met (read by ``decode_all``)."""
+    error.__dict__.setdefault("snapshot_path", []).append(label)
 
 
 def _ref(decoder: Decoder, data: dict) -> Any:
