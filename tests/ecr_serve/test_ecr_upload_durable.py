@@ -24,17 +24,26 @@ def patch(url: str, auth, location: str, data: bytes, start: int) -> requests.Re
         "Content-Range": f"{start}-{start + len(data) - 1}", "Content-Type": "application/octet-stream"})
 
 
+def serving(state, *args):
+    """A server over ``state`` with the repository, and the Basic auth of its token."""
+    server = Server("--state", str(state), *args)
+    client("ecr", server.url).create_repository(repositoryName=REPO)
+    return server, ("AWS", password(server.url))
+
+
+def start(server, auth) -> requests.Response:
+    started = requests.post(f"{server.url}/v2/{REPO}/blobs/uploads/", auth=auth, timeout=10)
+    assert started.status_code == 202
+    return started
+
+
 @pytest.mark.parametrize("snapshots", [[], ["--snapshot-every", "3"]], ids=["journal", "snapshots"])
 def test_a_chunked_upload_goes_on_after_kill_9(tmp_path, snapshots):
     state = tmp_path / "state"
     parts = [os.urandom(70_000), os.urandom(50_000), b"the last part"]
-    first = Server("--state", str(state), *snapshots)
+    first, auth = serving(state, *snapshots)
     ecr = client("ecr", first.url)
-    ecr.create_repository(repositoryName=REPO)
-    secret = password(first.url)
-    auth = ("AWS", secret)
-    started = requests.post(f"{first.url}/v2/{REPO}/blobs/uploads/", auth=auth, timeout=10)
-    assert started.status_code == 202
+    started = start(first, auth)
     location = started.headers["Location"]
     upload_id = started.headers["Docker-Upload-UUID"]
     assert patch(first.url, auth, location, parts[0], 0).status_code == 202
@@ -79,13 +88,10 @@ def test_an_upload_ended_before_the_crash_stays_ended(tmp_path):
     # Cancelled (DELETE) and failed (wrong digest) uploads are journaled as ended: the restarted
     # server does not bring them back.
     state = tmp_path / "state"
-    first = Server("--state", str(state))
-    client("ecr", first.url).create_repository(repositoryName=REPO)
-    auth = ("AWS", password(first.url))
+    first, auth = serving(state)
     locations = []
     for _ in range(2):
-        started = requests.post(f"{first.url}/v2/{REPO}/blobs/uploads/", auth=auth, timeout=10)
-        locations.append(started.headers["Location"])
+        locations.append(start(first, auth).headers["Location"])
         assert patch(first.url, auth, locations[-1], b"some bytes", 0).status_code == 202
     assert requests.delete(f"{first.url}{locations[0]}", auth=auth, timeout=10).status_code == 204
     wrong = requests.put(f"{first.url}{locations[1]}", params={"digest": sha(b"other")}, auth=auth, timeout=10)
@@ -105,10 +111,8 @@ def test_a_journaled_part_whose_bytes_are_gone_ends_the_upload(tmp_path):
     # The machine lost the upload's file (not a kill -9: a disk replaced): the upload is not
     # resumed half, the client hears BLOB_UPLOAD_UNKNOWN and starts again.
     state = tmp_path / "state"
-    first = Server("--state", str(state))
-    client("ecr", first.url).create_repository(repositoryName=REPO)
-    auth = ("AWS", password(first.url))
-    started = requests.post(f"{first.url}/v2/{REPO}/blobs/uploads/", auth=auth, timeout=10)
+    first, auth = serving(state)
+    started = start(first, auth)
     assert patch(first.url, auth, started.headers["Location"], b"x" * 1000, 0).status_code == 202
     first.kill()
     (state / "uploads" / started.headers["Docker-Upload-UUID"]).write_bytes(b"x" * 10)
