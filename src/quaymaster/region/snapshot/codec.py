@@ -13,7 +13,7 @@ Plain JSON values stay plain. Everything else is a JSON object with one ``$`` ta
   ``$deque``, ``$defaultdict``, ``$bytes``, ``$float`` (nan, inf), ``$datetime``,
   ``$date``, ``$timedelta``, ``$timezone``, ``$zoneinfo``, ``$ndarray``, ``$numpy`` (scalars), ``$random``
   (``random.Random``), ``$generator`` (numpy's ``Generator``), ``$enum``, ``$class``,
-  ``$count`` (``itertools.count``), ``$mappingproxy``, ``$lock``.
+  ``$count`` (``itertools.count``), ``$counter``, ``$ordereddict``, ``$mappingproxy``, ``$lock``.
 - Callables: ``{"$method": name, "self": obj}`` (a bound method), ``{"$function":
   "quaymaster.m.f"}`` (a module-level function), ``{"$partial": ...}``. A lambda or a
   closure has no name to be found again by: encoding one is refused naming where it
@@ -357,6 +357,8 @@ _VALUE_ENCODERS: dict[type, Callable[[Encoder, Any], Any]] = {
     dt.timedelta: lambda e, v: {"$timedelta": [v.days, v.seconds, v.microseconds]},
     collections.deque: lambda e, v: {"$deque": e._items(v, ""), "maxlen": v.maxlen},
     collections.defaultdict: lambda e, v: _defaultdict(e, v),
+    collections.Counter: lambda e, v: {"$counter": [[e.encode(k), e.encode(n)] for k, n in v.items()]},
+    collections.OrderedDict: lambda e, v: {"$ordereddict": [[e.encode(k), e.encode(x)] for k, x in v.items()]},
     dt.timezone: lambda e, v: {"$timezone": v.utcoffset(None).total_seconds(), "name": v.tzname(None)},
     zoneinfo.ZoneInfo: lambda e, v: {"$zoneinfo": v.key},
     types.MappingProxyType: lambda e, v: {"$mappingproxy": e.encode(dict(v))},

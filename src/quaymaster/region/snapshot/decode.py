@@ -374,6 +374,8 @@ _TAGGED: dict[str, Callable[[Decoder, dict], Any]] = {
     "$partial": _partial, "$lock": _lock,
     "$timezone": lambda d, v: _timezone(v),
     "$zoneinfo": lambda d, v: zoneinfo.ZoneInfo(str(v["$zoneinfo"])),
+    "$counter": lambda d, v: collections.Counter(dict(d._items(v["$counter"]))),
+    "$ordereddict": lambda d, v: collections.OrderedDict(d._items(v["$ordereddict"])),
     "$mappingproxy": lambda d, v: types.MappingProxyType(d.decode(v["$mappingproxy"])),
     "$count": lambda d, v: itertools.count(int(v["$count"])),
 }
