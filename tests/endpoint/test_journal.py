@@ -71,6 +71,19 @@ def test_snapshots_bound_the_replay(tmp_path):
         second.stop()
 
 
+def test_a_corrupted_snapshot_stops_the_start_with_an_error_naming_it(tmp_path):
+    # Its journal rows are gone (the snapshot holds them): the server refuses to start rather
+    # than start without them, and says which file is wrong.
+    first = Server("--state", str(tmp_path), "--snapshot-every", "2")
+    ecs = client("ecs", first.url)
+    for i in range(2):
+        ecs.create_cluster(clusterName=f"k{i}")
+    first.stop()
+    (tmp_path / "snapshot-000000000002" / "us-east-1.clusters.json").write_text("{not json")
+    with pytest.raises(RuntimeError, match="us-east-1.clusters.json cannot be read as JSON"):
+        Server("--state", str(tmp_path))
+
+
 def test_an_unfinished_snapshot_is_ignored(tmp_path):
     # kill -9 in the middle of a snapshot leaves a temporary directory: start-up drops it
     # and uses the previous snapshot and the journal.
