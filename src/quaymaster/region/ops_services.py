@@ -121,6 +121,9 @@ class ServiceOps:
         placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
                      "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
         constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
+        # A new definition must still have the load-balanced container port (else its tasks
+        # could never register: refused here, as ECS does, not at the tick that starts them).
+        check_load_balancers(request.get("loadBalancers", service.request.get("loadBalancers")), definition)
         _check_fargate_service({**placement, **{key: request.get(key, service.request.get(key)) for key in (
             "networkConfiguration", "platformVersion")}}, definition, launch_type, provider_strategy, scheduling)
         desired = service.desired_count
