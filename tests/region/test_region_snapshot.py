@@ -244,7 +244,7 @@ def test_a_region_mid_way_through_everything_round_trips():
     # waiting in PROVISIONING while the group launches, step scaling with an alarm, scheduled
     # actions (one in a time zone), ECR images: all caught by the snapshot mid-way.
     history = [(13, 0, 0), (15, 1, 2), (16, 1, 0), (17, 0, 0), (8, 399, 0), (8, 399, 0), (21, 3, 1),
-               (18, 0, 1), (19, 0, 8), (19, 1, 8), (20, 0, 80), (8, 20, 0)]
+               (18, 0, 0), (19, 0, 8), (19, 1, 8), (20, 0, 80), (8, 20, 0)]
     after = [(8, 45, 0), (3, 1, 1), (19, 1, 3), (8, 399, 0), (16, 2, 3), (6, 3, 0), (8, 399, 0),
              (15, 0, 3), (21, 5, 2), (8, 300, 0)]
     original = Region(seed=11)
