@@ -32,6 +32,7 @@ from quaymaster.errors import (
     QuaymasterError,
     SchemaError,
     ServiceError,
+    SnapshotError,
     TaskDefinitionError,
 )
 
@@ -85,6 +86,7 @@ __all__ = [
     "QuaymasterError",
     "SchemaError",
     "ServiceError",
+    "SnapshotError",
     "TaskDefinitionError",
 ]
 

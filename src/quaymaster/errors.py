@@ -112,3 +112,9 @@ class ServiceError(QuaymasterError):
 
 def _rebuild_service_error(cls, code, message, status):
     return cls(code, message, status=status)
+
+
+class SnapshotError(InvalidInputError):
+    """A region snapshot that cannot be written (state no snapshot can hold) or read back
+    (another version, a missing or corrupted file, an unknown or foreign type): the
+    message names what and where; the region it was being loaded into is unchanged."""

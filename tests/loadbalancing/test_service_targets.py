@@ -118,3 +118,17 @@ def test_bad_group_settings_are_refused():
     with pytest.raises(ServiceError):
         region.load_balancing.configure(TG, deregistration_delay_s=-1)
     assert region.load_balancing.groups == {} and region.load_balancing.settings == {}
+
+
+def test_an_update_to_a_definition_without_the_load_balanced_port_is_refused():
+    # Accepted, its tasks could never register with the target group (the tick that started
+    # them raised): UpdateService refuses it, as ECS does, and the service keeps its definition.
+    region = lb_service()
+    call(region, "RegisterTaskDefinition", web_definition(family="plain"))
+    with pytest.raises(ServiceError, match="container port 80") as info:
+        region.handle("ecs", "UpdateService", {"cluster": "prod", "service": "web", "taskDefinition": "plain"})
+    assert info.value.code == "InvalidParameterException"
+    service = call(region, "DescribeServices", {"cluster": "prod", "services": ["web"]})["services"][0]
+    assert service["taskDefinition"].endswith("task-definition/web:1") and len(service["deployments"]) == 1
+    region.advance(300)
+    assert region.load_balancing.healthy_targets(TG) == 2

@@ -9,6 +9,7 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import snapshot_steps as more
 from quaymaster.endpoint.journal import Journal
 from quaymaster.errors import InvalidInputError, ServiceError
 from quaymaster.region import Region
@@ -121,7 +122,26 @@ def step(region, label, kind, a, b):
             {"name": "tier", "value": f"t{a % 2}", "targetType": "container-instance", "targetId": arn}]})
     if kind == 13:
         return scaling_setup(region, cluster)
-    return answer(region, "ecs", "DeleteCluster", {"cluster": cluster})
+    if kind == 14:
+        return answer(region, "ecs", "DeleteCluster", {"cluster": cluster})
+    return more_steps(region, cluster, kind, a, b)
+
+
+def more_steps(region, cluster, kind, a, b):
+    if kind == 15:
+        return more.fargate(answer, region, cluster, a, b)
+    if kind == 16:
+        return more.task_sets(answer, region, cluster, a, b)
+    if kind == 17:
+        return more.load_balanced(answer, region, cluster, a, b)
+    if kind == 18:
+        service = pick(answer(region, "ecs", "ListServices", {"cluster": cluster})["serviceArns"], b) or "s0"
+        return more.redeploy(answer, region, cluster, a, b, service)
+    if kind == 19:
+        return more.waiting_run_task(answer, region, cluster, a, b)
+    if kind == 20:
+        return more.step_scaling(answer, region, cluster, a, b)
+    return more.ecr(answer, region, a, b)
 
 
 ECS_NAMESPACE = {"ServiceNamespace": "ecs"}
@@ -137,7 +157,8 @@ def views(region):
            "policies": answer(region, "application-autoscaling", "DescribeScalingPolicies", ECS_NAMESPACE),
            "activities": answer(region, "application-autoscaling", "DescribeScalingActivities", ECS_NAMESPACE),
            "groups": answer(region, "autoscaling", "DescribeAutoScalingGroups", {}),
-           "providers": answer(region, "ecs", "DescribeCapacityProviders", {})}
+           "providers": answer(region, "ecs", "DescribeCapacityProviders", {}),
+           **more.views(answer, region)}
     for name in cluster_names(region):
         arns = instances(region, name)
         tasks = live_tasks(region, name) + answer(region, "ecs", "ListTasks", {
@@ -163,18 +184,19 @@ def through_disk(region) -> Region:
     for name, record in region.clusters.items():   # the Parquet copy is the cluster's tables
         assert state[f"instances.{name}"].equals(record.cluster.instance_table())
         assert state[f"tasks.{name}"].equals(record.cluster.task_table())
-    loaded = Region(region.name, seed=region.seed)
+    loaded = Region(region.name, seed=region.seed, blobs=region.ecr.blobs)   # the server's blob store
     loaded.import_state(state)
     return loaded
 
 
 # Two clusters with instances and two families first, so that most random calls do something.
 PRELUDE = [(0, 0, 0), (0, 1, 0), (2, 0, 0), (2, 1, 1), *[(1, i, i) for i in range(6)]]
-calls = st.lists(st.tuples(st.integers(0, 14), st.integers(0, 999), st.integers(0, 999)), max_size=30)
+calls = st.lists(st.tuples(st.integers(0, 21), st.integers(0, 999), st.integers(0, 999)), max_size=30)
 
 
 def check_round_trip(seed, history, after):
     original = Region(seed=seed)
+    original.fargate.set_spot_interruptions(0.3)     # Spot interruptions drawn from the seed
     for i, (kind, a, b) in enumerate(PRELUDE + history):
         step(original, f"h{i}", kind, a, b)
     loaded = through_disk(original)
@@ -215,3 +237,24 @@ def test_a_snapshot_of_another_region_is_refused():
         Region("us-east-1").import_state(state)
     with pytest.raises(InvalidInputError, match="version"):
         Region("us-east-1").import_state({**state, "version": 0})
+
+
+def test_a_region_mid_way_through_everything_round_trips():
+    # Fixed: deployments in progress, task sets, a target group, Fargate and Spot, RunTask tasks
+    # waiting in PROVISIONING while the group launches, step scaling with an alarm, scheduled
+    # actions (one in a time zone), ECR images: all caught by the snapshot mid-way.
+    history = [(13, 0, 0), (15, 1, 2), (16, 1, 0), (17, 0, 0), (8, 399, 0), (8, 399, 0), (21, 3, 1),
+               (18, 0, 0), (19, 0, 8), (19, 1, 8), (20, 0, 80), (8, 20, 0)]
+    after = [(8, 45, 0), (3, 1, 1), (19, 1, 3), (8, 399, 0), (16, 2, 3), (6, 3, 0), (8, 399, 0),
+             (15, 0, 3), (21, 5, 2), (8, 300, 0)]
+    original = Region(seed=11)
+    original.fargate.set_spot_interruptions(0.3)
+    for i, (kind, a, b) in enumerate(PRELUDE + history):
+        step(original, f"h{i}", kind, a, b)
+    c0, c1 = original.clusters["c0"], original.clusters["c1"]
+    assert "PROVISIONING" in {t.last_status for t in c0.tasks.values()} and original.provisioning.waiting
+    assert any(t.launch_type == "FARGATE" for t in c1.tasks.values())
+    assert any(len(s.deployments) > 1 for s in c0.services.values()), "a deployment mid-way"
+    assert c1.services["ext"].task_sets and original.load_balancing.groups
+    assert original.scaling.aas.scheduled and original.ecr.repositories
+    check_round_trip(11, history, after)

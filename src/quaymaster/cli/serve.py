@@ -47,7 +47,7 @@ def load_factory(spec: str, account: str, state: str | None = None):
     factory = getattr(importlib.import_module(module_name), name)
     if spec == DEFAULT_FACTORY:
         from quaymaster.ecr import BlobStore
-        blobs = BlobStore(state)
+        blobs = BlobStore(state, resume_uploads=True)   # the journal resumes uploads in progress
         return lambda region: factory(region, account=account, blobs=blobs)
     return lambda region: factory(region, account=account)
 

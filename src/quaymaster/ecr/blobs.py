@@ -10,10 +10,11 @@ crash leaves either the whole blob or none of it.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import os
 import pathlib
-import tempfile
+import re
 from typing import Iterator
 
 from quaymaster.ecr.names import is_digest
@@ -26,8 +27,16 @@ class DigestMismatchError(InvalidInputError):
     """The bytes do not hash to the digest the client declared."""
 
 
+_UPLOAD_ID = re.compile(r"^[0-9]{8}-[0-9a-f]{12}$")
+
+
 class Upload:
-    """An upload in progress: bytes appended in order, hashed as they arrive."""
+    """An upload in progress: bytes appended in order, hashed as they arrive.
+
+    On disk its bytes are the file ``<root>/uploads/<upload id>``, so a restarted server
+    finds the parts it acknowledged (:meth:`sync` makes them durable) and picks the upload
+    up where the journal says it was (:meth:`advance_to`).
+    """
 
     def __init__(self, upload_id: str, spool):
         self.upload_id = upload_id
@@ -36,10 +45,40 @@ class Upload:
         self.size = 0
 
     def append(self, data: bytes) -> int:
+        self.trim()
         self._spool.write(data)
         self._hash.update(data)
         self.size += len(data)
         return self.size
+
+    def sync(self) -> None:
+        """The bytes appended so far are on disk (fsynced) before they are acknowledged."""
+        if not isinstance(self._spool, io.BytesIO):
+            self._spool.flush()
+            os.fsync(self._spool.fileno())
+
+    def advance_to(self, size: int) -> None:
+        """Make the upload its spool's first ``size`` bytes (a journaled part, replayed); the
+        bytes past it (the next parts, or never acknowledged ones) are cut off by :meth:`trim`
+        before the upload goes on. InvalidInputError if the spool holds fewer (they were lost
+        with the machine)."""
+        if size < self.size:   # never after an acknowledged part; hashed again from the start
+            self._hash, self.size = hashlib.sha256(), 0
+        self._spool.seek(self.size)
+        while self.size < size:
+            chunk = self._spool.read(min(CHUNK, size - self.size))
+            if not chunk:
+                raise InvalidInputError(f"upload {self.upload_id} holds {self.size} bytes, not the "
+                                        f"{size} acknowledged", field="size", value=size)
+            self._hash.update(chunk)
+            self.size += len(chunk)
+        self._untrimmed = True
+
+    def trim(self) -> None:
+        """Cut the spool at the upload's size (after :meth:`advance_to`), before it grows or is stored."""
+        if self.__dict__.pop("_untrimmed", False):
+            self._spool.seek(self.size)
+            self._spool.truncate()
 
     @property
     def digest(self) -> str:
@@ -47,9 +86,14 @@ class Upload:
 
 
 class BlobStore:
-    """Blobs by digest, in memory (``root=None``) or on disk under ``root``."""
+    """Blobs by digest, in memory (``root=None``) or on disk under ``root``.
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    ``resume_uploads``: the files of uploads in progress are kept at start-up, for a
+    server that picks them up again from its journal (``begin_replay``/``end_replay``
+    remove those nobody resumes); otherwise an earlier process's uploads are garbage.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, *, resume_uploads: bool = False):
         self.root = pathlib.Path(root) if root is not None else None
         self._memory: dict[str, bytes] = {}
         self._uploads: dict[str, Upload] = {}
@@ -61,10 +105,8 @@ class BlobStore:
         if self.root is not None:
             (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             (self.root / "uploads").mkdir(parents=True, exist_ok=True)
-            # Uploads of an earlier process cannot be resumed (their ids lived in its memory):
-            # their temporary files are garbage, never blobs.
-            for stale in (self.root / "uploads").iterdir():
-                stale.unlink()
+            if not resume_uploads:   # nobody will resume an earlier process's uploads
+                self._remove_stale_uploads()
 
     # -- reading -------------------------------------------------------
     def has(self, digest: str) -> bool:
@@ -110,14 +152,24 @@ class BlobStore:
         upload.append(data)
         return self.commit(upload.upload_id, expected)
 
-    def start_upload(self) -> Upload:
-        upload_id = f"{next(self._ids):08d}-{os.urandom(6).hex()}"
+    def start_upload(self, upload_id: str | None = None) -> Upload:
+        """A new upload; or, given the ``upload_id`` of one an earlier process journaled, that
+        upload again at size 0 over the bytes its file holds (``Upload.advance_to``)."""
+        if upload_id is not None:
+            if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+                raise InvalidInputError(f"not an upload id: {upload_id!r}", field="uploadId",
+                                        value=upload_id)
+            known = self._uploads.get(upload_id)
+            if known is not None:   # this process still has it (a rebuild without restart)
+                known._hash, known.size = hashlib.sha256(), 0
+                return known
+        else:
+            upload_id = f"{next(self._ids):08d}-{os.urandom(6).hex()}"
         if self.root is None:
-            import io
             spool = io.BytesIO()
         else:
-            spool = tempfile.NamedTemporaryFile(dir=self.root / "uploads", delete=False,
-                                                prefix=upload_id + ".")
+            path = self.root / "uploads" / upload_id
+            spool = open(path, "r+b" if path.exists() else "w+b")
         upload = Upload(upload_id, spool)
         self._uploads[upload_id] = upload
         return upload
@@ -137,6 +189,7 @@ class BlobStore:
         client starts again, as the distribution spec has it).
         """
         upload = self._uploads.pop(upload_id)
+        upload.trim()
         digest = upload.digest
         if expected is not None and expected != digest:
             self._discard(upload)
@@ -187,11 +240,20 @@ class BlobStore:
         self._deferred = set()
 
     def end_replay(self) -> None:
-        """Delete the blobs the replay let go of that nothing holds any more."""
+        """Delete the blobs the replay let go of that nothing holds any more, and the files of
+        uploads nobody resumed."""
         deferred, self._deferred = self._deferred or set(), None
         for digest in sorted(deferred):
             if digest not in self._holders:
                 self.delete(digest)
+        self._remove_stale_uploads()
+
+    def _remove_stale_uploads(self) -> None:
+        if self.root is None:
+            return
+        for stale in (self.root / "uploads").iterdir():
+            if stale.name not in self._uploads:
+                stale.unlink()
 
     @property
     def token_key(self) -> bytes:

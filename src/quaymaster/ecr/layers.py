@@ -16,7 +16,7 @@ from quaymaster.ecr.api_model import invalid, to_datetime, validate_request
 from quaymaster.ecr.blobs import DigestMismatchError, Upload
 from quaymaster.ecr import tokens
 from quaymaster.ecr.names import is_digest
-from quaymaster.errors import ServiceError
+from quaymaster.errors import InvalidInputError, ServiceError
 
 TOKEN_LIFETIME = 12 * 3600
 PART_SIZE = 10 * 1024 * 1024
@@ -64,12 +64,36 @@ class LayerOperations:
         return tokens.verify(self.blobs.token_key, password, self.account, self.region, self.now())
 
     # -- uploads, shared by the API and the registry protocol ----------
-    def begin_upload(self, name: str) -> Upload:
-        """Start an upload into repository ``name`` (which must exist)."""
+    def begin_upload(self, name: str, upload_id: str | None = None) -> Upload:
+        """Start an upload into repository ``name`` (which must exist); given an ``upload_id``,
+        resume the one of that id (a journaled ``BeginUpload`` or a snapshot's upload)."""
         with self.lock:
-            upload = self.blobs.start_upload()
+            upload = self.blobs.start_upload(upload_id)
             self._layer_uploads[upload.upload_id] = name
             return upload
+
+    def resume_upload(self, name: str, upload_id: str, size: int) -> Upload | None:
+        """The upload ``upload_id`` of ``name`` at its acknowledged ``size``, from the bytes its
+        file holds; None (and no upload) if they are not all there."""
+        with self.lock:
+            upload = self.begin_upload(name, upload_id)
+            try:
+                upload.advance_to(size)
+            except InvalidInputError:
+                self.cancel_upload(upload_id)
+                return None
+            return upload
+
+    def uploads_in_progress(self) -> list[dict]:
+        """Every upload in progress and its size, made durable (fsynced) as of now."""
+        with self.lock:
+            out = []
+            for upload_id, name in sorted(self._layer_uploads.items()):
+                upload = self.blobs.upload(upload_id)
+                if upload is not None:
+                    upload.sync()
+                    out.append({"uploadId": upload_id, "repositoryName": name, "size": upload.size})
+            return out
 
     def upload_for(self, name: str, upload_id: str) -> Upload | None:
         """The upload ``upload_id`` in progress for repository ``name``, or None."""

@@ -10,7 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from quaymaster.ecr.blobs import DigestMismatchError
 from quaymaster.ecr.names import is_digest
 from quaymaster.ecr.registry_http import Context, RegistryError
-from quaymaster.ecr.writes import hold_blob
+from quaymaster.ecr.writes import begin_upload, end_upload, hold_blob, upload_part
 
 _RANGE = re.compile(r"^(\d+)-(\d+)$")
 _BYTES = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -71,13 +71,14 @@ async def start_upload(ctx: Context, request: Request, name: str) -> Response:
         return _created(name, mount)
     upload = registry.begin_upload(name)
     digest = request.query_params.get("digest")
-    if digest is None:
+    if digest is None:   # a chunked upload: journaled before the client hears of it
+        await ctx.write(begin_upload(name, upload.upload_id))
         return Response(status_code=202, headers=_upload_headers(name, upload))
     ctx.require("ecr:UploadLayerPart", name)
     ctx.require("ecr:CompleteLayerUpload", name)
     async for chunk in request.stream():
         upload.append(chunk)
-    return await _finish(ctx, name, upload, digest)
+    return await _finish(ctx, name, upload, digest, journaled=False)
 
 
 def _can_mount(ctx: Context, digest: str, source: str) -> bool:
@@ -109,6 +110,8 @@ async def patch_upload(ctx: Context, request: Request, name: str, upload_id: str
                                 f"byte {upload.size}", headers=_upload_headers(name, upload))
     async for chunk in request.stream():
         upload.append(chunk)
+    upload.sync()   # the part's bytes on disk, and its new size journaled, before the 202
+    await ctx.write(upload_part(name, upload.upload_id, upload.size))
     return Response(status_code=202, headers=_upload_headers(name, upload))
 
 
@@ -122,18 +125,24 @@ async def put_upload(ctx: Context, request: Request, name: str, upload_id: str) 
     return await _finish(ctx, name, upload, digest)
 
 
-async def _finish(ctx: Context, name: str, upload, digest: str | None) -> Response:
+async def _finish(ctx: Context, name: str, upload, digest: str | None, *, journaled: bool = True
+                  ) -> Response:
     """The bytes go to the blob store (fsynced) first; the repository then holds them by a
-    registry write, which the endpoint journals before the client hears 201."""
+    registry write, which the endpoint journals before the client hears 201. A ``journaled``
+    upload (chunked: its BeginUpload is in the journal) ends in the journal too, whatever
+    the outcome, so a replay does not leave it in progress."""
     registry = ctx.registry
+    ended = [end_upload(name, upload.upload_id)] if journaled else []
     if digest is None or not is_digest(digest):
         registry.cancel_upload(upload.upload_id)
+        await ctx.write(*ended)
         raise RegistryError("DIGEST_INVALID", f"the upload needs a sha256 ?digest=, not {digest!r}")
     try:
         registry.commit_upload(upload.upload_id, digest)
     except DigestMismatchError as exc:
+        await ctx.write(*ended)
         raise RegistryError("DIGEST_INVALID", str(exc), detail={"digest": digest}) from None
-    await ctx.write(hold_blob(name, digest))
+    await ctx.write(*ended, hold_blob(name, digest))
     return _created(name, digest)
 
 
@@ -142,5 +151,6 @@ async def upload_status(ctx: Context, request: Request, name: str, upload_id: st
     upload = _upload_of(ctx, name, upload_id)
     if request.method == "DELETE":
         ctx.registry.cancel_upload(upload_id)
+        await ctx.write(end_upload(name, upload_id))
         return Response(status_code=204)
     return Response(status_code=204, headers=_upload_headers(name, upload))

@@ -3,7 +3,8 @@
 Blob bytes stay in the blob store (under the state directory when there is
 one); the snapshot holds everything else: repositories, settings, policies,
 images (manifest bytes, base64), tags, which blobs each repository holds,
-replication and pull-through rules. Authorization tokens need no state: they
+replication and pull-through rules, and the uploads in progress (id, repository,
+size: their bytes are the store's upload files, fsynced when the snapshot is taken). Authorization tokens need no state: they
 are signed with the key under the blob store's directory (``tokens``), so a
 registry reloaded over the same directory accepts the tokens it issued.
 """
@@ -36,7 +37,8 @@ def to_state(registry) -> dict:
     return {"version": VERSION, "account": registry.account, "region": registry.region,
             "repositories": repos, "replication": registry.replication,
             "pullThroughRules": [registry.pull_through_rules[p]
-                                 for p in sorted(registry.pull_through_rules)]}
+                                 for p in sorted(registry.pull_through_rules)],
+            "uploads": registry.uploads_in_progress()}
 
 
 def load_state(registry, state: dict) -> None:
@@ -65,6 +67,18 @@ def load_state(registry, state: dict) -> None:
     registry.replication = state["replication"]
     registry.pull_through_rules = {r["ecrRepositoryPrefix"]: dict(r)
                                    for r in state["pullThroughRules"]}
+    _resume_uploads(registry, state.get("uploads", []))
+
+
+def _resume_uploads(registry, uploads: list) -> None:
+    """Uploads in progress at the snapshot, at their acknowledged size; one whose bytes the
+    blob store no longer has (an in-memory store of another process) is not resumed: its
+    client hears BLOB_UPLOAD_UNKNOWN and starts again, as the distribution spec allows."""
+    for upload_id in list(registry._layer_uploads):
+        registry.cancel_upload(upload_id)
+    for entry in uploads:
+        if entry["repositoryName"] in registry.repositories:
+            registry.resume_upload(entry["repositoryName"], entry["uploadId"], int(entry["size"]))
 
 
 __all__ = ["load_state", "to_state"]

@@ -13,6 +13,10 @@ what changes in the registry is small metadata, one of these writes:
   manifest pushed, by tag or (``tag`` null) by digest.
 - ``BatchDeleteImage``: the API operation's own request (a manifest or tag
   DELETE).
+- ``BeginUpload {repositoryName, uploadId}``, ``UploadPart {repositoryName, uploadId,
+  size}``, ``EndUpload {repositoryName, uploadId}``: a chunked upload in progress. Its
+  bytes are in the store's file of the upload, fsynced before the part is acknowledged;
+  replayed, the upload is resumed with the same id at the acknowledged size.
 
 ``apply_write(operation, params)`` applies one under the registry's lock and,
 when ``write_log`` is a list (the endpoint sets one), appends it there; the
@@ -28,14 +32,28 @@ import binascii
 
 from quaymaster.ecr.api_model import invalid
 from quaymaster.ecr.names import check_digest, check_repository_name
-from quaymaster.errors import ServiceError
+from quaymaster.errors import InvalidInputError, ServiceError
 
 WRITES = {"EnsureRepository": "_ensure_repository", "HoldBlob": "_hold_stored_blob",
-          "PutManifest": "_put_manifest_write", "BatchDeleteImage": "_delete_images_write"}
+          "PutManifest": "_put_manifest_write", "BatchDeleteImage": "_delete_images_write",
+          "BeginUpload": "_begin_upload_write", "UploadPart": "_upload_part_write",
+          "EndUpload": "_end_upload_write"}
 
 
 def hold_blob(name: str, digest: str) -> tuple[str, dict]:
     return "HoldBlob", {"repositoryName": name, "digest": digest}
+
+
+def begin_upload(name: str, upload_id: str) -> tuple[str, dict]:
+    return "BeginUpload", {"repositoryName": name, "uploadId": upload_id}
+
+
+def upload_part(name: str, upload_id: str, size: int) -> tuple[str, dict]:
+    return "UploadPart", {"repositoryName": name, "uploadId": upload_id, "size": size}
+
+
+def end_upload(name: str, upload_id: str) -> tuple[str, dict]:
+    return "EndUpload", {"repositoryName": name, "uploadId": upload_id}
 
 
 def put_manifest(name: str, raw: bytes, media_type: str | None, tag: str | None) -> tuple[str, dict]:
@@ -97,3 +115,33 @@ class RegistryWrites:
 
     def _delete_images_write(self, params: dict) -> dict:
         return self.handle("BatchDeleteImage", params)
+
+    def _begin_upload_write(self, params: dict) -> str:
+        repo = self.repository(params.get("repositoryName"))
+        upload_id = params.get("uploadId")
+        if self._layer_uploads.get(upload_id) != repo.name:   # live, it began already
+            try:
+                self.begin_upload(repo.name, upload_id)
+            except InvalidInputError as error:
+                raise invalid(str(error)) from None
+        return upload_id
+
+    def _upload_part_write(self, params: dict) -> int:
+        repo = self.repository(params.get("repositoryName"))
+        upload_id, size = params.get("uploadId"), params.get("size")
+        upload = self.upload_for(repo.name, upload_id) if isinstance(upload_id, str) else None
+        if upload is None or isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ServiceError("UploadNotFoundException", f"The upload with id '{upload_id}' does not "
+                                                          f"exist in repository '{repo.name}'")
+        try:
+            upload.advance_to(size)   # live: already there; replayed: read from the upload's file
+        except InvalidInputError:
+            self.cancel_upload(upload_id)
+            raise ServiceError("UploadNotFoundException", f"The bytes of upload '{upload_id}' are not "
+                                                          "all in the blob store any more") from None
+        return size
+
+    def _end_upload_write(self, params: dict) -> None:
+        upload_id = params.get("uploadId")
+        if isinstance(upload_id, str) and upload_id in self._layer_uploads:
+            self.cancel_upload(upload_id)

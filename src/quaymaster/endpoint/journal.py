@@ -5,8 +5,8 @@
   response is sent. One row is one transaction, so after ``kill -9`` a call
   is wholly there or wholly absent.
 - Snapshots: ``DIR/snapshot-<seq>/`` holds every region's exported state after
-  call ``seq`` (pyarrow tables as Parquet, bytes values as ``.bin`` files, the
-  rest as ``state.json``); it is
+  call ``seq`` (pyarrow tables as Parquet, each JSON component as its own ``.json``
+  file, ``state.json`` the index of them); it is
   written to a temporary directory, fsynced and renamed, so a snapshot is
   complete or not there. Start-up loads the newest one and replays the rows
   after it. Older snapshots and the rows they cover are removed.
@@ -23,6 +23,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from quaymaster.errors import SnapshotError
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS calls (  -- AUTOINCREMENT: seq never reused after snapshots drop rows
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, region TEXT NOT NULL,
@@ -83,26 +85,34 @@ class Journal:
     # --- snapshots ---------------------------------------------------------
 
     def write_snapshot(self, seq: int, states: dict[str, dict[str, Any]]) -> None:
-        """Persist ``states`` (region name -> exported state) as of call ``seq``."""
+        """Persist ``states`` (region name -> exported state) as of call ``seq``.
+
+        A pyarrow table is written as ``<region>.<key>.parquet``, a JSON object or list as
+        ``<region>.<key>.json``; plain values go into ``state.json``, the index of it all.
+        Nothing else is accepted (no pickles, no opaque bytes)."""
         if self.directory is None:
             return
         final = self.directory / f"snapshot-{seq:012d}"
         temporary = self.directory / f".tmp-snapshot-{seq:012d}"
         shutil.rmtree(temporary, ignore_errors=True)
         temporary.mkdir()
-        plain: dict[str, dict[str, Any]] = {}
+        index: dict[str, dict[str, Any]] = {}
         for region, state in states.items():
-            plain[region] = {}
+            index[region] = {}
             for key, value in state.items():
+                file = f"{region}.{key}"
                 if _is_table(value):
-                    _write_parquet(value, temporary / f"{region}.{key}.parquet")
-                    plain[region][key] = {"$parquet": f"{region}.{key}.parquet"}
-                elif isinstance(value, bytes):
-                    _write_synced(temporary / f"{region}.{key}.bin", value)
-                    plain[region][key] = {"$bytes": f"{region}.{key}.bin"}
+                    _write_parquet(value, temporary / f"{file}.parquet")
+                    index[region][key] = {"$parquet": f"{file}.parquet"}
+                elif isinstance(value, (dict, list)):
+                    _write_synced(temporary / f"{file}.json", _json_bytes(value, key))
+                    index[region][key] = {"$json": f"{file}.json"}
+                elif value is None or isinstance(value, (str, int, float, bool)):
+                    index[region][key] = value
                 else:
-                    plain[region][key] = value
-        _write_synced(temporary / "state.json", json.dumps(plain).encode())
+                    raise TypeError(f"snapshot value {region}.{key} is a {type(value).__name__}: "
+                                    "only tables and JSON values are written")
+        _write_synced(temporary / "state.json", _json_bytes(index, "state"))
         _fsync_dir(temporary)
         os.replace(temporary, final)
         _fsync_dir(self.directory)
@@ -112,21 +122,25 @@ class Journal:
             self._db.execute("DELETE FROM calls WHERE seq <= ?", (seq,))
 
     def latest_snapshot(self) -> tuple[int, dict[str, dict[str, Any]] | None]:
+        """The newest snapshot's sequence number and states (tables read back as pyarrow);
+        a snapshot directory that cannot be read is refused with a ``SnapshotError``."""
         if self.directory is None:
             return 0, None
         dirs = self._snapshot_dirs()
         if not dirs:
             return 0, None
         newest = dirs[-1]
-        plain = json.loads((newest / "state.json").read_text())
-        for state in plain.values():
+        index = _read_json(newest, "state.json")
+        if not isinstance(index, dict) or not all(isinstance(v, dict) for v in index.values()):
+            raise SnapshotError(f"{newest.name}/state.json is not an index of region states",
+                                field="state.json", value=newest.name)
+        for state in index.values():
             for key, value in list(state.items()):
                 if isinstance(value, dict) and set(value) == {"$parquet"}:
-                    import pyarrow.parquet as pq
-                    state[key] = pq.read_table(newest / value["$parquet"])
-                elif isinstance(value, dict) and set(value) == {"$bytes"}:
-                    state[key] = (newest / value["$bytes"]).read_bytes()
-        return int(newest.name.split("-")[1]), plain
+                    state[key] = _read_parquet(newest, value["$parquet"])
+                elif isinstance(value, dict) and set(value) == {"$json"}:
+                    state[key] = _read_json(newest, value["$json"])
+        return int(newest.name.split("-")[1]), index
 
     def _snapshot_dirs(self) -> list[Path]:
         assert self.directory is not None
@@ -134,6 +148,38 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _json_bytes(value: Any, key: str) -> bytes:
+    # allow_nan off: a snapshot is JSON any reader parses (the codec tags nan and inf).
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _snapshot_file(directory: Path, name: Any) -> Path:
+    if not isinstance(name, str) or "/" in name or name.startswith("."):
+        raise SnapshotError(f"{directory.name}: {name!r} is not a file name of the snapshot",
+                            field="file", value=name)
+    return directory / name
+
+
+def _read_json(directory: Path, name: Any) -> Any:
+    path = _snapshot_file(directory, name)
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as error:   # missing, unreadable, not JSON (or not UTF-8)
+        raise SnapshotError(f"{directory.name}/{name} cannot be read as JSON: {error}",
+                            field=str(name), value=type(error).__name__) from None
+
+
+def _read_parquet(directory: Path, name: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    path = _snapshot_file(directory, name)
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as error:
+        raise SnapshotError(f"{directory.name}/{name} cannot be read as Parquet: {error}",
+                            field=str(name), value=type(error).__name__) from None
 
 
 def _is_table(value: Any) -> bool:

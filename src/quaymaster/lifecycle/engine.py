@@ -43,6 +43,15 @@ _STOP_STEPS = {"DEACTIVATING": ("STOPPING", "stopping_ms"), "STOPPING": ("DEPROV
 _SEQ = attrgetter("seq")
 
 
+# The seams' defaults: module functions, not lambdas, so that a region snapshot can name them.
+def no_deregistration_delay(task: Task) -> int:
+    return 0
+
+
+def no_pull_error(task: Task) -> str | None:
+    return None
+
+
 class Lifecycle:
     """Owns the transition heap; tells ``listener(task, old_status)`` about every change."""
 
@@ -57,10 +66,10 @@ class Lifecycle:
         self._times: list[int] = []                             # heap of the instants in _buckets
         self._buckets: dict[int, list[tuple[int, Task]]] = {}   # due -> (generation, task), maybe stale
         # The load-balancer seam: extra time a stopping task spends DEACTIVATING (deregistration delay).
-        self.deregistration_delay_ms: Callable[[Task], int] = lambda task: 0
+        self.deregistration_delay_ms: Callable[[Task], int] = no_deregistration_delay
         # The registry seam: why the task's images cannot be pulled (None: they can). The region
         # asks its ECR registry; the pull is decided when PENDING ends (docs/semantics.md, "ECR").
-        self.pull_error: Callable[[Task], str | None] = lambda task: None
+        self.pull_error: Callable[[Task], str | None] = no_pull_error
         self._applying = -1            # while apply_due(now) runs: now (its loop takes what is due by then)
         self._stopping: list[Task] = []   # reached STOPPING in this apply_due: resources to release
         self._stopped: list[Task] = []    # reached STOPPED in this apply_due: the rest to release

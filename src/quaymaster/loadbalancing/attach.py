@@ -45,13 +45,14 @@ class LoadBalancing:
         self.settings: dict[str, dict] = {}
         self._registered: dict[str, list] = {}     # task ARN -> target groups it is registered with
         self._dues: list = []                      # (due, group ARN), possibly stale: a heap over groups
-        container_health = region.lifecycle.decide_health
+        # The lifecycle's health seam (bound methods, not closures: a snapshot names them).
+        self._container_health = region.lifecycle.decide_health
+        region.lifecycle.decide_health = self._decide_health
 
-        def decide_health(task, timings):          # the lifecycle's health seam
-            if task.arn in self._registered:
-                return not timings.unhealthy
-            return container_health(task, timings)
-        region.lifecycle.decide_health = decide_health
+    def _decide_health(self, task, timings) -> bool:
+        if task.arn in self._registered:
+            return not timings.unhealthy
+        return self._container_health(task, timings)
 
     def configure(self, arn: str, *, interval_s: int = 30, healthy_threshold: int = 2,
                   deregistration_delay_s: int = 300) -> TargetGroup:
@@ -67,8 +68,11 @@ class LoadBalancing:
         return self.groups[arn]
 
     def _add(self, group: TargetGroup) -> None:
-        group.on_schedule = lambda due, arn: heapq.heappush(self._dues, (due, arn))
+        group.on_schedule = self._schedule_group
         self.groups[group.arn] = group
+
+    def _schedule_group(self, due: int, arn: str) -> None:
+        heapq.heappush(self._dues, (due, arn))
 
     def group(self, arn: str) -> TargetGroup:
         if arn not in self.groups:

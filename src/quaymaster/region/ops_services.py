@@ -27,6 +27,17 @@ _SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 SERVICES_PER_CLUSTER = 5000
 
 
+class ServiceEventSink:
+    """Where a service's events go besides its log: the region's recorder (a named callable
+    rather than a closure, so that a region snapshot can write it)."""
+
+    def __init__(self, region, cluster: str, service: str):
+        self.region, self.cluster, self.service = region, cluster, service
+
+    def __call__(self, now: int, message: str) -> None:
+        self.region.record_event(self.cluster, self.service, now, message)
+
+
 def _service_not_found() -> ServiceError:
     return ServiceError("ServiceNotFoundException", "Service not found.")
 
@@ -85,7 +96,7 @@ class ServiceOps:
 
     def add_service(self, record, service: Service) -> dict:
         """A new service joins its cluster (with its event log) and the scheduler's next pass."""
-        service.events = EventLog(service.arn, lambda t, m: self.record_event(record.name, service.name, t, m))
+        service.events = EventLog(service.arn, ServiceEventSink(self, record.name, service.name))
         record.services[service.name] = service
         record.inactive_services.pop(service.name, None)
         self.scheduler.mark(service)
@@ -110,6 +121,9 @@ class ServiceOps:
         placement = {"placementConstraints": request.get("placementConstraints", service.placement_constraints),
                      "placementStrategy": request.get("placementStrategy", service.placement_strategy)}
         constraints, strategy = config.check_placement(placement, definition, launch_type, scheduling)
+        # A new definition must still have the load-balanced container port (else its tasks
+        # could never register: refused here, as ECS does, not at the tick that starts them).
+        check_load_balancers(request.get("loadBalancers", service.request.get("loadBalancers")), definition)
         _check_fargate_service({**placement, **{key: request.get(key, service.request.get(key)) for key in (
             "networkConfiguration", "platformVersion")}}, definition, launch_type, provider_strategy, scheduling)
         desired = service.desired_count

@@ -39,6 +39,23 @@ class ProvisioningQueue:
     def __bool__(self) -> bool:
         return bool(self.waiting)
 
+    # -- region snapshots: ``failed_at`` holds this process's id() of the cluster's owner --------
+    def _snapshot_fields(self) -> dict:
+        unchanged = [k for k, entry in enumerate(self.waiting)
+                     if entry.failed_at is not None and entry.failed_at == self._mark(entry.task)]
+        return {"region": self.region, "waiting": self.waiting, "unchanged_since_failed": unchanged}
+
+    def _snapshot_loaded(self) -> None:
+        """A task that did not fit in a cluster unchanged since is still not tried again (a try
+        draws a placement seed: the loaded region must draw as the original would)."""
+        unchanged = set(self.__dict__.pop("unchanged_since_failed", []))
+        for k, entry in enumerate(self.waiting):
+            entry.failed_at = self._mark(entry.task) if k in unchanged else None
+
+    def _mark(self, task) -> tuple:
+        owner = self.region.clusters[task.cluster].cluster.owner
+        return (id(owner), owner.log.end)
+
     def count(self, cluster: str) -> int:
         return sum(1 for w in self.waiting if w.task.cluster == cluster)
 
@@ -93,7 +110,7 @@ class ProvisioningQueue:
         placement, stop, release, status, attribute and instance change) has moved."""
         region, task = self.region, entry.task
         record = region.clusters[task.cluster]
-        mark = (id(record.cluster.owner), record.cluster.owner.log.end)
+        mark = self._mark(task)
         if entry.failed_at == mark:
             return False
         entry.failed_at = mark

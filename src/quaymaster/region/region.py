@@ -44,6 +44,10 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
              CapacityProviderOps):
     """One AWS account in one region, on a virtual clock."""
 
+    # Installed by whoever holds the region (simulations, tests): a snapshot does not carry
+    # them, and a region loaded from one keeps its own.
+    _snapshot_observers = ("event_sink", "task_sink", "minute_hooks", "sample_hooks")
+
     def __init__(self, name: str = "us-east-1", account: str = "123456789012", *, seed: int = 0,
                  start=DEFAULT_START, tick="15s", blobs=None):
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
@@ -84,11 +88,19 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
         # ECR of this account and region, on the region's clock (epoch seconds). ``blobs``
         # (an ecr BlobStore) may be shared between regions; whoever holds several
         # regions sets ``self.ecr.resolver`` (region name -> registry) for replication.
-        self.ecr = ECRRegistry(account, name, clock=lambda: self.clock.now / 1000, blobs=blobs)
+        self.ecr = ECRRegistry(account, name, clock=self.clock_seconds, blobs=blobs)
         self.lifecycle.pull_error = self._pull_error   # images of this registry missing: no start
 
     @property
     def now(self) -> int:
+        return self.clock.now
+
+    def clock_seconds(self) -> float:
+        """The virtual time in epoch seconds (ECR's clock)."""
+        return self.clock.now / 1000
+
+    def clock_ms(self) -> int:
+        """The virtual time in epoch milliseconds (the clock auto scaling reads)."""
         return self.clock.now
 
     # -- snapshots (region/snapshot.py) ---------------------------------------

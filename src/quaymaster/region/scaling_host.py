@@ -51,9 +51,11 @@ def resource_id(cluster: str, service: str) -> str:
 
 
 class ScalingHost:
+    _snapshot_observers = ("metric_sink", "activity_sink")   # the holder's, not state (region snapshots)
+
     def __init__(self, region):
         self.region = region
-        clock = lambda: region.clock.now  # noqa: E731
+        clock = region.clock_ms   # a bound method: a region snapshot names it
         self.aas = ApplicationAutoScaling(region=region.name, account=region.account, clock=clock,
                                           seed=region.seed, service_exists=self._service_exists)
         self.autoscaling = AutoScaling(region=region.name, account=region.account, clock=clock,

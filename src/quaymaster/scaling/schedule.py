@@ -69,6 +69,16 @@ class Schedule:
     period_ms: int | None = None   # rate(): the interval
     cron: AwsCroniter | None = None
 
+    # Serialization hooks (region snapshots, copies): a schedule is its expression and time
+    # zone; the parsed form is made again from them.
+    def __getstate__(self) -> dict:
+        return {"expression": self.expression, "timezone": getattr(self.zone, "key", None)}
+
+    def __setstate__(self, state: dict) -> None:
+        parsed = parse_schedule(state["expression"], state["timezone"])
+        for name, value in parsed.__dict__.items():
+            object.__setattr__(self, name, value)
+
     def next_after(self, after_ms: int, anchor_ms: int) -> int | None:
         """The next run after ``after_ms``; ``anchor_ms`` is where a rate() counts from."""
         if self.at_ms is not None:
