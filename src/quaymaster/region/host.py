@@ -49,6 +49,20 @@ class KnownFailure:
 
 
 @dataclass
+class KeptSplit:
+    """The portions of a service's last launch and what they were split from: a copy of its
+    strategy (compared by value, so a list changed in place is seen) and of what each
+    provider held (live_by_provider returns a new dict)."""
+    strategy: list
+    count: int
+    held: dict
+    portions: list
+
+    def holds(self, strategy: list, count: int, held: dict) -> bool:
+        return count == self.count and held == self.held and strategy == self.strategy
+
+
+@dataclass
 class Launch:
     service: object
     deployment: object
@@ -61,9 +75,10 @@ class ServiceHost:
         self.region = region
         self._stopped: dict = {}
         self._failed: dict = {}   # (service, provider) -> KnownFailure of its last launch there
+        self._split: dict = {}    # service -> KeptSplit of its last launch
 
     def __getstate__(self):   # a snapshot keeps no memo of the cluster as it was
-        return {**self.__dict__, "_failed": {}}
+        return {**self.__dict__, "_failed": {}, "_split": {}}
 
     @property
     def now(self) -> int:
@@ -97,9 +112,8 @@ class ServiceHost:
         """Start a launch's tasks: by the service's capacity provider strategy (each provider's
         share on its own capacity) or all of its launch type."""
         service = launch.service
-        held = service.live_by_provider() if service.capacity_provider_strategy else None
         tasks, reason, unplaced = [], None, {}
-        for portion in portions(service.launch_type, service.capacity_provider_strategy, launch.count, held):
+        for portion in self._portions(service, launch.count):
             if portion.launch_type == "FARGATE":
                 tasks += self._launch_fargate(launch, portion)
                 continue
@@ -116,6 +130,24 @@ class ServiceHost:
             self._unplaced(service, reason)
         if tasks:
             self._started(service, tasks)
+
+    def _portions(self, service, count: int) -> list:
+        """``launch_plan.portions`` of the service's launch of ``count`` tasks given what each
+        provider holds. A service waiting for capacity asks the same split at every tick (same
+        count, nothing placed since): the last one is kept while its inputs are the same
+        (not in plain runs)."""
+        strategy = service.capacity_provider_strategy
+        if not strategy:
+            return portions(service.launch_type, strategy, count)
+        held = service.live_by_provider()
+        if not self.region.fast_paths:
+            return portions(service.launch_type, strategy, count, held)
+        kept = self._split.get(service)
+        if kept is not None and kept.holds(strategy, count, held):
+            return kept.portions
+        shares = portions(service.launch_type, strategy, count, held)
+        self._split[service] = KeptSplit([dict(item) for item in strategy], count, held, shares)
+        return shares
 
     def _place_on_instances(self, launch: Launch, portion) -> tuple[list, str | None]:
         service, region = launch.service, self.region
