@@ -23,7 +23,6 @@ import pyarrow as pa
 
 from quaymaster.model import describe
 from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_schema
-from quaymaster.region.launch_plan import held_by_provider
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
                                 ProviderView, ServiceView, parse_strategy, split_tasks)
@@ -48,6 +47,19 @@ def _resources(kind) -> list:
 
 def resource_id(cluster: str, service: str) -> str:
     return f"service/{cluster}/{service}"
+
+
+def busy_instances(record) -> set:
+    """The plain walk: EC2 ids of the cluster's instances running a task that is not a DAEMON
+    task (what ``record.busy_instances`` keeps, read by a plain run)."""
+    busy = set()      # instance_tasks holds each instance's tasks until they are STOPPED
+    for tasks in record.instance_tasks.values():
+        for task in tasks.values():
+            if task.last_status != "STOPPED" and (
+                    task.owner is None or task.owner.scheduling_strategy != "DAEMON"):
+                busy.add(task.ec2_instance_id)
+                break
+    return busy
 
 
 class ScalingHost:
@@ -352,13 +364,7 @@ class ScalingHost:
         for record in self.region.clusters.values():
             if record.status != "ACTIVE" or not record.capacity_providers:
                 continue
-            busy = set()      # instance_tasks holds each instance's tasks until they are STOPPED
-            for tasks in record.instance_tasks.values():
-                for task in tasks.values():
-                    if task.last_status != "STOPPED" and (
-                            task.owner is None or task.owner.scheduling_strategy != "DAEMON"):
-                        busy.add(task.ec2_instance_id)
-                        break
+            busy = record.busy_instances if self.region.fast_paths else busy_instances(record)
             waiting = [w for w in (self._waiting_split(record, s, self._live_counts.get(s.arn))
                                    for s in record.services.values()) if w]
             out.append((record, busy, waiting))
@@ -425,16 +431,18 @@ class ScalingHost:
         service still falls short of its desired count (the shortfall split by the strategy, per
         provider); None when nothing waits. A shortfall the scheduler has not tried to place yet
         (a desired count just raised) does not wait. ``live_count``: the live tasks, when counted."""
-        strategy = getattr(service, "capacity_provider_strategy", None)
-        last = self.unplaced.get(service)
-        if not strategy or service.status != "ACTIVE" or last is None or not any(last[1].values()):
+        last = self.unplaced.get(service)       # first: most services left nothing unplaced
+        if last is None or not any(last[1].values()):
             return None
-        if live_count is None:
-            live_count = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
+        strategy = getattr(service, "capacity_provider_strategy", None)
+        if not strategy or service.status != "ACTIVE":
+            return None
+        if live_count is None:      # the tasks not yet STOPPED, from the service's counters
+            live_count = service.task_stats()[3]
         shortfall = service.desired_count - live_count
         if shortfall <= 0:
             return None
-        short = self._split(strategy, shortfall, held_by_provider(service.all_tasks()))
+        short = self._split(strategy, shortfall, service.live_by_provider())
         waiting = {p: min(n, short.get(p, 0)) for p, n in last[1].items()}
         if not any(waiting.values()):
             return None
