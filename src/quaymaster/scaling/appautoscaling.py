@@ -339,5 +339,5 @@ def _last_points(series) -> list:
     """The series' last SCALE_IN_MINUTES points, NaN-padded in front when it is shorter."""
     if series is None:
         return _NO_POINTS
-    tail = [float(v) for v in series[-SCALE_IN_MINUTES:]] if len(series) else []
+    tail = list(series[-SCALE_IN_MINUTES:]) if len(series) else []   # numbers: the caller's array makes them floats
     return _NO_POINTS[:SCALE_IN_MINUTES - len(tail)] + tail if len(tail) < SCALE_IN_MINUTES else tail
