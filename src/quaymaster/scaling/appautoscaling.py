@@ -323,7 +323,9 @@ def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps
         for policy in tracking:
             owners.append(resource_id)
             rows.append((view.running, policy.target, policy.disable_scale_in))
-            windows.append(_last_points(view.metrics.get(policy.metric)))
+            series = view.metrics.get(policy.metric)
+            windows.append(series[-SCALE_IN_MINUTES:] if series is not None and len(series) >= SCALE_IN_MINUTES
+                           else _last_points(series))     # the first: every minute after the 15th
     if not owners:
         return set()
     columns = np.array(rows, np.float64)
