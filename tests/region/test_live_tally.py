@@ -134,3 +134,19 @@ def _ipc(table: pa.Table) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(STEPS, st.booleans())
+def test_the_kept_busy_instances_equal_the_plain_walk_after_every_step(steps, with_daemon):
+    from quaymaster.region.scaling_host import busy_instances
+    region = a_region()
+    if with_daemon:   # DAEMON tasks do not make an instance busy
+        call(region, "CreateService", {"cluster": "prod", "serviceName": "agent", "taskDefinition": "web",
+                                       "schedulingStrategy": "DAEMON"})
+    record = region.clusters["prod"]
+    assert record.busy_instances == busy_instances(record)
+    for step in steps:
+        apply(region, step)
+        assert record.busy_instances == busy_instances(record), step
+        assert set(record._busy) == record.busy_instances and all(record._busy.values())

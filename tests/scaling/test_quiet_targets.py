@@ -53,6 +53,12 @@ def test_a_quiet_policy_proposes_nothing(cases):
     for calm, (r, series, policy) in zip(quiet.tolist(), cases):
         if calm:
             assert _track(policy, series, r, 1, "service/c/s") is None, (r, series, policy)
+    # Given the windows too, quiet is exactly "proposes nothing".
+    windows = np.array([appautoscaling._last_points(s) for _, s, _ in cases], np.float64)
+    quiet = tracking_quiet(running, windows[:, -1], np.array([p.target for _, _, p in cases]),
+                           np.array([p.disable_scale_in for _, _, p in cases]), windows)
+    for calm, (r, series, policy) in zip(quiet.tolist(), cases):
+        assert calm == (_track(policy, series, r, 1, "service/c/s") is None), (r, series, policy)
 
 
 TARGET = st.tuples(st.integers(0, 30), st.integers(0, 30), SERIES,

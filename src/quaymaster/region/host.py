@@ -264,6 +264,7 @@ class ServiceHost:
             if deployment is not None:
                 deployment.add_task(task)
                 task.deployment, task.owner = deployment, service
+            record.task_held(task)
             tasks.append(task)
         region.lifecycle.placed_many(tasks, now)
         return tasks

@@ -131,5 +131,6 @@ class ProvisioningQueue:
         task.network_bindings = network_bindings(row["host_ports"], row["host_ports_udp"])
         task.on_draining = task.instance_arn in record.draining
         record.instance_tasks.setdefault(task.instance_arn, {})[task.arn] = task
+        record.task_held(task)
         region.lifecycle.placed(task, region.clock.now)
         return True

@@ -219,7 +219,9 @@ class Region(Dispatch, ClusterOps, InstanceOps, TaskDefinitionOps, TaskOps, Serv
             record.cluster.stop_tasks(arns)
         for task in tasks:
             if task.instance_arn is not None:
-                self.clusters[task.cluster].instance_tasks.get(task.instance_arn, {}).pop(task.arn, None)
+                record = self.clusters[task.cluster]
+                if record.instance_tasks.get(task.instance_arn, {}).pop(task.arn, None) is not None:
+                    record.task_freed(task)
 
     def _release_resources(self, tasks: list) -> None:
         """Tasks that reached STOPPING: their clusters free their resources (docs/semantics.md)."""

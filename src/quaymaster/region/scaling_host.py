@@ -23,7 +23,6 @@ import pyarrow as pa
 
 from quaymaster.model import describe
 from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_schema
-from quaymaster.region.launch_plan import held_by_provider
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
                                 ProviderView, ServiceView, parse_strategy, split_tasks)
@@ -50,6 +49,19 @@ def resource_id(cluster: str, service: str) -> str:
     return f"service/{cluster}/{service}"
 
 
+def busy_instances(record) -> set:
+    """The plain walk: EC2 ids of the cluster's instances running a task that is not a DAEMON
+    task (what ``record.busy_instances`` keeps, read by a plain run)."""
+    busy = set()      # instance_tasks holds each instance's tasks until they are STOPPED
+    for tasks in record.instance_tasks.values():
+        for task in tasks.values():
+            if task.last_status != "STOPPED" and (
+                    task.owner is None or task.owner.scheduling_strategy != "DAEMON"):
+                busy.add(task.ec2_instance_id)
+                break
+    return busy
+
+
 class ScalingHost:
     _snapshot_observers = ("metric_sink", "activity_sink")   # the holder's, not state (region snapshots)
 
@@ -67,6 +79,7 @@ class ScalingHost:
         self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
         self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
         self._resource_ids: dict = {}       # Service -> "service/<cluster>/<name>"
+        self._workload_keys: dict = {}      # Service -> "<cluster>/<name>" (its key in ``workloads``)
         self._strategies: dict = {}         # a strategy's items (as tuples) -> parsed
         self._splits: dict = {}             # (items, count, held per item) -> split_tasks' answer
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
@@ -244,8 +257,12 @@ class ScalingHost:
         arithmetic is elementwise, so each service's values are those it would get alone); kept
         as ``minute_values`` (one row per service) and appended to each service's ``history``."""
         measured, stats, demands, needs = [], [], [], []
+        workload_keys = self._workload_keys
         for record, service, _ in services:
-            workload = self.workloads.get(f"{record.name}/{service.name}")
+            key = workload_keys.get(service)
+            if key is None:
+                key = workload_keys[service] = f"{record.name}/{service.name}"
+            workload = self.workloads.get(key)
             if workload is not None:
                 running, _, healthy, live = service.task_stats()
                 self._live_counts[service.arn] = live
@@ -264,9 +281,12 @@ class ScalingHost:
                                 per_task[:, 0], per_task[:, 1])
         table = np.column_stack([values[name] for name in SERVICE_METRICS])
         self.minute_values = (now, {service: k for k, service in enumerate(measured)}, table)
-        for service, row in zip(measured, table.tolist()):
-            for series, value in zip(self._series(service), row):
-                series.append(value)
+        for service, (cpu, memory, requests, unserved) in zip(measured, table.tolist()):
+            cpu_series, memory_series, requests_series, unserved_series = self._series(service)
+            cpu_series.append(cpu)
+            memory_series.append(memory)
+            requests_series.append(requests)
+            unserved_series.append(unserved)
 
     def _series(self, service) -> list:
         """The service's ``history`` lists of SERVICE_METRICS (by resource id: a service created
@@ -354,15 +374,10 @@ class ScalingHost:
         for record in self.region.clusters.values():
             if record.status != "ACTIVE" or not record.capacity_providers:
                 continue
-            busy = set()      # instance_tasks holds each instance's tasks until they are STOPPED
-            for tasks in record.instance_tasks.values():
-                for task in tasks.values():
-                    if task.last_status != "STOPPED" and (
-                            task.owner is None or task.owner.scheduling_strategy != "DAEMON"):
-                        busy.add(task.ec2_instance_id)
-                        break
+            busy = record.busy_instances if self.region.fast_paths else busy_instances(record)
+            unplaced = self.unplaced     # most services: nothing left unplaced, nothing waits
             waiting = [w for w in (self._waiting_split(record, s, self._live_counts.get(s.arn))
-                                   for s in record.services.values()) if w]
+                                   for s in record.services.values() if s in unplaced) if w]
             out.append((record, busy, waiting))
         return out
 
@@ -390,6 +405,8 @@ class ScalingHost:
         capacity (``live_counts``: service ARN -> live tasks, counted by the caller at this instant)."""
         total = 0
         for service in record.services.values():
+            if service not in self.unplaced:    # the usual case: nothing waits
+                continue
             waiting = self._waiting_split(record, service, (live_counts or {}).get(service.arn))
             if waiting:
                 total += sum(waiting[1].get(name, 0) for name in record.capacity_providers
@@ -403,7 +420,10 @@ class ScalingHost:
         last = self.unplaced.get(service)
         if last is not None and last[0] == now:
             unplaced = {p: last[1].get(p, 0) + unplaced.get(p, 0) for p in {*last[1], *unplaced}}
-        self.unplaced[service] = (now, unplaced)
+        if any(unplaced.values()):
+            self.unplaced[service] = (now, unplaced)
+        else:        # nothing left unplaced: as if no pass had left any (the minute skips it)
+            self.unplaced.pop(service, None)
 
     def _split(self, strategy: list, count: int, held: dict) -> dict:
         """``split_tasks`` of ``count`` tasks by the strategy given what each provider holds,
@@ -427,16 +447,18 @@ class ScalingHost:
         service still falls short of its desired count (the shortfall split by the strategy, per
         provider); None when nothing waits. A shortfall the scheduler has not tried to place yet
         (a desired count just raised) does not wait. ``live_count``: the live tasks, when counted."""
-        strategy = getattr(service, "capacity_provider_strategy", None)
-        last = self.unplaced.get(service)
-        if not strategy or service.status != "ACTIVE" or last is None or not any(last[1].values()):
+        last = self.unplaced.get(service)       # first: most services left nothing unplaced
+        if last is None or not any(last[1].values()):
             return None
-        if live_count is None:
-            live_count = sum(1 for t in service.all_tasks() if t.last_status != "STOPPED")
+        strategy = getattr(service, "capacity_provider_strategy", None)
+        if not strategy or service.status != "ACTIVE":
+            return None
+        if live_count is None:      # the tasks not yet STOPPED, from the service's counters
+            live_count = service.task_stats()[3]
         shortfall = service.desired_count - live_count
         if shortfall <= 0:
             return None
-        short = self._split(strategy, shortfall, held_by_provider(service.all_tasks()))
+        short = self._split(strategy, shortfall, service.live_by_provider())
         waiting = {p: min(n, short.get(p, 0)) for p, n in last[1].items()}
         if not any(waiting.values()):
             return None

@@ -42,6 +42,10 @@ class ClusterRecord:
     _tally: dict = field(default_factory=dict, repr=False, compare=False)
     _tallied: dict = field(default_factory=dict, repr=False, compare=False)
     _tally_seen: int = field(default=0, repr=False, compare=False)
+    # EC2 instance id -> its tasks in ``instance_tasks`` that are not DAEMON tasks (those
+    # instances are the busy ones managed scaling protects), kept by ``task_held`` / ``task_freed``.
+    _busy: dict = field(default_factory=dict, repr=False, compare=False)
+    busy_instances: set = field(default_factory=set, repr=False, compare=False)
 
     def live_tasks(self):
         live = self._live
@@ -85,3 +89,23 @@ class ClusterRecord:
             self._tallied[task.arn] = key
         else:
             del self._tallied[task.arn]
+
+    def task_held(self, task) -> None:
+        """``task`` was put in ``instance_tasks`` (with its owner set)."""
+        if task.owner is None or task.owner.scheduling_strategy != "DAEMON":
+            instance = task.ec2_instance_id
+            held = self._busy.get(instance, 0)
+            self._busy[instance] = held + 1
+            if not held:
+                self.busy_instances.add(instance)
+
+    def task_freed(self, task) -> None:
+        """``task`` left ``instance_tasks`` (at STOPPED)."""
+        if task.owner is None or task.owner.scheduling_strategy != "DAEMON":
+            instance = task.ec2_instance_id
+            held = self._busy[instance] - 1
+            if held:
+                self._busy[instance] = held
+            else:
+                del self._busy[instance]
+                self.busy_instances.discard(instance)

@@ -19,7 +19,7 @@ from quaymaster.errors import ServiceError
 from quaymaster.paging import DecimalOffset, offset_page
 from quaymaster.scaling import scheduled
 from quaymaster.scaling.alarms import AlarmBook
-from quaymaster.scaling.decide import decide_target, tracking_quiet
+from quaymaster.scaling.decide import SCALE_IN_MINUTES, decide_target, tracking_quiet
 from quaymaster.scaling.policies import (StepScalingPolicy, TargetTrackingPolicy, invalid,
                                          parse_step_scaling, parse_target_tracking)
 from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, ScalingChange,
@@ -314,18 +314,32 @@ def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps
     """The targets with only target-tracking policies, none of which can want anything this
     minute (``decide.tracking_quiet``, over every policy of every target at once): most targets
     most minutes, for which the decision keeps the desired count and the state."""
-    owners, rows = [], []          # per policy: its target, (running, last point, goal, no scale-in)
+    owners, rows = [], []          # per policy: its target, (running, goal, no scale-in)
+    windows = []                   # per policy: its series' last SCALE_IN_MINUTES points
     for resource_id, tracking in tracking_of.items():
         view = services.get(resource_id)
         if view is None or resource_id in steps_of:
             continue
         for policy in tracking:
-            series = view.metrics.get(policy.metric)
             owners.append(resource_id)
-            rows.append((view.running, float(series[-1]) if series is not None and len(series) else math.nan,
-                         policy.target, policy.disable_scale_in))
+            rows.append((view.running, policy.target, policy.disable_scale_in))
+            series = view.metrics.get(policy.metric)
+            windows.append(series[-SCALE_IN_MINUTES:] if series is not None and len(series) >= SCALE_IN_MINUTES
+                           else _last_points(series))     # the first: every minute after the 15th
     if not owners:
         return set()
     columns = np.array(rows, np.float64)
-    quiet = tracking_quiet(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3] != 0)
+    points = np.array(windows, np.float64)
+    quiet = tracking_quiet(columns[:, 0], points[:, -1], columns[:, 1], columns[:, 2] != 0, points)
     return set(owners) - {owner for owner, calm in zip(owners, quiet.tolist()) if not calm}
+
+
+_NO_POINTS = [math.nan] * SCALE_IN_MINUTES
+
+
+def _last_points(series) -> list:
+    """The series' last SCALE_IN_MINUTES points, NaN-padded in front when it is shorter."""
+    if series is None:
+        return _NO_POINTS
+    tail = list(series[-SCALE_IN_MINUTES:]) if len(series) else []   # numbers: the caller's array makes them floats
+    return _NO_POINTS[:SCALE_IN_MINUTES - len(tail)] + tail if len(tail) < SCALE_IN_MINUTES else tail

@@ -104,17 +104,23 @@ def _track(policy: TargetTrackingPolicy, series, running: int, min_capacity: int
 
 
 def tracking_quiet(running: np.ndarray, last: np.ndarray, target: np.ndarray,
-                   disable_scale_in: np.ndarray) -> np.ndarray:
+                   disable_scale_in: np.ndarray, windows: np.ndarray | None = None) -> np.ndarray:
     """Per target-tracking policy (arrays, one entry each): whether ``_track`` wants nothing this
-    minute whatever its metric windows hold, from the running count, the last data point (NaN:
-    none) and the policy's target. The same arithmetic as ``_track``'s, elementwise: a policy
-    that may wish something (its windows decide) is not quiet."""
+    minute, from the running count, the last data point (NaN: none) and the policy's target. The
+    same arithmetic as ``_track``'s, elementwise. Without ``windows`` a policy that may wish
+    something (its windows decide) is not quiet; ``windows``: per policy the last
+    SCALE_IN_MINUTES points of its series, NaN where the series is shorter (the last column is
+    ``last``), read as ``_window`` reads them (a window with a NaN, or too short, wants nothing;
+    NaN compares false)."""
     with np.errstate(invalid="ignore", over="ignore"):
         proposed = np.ceil(running * last / target)
         idle = (running == 0) & ~(last > 0)
         out = (running > 0) & (proposed > running)
-        scale_in = (running > 0) & (proposed < running) & (last <= SCALE_IN_RATIO * target) \
-            & ~disable_scale_in
+        floor = SCALE_IN_RATIO * target
+        scale_in = (running > 0) & (proposed < running) & (last <= floor) & ~disable_scale_in
+        if windows is not None:
+            out &= (windows[:, windows.shape[1] - SCALE_OUT_MINUTES:] > target[:, None]).all(axis=1)
+            scale_in &= (windows <= floor[:, None]).all(axis=1)
     return np.isnan(last) | idle | ~(out | scale_in | (running == 0))
 
 
