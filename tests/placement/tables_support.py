@@ -44,3 +44,19 @@ def request(**fields) -> dict:
     return {"cpu": 0, "memory": 0, "gpu": 0, "eni": 0, "static_tcp": [], "static_udp": [],
             "dynamic_tcp": 0, "dynamic_udp": 0, "required_attributes": [], "member_of": [],
             "distinct_instance": False, "count": 1, "group": "family:web", "strategy": [], **fields}
+
+
+def random_fleet(n: int, seed: int, *, cpu=(1024, 2048), memory=(1024, 4096), **choices) -> pa.Table:
+    """``n`` instances ``i-0000``... with CPU, memory and an availability zone drawn from
+    ``seed``, then each further column of ``choices`` (name -> values), drawn in the order
+    given, so a test's fleet is the same for the same seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    columns = {"ec2_instance_id": [f"i-{k:04d}" for k in range(n)],
+               "cpu_registered": rng.choice(list(cpu), n),
+               "memory_registered": rng.choice(list(memory), n),
+               "attribute:ecs.availability-zone": rng.choice(["a", "b", "c"], n).tolist()}
+    for name, values in choices.items():
+        columns[name] = rng.choice(list(values), n).tolist()
+    return pa.table(columns)

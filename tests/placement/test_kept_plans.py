@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from quaymaster import Cluster
 from quaymaster.taskdef import TaskRequirements
+from tables_support import random_fleet
 
 KIND_A = dict(group="service:a", placement_strategy=[
     {"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "spread", "field": "instanceId"}])
@@ -27,13 +28,7 @@ REQUIREMENTS = TaskRequirements(cpu=128, memory=256)
 
 
 def fleet(n: int, seed: int) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    return pa.table({
-        "ec2_instance_id": [f"i-{k:04d}" for k in range(n)],
-        "cpu_registered": rng.choice([1024, 2048], n),
-        "memory_registered": rng.choice([2048, 4096], n),
-        "attribute:ecs.availability-zone": rng.choice(["a", "b", "c"], n).tolist(),
-    })
+    return random_fleet(n, seed, memory=(2048, 4096))
 
 
 operations = st.lists(st.one_of(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from quaymaster import Cluster
 from quaymaster.placement import prepare
 from quaymaster.taskdef import TaskRequirements
+from tables_support import random_fleet
 
 ZONE = "ecs.availability-zone"
 SPREAD = [{"type": "spread", "field": f"attribute:{ZONE}"}, {"type": "spread", "field": "instanceId"}]
@@ -28,16 +29,9 @@ STATIC_KINDS = [(r, p, x) for r in REQUIREMENTS for p in PROVIDERS for x in EXCL
 
 
 def fleet(n: int, seed: int) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    return pa.table({
-        "ec2_instance_id": [f"i-{k:04d}" for k in range(n)],
-        "cpu_registered": rng.choice([512, 2048], n),
-        "memory_registered": rng.choice([1024, 4096], n),
-        f"attribute:{ZONE}": rng.choice(["a", "b", "c"], n).tolist(),
-        "attribute:tier": rng.choice(["web", "db", None], n).tolist(),
-        "attribute:ecs.capability.external": rng.choice(["", None, None], n).tolist(),
-        "capacity_provider": rng.choice(["cp-a", "cp-b", None], n).tolist(),
-    })
+    return random_fleet(n, seed, cpu=(512, 2048), **{"attribute:tier": ["web", "db", None],
+                        "attribute:ecs.capability.external": ["", None, None],
+                        "capacity_provider": ["cp-a", "cp-b", None]})
 
 
 operations = st.lists(st.one_of(

@@ -5,7 +5,6 @@ drains and attribute changes, by placing the request again whenever the claim is
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from quaymaster import Cluster
 from quaymaster.placement.unchanged import NothingPlaced
 from quaymaster.taskdef import TaskRequirements
+from tables_support import random_fleet
 
 ZONE = "ecs.availability-zone"
 SPREAD = [{"type": "spread", "field": f"attribute:{ZONE}"}, {"type": "spread", "field": "instanceId"}]
@@ -25,14 +25,7 @@ NOTHING = TaskRequirements(cpu=0, memory=0)
 
 
 def fleet(n: int, seed: int) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    return pa.table({
-        "ec2_instance_id": [f"i-{k:04d}" for k in range(n)],
-        "cpu_registered": rng.choice([1024, 2048], n),
-        "memory_registered": rng.choice([1024, 4096], n),
-        f"attribute:{ZONE}": rng.choice(["a", "b", "c"], n).tolist(),
-        "capacity_provider": rng.choice(["cp-a", "cp-b", None], n).tolist(),
-    })
+    return random_fleet(n, seed, capacity_provider=["cp-a", "cp-b", None])
 
 
 operations = st.lists(st.tuples(st.one_of(
