@@ -97,6 +97,9 @@ def test_shared_static_stages_equal_fresh_ones(n, seed, ops):
             fresh = prepare.prefilter(state, requirements.required_attributes, provider, excluded)
             assert np.array_equal(shared, fresh), (operation, requirements, provider, excluded)
             assert not shared.flags.writeable
+            some = np.arange(state.n)[seed % 2::2]   # the codes of a few instances read only theirs
+            assert np.array_equal(prepare.prefilter(state, requirements.required_attributes, provider, excluded,
+                                                    some), fresh[some])
         counts = state.group_count("service:s0")
         shared_bucket, shared_counts = prepare.shared_buckets(cluster, ZONE, counts)
         fresh_bucket, fresh_counts = prepare.spread_buckets(state, ZONE, counts)

@@ -49,10 +49,17 @@ def prefilter(state, required_attributes, capacity_provider: str | None = None,
     code[~state.agent_connected[at]] = reasons.AGENT
     code[state.status[at] != ACTIVE] = reasons.NOT_ACTIVE
     if capacity_provider is not None:
-        providers = np.asarray(state.capacity_provider, dtype=object)   # elementwise ==, not a loop
-        ours = (providers if positions is None else providers[positions]) == capacity_provider
-        code[~ours] = reasons.NOT_ACTIVE
+        code[~_of_provider(state.capacity_provider, capacity_provider, positions)] = reasons.NOT_ACTIVE
     return code
+
+
+def _of_provider(providers: list, capacity_provider: str, positions: np.ndarray | None) -> np.ndarray:
+    """Whether each instance (of ``positions``) is registered with ``capacity_provider``. All of
+    them: one elementwise == over an object array, not a loop; a few (the instances registered
+    since a failed request): only theirs, not an object array of the whole cluster."""
+    if positions is None:
+        return np.asarray(providers, dtype=object) == capacity_provider
+    return np.array([providers[p] == capacity_provider for p in positions.tolist()], dtype=np.bool_)
 
 
 _SHARED_KEPT = 32
