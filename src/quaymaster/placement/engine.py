@@ -55,6 +55,7 @@ _MAX_PORT = 65535
 # The state arrays a plan's structs point at; a plan is used only while they are the same objects.
 _STATE_COLUMNS = ("cpu_remaining", "memory_remaining", "gpu_remaining", "eni_limit", "eni_used",
                   "running_tasks")
+_UNBUILT_INDEX = bytes(ffi.sizeof("qm_index_state"))  # a new plan's index struct: all zeros
 
 
 @dataclass
@@ -78,34 +79,55 @@ class Plan:
 
     def __init__(self, cluster, request: PlacementRequest, prefilter: np.ndarray, fast_paths: bool,
                  kept: bool = True):
-        state, req = cluster.state, request.requirements
+        req = request.requirements
         self.request = request
-        self.state = state
-        self.group_count = state.group_count(request.group)
-        self.prefilter = prefilter
         self.dynamic = request.constraints.dynamic
-        self.member_ok = (prepare.member_mask(state, request.constraints) if self.dynamic else
-                          prepare.static_member_mask(cluster, request.constraints).copy())
-        self.keep: list = []  # arrays the C structs point at
-        self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
+        self.keep: list = []  # the request's arrays the C structs point at
         self.seed = request.seed
-        self.view = self._instances(state)
-        self.strategies = self._strategies(cluster, request.strategies)
         self.n_strategies = len(request.strategies)
         self.rq = self._request(req, request, fast_paths)
         self.n_tcp = len(req.static_tcp) + req.dynamic_tcp
         self.n_udp = len(req.static_udp) + req.dynamic_udp
         self.result = ffi.new("qm_result *")
         self.index = self._index() if kept else ffi.NULL  # one request: no index to keep
+        self._buffers = None
+        self.spread_reads = {s.attribute for s in request.strategies if s.attribute is not None}
+        self._log_rows, self._flags = ffi.new("qm_log_rows *"), ffi.new("int32_t *")
+        self._bind(cluster, prefilter)
+
+    def _bind(self, cluster, prefilter: np.ndarray) -> None:
+        """What the plan reads of the cluster, from the cluster as it is now: its live arrays
+        and the group's counts, the static stages (``prefilter``, the plan's own copy), the
+        memberOf mask and the spread buckets; no index yet and no request answered."""
+        state = cluster.state
+        self.state = state
+        self.group_count = state.group_count(self.request.group)
+        self.prefilter = prefilter
+        self.member_ok = (prepare.member_mask(state, self.request.constraints) if self.dynamic else
+                          prepare.static_member_mask(cluster, self.request.constraints).copy())
+        self.bound: list = []  # arrays of this binding the C structs point at (buckets, index)
+        self.buckets: list = []  # (bucket, counts) of each spread(attribute) strategy
+        self.view = self._instances(state)
+        self.strategies = self._strategies(cluster, self.request.strategies)
         self._index_arrays = False  # allocated at the index's first use (many plans never use it)
         self.requests = 0  # requests this plan has answered
-        self._buffers = None
         self.arrays = tuple(getattr(state, name) for name in _STATE_COLUMNS)
         self.owner = cluster.owner
         self.log_index = cluster.owner.log.end
-        self.spread_reads = {s.attribute for s in request.strategies if s.attribute is not None}
-        self.group_code_value = cluster.tasks.group_code(request.group)
-        self._log_rows, self._flags = ffi.new("qm_log_rows *"), ffi.new("int32_t *")
+        self.group_code_value = cluster.tasks.group_code(self.request.group)
+
+    def rebind(self, cluster, request: PlacementRequest, prefilter: np.ndarray) -> None:
+        """Start afresh on the cluster as it is now, exactly as a new plan of ``request``'s
+        kind would (same key: same requirements, group, constraints, strategies), keeping
+        only what reads the request alone (its C request, result and output buffers).
+        Instances registering make every kept plan start afresh; rebinding spares each the
+        allocations of a new plan and the freeing of the old one."""
+        if self.index != ffi.NULL:  # back to an unbuilt index, its random draw freed
+            lib.qm_index_release(self.index)
+            ffi.memmove(self.index, _UNBUILT_INDEX, len(_UNBUILT_INDEX))
+        self.request = request
+        self._bind(cluster, prefilter)
+        self.reseed(request.seed)
 
     def usable(self, cluster) -> bool:
         """Whether this plan still points at the cluster's live arrays (same instances)."""
@@ -184,7 +206,7 @@ class Plan:
         for k, strategy in enumerate(strategies):
             if strategy.attribute is not None:
                 bucket, counts = prepare.shared_buckets(cluster, strategy.attribute, self.group_count)
-                self.keep += [bucket, counts]
+                self.bound += [bucket, counts]
                 self.buckets.append((bucket, counts))
                 structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
                 structs[k].bucket = ptr(bucket)
@@ -225,7 +247,7 @@ class Plan:
                 ("start", n + 1, np.int64), ("size", n + 1, np.int64), ("top_ok", n + 1, np.uint8))}
             for name, array in arrays.items():
                 setattr(index, name, ptr(array))
-            self.keep += list(arrays.values())
+            self.bound += list(arrays.values())
             index.capacity = n
             self._index_arrays = True
         return self.index
@@ -348,7 +370,10 @@ def _plan_for(cluster, request: PlacementRequest, fast_paths: bool) -> Plan:
         return plan
     static = prepare.shared_prefilter(cluster, request.requirements.required_attributes,
                                       request.capacity_provider, request.excluded_attribute)
-    plan = Plan(cluster, request, static.copy(), fast_paths)
+    if plan is not None and fast_paths:  # a plain run builds anew: the reference rebinding is tested against
+        plan.rebind(cluster, request, static.copy())
+    else:
+        plan = Plan(cluster, request, static.copy(), fast_paths)
     plans.pop(key, None)
     if len(plans) >= max(_PLANS_KEPT, _PLAN_BUDGET_BYTES // (_PLAN_BYTES_PER_INSTANCE * max(1, cluster.state.n))):
         plans.pop(next(iter(plans)))
