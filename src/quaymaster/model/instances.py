@@ -129,11 +129,26 @@ class InstanceState:
                      "running_tasks", "eni_used"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
         for group, counts in self.group_counts.items():
-            self.group_counts[group] = np.concatenate([counts, np.zeros(other.n, dtype=np.int64)])
+            self.group_counts[group] = self._counts_grown(group, counts, offset + other.n)
         for name in sorted(set(self.attributes) | set(other.attributes)):  # sorted: deterministic
             mine = self.attributes.get(name) or AttributeColumn.missing(offset)
             mine.extend(other.attribute(name).strings())
             self.attributes[name] = mine
+
+    def _counts_grown(self, group: str, counts: np.ndarray, n: int) -> np.ndarray:
+        """A group's counts followed by zeros up to ``n`` instances. Grown counts are views of
+        a buffer kept with room to spare (zeros past the counts: no instance is there yet), so
+        that a registration takes a longer view of each group's buffer instead of copying the
+        counts of every group (a simulation's hundreds of services) at every batch."""
+        room = self.__dict__.setdefault("_count_room", {})   # a cache: copies start without
+        buffer = room.get(group)
+        if buffer is None or counts.base is not buffer or len(buffer) < n:
+            buffer = room[group] = np.zeros(max(n, 2 * len(counts)), dtype=np.int64)
+            buffer[:len(counts)] = counts
+        return buffer[:n]
+
+    def __getstate__(self):   # a pickle keeps the counts, not the room kept behind them
+        return {name: value for name, value in self.__dict__.items() if name != "_count_room"}
 
     def copy(self) -> InstanceState:
         """An independent copy: arrays copied, attribute columns deep-copied, no caches."""
