@@ -24,6 +24,7 @@ import pyarrow as pa
 from quaymaster.model import describe
 from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_schema
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
+from quaymaster.scaling.recent import RecentPoints
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
                                 ProviderView, ServiceView, parse_strategy, split_tasks)
 from quaymaster.workloads import minute_metrics
@@ -78,6 +79,7 @@ class ScalingHost:
         # The last metrics computed: (minute end ms, {Service: row}, rows of SERVICE_METRICS values)
         self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
         self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
+        self.recent = RecentPoints(SERVICE_METRICS)   # the tails of ``history`` as one array
         self._resource_ids: dict = {}       # Service -> "service/<cluster>/<name>"
         self._workload_keys: dict = {}      # Service -> "<cluster>/<name>" (its key in ``workloads``)
         self._strategies: dict = {}         # a strategy's items (as tuples) -> parsed
@@ -236,7 +238,8 @@ class ScalingHost:
         if now > self.region.clock.start:
             self._service_metrics(now, services)
         self._apply(self.aas.run_scheduled_actions(now, {key: s.desired_count for _, s, key in services}))
-        self._apply(self.aas.run_policies(now, self._views(services)))
+        recent = self.recent if self.region.fast_paths else None   # plain: the quiet test slices ``history``
+        self._apply(self.aas.run_policies(now, self._views(services), recent))
         self._managed_scaling(now)
 
     def _services(self) -> list:
@@ -281,6 +284,7 @@ class ScalingHost:
                                 per_task[:, 0], per_task[:, 1])
         table = np.column_stack([values[name] for name in SERVICE_METRICS])
         self.minute_values = (now, {service: k for k, service in enumerate(measured)}, table)
+        self.recent.push(self.recent.slots([self._resource_ids[service] for service in measured]), table)
         for service, (cpu, memory, requests, unserved) in zip(measured, table.tolist()):
             cpu_series, memory_series, requests_series, unserved_series = self._series(service)
             cpu_series.append(cpu)
