@@ -8,10 +8,11 @@ import math
 import numpy as np
 from hypothesis import example, given, settings, strategies as st
 
-from quaymaster.region.scaling_host import ScalingHost
+from quaymaster.region.scaling_host import SERVICE_METRICS, ScalingHost
 from quaymaster.scaling import appautoscaling
 from quaymaster.scaling.decide import _track, decide_target, tracking_quiet
 from quaymaster.scaling.policies import TargetTrackingPolicy
+from quaymaster.scaling.recent import RecentPoints
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
 
 POINT = st.one_of(st.floats(0, 300), st.just(math.nan),
@@ -65,9 +66,8 @@ TARGET = st.tuples(st.integers(0, 30), st.integers(0, 30), SERIES,
                    st.lists(POLICY, max_size=2, unique_by=lambda p: p.name))
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(TARGET, min_size=1, max_size=8))
-def test_skipping_quiet_targets_decides_as_asking_every_one(targets):
+def _policy_run(targets):
+    """An Application Auto Scaling with the targets' policies and their services' views."""
     aas = appautoscaling.ApplicationAutoScaling()
     services = {}
     for k, (running, desired, series, policies) in enumerate(targets):
@@ -79,7 +79,28 @@ def test_skipping_quiet_targets_decides_as_asking_every_one(targets):
                 resource, policy.name, "TargetTrackingScaling", f"arn{k}{policy.name}", 0, {}, policy)
         metrics = {"CPUUtilization": list(series), "MemoryUtilization": list(reversed(series))}
         services[resource] = appautoscaling.ServiceView(running, desired, metrics)
-    changes = [(c.resource_id, c.from_count, c.to_count, c.cause) for c in aas.run_policies(600_000, services)]
+    return aas, services
+
+
+def _recent_of(services) -> RecentPoints:
+    """The views' series pushed into a RecentPoints one minute at a time (its metrics in
+    another order than the views': the policies find theirs by name)."""
+    recent = RecentPoints(("MemoryUtilization", "CPUUtilization"))
+    for resource, view in services.items():
+        cpu, memory = view.metrics["CPUUtilization"], view.metrics["MemoryUtilization"]
+        slot = recent.slots([resource])
+        for a, b in zip(memory, cpu):
+            recent.push(slot, np.array([[a, b]], np.float64))
+    return recent
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(TARGET, min_size=1, max_size=8), st.booleans())
+def test_skipping_quiet_targets_decides_as_asking_every_one(targets, with_recent):
+    aas, services = _policy_run(targets)
+    recent = _recent_of(services) if with_recent else None
+    changes = [(c.resource_id, c.from_count, c.to_count, c.cause)
+               for c in aas.run_policies(600_000, services, recent)]
     expected = []
     for k, (running, desired, series, policies) in enumerate(targets):
         resource = f"service/prod/s{k}"
@@ -90,6 +111,35 @@ def test_skipping_quiet_targets_decides_as_asking_every_one(targets):
         if decision.cause is not None:
             expected.append((resource, desired, decision.desired, decision.cause))
     assert changes == expected
+
+
+MINUTE = st.lists(st.tuples(st.integers(0, 6), st.sampled_from([0.0, 45.0, 50.0, 1.5, -0.0]),
+                            st.one_of(st.floats(allow_nan=True), st.just(math.nan))), max_size=10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(MINUTE, max_size=40))
+def test_recent_points_are_the_tails_of_the_series(minutes):
+    """Minutes of metrics appended to some services' series (a service may be missing any
+    minute, a new one may appear): the windows RecentPoints gives are the series' tails as the
+    plain quiet test reads them, for known and unknown services and metrics."""
+    recent = RecentPoints(SERVICE_METRICS)
+    history: dict = {}
+    resources = [f"service/c/s{k}" for k in range(8)]
+    for minute in minutes:
+        rows = {}
+        for k, cpu, memory in minute:            # at most one row per service a minute
+            rows[resources[k]] = (cpu, memory, cpu * 2, memory)
+        if rows:
+            table = np.array(list(rows.values()), np.float64)
+            recent.push(recent.slots(list(rows)), table)
+            for resource, values in zip(rows, table.tolist()):
+                for name, value in zip(SERVICE_METRICS, values):
+                    history.setdefault(resource, {}).setdefault(name, []).append(value)
+        pairs = [(r, m) for r in resources for m in (*SERVICE_METRICS, "Other")]
+        got = recent.windows([r for r, _ in pairs], [m for _, m in pairs])
+        want = np.array([appautoscaling._last_points(history.get(r, {}).get(m)) for r, m in pairs], np.float64)
+        assert got.tobytes() == want.tobytes()
 
 
 PROVIDERS = ["a", "b", "c"]

@@ -16,6 +16,7 @@ Rows leave through ``metric_sink(time, scope, cluster, name, metric, value)`` an
 
 from __future__ import annotations
 
+import operator
 from typing import Callable
 
 import numpy as np
@@ -24,6 +25,7 @@ import pyarrow as pa
 from quaymaster.model import describe
 from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_schema
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
+from quaymaster.scaling.recent import RecentPoints
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
                                 ProviderView, ServiceView, parse_strategy, split_tasks)
 from quaymaster.workloads import minute_metrics
@@ -62,6 +64,11 @@ def busy_instances(record) -> set:
     return busy
 
 
+def _same_objects(these: list, those: list) -> bool:
+    """Whether the lists hold the same objects in the same order (identity, not equality)."""
+    return len(these) == len(those) and all(map(operator.is_, these, those))
+
+
 class ScalingHost:
     _snapshot_observers = ("metric_sink", "activity_sink")   # the holder's, not state (region snapshots)
 
@@ -78,13 +85,15 @@ class ScalingHost:
         # The last metrics computed: (minute end ms, {Service: row}, rows of SERVICE_METRICS values)
         self.minute_values: tuple = (None, {}, np.empty((0, len(SERVICE_METRICS))))
         self._series_of: dict = {}          # Service -> its history lists, in SERVICE_METRICS order
+        self.recent = RecentPoints(SERVICE_METRICS)   # the tails of ``history`` as one array
         self._resource_ids: dict = {}       # Service -> "service/<cluster>/<name>"
         self._workload_keys: dict = {}      # Service -> "<cluster>/<name>" (its key in ``workloads``)
         self._strategies: dict = {}         # a strategy's items (as tuples) -> parsed
         self._splits: dict = {}             # (items, count, held per item) -> split_tasks' answer
         self._live_counts: dict = {}        # service ARN -> live tasks, within one minute step
         self._running_counts: dict = {}     # service ARN -> running tasks, within one minute step
-        self._demand_blocks: dict = {}      # workload service -> (first minute ms, [(cpu, memory, requests)], workload)
+        self._demand_blocks: dict = {}      # workload service -> (first minute ms, demand rows, workload)
+        self._demand_roster: tuple | None = None   # the measured workloads' blocks side by side (_roster)
         self.unplaced: dict = {}            # Service -> (tick ms, {provider: tasks its last pass left unplaced})
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
@@ -236,7 +245,8 @@ class ScalingHost:
         if now > self.region.clock.start:
             self._service_metrics(now, services)
         self._apply(self.aas.run_scheduled_actions(now, {key: s.desired_count for _, s, key in services}))
-        self._apply(self.aas.run_policies(now, self._views(services)))
+        recent = self.recent if self.region.fast_paths else None   # plain: the quiet test slices ``history``
+        self._apply(self.aas.run_policies(now, self._views(services), recent))
         self._managed_scaling(now)
 
     def _services(self) -> list:
@@ -256,8 +266,9 @@ class ScalingHost:
         """The minute's metrics of every service with a workload, in one vectorised step (the
         arithmetic is elementwise, so each service's values are those it would get alone); kept
         as ``minute_values`` (one row per service) and appended to each service's ``history``."""
-        measured, stats, demands, needs = [], [], [], []
-        workload_keys = self._workload_keys
+        measured, workloads = [], []
+        inputs: list = []         # per service: running, healthy, task CPU, task memory (one flat list)
+        workload_keys, live_counts, running_counts = self._workload_keys, self._live_counts, self._running_counts
         for record, service, _ in services:
             key = workload_keys.get(service)
             if key is None:
@@ -265,24 +276,25 @@ class ScalingHost:
             workload = self.workloads.get(key)
             if workload is not None:
                 running, _, healthy, live = service.task_stats()
-                self._live_counts[service.arn] = live
-                self._running_counts[service.arn] = running
+                live_counts[service.arn] = live
+                running_counts[service.arn] = running
                 measured.append(service)
-                stats.append((running, healthy))
-                demands.append(self._demand(workload, now - MINUTE_MS))
+                workloads.append(workload)
                 requirements = service.primary.task_definition.requirements()
-                needs.append((requirements.cpu or 1, requirements.memory or 1))
+                inputs += (running, healthy, requirements.cpu or 1, requirements.memory or 1)
         if not measured:
             return
-        demand = np.array(demands, dtype=np.float64)
-        counts = np.array(stats, dtype=np.float64)
-        per_task = np.array(needs, dtype=np.float64)
+        demand = self._demand_rows(workloads, now - MINUTE_MS)
+        counts = np.array(inputs, dtype=np.float64).reshape(-1, 4)
         values = minute_metrics(demand[:, 0], demand[:, 1], demand[:, 2], counts[:, 0], counts[:, 1],
-                                per_task[:, 0], per_task[:, 1])
+                                counts[:, 2], counts[:, 3])
         table = np.column_stack([values[name] for name in SERVICE_METRICS])
         self.minute_values = (now, {service: k for k, service in enumerate(measured)}, table)
+        self.recent.push(self.recent.slots([self._resource_ids[service] for service in measured]), table)
+        series_of = self._series_of
         for service, (cpu, memory, requests, unserved) in zip(measured, table.tolist()):
-            cpu_series, memory_series, requests_series, unserved_series = self._series(service)
+            cpu_series, memory_series, requests_series, unserved_series = \
+                series_of.get(service) or self._series(service)
             cpu_series.append(cpu)
             memory_series.append(memory)
             requests_series.append(requests)
@@ -297,18 +309,51 @@ class ScalingHost:
             cached = self._series_of[service] = [history.setdefault(name, []) for name in SERVICE_METRICS]
         return cached
 
-    def _demand(self, workload, minute_ms: int) -> tuple[float, float, float]:
-        """(CPU, memory, requests) demand of the minute starting at ``minute_ms``, from a day's
-        block computed at once (a workload's demand of a minute does not depend on the others)."""
+    def _demand_block(self, workload, minute_ms: int) -> tuple:
+        """(first minute ms, (DEMAND_BLOCK_MINUTES, 3) CPU, memory and requests demand, workload):
+        the day of the workload's demand that holds the minute starting at ``minute_ms``,
+        computed at once (a workload's demand of a minute does not depend on the others)."""
         block = self._demand_blocks.get(workload.service)
         if block is None or block[2] is not workload or \
                 not 0 <= (minute_ms - block[0]) // MINUTE_MS < DEMAND_BLOCK_MINUTES:
             times = minute_ms + MINUTE_MS * np.arange(DEMAND_BLOCK_MINUTES, dtype=np.int64)
             demand = workload.demand(times, start_ms=self.region.clock.start, seed=self.region.seed)
-            block = (minute_ms, list(zip(demand.cpu.tolist(), demand.memory.tolist(), demand.requests.tolist())),
-                     workload)
+            rows = np.column_stack([demand.cpu, demand.memory, demand.requests]).astype(np.float64)
+            block = (minute_ms, rows, workload)
             self._demand_blocks[workload.service] = block
-        return block[1][(minute_ms - block[0]) // MINUTE_MS]
+        return block
+
+    def _demand(self, workload, minute_ms: int) -> np.ndarray:
+        """(CPU, memory, requests) demand of the minute starting at ``minute_ms``."""
+        first, values, _ = self._demand_block(workload, minute_ms)
+        return values[(minute_ms - first) // MINUTE_MS]
+
+    def _demand_rows(self, workloads: list, minute_ms: int) -> np.ndarray:
+        """(len(workloads), 3): each workload's ``_demand`` of the minute. A fast run reads them
+        as one column of a (workloads x minutes) copy of their blocks, kept while the same
+        workloads are asked, in the same order, for minutes the copy holds; a plain run asks
+        ``_demand`` of each."""
+        if not self.region.fast_paths:
+            rows = [self._demand(workload, minute_ms) for workload in workloads]
+            return np.array(rows, np.float64).reshape(-1, 3)
+        roster = self._demand_roster
+        if roster is None or not _same_objects(roster[0], workloads) or \
+                not 0 <= (minute_ms - roster[1]) // MINUTE_MS < roster[2].shape[1]:
+            roster = self._demand_roster = self._roster(workloads, minute_ms)
+        return roster[2][:, (minute_ms - roster[1]) // MINUTE_MS]
+
+    def _roster(self, workloads: list, minute_ms: int) -> tuple:
+        """(workloads, first minute ms, (workloads, minutes, 3) demand): the minutes from
+        ``minute_ms`` that every workload's block holds, copied side by side."""
+        blocks = [self._demand_block(workload, minute_ms) for workload in workloads]
+        end = min((first + MINUTE_MS * DEMAND_BLOCK_MINUTES for first, _, _ in blocks),
+                  default=minute_ms + MINUTE_MS)
+        minutes = (end - minute_ms) // MINUTE_MS
+        demand = np.empty((len(blocks), minutes, 3), np.float64)
+        for row, (first, values, _) in enumerate(blocks):
+            offset = (minute_ms - first) // MINUTE_MS
+            demand[row] = values[offset:offset + minutes]
+        return workloads, minute_ms, demand
 
     def _views(self, services: list) -> dict:
         views = {}

@@ -25,6 +25,7 @@ from quaymaster.scaling.policies import (StepScalingPolicy, TargetTrackingPolicy
 from quaymaster.scaling.records import (DIMENSION, NAMESPACE, PolicyRecord, ScalingChange,
                                         ServiceView, TargetRecord, check_target_key,
                                         parse_resource_id, required_target_key, uuid_for)
+from quaymaster.scaling.recent import RecentPoints
 from quaymaster.api_models import check_request
 from quaymaster.scaling.shapes import from_millis
 
@@ -269,11 +270,14 @@ class ApplicationAutoScaling:
             self._record_activity(change, f"Setting desired count to {change.to_count}.")
         return changes
 
-    def run_policies(self, now_ms: int, services: Mapping[str, ServiceView]) -> list[ScalingChange]:
+    def run_policies(self, now_ms: int, services: Mapping[str, ServiceView],
+                     recent: RecentPoints | None = None) -> list[ScalingChange]:
         """Step 5 of the clock, scaling policies: each target's decision at ``now_ms``.
 
         ``services`` maps resource ids to what each service looks like after
         the minute's metrics are recorded; targets without a view are skipped.
+        ``recent``, when given, holds the last points of the views' series (the quiet test
+        reads them there instead of slicing the series).
         """
         changes = []
         tracking_of: dict[str, list] = {}
@@ -284,7 +288,7 @@ class ApplicationAutoScaling:
             else:
                 steps_of.setdefault(record.resource_id, []).append(
                     self.alarms.attach(record.parsed, record.arn))
-        quiet = _quiet_targets(services, tracking_of, steps_of)
+        quiet = _quiet_targets(services, tracking_of, steps_of, recent)
         for target in self.targets.values():
             view = services.get(target.resource_id)
             tracking = tracking_of.get(target.resource_id, [])
@@ -310,12 +314,14 @@ class ApplicationAutoScaling:
         return changes
 
 
-def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps_of: dict) -> set:
+def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps_of: dict,
+                   recent: RecentPoints | None = None) -> set:
     """The targets with only target-tracking policies, none of which can want anything this
     minute (``decide.tracking_quiet``, over every policy of every target at once): most targets
-    most minutes, for which the decision keeps the desired count and the state."""
+    most minutes, for which the decision keeps the desired count and the state. The windows
+    come from ``recent`` when given, else from the views' series."""
     owners, rows = [], []          # per policy: its target, (running, goal, no scale-in)
-    windows = []                   # per policy: its series' last SCALE_IN_MINUTES points
+    read = []                      # per policy: the metric its series is of
     for resource_id, tracking in tracking_of.items():
         view = services.get(resource_id)
         if view is None or resource_id in steps_of:
@@ -323,13 +329,13 @@ def _quiet_targets(services: Mapping[str, ServiceView], tracking_of: dict, steps
         for policy in tracking:
             owners.append(resource_id)
             rows.append((view.running, policy.target, policy.disable_scale_in))
-            series = view.metrics.get(policy.metric)
-            windows.append(series[-SCALE_IN_MINUTES:] if series is not None and len(series) >= SCALE_IN_MINUTES
-                           else _last_points(series))     # the first: every minute after the 15th
+            read.append(policy.metric)
     if not owners:
         return set()
     columns = np.array(rows, np.float64)
-    points = np.array(windows, np.float64)
+    points = recent.windows(owners, read) if recent is not None else \
+        np.array([_last_points(services[owner].metrics.get(metric)) for owner, metric in zip(owners, read)],
+                 np.float64)
     quiet = tracking_quiet(columns[:, 0], points[:, -1], columns[:, 1], columns[:, 2] != 0, points)
     return set(owners) - {owner for owner, calm in zip(owners, quiet.tolist()) if not calm}
 
