@@ -219,3 +219,23 @@ def test_first_chosen_among_is_the_full_order_filtered(case, data):
     take = data.draw(st.integers(0, len(wanted) + 1))
     chosen = first_chosen_among(cluster, group, count, wanted, take, strategy or None, seed)
     assert chosen == [arn for arn in order if arn in wanted][:take]
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scale_in_cases(), st.data())
+def test_one_group_ranking_serves_every_seed_as_a_fresh_one(case, data):
+    # A scale-in under a capacity provider strategy ranks its group once per provider, with a
+    # seed each, on one GroupRanking (region/host.py); each must choose as a ranking read afresh.
+    from quaymaster.placement.scalein import GroupRanking, first_chosen_among
+
+    instances, tasks, group, strategy, count, _ = case
+    cluster = Cluster.from_arrow(instances, tasks)
+    ranking = GroupRanking(cluster, group, strategy or None)
+    for seed in data.draw(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=4)):
+        order = cluster.choose_tasks_to_stop(group, count, strategy or None, seed)
+        wanted = set(data.draw(st.lists(st.sampled_from(order), unique=True))) if order else set()
+        take = data.draw(st.integers(0, len(wanted) + 1))
+        fresh = first_chosen_among(cluster, group, count, wanted, take, strategy or None, seed)
+        assert first_chosen_among(cluster, group, count, wanted, take, strategy or None, seed,
+                                  ranking=ranking) == fresh

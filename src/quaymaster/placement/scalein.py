@@ -65,20 +65,25 @@ class _Candidates:
 def choose_tasks_to_stop(cluster, group: str, count: int, placement_strategy=None,
                          seed: int = 0) -> list[str]:
     """ARNs of the ``count`` tasks of ``group`` to stop, in the order they are chosen."""
-    candidates, chosen = _choose(cluster, group, count, placement_strategy, seed)
-    return _arns_of(cluster.tasks, candidates, chosen)
+    seed = _check_count_and_seed(count, seed)
+    ranking = GroupRanking(cluster, group, placement_strategy)
+    return _arns_of(cluster.tasks, ranking.candidates, ranking.chosen(count, seed))
 
 
 def first_chosen_among(cluster, group: str, count: int, wanted, take: int, placement_strategy=None,
-                       seed: int = 0) -> list[str]:
+                       seed: int = 0, ranking: GroupRanking | None = None) -> list[str]:
     """The first ``take`` ARNs in ``wanted`` (a set or dict of ARNs) of what
     :func:`choose_tasks_to_stop` answers, in its order; the ARNs of the others are never made
-    (a service scale-in ranks its whole group to stop a few of its candidates)."""
-    candidates, chosen = _choose(cluster, group, count, placement_strategy, seed)
+    (a service scale-in ranks its whole group to stop a few of its candidates). ``ranking``:
+    a :class:`GroupRanking` of the same group and strategies on the cluster as it is now."""
+    seed = _check_count_and_seed(count, seed)
+    if ranking is None:
+        ranking = GroupRanking(cluster, group, placement_strategy)
     out: list[str] = []
     if take <= 0:
         return out
-    for index in chosen.tolist():
+    candidates = ranking.candidates
+    for index in ranking.chosen(count, seed).tolist():
         arn = candidates.arn(cluster.tasks, index)
         if arn in wanted:
             out.append(arn)
@@ -87,37 +92,56 @@ def first_chosen_among(cluster, group: str, count: int, wanted, take: int, place
     return out
 
 
-def _choose(cluster, group: str, count: int, placement_strategy, seed: int) -> tuple:
-    """(the group's candidates, the indexes of those chosen, in order)."""
+class GroupRanking:
+    """What choosing among a group's live tasks reads, but for the seed: the candidates and
+    the kernels' columns of the group's strategies.
+
+    A service scale-in under a capacity provider strategy ranks its group once per provider
+    holding too many, each time with a seed of its own, before it stops any: every ranking
+    reads the same cluster, so these are read once (:meth:`chosen` leaves them unchanged).
+    """
+
+    def __init__(self, cluster, group: str, placement_strategy=None):
+        strategies = parse_strategies(placement_strategy, default=DEFAULT_SERVICE)
+        self.ranked = []   # the strategies up to the first random: none after it decides
+        for s in strategies:
+            self.ranked.append(s)
+            if s.type == "random":
+                break
+        self.candidates = _Candidates(cluster.tasks, cluster.tasks._group_index.get(group))
+        self._columns: tuple = ()
+        if len(self.candidates):
+            self._columns = _strategy_columns(self.ranked, self.candidates, cluster.state)
+            self._daemon = self.candidates.column("daemon").astype(np.bool_)
+
+    def chosen(self, count: int, seed: int) -> np.ndarray:
+        """The indexes of the ``count`` candidates chosen with ``seed``, in order."""
+        m = len(self.candidates)
+        if m == 0 or count == 0:
+            return np.empty(0, np.int64)
+        count = min(count, m)  # no more than the group has: a huge count (2**63) chooses them all
+        kinds, bucket, bucket_count, binpack_value, binpack_base = self._columns
+        # the kernels count each choice down in these two: a copy for each ranking
+        bucket_count, binpack_base = bucket_count.copy(), binpack_base.copy()
+        daemon, rows = self._daemon, self.candidates.rows
+        tie = _tie_keys_at(seed, rows)
+        chosen = np.empty(count, dtype=np.int64)
+        if count > _SCAN_UP_TO and count * m > _SCAN_WORK and _heap_fits(self.ranked):
+            order, cell_start, group_start = _cells(kinds, bucket, binpack_value, daemon, tie)
+            done = choose_victims_heap(kinds, bucket, bucket_count, binpack_value, binpack_base,
+                                       daemon, tie, count, order, cell_start, group_start, chosen)
+        else:  # random's j(t, n)-th draw, or a later attribute spread: the scan
+            done = choose_victims(kinds, bucket, bucket_count, binpack_value, binpack_base,
+                                  daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
+        return chosen[:done]
+
+
+def _check_count_and_seed(count: int, seed: int) -> int:
+    """Refuse a bad ``count`` or ``seed`` (in that order, before the strategies); the seed as an int."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise InvalidParameterError(f"count must be an integer >= 0, found {count!r}", field="count",
                                     value=count)
-    seed = _check_seed(seed)
-    strategies = parse_strategies(placement_strategy, default=DEFAULT_SERVICE)
-    state = cluster.state
-    candidates = _Candidates(cluster.tasks, cluster.tasks._group_index.get(group))
-    m = len(candidates)
-    if m == 0 or count == 0:
-        return candidates, np.empty(0, np.int64)
-    count = min(count, m)  # no more than the group has: a huge count (2**63) chooses them all
-    ranked = []
-    for s in strategies:
-        ranked.append(s)
-        if s.type == "random":
-            break
-    kinds, bucket, bucket_count, binpack_value, binpack_base = _strategy_columns(ranked, candidates, state)
-    daemon = candidates.column("daemon").astype(np.bool_)
-    rows = candidates.rows
-    tie = _tie_keys_at(seed, rows)
-    chosen = np.empty(count, dtype=np.int64)
-    if count > _SCAN_UP_TO and count * m > _SCAN_WORK and _heap_fits(ranked):
-        order, cell_start, group_start = _cells(kinds, bucket, binpack_value, daemon, tie)
-        done = choose_victims_heap(kinds, bucket, bucket_count, binpack_value, binpack_base,
-                                   daemon, tie, count, order, cell_start, group_start, chosen)
-    else:  # random's j(t, n)-th draw, or a later attribute spread: the scan
-        done = choose_victims(kinds, bucket, bucket_count, binpack_value, binpack_base,
-                              daemon, rows, tie, count, np.uint64(seed_state(seed)), chosen)
-    return candidates, chosen[:done]
+    return _check_seed(seed)
 
 
 def _strategy_columns(ranked, candidates, state) -> tuple:

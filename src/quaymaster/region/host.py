@@ -13,7 +13,7 @@ from quaymaster.lifecycle import Task
 from quaymaster.region.fargate_host import fargate_subnets
 from quaymaster.scaling.fargate import resolve_platform_version
 from quaymaster.region.launch_plan import EXTERNAL_ATTRIBUTE, placement_target, portions
-from quaymaster.placement.scalein import first_chosen_among
+from quaymaster.placement.scalein import GroupRanking, first_chosen_among
 from quaymaster.placement.strategy import DEFAULT_SERVICE
 from quaymaster.placement.unchanged import NothingPlaced
 from quaymaster.scaling.strategy import parse_strategy, split_tasks
@@ -295,25 +295,29 @@ class ServiceHost:
     def _victims_by_split(self, service, candidates: list, count: int) -> list:
         keep = split_tasks(max(0, service.count(LIVE) - count), parse_strategy(service.capacity_provider_strategy))
         held = service.live_by_provider()
+        # Nothing stops before every provider's victims are chosen: the group is read once for
+        # all of its rankings (each read afresh in plain runs).
+        ranking = self._group_ranking(service) if self.region.fast_paths else None
         chosen: list = []
         for provider, target in keep.items():
             excess = min(held.get(provider, 0) - target, count - len(chosen))
             theirs = [t for t in candidates if t.capacity_provider == provider]
             if excess > 0 and theirs:
-                chosen += self._ordered_victims(service, theirs, excess)
+                chosen += self._ordered_victims(service, theirs, excess, ranking)
         if len(chosen) < count:
             taken = {t.arn for t in chosen}
             chosen += self._ordered_victims(service, [t for t in candidates if t.arn not in taken],
-                                            count - len(chosen))
+                                            count - len(chosen), ranking)
         return chosen
 
-    def _ordered_victims(self, service, candidates: list, count: int) -> list:
+    def _ordered_victims(self, service, candidates: list, count: int, ranking: GroupRanking | None = None) -> list:
+        """``ranking``: a GroupRanking of the service's group on its cluster as it is now (None: read it)."""
         if count >= len(candidates):
             return list(candidates)
         fargate = [t for t in candidates if t.instance_arn is None]
         if fargate:   # no instance to read the strategies on: the instance tasks, then zone balance
             placed = [t for t in candidates if t.instance_arn is not None]
-            chosen = self._ordered_victims(service, placed, count) if placed else []
+            chosen = self._ordered_victims(service, placed, count, ranking) if placed else []
             return chosen + fargate_victims(service, fargate, count - len(chosen))
         record = self.region.clusters[service.cluster]
         wanted = {t.arn: t for t in candidates}
@@ -321,8 +325,13 @@ class ServiceHost:
         # ``count`` candidates are taken.
         arns = first_chosen_among(record.cluster, service.group, service.count(PRESENT), wanted, count,
                                   placement_strategy=service.placement_strategy or None,
-                                  seed=self.region.next_placement_seed())
+                                  seed=self.region.next_placement_seed(),
+                                  ranking=ranking or self._group_ranking(service))
         return [wanted[arn] for arn in arns]
+
+    def _group_ranking(self, service) -> GroupRanking:
+        return GroupRanking(self.region.clusters[service.cluster].cluster, service.group,
+                            service.placement_strategy or None)
 
     # -- DAEMON ---------------------------------------------------------------
 

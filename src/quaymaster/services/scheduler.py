@@ -3,6 +3,9 @@
 Passes cost what changes: a service gets a pass only when it is *dirty*
 (created, updated, one of its tasks changed, an instance it cares about
 changed) or one of its timers (throttling, the launch-rate minute) is due.
+A dirty service already at rest (:func:`at_rest`: what its pass would find
+asks for nothing) is passed over in fast runs: capacity arriving marks every
+service of the cluster, and most of them have nothing waiting.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import heapq
 from quaymaster.services.daemon import daemon_pass
 from quaymaster.services.policy import circuit_breaker_threshold, throttle_delay_s
 from quaymaster.services.rolling import replica_pass
-from quaymaster.services.tally import HEALTHY
+from quaymaster.services.tally import HEALTHY, PENDING, RUNNING
 from quaymaster.services.tasksets import taskset_pass
 
 THROTTLED = "service {name} is unable to consistently start tasks successfully."
@@ -47,7 +50,10 @@ class ServiceScheduler:
             return
         order = sorted(self.dirty, key=lambda s: (s.scheduling_strategy != "DAEMON", s.seq))
         self.dirty.clear()
+        skip_at_rest = self.host.region.fast_paths   # plain runs make every pass: the reference
         for service in order:
+            if skip_at_rest and at_rest(service):
+                continue
             self.passes += 1
             self._pass(service, now)
 
@@ -149,6 +155,30 @@ class ServiceScheduler:
         service.next_launch_at = 0
         service.events.clear("throttled")
         self.dirty.add(service)
+
+
+def at_rest(service) -> bool:
+    """Whether a pass of ``service`` would change nothing (so it need not be made).
+
+    Such is a REPLICA service with one deployment, COMPLETED, no live task on a
+    DRAINING instance, ``desired`` tasks RUNNING and none PENDING (so ``desired``
+    live ones: a task wanted RUNNING is one or the other) and its steady-state
+    event active. Its pass (rolling.replica_pass) starts none (PRIMARY has
+    ``desired`` live tasks), stops none (no old task, no excess) and clears the
+    "deployment-bounds" cause, which the pass that found it steady cleared
+    already (it had nothing to move); its settling retires no deployment,
+    completes none and finds it steady with the event shown. Tasks being stopped
+    do not matter: they are neither live, RUNNING nor PENDING. Only the launch
+    budget's minute is not renewed, which the next pass that launches renews alike.
+    """
+    if service.status != "ACTIVE" or service.scheduling_strategy != "REPLICA" or \
+            service.task_sets is not None or len(service.deployments) != 1:
+        return False
+    primary = service.primary
+    counts, desired = primary.tally.counts, service.desired_count
+    return (primary.rollout_state == "COMPLETED" and not primary.tally.draining
+            and counts[RUNNING] == desired and counts[PENDING] == 0
+            and service.events.active("steady"))
 
 
 def _retire_drained(service, now: int) -> None:
