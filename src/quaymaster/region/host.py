@@ -311,7 +311,8 @@ class ServiceHost:
         return chosen
 
     def _ordered_victims(self, service, candidates: list, count: int, ranking: GroupRanking | None = None) -> list:
-        """``ranking``: a GroupRanking of the service's group on its cluster as it is now (None: read it)."""
+        """``ranking``: a GroupRanking of the service's group on its cluster as it is now (None:
+        ``first_chosen_among`` reads the group)."""
         if count >= len(candidates):
             return list(candidates)
         fargate = [t for t in candidates if t.instance_arn is None]
@@ -325,8 +326,7 @@ class ServiceHost:
         # ``count`` candidates are taken.
         arns = first_chosen_among(record.cluster, service.group, service.count(PRESENT), wanted, count,
                                   placement_strategy=service.placement_strategy or None,
-                                  seed=self.region.next_placement_seed(),
-                                  ranking=ranking or self._group_ranking(service))
+                                  seed=self.region.next_placement_seed(), ranking=ranking)
         return [wanted[arn] for arn in arns]
 
     def _group_ranking(self, service) -> GroupRanking:
