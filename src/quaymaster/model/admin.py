@@ -201,10 +201,14 @@ class ContainerInstanceAdmin:
         if self.state.running_tasks[position] > 0 and not force:
             raise ClientError("Found running tasks on the instance.", field="containerInstance",
                               value=instance)
+        self.mark_inactive(position)
+        return self._describe_positions([position])[0]
+
+    def mark_inactive(self, position: int) -> None:
+        """The status change of a deregistration, without its JSON (for callers that discard it)."""
         if self.state.status[position] != INACTIVE:
             self.state.status[position] = INACTIVE
             self._bump_version(position, "status")
-        return self._describe_positions([position])[0]
 
     def update_container_instances_state(self, instances, status: str) -> dict:
         """UpdateContainerInstancesState: set ACTIVE or DRAINING.

@@ -102,17 +102,33 @@ class InstanceOps:
             if described["failures"]:
                 raise invalid(f"Container instance {request['containerInstance']!r} not found.")
             arn = described["containerInstances"][0]["containerInstanceArn"]
-            live = [t for t in record.instance_tasks.get(arn, {}).values() if t.desired_status == "RUNNING"]
+            live = self._live_tasks(record, arn)
             if live and not force:
                 raise invalid("Found running tasks on the instance.")
             entry = record.cluster.deregister_container_instance(request["containerInstance"], force=True)
+        self._deregistered(record, arn, live)
+        return {"containerInstance": _timestamps(entry)}
+
+    def force_deregister(self, record, position: int) -> None:
+        """A forced DeregisterContainerInstance of a known instance, without the two descriptions
+        the API call makes (Auto Scaling's terminations discard the JSON; the state is the same)."""
+        arn = record.cluster.state.arns[position]
+        live = self._live_tasks(record, arn)
+        record.cluster.mark_inactive(position)
+        self._deregistered(record, arn, live)
+
+    @staticmethod
+    def _live_tasks(record, arn: str) -> list:
+        return [t for t in record.instance_tasks.get(arn, {}).values() if t.desired_status == "RUNNING"]
+
+    def _deregistered(self, record, arn: str, live: list) -> None:
+        """After the instance turned INACTIVE: it drains no more, and its live tasks stop."""
         record.draining.discard(arn)
         self.__dict__["_capacity_epoch"] = self.__dict__.get("_capacity_epoch", 0) + 1
         for task in live:
             self.lifecycle.stop(task, self.now, "ServiceSchedulerInitiated" if task.service else "UserInitiated",
                                 "Container instance deregistered")
         self._daemons_dirty(record)
-        return {"containerInstance": _timestamps(entry)}
 
     def describe_container_instances(self, request: dict) -> dict:
         record = self.record(request.get("cluster"))

@@ -225,14 +225,7 @@ class ScalingHost:
         record = self.region.clusters.get(where[0])
         if record is None or record.status != "ACTIVE":
             return
-        self.region.deregister_container_instance({"cluster": record.name, "force": True,
-                                                   "containerInstance": self._arn_of(record,
-                                                                                     action.instance_id)})
-
-    @staticmethod
-    def _arn_of(record, ec2_id: str) -> str:
-        state = record.cluster.state
-        return state.arns[state.position[ec2_id]]
+        self.region.force_deregister(record, record.cluster.state.position[action.instance_id])
 
     # -- step 5 -------------------------------------------------------------
 
