@@ -20,10 +20,10 @@ import operator
 from typing import Callable
 
 import numpy as np
-import pyarrow as pa
 
 from quaymaster.model import describe
-from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_schema
+from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE
+from quaymaster.region.launch_table import LaunchTables, rows_table
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 from quaymaster.scaling.recent import RecentPoints
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
@@ -97,6 +97,7 @@ class ScalingHost:
         self.unplaced: dict = {}            # Service -> (tick ms, {provider: tasks its last pass left unplaced})
         self.instances: dict = {}           # EC2 instance id -> (cluster name, capacity provider)
         self.provider_of: dict = {}         # EC2 instance id -> capacity provider, kept after termination
+        self.launch_tables = LaunchTables()   # fast runs: coerced rows of the launch shapes
         self.metric_sink: Callable | None = None
         self.activity_sink: Callable | None = None
 
@@ -181,10 +182,13 @@ class ScalingHost:
                 self._register_one(record, provider, action)
         else:
             rows = [self._instance_row(action, provider) for action, (_, provider) in batch]
-            schema = instance_schema([ZONE_ATTRIBUTE, TYPE_ATTRIBUTE])
-            table = pa.table({name: pa.array([row[name] for row in rows], schema.field(name).type)
-                              for name, value in rows[0].items() if value is not None})
-            cluster.register_instances(table, registered_at=self.region.clock.datetime())
+            when = self.region.clock.datetime()
+            if self.region.fast_paths:
+                cluster.register_coerced(self.launch_tables.table(
+                    rows, cluster=cluster.name, region=cluster.region, account=cluster.account,
+                    registered_at=when))
+            else:
+                cluster.register_instances(rows_table(rows), registered_at=when)
         self._registered(record, [(action, provider) for action, (_, provider) in batch])
 
     def _register_one(self, record, provider: str, action) -> None:
@@ -420,17 +424,20 @@ class ScalingHost:
         return out
 
     def _provider_view(self, provider, clusters: list) -> ProviderView:
-        busy: set = set()
+        busy_sets: list = []
         waiting: list = []
         for record, cluster_busy, cluster_waiting in clusters:
             if provider.name not in record.capacity_providers:
                 continue
-            busy |= cluster_busy
+            busy_sets.append(cluster_busy)
             for needs, split in cluster_waiting:
                 waiting += [needs] * split.get(provider.name, 0)
+        # A provider belongs to one cluster at most: its busy set is read as it is, not copied
+        # (thousands of ids, three providers, every minute); the view only reads it.
+        busy = busy_sets[0] if len(busy_sets) == 1 else frozenset().union(*busy_sets)
         waiting += self.region.provisioning.needs(provider.name)
         provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
-        return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
+        return ProviderView(provider.name, provider.group, provider.settings, busy, provisioning)
 
     def waiting_count(self, record, live_counts: dict | None = None) -> int:
         """Tasks of the cluster waiting in PROVISIONING for capacity provider capacity: its
