@@ -5,11 +5,14 @@ drains and attribute changes, by placing the request again whenever the claim is
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quaymaster import Cluster
+from quaymaster.placement import reasons
+from quaymaster.placement.prepare import prefilter
 from quaymaster.placement.unchanged import NothingPlaced
 from quaymaster.taskdef import TaskRequirements
 from tables_support import random_fleet
@@ -142,3 +145,37 @@ def test_an_instance_back_to_active_with_room_ends_the_claim():
     cluster.update_container_instances_state(["i-a0"], "ACTIVE")
     assert not seen.holds(cluster)
     assert waiting(cluster, BIG, 2)[0].placed_count == 1
+
+
+def stages_of_new_instances(seen: NothingPlaced, cluster: Cluster):
+    """The plain reading of _with_new_instances: a prefilter of just the instances registered
+    since the request (None when one of them is a candidate)."""
+    request, state, n = seen.request, cluster.state, len(seen.static)
+    codes = prefilter(state, request.requirements.required_attributes, request.capacity_provider,
+                      request.excluded_attribute, np.arange(n, state.n))
+    return None if (codes != reasons.NOT_ACTIVE).any() else np.concatenate([seen.static, codes])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(2, 12), st.integers(0, 2**32 - 1), st.sampled_from([MEDIUM, BIG]), operations)
+def test_new_instances_read_from_the_shared_stages_are_a_prefilter_of_them(n, seed, requirements, ops):
+    """_with_new_instances takes the new instances' codes from the cluster's shared prefilter
+    (also shared with the plans and other waiting requests, and kept across drains and
+    attribute changes elsewhere): the same codes a prefilter of just them gives."""
+    cluster = Cluster.from_arrow(fleet(n, seed))
+    result, seen = waiting(cluster, requirements, seed)
+    for _ in range(24):
+        if result.placed_count == 0:
+            break
+        result, seen = waiting(cluster, requirements, seed)
+    for step, (operation, look) in enumerate(ops):
+        apply(cluster, operation)
+        if seen is None or not look or cluster.state.n < len(seen.static):
+            continue
+        if step % 3 == 0:   # another request of the kind reads (and refreshes) the shared codes first
+            cluster.run_task(requirements, count=1, seed=step, **WAITING)
+        expected = stages_of_new_instances(seen, cluster)
+        got = seen._with_new_instances(cluster)
+        assert (got is None) == (expected is None), (step, operation)
+        if got is not None:
+            assert np.array_equal(got, expected), (step, operation)

@@ -32,7 +32,7 @@ import numpy as np
 
 from quaymaster.errors import InvalidParameterError, SchemaError
 from quaymaster.keys import splitmix64
-from quaymaster.native import check, ffi, lib, ptr
+from quaymaster.native import check, ffi, kept_ptr, lib, ptr
 from quaymaster.model.change_log import ATTRIBUTE, INSTANCES, STATUS, TASKS, ChangeLog  # noqa: F401
 from quaymaster.model.stop_rows import SingleRelease, StopRows, row_ports
 from quaymaster.model.tasks import NO_INSTANCE, STATUS_INDEX, TaskChunk
@@ -470,13 +470,15 @@ def instances_view(state, group_count: np.ndarray):
     that place set the request's arrays (prefilter, member_ok, tie_key) on it."""
     view = ffi.new("qm_instances *")
     view.n = state.n
-    view.cpu_remaining = ptr(state.cpu_remaining)
-    view.memory_remaining = ptr(state.memory_remaining)
-    view.gpu_remaining = ptr(state.gpu_remaining)
-    view.eni_limit = ptr(state.eni_limit)
-    view.eni_used = ptr(state.eni_used)
-    view.group_count = ptr(group_count)
-    view.running_tasks = ptr(state.running_tasks)
+    # The columns stay the same arrays until instances register: kept pointers, not converted
+    # again at every plan's rebinding.
+    view.cpu_remaining = kept_ptr(state.cpu_remaining)
+    view.memory_remaining = kept_ptr(state.memory_remaining)
+    view.gpu_remaining = kept_ptr(state.gpu_remaining)
+    view.eni_limit = kept_ptr(state.eni_limit)
+    view.eni_used = kept_ptr(state.eni_used)
+    view.group_count = kept_ptr(group_count)
+    view.running_tasks = kept_ptr(state.running_tasks)
     return view
 
 

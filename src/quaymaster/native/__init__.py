@@ -7,6 +7,8 @@ which :func:`check` turns into a :class:`~quaymaster.errors.NativeError`.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from quaymaster._native import ffi, lib  # built by build.py at install time
@@ -52,6 +54,31 @@ def ptr(array: np.ndarray):
     return ffi.cast(_CTYPES[array.dtype], ffi.from_buffer(array, require_writable=False))
 
 
+# kept_ptr's pointers, by id() of a live array: (a weak reference to it, its pointer).
+_KEPT_PTRS: dict[int, tuple] = {}
+
+
+def kept_ptr(array: np.ndarray):
+    """:func:`ptr`, converted once per array object: an array's buffer stays where it is for
+    the array's life (quaymaster never calls ``ndarray.resize``, the one call that moves it),
+    so the pointer is kept until the array is freed. Plans rebound at every registration point
+    at the same state columns again and again."""
+    kept = _KEPT_PTRS.get(id(array))
+    if kept is not None and kept[0]() is array:
+        return kept[1]
+    pointer = ptr(array)
+    key = id(array)
+    _KEPT_PTRS[key] = (weakref.ref(array, lambda ref: _forget_ptr(key, ref)), pointer)
+    return pointer
+
+
+def _forget_ptr(key: int, ref) -> None:
+    """Drop the kept pointer of an array being freed (unless another array took its id)."""
+    kept = _KEPT_PTRS.get(key)
+    if kept is not None and kept[0] is ref:
+        del _KEPT_PTRS[key]
+
+
 _CTYPE_OF = {dtype.str: ffi.typeof(ctype) for dtype, ctype in _CTYPES.items()}
 
 
@@ -61,4 +88,4 @@ def address(array: np.ndarray):
     return ffi.cast(_CTYPE_OF[array.dtype.str], array.__array_interface__["data"][0])
 
 
-__all__ = ["ffi", "lib", "check", "version", "ptr", "address"]
+__all__ = ["ffi", "lib", "check", "version", "ptr", "kept_ptr", "address"]

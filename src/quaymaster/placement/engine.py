@@ -31,7 +31,7 @@ import numpy as np
 from quaymaster.errors import InvalidParameterError
 from quaymaster.keys import seed_state
 from quaymaster.model.state_owner import ATTRIBUTE, STATUS, instances_view
-from quaymaster.native import address, check, ffi, lib, ptr
+from quaymaster.native import address, check, ffi, kept_ptr, lib, ptr
 from quaymaster.placement import prepare, reasons
 from quaymaster.placement.request import PlacementRequest
 
@@ -209,7 +209,7 @@ class Plan:
                 self.bound += [bucket, counts]
                 self.buckets.append((bucket, counts))
                 structs[k].kind = lib.QM_SPREAD_ATTRIBUTE
-                structs[k].bucket = ptr(bucket)
+                structs[k].bucket = kept_ptr(bucket)  # shared by the plans until instances change
                 structs[k].bucket_count = ptr(counts)
                 structs[k].n_buckets = len(counts)
             else:

@@ -66,13 +66,20 @@ class NothingPlaced:
             return static
         if n < len(static):
             return None
-        request = self.request
-        codes = prepare.prefilter(cluster.state, request.requirements.required_attributes,
-                                  request.capacity_provider, request.excluded_attribute,
-                                  np.arange(len(static), n))
+        codes = self._shared(cluster)[len(static):]
         if (codes != reasons.NOT_ACTIVE).any():
             return None
         return np.concatenate([static, codes])
+
+    def _shared(self, cluster) -> np.ndarray:
+        """The cluster's shared static stages of the request (prepare.shared_prefilter): each
+        instance's code reads its own columns only, so those of the new instances are theirs
+        as a prefilter of just them would give. Registrations make every waiting service look
+        here, and the plans built after the registration read the same shared codes: they are
+        computed once for all of them, not once per waiting service."""
+        request = self.request
+        return prepare.shared_prefilter(cluster, request.requirements.required_attributes,
+                                        request.capacity_provider, request.excluded_attribute)
 
 
 def _holds_something(request) -> bool:
