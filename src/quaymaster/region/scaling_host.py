@@ -427,17 +427,19 @@ class ScalingHost:
         return out
 
     def _provider_view(self, provider, clusters: list) -> ProviderView:
-        busy: set = set()
+        busy: list = []          # the busy sets of the provider's clusters, joined once at the end
         waiting: list = []
         for record, cluster_busy, cluster_waiting in clusters:
             if provider.name not in record.capacity_providers:
                 continue
-            busy |= cluster_busy
+            busy.append(cluster_busy)
             for needs, split in cluster_waiting:
                 waiting += [needs] * split.get(provider.name, 0)
         waiting += self.region.provisioning.needs(provider.name)
         provisioning = np.array(waiting[:MAX_PROVISIONING], dtype=np.int64).reshape(-1, 4)
-        return ProviderView(provider.name, provider.group, provider.settings, frozenset(busy), provisioning)
+        # one copy into the frozenset (a union into a set, then a frozenset of it, copied twice)
+        return ProviderView(provider.name, provider.group, provider.settings, frozenset().union(*busy),
+                            provisioning)
 
     def waiting_count(self, record, live_counts: dict | None = None) -> int:
         """Tasks of the cluster waiting in PROVISIONING for capacity provider capacity: its
