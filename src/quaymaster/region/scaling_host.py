@@ -389,7 +389,7 @@ class ScalingHost:
     def _managed_scaling(self, now: int) -> None:
         clusters = self._cluster_demands()
         views = [self._provider_view(p, clusters) for p in self.region.capacity_providers.values()]
-        for outcome in self.providers.run(now, views):
+        for outcome in self.providers.run(now, views, self.region.fast_paths):
             cluster = self._cluster_of(outcome.provider)
             for metric, value in (("CapacityProviderReservation", outcome.reservation),
                                   ("N", outcome.n), ("M", outcome.m)):

@@ -82,12 +82,13 @@ def largest_and_smallest(types: Sequence[InstanceType]) -> tuple[InstanceType, I
     return max(types, key=key), min(types, key=key)
 
 
-def instances_for_tasks(needs: np.ndarray, types: Sequence[InstanceType]) -> int:
+def instances_for_tasks(needs: np.ndarray, types: Sequence[InstanceType], fast: bool = False) -> int:
     """Instances of the largest type a first-fit-decreasing pack of the tasks needs.
 
     ``needs`` is a (tasks, 4) array of CPU units, memory MiB, ENIs and GPUs in
     arrival order. Tasks are sorted by CPU then memory, largest first (ties in
     arrival order); tasks that would not fit on the smallest type are left out.
+    ``fast``: the same pack by :func:`_first_fit_bins` (the plain one below is the reference).
     """
     needs = np.asarray(needs, dtype=np.int64).reshape(-1, 4)
     if len(needs) == 0:
@@ -96,6 +97,8 @@ def instances_for_tasks(needs: np.ndarray, types: Sequence[InstanceType]) -> int
     fits = (needs <= _capacity(smallest)).all(axis=1)
     packed = needs[fits]
     order = np.lexsort((np.arange(len(packed)), -packed[:, 1], -packed[:, 0]))
+    if fast:
+        return _first_fit_bins(packed[order].tolist(), _capacity(largest).tolist())
     # free[b] is what bin b has left; one vectorised fit test over the open bins per task
     free = np.empty((len(packed), 4), dtype=np.int64)
     opened = 0
@@ -109,6 +112,33 @@ def instances_for_tasks(needs: np.ndarray, types: Sequence[InstanceType]) -> int
     return opened
 
 
+def _first_fit_bins(needs: list, capacity: list) -> int:
+    """Bins of ``capacity`` a first fit of ``needs`` (4-lists, in packing order) opens, in plain
+    Python: a minute's few hundred tasks cost less so than one small numpy test per task. A
+    need equal to the one before starts its search at the bin that one went to: every bin
+    before it refused that need already and has only lost room since."""
+    free: list = []
+    start, last = 0, None
+    for need in needs:
+        if need != last:
+            start, last = 0, need
+        cpu, memory, enis, gpus = need
+        for k in range(start, len(free)):
+            room = free[k]
+            if room[0] >= cpu and room[1] >= memory and room[2] >= enis and room[3] >= gpus:
+                break
+        else:
+            k = len(free)
+            free.append(list(capacity))
+        room = free[k]
+        room[0] -= cpu
+        room[1] -= memory
+        room[2] -= enis
+        room[3] -= gpus
+        start = k
+    return len(free)
+
+
 def reservation(n: int, m: int) -> float:
     """CapacityProviderReservation: 100 * M / N, 100 when M = N = 0, 200 when N = 0 < M."""
     if n == 0:
@@ -117,10 +147,10 @@ def reservation(n: int, m: int) -> float:
 
 
 def instances_needed(n: int, busy: int, provisioning: np.ndarray, types: Sequence[InstanceType],
-                     settings: ManagedScaling) -> int:
+                     settings: ManagedScaling, fast: bool = False) -> int:
     """M: the busy instances plus the pack of PROVISIONING tasks, at least N + step while any waits."""
     provisioning = np.asarray(provisioning, dtype=np.int64).reshape(-1, 4)
-    m = busy + instances_for_tasks(provisioning, types)
+    m = busy + instances_for_tasks(provisioning, types, fast)
     if len(provisioning):
         m = max(m, n + settings.minimum_scaling_step_size)
     return m
@@ -164,7 +194,7 @@ def _scale_in(n: int, m: int, idle: int, settings: ManagedScaling, asg_min: int)
 def managed_scaling_step(now_ms: int, *, n: int, busy: int, provisioning: np.ndarray,
                          types: Sequence[InstanceType], settings: ManagedScaling,
                          asg_desired: int, asg_min: int, asg_max: int, warming: int,
-                         state: ProviderState = ProviderState()) -> ManagedScalingResult:
+                         state: ProviderState = ProviderState(), fast: bool = False) -> ManagedScalingResult:
     """One provider's managed scaling at minute ``now_ms``.
 
     ``n``: the provider's instances running (registered or booting); ``busy``:
@@ -172,7 +202,7 @@ def managed_scaling_step(now_ms: int, *, n: int, busy: int, provisioning: np.nda
     needs of its PROVISIONING tasks; ``warming``: its instances launched less
     than ``instanceWarmupPeriod`` ago.
     """
-    m = instances_needed(n, busy, provisioning, types, settings)
+    m = instances_needed(n, busy, provisioning, types, settings, fast)
     cpr = reservation(n, m)
     below = state.minutes_below_target + 1 if cpr < settings.target_capacity else 0
     state = replace(state, minutes_below_target=below)

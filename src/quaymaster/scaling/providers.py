@@ -52,11 +52,12 @@ class CapacityProviderScaling:
         """A deleted provider's state goes with it."""
         self.states.pop(provider, None)
 
-    def run(self, now_ms: int, providers: Sequence[ProviderView]) -> list[ProviderOutcome]:
+    def run(self, now_ms: int, providers: Sequence[ProviderView], fast: bool = False) -> list[ProviderOutcome]:
         """Step 5 of the clock, capacity provider managed scaling, for each provider in order.
 
         Providers whose group no longer exists, or with managed scaling
-        disabled, are skipped (no outcome).
+        disabled, are skipped (no outcome). ``fast``: the region's fast paths (the pack of
+        PROVISIONING tasks, ``managed.instances_for_tasks``).
         """
         outcomes = []
         for view in providers:
@@ -72,7 +73,7 @@ class CapacityProviderScaling:
                 now_ms, n=n, busy=busy, provisioning=view.provisioning, types=group.instance_types,
                 settings=view.settings, asg_desired=group.desired, asg_min=group.min_size,
                 asg_max=group.max_size, warming=group.warming(now_ms, view.settings.instance_warmup_period),
-                state=self.states.get(view.name, ProviderState()))
+                state=self.states.get(view.name, ProviderState()), fast=fast)
             self.states[view.name] = result.state
             before = group.desired
             if result.cause is not None:

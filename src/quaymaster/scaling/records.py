@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from quaymaster.keys import splitmix64
 from quaymaster.scaling.decide import TargetState
@@ -106,9 +107,10 @@ class ScalingChange:
     cause: str
 
 
-@dataclass(frozen=True)
-class ServiceView:
-    """What the per-minute policy run reads of one service."""
+class ServiceView(NamedTuple):
+    """What the per-minute policy run reads of one service (a NamedTuple, not a frozen
+    dataclass: one is built per target per minute, and a frozen dataclass's ``__init__``
+    sets each field through ``object.__setattr__``, several times slower)."""
 
     running: int
     desired: int
