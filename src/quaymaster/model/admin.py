@@ -163,6 +163,12 @@ class ContainerInstanceAdmin:
             return range(self.state.n, self.state.n)  # no rows, so no columns to check either
         table = coerce_instances(table_or_rows, cluster=self.name, region=self.region,
                                  account=self.account, registered_at=registered_at)
+        return self.register_coerced(table)
+
+    def register_coerced(self, table: pa.Table) -> range:
+        """``register_instances`` of a table already in the form ``coerce_instances`` gives
+        (its columns checked and defaults filled, for this cluster): only what depends on the
+        cluster is checked (ids and ARNs not taken, reserved ports). Returns the new positions."""
         taken_arns = self._arn_index()
         for row, (ec2_id, arn) in enumerate(zip(table.column("ec2_instance_id").to_pylist(),
                                                 table.column("container_instance_arn").to_pylist(),

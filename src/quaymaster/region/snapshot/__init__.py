@@ -31,7 +31,7 @@ from quaymaster.region.snapshot.errors import SnapshotError
 
 __all__ = ["VERSION", "SnapshotError", "export_state", "import_state"]
 
-VERSION = 3   # 3: the scaling host keeps its metrics' last points (RecentPoints) and demand roster
+VERSION = 4   # 4: the scaling host keeps launch tables (region/launch_table.py); 3: RecentPoints, demand roster
 _KEPT_OUT = ("ecr",)           # written by the registry itself
 _SCALARS = "region"            # the component holding the region's plain fields
 
