@@ -8,7 +8,7 @@ sets the group's desired count through :meth:`AutoScaling.set_desired`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set as AbstractSet
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,7 @@ class ProviderView:
     name: str
     group: str                          # the provider's autoScalingGroupArn (or the group's name)
     settings: ManagedScaling
-    busy_instances: AbstractSet[str]    # EC2 instance ids running at least one non-daemon task (read only)
+    busy_instances: set[str] | frozenset[str]   # EC2 ids running a non-daemon task (read only)
     provisioning: np.ndarray            # (tasks, 4): CPU, memory, ENIs, GPUs of its PROVISIONING tasks
 
 
