@@ -16,7 +16,8 @@ from quaymaster.cluster import Cluster
 from quaymaster.errors import SchemaError
 from quaymaster.fleet.catalog import load_catalog
 from quaymaster.model.coerce import coerce_instances
-from quaymaster.region.launch_table import LaunchTables, rows_table
+from quaymaster.model.schema import instance_rows_table
+from quaymaster.region.launch_table import LaunchTables
 from quaymaster.region.scaling_host import ScalingHost
 from quaymaster.scaling.asg import AsgAction
 
@@ -56,10 +57,10 @@ def test_kept_shapes_equal_coercion(batches):
         when = START + timedelta(minutes=minute)
         fast = tables.table(rows, cluster="c", region=fast_cluster.region, account=fast_cluster.account,
                             registered_at=when)
-        plain = coerce_instances(rows_table(rows), cluster="c", region=plain_cluster.region,
+        plain = coerce_instances(instance_rows_table(rows), cluster="c", region=plain_cluster.region,
                                  account=plain_cluster.account, registered_at=when)
         assert_same_table(fast, plain)
-        assert fast_cluster.register_coerced(fast) == plain_cluster.register_instances(rows_table(rows),
+        assert fast_cluster.register_coerced(fast) == plain_cluster.register_instances(instance_rows_table(rows),
                                                                                        registered_at=when)
     assert fast_cluster.state.to_table().equals(plain_cluster.state.to_table())
     assert fast_cluster.describe_container_instances(fast_cluster.state.ids) == \

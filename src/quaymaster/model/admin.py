@@ -51,7 +51,7 @@ from quaymaster.model.schema import (
     INSTANCE_STATUSES,
     STATUS_CODE,
     instance_arn,
-    instance_schema,
+    instance_rows_table,
 )
 
 TARGET_TYPE = "container-instance"
@@ -137,10 +137,7 @@ class ContainerInstanceAdmin:
         self._check_instance_quota()
         row["ec2_instance_id"] = ec2_instance_id
         row.update({ATTRIBUTE_PREFIX + name: value for name, value in named.items()})
-        schema = instance_schema(sorted(named))
-        table = pa.table({name: pa.array([value], schema.field(name).type) for name, value in row.items()
-                          if value is not None})
-        (position,) = self.register_instances(table, registered_at=registered_at)
+        (position,) = self.register_instances(instance_rows_table([row]), registered_at=registered_at)
         if extras:
             self._admin_meta()["version_info"][position] = extras
         return self._describe_positions([position])[0]

@@ -83,6 +83,15 @@ def instance_schema(attribute_names=()) -> pa.Schema:
     return pa.schema(fields)
 
 
+def instance_rows_table(rows: list[dict]) -> pa.Table:
+    """Instance rows (all with the same fields given) as a table in the instance schema's types;
+    fields the first row leaves None are left out (coerce fills them)."""
+    attributes = sorted(name[len(ATTRIBUTE_PREFIX):] for name in rows[0] if name.startswith(ATTRIBUTE_PREFIX))
+    schema = instance_schema(attributes)
+    return pa.table({name: pa.array([row[name] for row in rows], schema.field(name).type)
+                     for name, value in rows[0].items() if value is not None})
+
+
 def task_schema() -> pa.Schema:
     return pa.schema([pa.field(name, typ, nullable=not required)
                       for name, typ, required in TASK_FIELDS])

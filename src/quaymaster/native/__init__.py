@@ -63,11 +63,11 @@ def kept_ptr(array: np.ndarray):
     the array's life (quaymaster never calls ``ndarray.resize``, the one call that moves it),
     so the pointer is kept until the array is freed. Plans rebound at every registration point
     at the same state columns again and again."""
-    kept = _KEPT_PTRS.get(id(array))
+    key = id(array)
+    kept = _KEPT_PTRS.get(key)
     if kept is not None and kept[0]() is array:
         return kept[1]
     pointer = ptr(array)
-    key = id(array)
     _KEPT_PTRS[key] = (weakref.ref(array, lambda ref: _forget_ptr(key, ref)), pointer)
     return pointer
 

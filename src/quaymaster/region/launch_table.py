@@ -17,16 +17,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from quaymaster.model.coerce import coerce_instances
-from quaymaster.model.schema import ATTRIBUTE_PREFIX, TIMESTAMP, instance_arn, instance_schema
-
-
-def rows_table(rows: list[dict]) -> pa.Table:
-    """Instance rows (all with the same fields given) as a table in the instance schema's types;
-    fields the first row leaves None are left out (coerce fills them)."""
-    attributes = sorted(name[len(ATTRIBUTE_PREFIX):] for name in rows[0] if name.startswith(ATTRIBUTE_PREFIX))
-    schema = instance_schema(attributes)
-    return pa.table({name: pa.array([row[name] for row in rows], schema.field(name).type)
-                     for name, value in rows[0].items() if value is not None})
+from quaymaster.model.schema import TIMESTAMP, instance_arn, instance_rows_table
 
 
 def _shape(row: dict) -> tuple:
@@ -49,7 +40,7 @@ class LaunchTables:
 
     def table(self, rows: list[dict], *, cluster: str, region: str, account: str,
               registered_at: datetime) -> pa.Table:
-        """What ``coerce_instances(rows_table(rows), ...)`` gives for these rows, whose
+        """What ``coerce_instances(instance_rows_table(rows), ...)`` gives for these rows, whose
         ``ec2_instance_id`` values are distinct, non-empty instance ids (an Auto Scaling
         group's): each row's shape coerced once, its id, ARN and registration time set."""
         pieces = [self._of_shape(row, registered_at) for row in rows]
@@ -65,7 +56,7 @@ class LaunchTables:
         key = _shape(row)
         coerced = self._coerced.get(key)
         if coerced is None:
-            coerced = self._coerced[key] = coerce_instances(rows_table([row]), registered_at=registered_at)
+            coerced = self._coerced[key] = coerce_instances(instance_rows_table([row]), registered_at=registered_at)
         return coerced
 
 

@@ -22,8 +22,8 @@ from typing import Callable
 import numpy as np
 
 from quaymaster.model import describe
-from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE
-from quaymaster.region.launch_table import LaunchTables, rows_table
+from quaymaster.model.schema import ATTRIBUTE_PREFIX, INACTIVE, instance_rows_table
+from quaymaster.region.launch_table import LaunchTables
 from quaymaster.scaling.fargate import FARGATE_PROVIDERS
 from quaymaster.scaling.recent import RecentPoints
 from quaymaster.scaling import (ApplicationAutoScaling, AutoScaling, CapacityProviderScaling,
@@ -188,7 +188,7 @@ class ScalingHost:
                     rows, cluster=cluster.name, region=cluster.region, account=cluster.account,
                     registered_at=when))
             else:
-                cluster.register_instances(rows_table(rows), registered_at=when)
+                cluster.register_instances(instance_rows_table(rows), registered_at=when)
         self._registered(record, [(action, provider) for action, (_, provider) in batch])
 
     def _register_one(self, record, provider: str, action) -> None:
