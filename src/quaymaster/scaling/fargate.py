@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from quaymaster import portable_math
 from quaymaster.errors import ServiceError
 from quaymaster.keys import splitmix64, splitmix64_array
 from quaymaster.taskdef.fargate import INVALID_CPU_MESSAGE, is_fargate_size
@@ -64,7 +65,8 @@ def spot_interruptions(seed: int, task_sequences, minute: int, rate_per_hour: fl
         raise ServiceError("InvalidParameterException",
                            f"spot interruption rate must be >= 0 per hour (got {rate_per_hour!r})")
     sequences = np.asarray(task_sequences, dtype=np.uint64)
-    chance = 1.0 - np.exp(-rate_per_hour / 60.0)
+    # e^-700 already rounds 1 - e^-x to 1.0; portable_math's exp is the same bits on any CPU.
+    chance = 1.0 - float(portable_math.exp(max(-rate_per_hour / 60.0, -700.0)))
     with np.errstate(over="ignore"):
         streams = splitmix64_array(np.uint64(splitmix64(seed ^ 0x5107)) ^ sequences)
         bits = splitmix64_array(streams + np.uint64(minute))

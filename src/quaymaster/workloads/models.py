@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quaymaster import portable_math
 from quaymaster.errors import InvalidInputError
 from quaymaster.workloads.noise import noise_factors
 
@@ -110,7 +111,7 @@ class Workload:
         elif self.model == "diurnal":
             minute_of_day = (times_ms // MINUTE_MS) % DAY_MINUTES
             cpu = p["low"] + (p["high"] - p["low"]) * (
-                1 + np.cos(2 * np.pi * (minute_of_day - p["peak"]) / DAY_MINUTES)) / 2
+                1 + portable_math.cos_turns((minute_of_day - p["peak"]) / DAY_MINUTES)) / 2
         else:
             at = np.array([start_ms + offset for offset, _ in p["steps"]], dtype=np.int64)
             level = np.array([value for _, value in p["steps"]], dtype=np.float64)

@@ -4,13 +4,14 @@ The stream of a service is ``splitmix64(seed + fnv1a64(key))``, ``key`` being
 the service's name, so adding a service does not change another's draws. The
 normal draw of minute ``m`` is a Box-Muller transform of the two uniforms
 ``splitmix64(stream + 2m)`` and ``splitmix64(stream + 2m + 1)``: any minute's
-factor is the same however many minutes are asked for.
+factor is the same however many minutes are asked for, and on any machine.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from quaymaster import portable_math
 from quaymaster.keys import splitmix64, splitmix64_array
 
 _MASK = (1 << 64) - 1
@@ -39,7 +40,8 @@ def standard_normal(stream: int, minutes: np.ndarray) -> np.ndarray:
         base = np.uint64(stream) + np.uint64(2) * minutes
         u1 = _uniform(splitmix64_array(base))
         u2 = _uniform(splitmix64_array(base + np.uint64(1)))
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    # portable_math, not np.log/np.cos: NumPy's loops differ in the last bit between CPUs.
+    return np.sqrt(-2.0 * portable_math.log(u1)) * portable_math.cos_turns(u2)
 
 
 def noise_factors(noise: float, seed: int, key: str, minutes: np.ndarray) -> np.ndarray:
